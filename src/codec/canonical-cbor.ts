@@ -1,0 +1,353 @@
+/**
+ * The one canonical encoding for everything Silkledger hashes or signs: deterministic CBOR
+ * (RFC 8949 §4.2.1 "core deterministic encoding"), restricted to the types a ledger needs.
+ *
+ * - integers: shortest form; safe integers decode to `number`, larger ones to `bigint`
+ * - byte strings (`Uint8Array`), text strings (UTF-8, well-formed), arrays, maps with text keys
+ *   sorted by their encoded bytes (length first, then bytewise), `null`, `true`, `false`
+ * - non-integer numbers as float64 only; integral, NaN and infinite floats are refused
+ *
+ * The decoder accepts exactly what the encoder produces and nothing else, so one value has one
+ * encoding and two different values never hash alike.
+ */
+import { SilkError } from '../errors.js';
+
+/** A value the canonical encoding can carry. */
+export type CanonicalValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly CanonicalValue[]
+  | { readonly [key: string]: CanonicalValue | undefined };
+
+/** Limits a decoder enforces on untrusted input. */
+export interface DecodeLimits {
+  /** Largest input in bytes. */
+  readonly maxBytes: number;
+  /** Deepest nesting of arrays and maps. */
+  readonly maxDepth: number;
+  /** Most items in one array or map. */
+  readonly maxItems: number;
+}
+
+/** Default decode limits: 8 MiB, depth 32, 1,000,000 items per container. */
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 32, maxItems: 1_000_000 };
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const MAX_U64 = (1n << 64n) - 1n;
+
+class Writer {
+  buf = new Uint8Array(256);
+  view = new DataView(this.buf.buffer);
+  pos = 0;
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  head(major: number, len: number | bigint): void {
+    const m = major << 5;
+    if (typeof len === 'bigint') {
+      if (len <= 0xffffffffn) {
+        this.head(major, Number(len));
+        return;
+      }
+      this.ensure(9);
+      this.buf[this.pos++] = m | 27;
+      this.view.setBigUint64(this.pos, len);
+      this.pos += 8;
+      return;
+    }
+    if (len < 24) {
+      this.ensure(1);
+      this.buf[this.pos++] = m | len;
+    } else if (len < 0x100) {
+      this.ensure(2);
+      this.buf[this.pos++] = m | 24;
+      this.buf[this.pos++] = len;
+    } else if (len < 0x10000) {
+      this.ensure(3);
+      this.buf[this.pos++] = m | 25;
+      this.view.setUint16(this.pos, len);
+      this.pos += 2;
+    } else if (len < 0x100000000) {
+      this.ensure(5);
+      this.buf[this.pos++] = m | 26;
+      this.view.setUint32(this.pos, len);
+      this.pos += 4;
+    } else {
+      this.head(major, BigInt(len));
+    }
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
+
+function encodeInteger(w: Writer, v: number | bigint): void {
+  if (typeof v === 'number') {
+    if (v >= 0) w.head(0, v);
+    else w.head(1, -1 - v);
+    return;
+  }
+  if (v >= 0n) {
+    if (v > MAX_U64) throw new SilkError('INVALID_ARGUMENT', 'integer too large for the canonical encoding (max 2^64-1)');
+    w.head(0, v);
+  } else {
+    const n = -1n - v;
+    if (n > MAX_U64) throw new SilkError('INVALID_ARGUMENT', 'integer too small for the canonical encoding (min -2^64)');
+    w.head(1, n);
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+const keyCache = new Map<string, Uint8Array>();
+function encodedKey(key: string): Uint8Array {
+  let e = keyCache.get(key);
+  if (e === undefined) {
+    const w = new Writer();
+    const b = textEncoder.encode(key);
+    w.head(3, b.length);
+    w.bytes(b);
+    e = w.buf.slice(0, w.pos);
+    if (keyCache.size < 10_000) keyCache.set(key, e);
+  }
+  return e;
+}
+
+function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
+  if (depth > 64) throw new SilkError('INVALID_ARGUMENT', 'value nests too deeply to encode');
+  if (v === null) {
+    w.ensure(1);
+    w.buf[w.pos++] = 0xf6;
+  } else if (v === true || v === false) {
+    w.ensure(1);
+    w.buf[w.pos++] = v ? 0xf5 : 0xf4;
+  } else if (typeof v === 'number') {
+    if (Number.isInteger(v)) {
+      if (!Number.isSafeInteger(v)) throw new SilkError('INVALID_ARGUMENT', 'unsafe integer number: use a bigint');
+      encodeInteger(w, Object.is(v, -0) ? 0 : v);
+    } else {
+      if (!Number.isFinite(v)) throw new SilkError('INVALID_ARGUMENT', 'NaN and infinities cannot be encoded');
+      w.ensure(9);
+      w.buf[w.pos++] = 0xfb;
+      w.view.setFloat64(w.pos, v);
+      w.pos += 8;
+    }
+  } else if (typeof v === 'bigint') {
+    encodeInteger(w, v);
+  } else if (typeof v === 'string') {
+    const b = textEncoder.encode(v);
+    w.head(3, b.length);
+    w.bytes(b);
+  } else if (v instanceof Uint8Array) {
+    w.head(2, v.length);
+    w.bytes(v);
+  } else if (Array.isArray(v)) {
+    const arr = v as readonly CanonicalValue[];
+    w.head(4, arr.length);
+    for (const item of arr) encodeValue(w, item, depth + 1);
+  } else if (typeof v === 'object') {
+    const entries: [Uint8Array, CanonicalValue][] = [];
+    for (const [k, item] of Object.entries(v)) {
+      if (item === undefined) continue;
+      entries.push([encodedKey(k), item]);
+    }
+    entries.sort((a, b) => compareBytes(a[0], b[0]));
+    w.head(5, entries.length);
+    for (const [k, item] of entries) {
+      w.bytes(k);
+      encodeValue(w, item, depth + 1);
+    }
+  } else {
+    throw new SilkError('INVALID_ARGUMENT', `cannot encode a value of type ${typeof v}`);
+  }
+}
+
+/**
+ * Encodes a value canonically. Object properties whose value is `undefined` are left out.
+ * @param value the value to encode
+ * @returns its one canonical encoding
+ * @throws SilkError INVALID_ARGUMENT for values outside the supported types
+ * @example encodeCanonical({ b: 1, a: [true, null] }) // same bytes as encodeCanonical({ a: [true, null], b: 1 })
+ */
+export function encodeCanonical(value: CanonicalValue): Uint8Array {
+  const w = new Writer();
+  encodeValue(w, value, 0);
+  return w.buf.slice(0, w.pos);
+}
+
+class Reader {
+  pos = 0;
+  readonly view: DataView;
+  constructor(readonly buf: Uint8Array, readonly limits: DecodeLimits) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  fail(message: string): never {
+    throw new SilkError('MALFORMED', `${message} at byte ${this.pos}`, { offset: this.pos });
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) this.fail('truncated input');
+  }
+
+  /** Reads a head's argument, insisting on the shortest form. */
+  arg(info: number): number | bigint {
+    if (info < 24) return info;
+    if (info === 24) {
+      this.need(1);
+      const v = this.buf[this.pos++] as number;
+      if (v < 24) this.fail('non-canonical integer width');
+      return v;
+    }
+    if (info === 25) {
+      this.need(2);
+      const v = this.view.getUint16(this.pos);
+      this.pos += 2;
+      if (v < 0x100) this.fail('non-canonical integer width');
+      return v;
+    }
+    if (info === 26) {
+      this.need(4);
+      const v = this.view.getUint32(this.pos);
+      this.pos += 4;
+      if (v < 0x10000) this.fail('non-canonical integer width');
+      return v;
+    }
+    if (info === 27) {
+      this.need(8);
+      const v = this.view.getBigUint64(this.pos);
+      this.pos += 8;
+      if (v <= 0xffffffffn) this.fail('non-canonical integer width');
+      return v;
+    }
+    return this.fail(info === 31 ? 'indefinite lengths are not canonical' : 'reserved additional information');
+  }
+
+  length(info: number): number {
+    const n = this.arg(info);
+    if (typeof n === 'bigint' || n > this.buf.length - this.pos) this.fail('length exceeds input');
+    return n;
+  }
+
+  value(depth: number): CanonicalValue {
+    if (depth > this.limits.maxDepth) this.fail('nesting too deep');
+    this.need(1);
+    const ib = this.buf[this.pos++] as number;
+    const major = ib >> 5;
+    const info = ib & 0x1f;
+    switch (major) {
+      case 0: {
+        const n = this.arg(info);
+        return typeof n === 'bigint' && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+      }
+      case 1: {
+        const n = this.arg(info);
+        const v = -1n - BigInt(n);
+        return v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+      }
+      case 2: {
+        const len = this.length(info);
+        const out = this.buf.slice(this.pos, this.pos + len);
+        this.pos += len;
+        return out;
+      }
+      case 3: {
+        const len = this.length(info);
+        let s: string;
+        try {
+          s = textDecoder.decode(this.buf.subarray(this.pos, this.pos + len));
+        } catch {
+          return this.fail('invalid UTF-8 in text string');
+        }
+        this.pos += len;
+        return s;
+      }
+      case 4: {
+        const len = this.length(info);
+        if (len > this.limits.maxItems) this.fail('array has too many items');
+        const out: CanonicalValue[] = [];
+        for (let i = 0; i < len; i++) out.push(this.value(depth + 1));
+        return out;
+      }
+      case 5:
+        return this.map(info, depth);
+      case 7:
+        return this.simple(info);
+      default:
+        return this.fail(`unsupported major type ${major}`);
+    }
+  }
+
+  map(info: number, depth: number): CanonicalValue {
+    const len = this.length(info);
+    if (len > this.limits.maxItems) this.fail('map has too many entries');
+    const out: Record<string, CanonicalValue> = Object.create(null) as Record<string, CanonicalValue>;
+    let prev: Uint8Array | undefined;
+    for (let i = 0; i < len; i++) {
+      const start = this.pos;
+      this.need(1);
+      if ((this.buf[this.pos] as number) >> 5 !== 3) this.fail('map keys must be text');
+      const key = this.value(depth + 1) as string;
+      const keyBytes = this.buf.subarray(start, this.pos);
+      if (prev !== undefined && compareBytes(prev, keyBytes) >= 0) this.fail('map keys out of canonical order or repeated');
+      prev = keyBytes;
+      if (key === '__proto__') this.fail('forbidden map key');
+      out[key] = this.value(depth + 1);
+    }
+    return out;
+  }
+
+  simple(info: number): CanonicalValue {
+    if (info === 20) return false;
+    if (info === 21) return true;
+    if (info === 22) return null;
+    if (info === 27) {
+      this.need(8);
+      const v = this.view.getFloat64(this.pos);
+      this.pos += 8;
+      if (!Number.isFinite(v) || Number.isInteger(v)) this.fail('non-canonical float');
+      return v;
+    }
+    return this.fail('unsupported simple value or float width');
+  }
+}
+
+/**
+ * Decodes canonical bytes, refusing anything the encoder would not have produced.
+ * @param bytes untrusted input
+ * @param limits size, depth and item limits
+ * @returns the decoded value (maps decode to null-prototype objects)
+ * @throws SilkError MALFORMED naming the failing byte offset; PAYLOAD_TOO_LARGE over `maxBytes`
+ * @example decodeCanonical(encodeCanonical({ a: 1 })) // { a: 1 }
+ */
+export function decodeCanonical(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): CanonicalValue {
+  if (!(bytes instanceof Uint8Array)) throw new SilkError('MALFORMED', 'expected bytes');
+  if (bytes.length > limits.maxBytes) throw new SilkError('PAYLOAD_TOO_LARGE', `input of ${bytes.length} bytes exceeds ${limits.maxBytes}`);
+  const r = new Reader(bytes, limits);
+  const v = r.value(0);
+  if (r.pos !== bytes.length) r.fail('trailing bytes after value');
+  return v;
+}

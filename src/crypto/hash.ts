@@ -1,0 +1,35 @@
+/** SHA-256 helpers over node:crypto. */
+import { createHash } from 'node:crypto';
+
+/**
+ * SHA-256 of the concatenation of `parts`.
+ * @param parts byte strings hashed in order
+ * @returns the 32-byte digest
+ * @example sha256(new TextEncoder().encode('abc'))
+ */
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+/** Lower-case hex of bytes. */
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/**
+ * Bytes from lower- or upper-case hex.
+ * @throws TypeError when `hex` is not an even-length hex string
+ */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new TypeError('expected an even-length hex string');
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/** Constant-time-insensitive equality of two byte strings (for public data only). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,123 @@
+/**
+ * The one error registry of Silkledger. Every failure the system reports carries a stable
+ * string code from {@link ERROR_CODES}; the HTTP layer maps codes to statuses from here and
+ * `docs/errors.md` lists the same table.
+ */
+
+/** Where an error belongs, so callers can tell a bad request from a broken ledger. */
+export type ErrorStage = 'input' | 'endorse' | 'order' | 'validate' | 'commit' | 'storage' | 'query' | 'config' | 'internal';
+
+interface ErrorCodeInfo {
+  readonly http: number;
+  readonly stage: ErrorStage;
+  readonly description: string;
+}
+
+/** Stable error codes, with the HTTP status they map to and a one-line meaning. */
+export const ERROR_CODES = {
+  // Transaction validation codes (also stored per transaction in each block).
+  MALFORMED: { http: 400, stage: 'validate', description: 'The transaction or message cannot be decoded or breaks the format rules.' },
+  WRONG_CHAIN: { http: 400, stage: 'validate', description: 'The transaction names a different chain than the block that carries it.' },
+  BAD_SIGNATURE: { http: 401, stage: 'validate', description: "The creator's signature does not verify (wrong key, altered bytes, DER or high-S encoding)." },
+  BAD_ENDORSEMENT_SIGNATURE: { http: 401, stage: 'validate', description: "An endorser's signature does not verify." },
+  UNKNOWN_CREATOR: { http: 403, stage: 'validate', description: 'The creator is not a member of the chain, or its key is not valid at this height.' },
+  UNKNOWN_ENDORSER: { http: 403, stage: 'validate', description: 'An endorser is not a member of the chain, or its key is not valid at this height.' },
+  ENDORSEMENT_POLICY_FAILURE: { http: 403, stage: 'validate', description: "The endorsements do not satisfy the contract's (or a written key's) endorsement policy." },
+  UNKNOWN_CONTRACT_VERSION: { http: 409, stage: 'validate', description: 'The contract or the version the endorsement carries is not the one defined on the chain.' },
+  DUPLICATE_TXID: { http: 409, stage: 'validate', description: 'A transaction with this id is already on the ledger (or earlier in the same block).' },
+  EXPIRED: { http: 408, stage: 'validate', description: "The proposal timestamp is outside the chain's window around the block timestamp." },
+  MVCC_READ_CONFLICT: { http: 409, stage: 'validate', description: 'A key the transaction read changed between endorsement and commit.' },
+  CONFIG_INVALID: { http: 400, stage: 'validate', description: 'A configuration transaction is not signed by enough admins or describes an invalid chain.' },
+  // Errors raised to callers (never stored as validation codes).
+  INVALID_ARGUMENT: { http: 400, stage: 'input', description: 'An argument is missing, of the wrong type, or out of range.' },
+  PAYLOAD_TOO_LARGE: { http: 413, stage: 'input', description: 'The message exceeds a size limit.' },
+  UNKNOWN_CHAIN: { http: 404, stage: 'input', description: 'No chain of that name exists on this node.' },
+  UNKNOWN_CONTRACT: { http: 404, stage: 'endorse', description: 'No contract of that name is installed on the chain.' },
+  UNKNOWN_FUNCTION: { http: 404, stage: 'endorse', description: 'The contract has no transaction function of that name.' },
+  CONTRACT_ERROR: { http: 422, stage: 'endorse', description: 'The contract rejected the proposal (its message says why).' },
+  ENDORSEMENT_MISMATCH: { http: 502, stage: 'endorse', description: 'Endorsing peers returned different results for the same proposal.' },
+  NOT_FOUND: { http: 404, stage: 'query', description: 'The block, transaction or key does not exist.' },
+  QUERY_NOT_INDEXED: { http: 400, stage: 'query', description: 'A rich query uses no index the contract declares.' },
+  INVALID_QUERY: { http: 400, stage: 'query', description: 'A rich query uses an operator or form outside the supported Mango subset.' },
+  ORDERING_UNAVAILABLE: { http: 503, stage: 'order', description: 'The ordering service cannot accept transactions now.' },
+  COMMIT_TIMEOUT: { http: 504, stage: 'commit', description: 'The transaction was ordered but its commit was not seen in time; query its status by id.' },
+  BAD_BLOCK: { http: 500, stage: 'commit', description: 'A delivered block breaks the hash chain, its Merkle root or its orderer signature; the peer refuses it.' },
+  LEDGER_CORRUPT: { http: 500, stage: 'storage', description: 'Stored blocks, state or commit hashes do not match a replay of the chain.' },
+  DATA_FOLDER_LOCKED: { http: 500, stage: 'storage', description: 'Another live process holds the data folder.' },
+  STORAGE_FULL: { http: 507, stage: 'storage', description: 'The disk is full; the block was not committed and the ledger is unchanged.' },
+  SHUTTING_DOWN: { http: 503, stage: 'internal', description: 'The node is stopping and accepts no new work.' },
+  INTERNAL: { http: 500, stage: 'internal', description: 'An unexpected failure; the ledger is unchanged.' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+/** A stable error code from the registry. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes that a peer may store for a transaction inside a block, besides `VALID`. */
+export type ValidationCode =
+  | 'VALID'
+  | 'MALFORMED'
+  | 'WRONG_CHAIN'
+  | 'BAD_SIGNATURE'
+  | 'BAD_ENDORSEMENT_SIGNATURE'
+  | 'UNKNOWN_CREATOR'
+  | 'UNKNOWN_ENDORSER'
+  | 'ENDORSEMENT_POLICY_FAILURE'
+  | 'UNKNOWN_CONTRACT_VERSION'
+  | 'DUPLICATE_TXID'
+  | 'EXPIRED'
+  | 'MVCC_READ_CONFLICT'
+  | 'CONFIG_INVALID';
+
+/** Validation codes in their stored order: a block stores each transaction's code as this index. */
+export const VALIDATION_CODES: readonly ValidationCode[] = [
+  'VALID', 'MALFORMED', 'WRONG_CHAIN', 'BAD_SIGNATURE', 'BAD_ENDORSEMENT_SIGNATURE', 'UNKNOWN_CREATOR',
+  'UNKNOWN_ENDORSER', 'ENDORSEMENT_POLICY_FAILURE', 'UNKNOWN_CONTRACT_VERSION', 'DUPLICATE_TXID', 'EXPIRED',
+  'MVCC_READ_CONFLICT', 'CONFIG_INVALID',
+];
+
+/** Extra facts attached to an error (tx id, block number, offending path, …). */
+export interface SilkErrorDetails {
+  readonly txId?: string;
+  readonly block?: number;
+  readonly path?: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The base of every error Silkledger raises on purpose.
+ * @example
+ * throw new SilkError('NOT_FOUND', `no block ${n} on chain ${chain}`, { block: n });
+ */
+export class SilkError extends Error {
+  readonly code: ErrorCode;
+  readonly details: SilkErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: SilkErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SilkError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The HTTP status this error maps to. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  /** A JSON body for an API response: `{ error: { code, message, ...details } }`. */
+  toJSON(): { error: { code: ErrorCode; message: string } & SilkErrorDetails } {
+    return { error: { ...this.details, code: this.code, message: this.message } };
+  }
+}
+
+/** Raised while endorsing (simulating) a proposal. */
+export class EndorseError extends SilkError {}
+/** Raised while handing a transaction to the ordering service. */
+export class SubmitError extends SilkError {}
+/** Raised when a transaction was ordered but did not commit as VALID. */
+export class CommitError extends SilkError {}
+
+/** True when `value` is a {@link SilkError} with the given code (or any code when omitted). */
+export function isSilkError(value: unknown, code?: ErrorCode): value is SilkError {
+  return value instanceof SilkError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,256 @@
+/**
+ * The gateway: one call takes a transaction from proposal to commit. It signs the proposal with
+ * the client's key (or takes one the client signed), collects endorsements from peers that
+ * satisfy the contract's policy, checks they agree, hands the envelope to ordering and waits
+ * for the commit at its peer, returning the validation code, block number and a receipt.
+ */
+import { toHex } from '../crypto/hash.js';
+import type { Signer } from '../crypto/p256.js';
+import { CommitError, EndorseError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
+import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
+import type { JsonValue } from '../ledger/json-value.js';
+import { createProposal, decodeProposal, type SignedProposal } from '../ledger/proposal.js';
+import type { Receipt } from '../ledger/receipt.js';
+import { decodeTransaction, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
+import type { Orderer } from '../ordering/orderer.js';
+import type { CommittedBlock, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
+
+/** What to run. */
+export interface ProposalParameters {
+  readonly chain: string;
+  readonly contract: string;
+  readonly fn: string;
+  readonly args: JsonValue;
+  /** Defaults to the version defined on the chain. */
+  readonly version?: string;
+  /** Endorse with peers of these orgs instead of the cheapest set satisfying the policy. */
+  readonly endorsingOrgs?: readonly string[];
+}
+
+/** The outcome of a submitted transaction. */
+export interface SubmitResult {
+  readonly txId: string;
+  readonly code: ValidationCode;
+  readonly blockNumber: number;
+  readonly txIndex: number;
+  /** The contract's return value as endorsed. */
+  readonly response: JsonValue | undefined;
+  readonly receipt: Receipt;
+}
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Peers the gateway may ask for endorsements. */
+  readonly peers: readonly Peer[];
+  /** The peer whose commits the gateway waits for (normally one of its own org). */
+  readonly commitPeer: Peer;
+  readonly orderer: Orderer;
+  /** How long to wait for a commit after ordering. Default 30 s. */
+  readonly commitTimeoutMs?: number;
+}
+
+/** The gateway. */
+export interface Gateway {
+  /** Signs with `signer`, endorses, orders and waits for the commit. @throws EndorseError, SubmitError, CommitError (timeout) */
+  submit(params: ProposalParameters, signer: Signer): Promise<SubmitResult>;
+  /** Like submit, for a proposal the client signed itself. */
+  submitSigned(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[] }): Promise<SubmitResult>;
+  /** Resubmits an envelope; returns its existing outcome if it was already committed. */
+  submitEnvelope(chain: string, envelope: Uint8Array): Promise<SubmitResult>;
+  /** Endorses a proposal and returns the envelope without ordering it. */
+  endorse(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[] }): { envelope: Uint8Array; txId: string; response: JsonValue | undefined };
+  /** Runs a query function on the commit peer. */
+  evaluate(params: ProposalParameters, signer: Signer): JsonValue | undefined;
+  evaluateSigned(signed: SignedProposalBytes): JsonValue | undefined;
+  /** Builds and signs a proposal for the chain's current contract version. */
+  propose(params: ProposalParameters, signer: Signer): SignedProposal;
+  status(chain: string, txId: string): TransactionStatus | undefined;
+  close(): void;
+}
+
+interface Waiter {
+  resolve(b: { block: CommittedBlock; index: number }): void;
+}
+
+/**
+ * Creates a gateway.
+ * @example const gw = createGateway({ peers, commitPeer: peers[0], orderer }); const r = await gw.submit({ chain: 'trade', contract: 'basic', fn: 'rmw', args: { key: 'k1', value: 'v' } }, signer)
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const timeoutMs = options.commitTimeoutMs ?? 30_000;
+  const waiters = new Map<string, Waiter[]>();
+  const subscriptions = new Map<string, () => void>();
+  let rotation = 0;
+
+  const ensureSubscribed = (chain: string): void => {
+    if (subscriptions.has(chain)) return;
+    const unsubscribe = options.commitPeer.subscribe(chain, options.commitPeer.height(chain), (block) => {
+      block.txIds.forEach((txId, index) => {
+        if (txId === undefined) return;
+        const list = waiters.get(txId);
+        if (list === undefined) return;
+        waiters.delete(txId);
+        for (const w of list) w.resolve({ block, index });
+      });
+    });
+    subscriptions.set(chain, unsubscribe);
+  };
+
+  const peerRole = (chain: string, peer: Peer): { org: string; role: string } | undefined => {
+    const cfg = options.commitPeer.config(chain);
+    const hex = toHex(peer.publicKey);
+    for (const [org, { members }] of Object.entries(cfg.orgs)) {
+      const m = members.find((x) => x.key === hex);
+      if (m) return { org, role: m.role };
+    }
+    return undefined;
+  };
+
+  const chooseEndorsers = (chain: string, contract: string, orgs?: readonly string[]): Peer[] => {
+    const candidates = options.peers.filter((p) => p.chains().includes(chain));
+    if (orgs !== undefined) {
+      const chosen = orgs.map((org) => {
+        const ofOrg = candidates.filter((p) => p.org === org);
+        const p = ofOrg[rotation++ % Math.max(1, ofOrg.length)];
+        if (p === undefined) throw new EndorseError('INVALID_ARGUMENT', `no reachable peer of org ${org} on chain ${chain}`);
+        return p;
+      });
+      return chosen;
+    }
+    const def = options.commitPeer.config(chain).contracts[contract];
+    if (def === undefined) throw new EndorseError('UNKNOWN_CONTRACT', `contract ${contract} is not defined on chain ${chain}`);
+    const policy = compileEndorsementPolicy(def.policy);
+    const start = rotation++;
+    const chosen: Peer[] = [];
+    const roles: { org: string; role: string }[] = [];
+    for (let i = 0; i < candidates.length; i++) {
+      const p = candidates[(start + i) % candidates.length] as Peer;
+      const r = peerRole(chain, p);
+      if (r === undefined || roles.some((x) => x.org === r.org)) continue;
+      chosen.push(p);
+      roles.push(r);
+      if (policy.isSatisfiedBy(roles)) return chosen;
+    }
+    throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `the reachable peers cannot satisfy ${contract}'s policy ${def.policy}`);
+  };
+
+  const endorse = (signed: SignedProposalBytes, opts?: { endorsingOrgs?: readonly string[] }): { envelope: Uint8Array; txId: string; response: JsonValue | undefined; chain: string } => {
+    const proposal = decodeProposal(signed.bytes);
+    const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
+    let result: Uint8Array | undefined;
+    let response: JsonValue | undefined;
+    let txId = '';
+    const endorsements: Endorsement[] = [];
+    for (const peer of peers) {
+      const r = peer.endorse(signed);
+      if (result !== undefined && Buffer.compare(result, r.result) !== 0) {
+        throw new EndorseError('ENDORSEMENT_MISMATCH', `peer ${peer.name} computed a different result`, { txId: r.txId });
+      }
+      result = r.result;
+      response = r.response;
+      txId = r.txId;
+      endorsements.push(r.endorsement);
+    }
+    if (result === undefined) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', 'no endorsing peer');
+    const envelope = encodeEnvelope({ v: TX_FORMAT_VERSION, proposal: signed.bytes, signature: signed.signature, result, endorsements });
+    return { envelope, txId, response, chain: proposal.chain };
+  };
+
+  const waitForCommit = (chain: string, txId: string): { promise: Promise<{ block: CommittedBlock; index: number }>; cancel(): void } => {
+    ensureSubscribed(chain);
+    let timer: NodeJS.Timeout | undefined;
+    let entry: Waiter | undefined;
+    const promise = new Promise<{ block: CommittedBlock; index: number }>((resolve, reject) => {
+      entry = { resolve: (b) => {
+        clearTimeout(timer);
+        resolve(b);
+      } };
+      const list = waiters.get(txId) ?? [];
+      list.push(entry);
+      waiters.set(txId, list);
+      timer = setTimeout(() => {
+        const l = waiters.get(txId);
+        if (l !== undefined) {
+          const rest = l.filter((w) => w !== entry);
+          if (rest.length === 0) waiters.delete(txId);
+          else waiters.set(txId, rest);
+        }
+        reject(new CommitError('COMMIT_TIMEOUT', `transaction ${txId} was not committed within ${timeoutMs} ms; query its status`, { txId }));
+      }, timeoutMs);
+    });
+    return {
+      promise,
+      cancel() {
+        clearTimeout(timer);
+        const l = waiters.get(txId)?.filter((w) => w !== entry) ?? [];
+        if (l.length === 0) waiters.delete(txId);
+        else waiters.set(txId, l);
+      },
+    };
+  };
+
+  const outcome = (chain: string, txId: string, response: JsonValue | undefined): SubmitResult => {
+    const status = options.commitPeer.transactionStatus(chain, txId);
+    const receipt = options.commitPeer.receipt(chain, txId);
+    if (status === undefined || receipt === undefined) throw new CommitError('NOT_FOUND', `transaction ${txId} is not indexed on ${options.commitPeer.name}`, { txId });
+    return { txId, code: status.code, blockNumber: status.block, txIndex: status.tx, response, receipt };
+  };
+
+  const order = async (chain: string, envelope: Uint8Array, txId: string, response: JsonValue | undefined): Promise<SubmitResult> => {
+    const wait = waitForCommit(chain, txId);
+    try {
+      await options.orderer.broadcast(chain, envelope);
+    } catch (e) {
+      wait.cancel();
+      if (e instanceof SilkError) throw e instanceof SubmitError ? e : new SubmitError(e.code, e.message, { ...e.details, txId }, { cause: e });
+      throw new SubmitError('ORDERING_UNAVAILABLE', `ordering failed: ${(e as Error).message}`, { txId }, { cause: e });
+    }
+    const { block, index } = await wait.promise;
+    const code = block.codes[index] ?? 'MALFORMED';
+    const status = options.commitPeer.transactionStatus(chain, txId);
+    // A duplicate keeps the outcome of the first occurrence of the tx id.
+    if (code === 'DUPLICATE_TXID' && status !== undefined) return outcome(chain, txId, response);
+    if (status === undefined) {
+      // Never indexed (e.g. a signature the peers refused): report the code this block gave it.
+      throw new CommitError(code === 'VALID' ? 'INTERNAL' : (code), `transaction ${txId} was refused in block ${block.number}: ${code}`, { txId, block: block.number });
+    }
+    return outcome(chain, txId, response);
+  };
+
+  const gateway: Gateway = {
+    propose(params, signer) {
+      const version = params.version ?? options.commitPeer.config(params.chain).contracts[params.contract]?.version;
+      if (version === undefined) throw new EndorseError('UNKNOWN_CONTRACT', `contract ${params.contract} is not defined on chain ${params.chain}`);
+      return createProposal({ chain: params.chain, contract: params.contract, version, fn: params.fn, args: params.args }, signer);
+    },
+    async submit(params, signer) {
+      return gateway.submitSigned(gateway.propose(params, signer), params.endorsingOrgs ? { endorsingOrgs: params.endorsingOrgs } : {});
+    },
+    async submitSigned(signed, opts) {
+      const e = endorse(signed, opts);
+      return order(e.chain, e.envelope, e.txId, e.response);
+    },
+    async submitEnvelope(chain, envelope) {
+      const d = decodeTransaction(envelope);
+      const response = d.result.response === '' ? undefined : (JSON.parse(d.result.response) as JsonValue);
+      if (options.commitPeer.transactionStatus(chain, d.txId) !== undefined) return outcome(chain, d.txId, response);
+      return order(chain, envelope, d.txId, response);
+    },
+    endorse(signed, opts) {
+      const { envelope, txId, response } = endorse(signed, opts);
+      return { envelope, txId, response };
+    },
+    evaluate(params, signer) {
+      return options.commitPeer.evaluate(gateway.propose(params, signer));
+    },
+    evaluateSigned(signed) {
+      return options.commitPeer.evaluate(signed);
+    },
+    status: (chain, txId) => options.commitPeer.transactionStatus(chain, txId),
+    close() {
+      for (const u of subscriptions.values()) u();
+      subscriptions.clear();
+    },
+  };
+  return gateway;
+}

@@ -1,0 +1,85 @@
+/**
+ * Who signed: maps a public key on a chain at a height to its org, role and name.
+ * The backing here is the chain's configuration history (genesis and configuration
+ * transactions); the on-chain identity contract replaces the backing, not this interface.
+ */
+import { toHex } from '../crypto/hash.js';
+import type { ChainConfig } from '../ledger/chain-config.js';
+
+/** A resolved signer. */
+export interface ResolvedIdentity {
+  readonly org: string;
+  readonly role: string;
+  readonly name: string;
+  /** Hex of the compressed public key. */
+  readonly key: string;
+}
+
+/** Answers who a creator is on a chain at a height, and whether its key is valid there. */
+export interface IdentityResolver {
+  /**
+   * @param chain the chain name
+   * @param creator 33-byte compressed public key
+   * @param height the block number being validated (the identity must be valid for it)
+   * @returns the identity, or `undefined` when the key is unknown or not valid at that height
+   */
+  resolve(chain: string, creator: Uint8Array, height: number): ResolvedIdentity | undefined;
+  /** The configuration in force for transactions of block `height`. */
+  configAt(height: number): ChainConfig;
+}
+
+interface ConfigEpoch {
+  /** First block number validated under this configuration. */
+  readonly from: number;
+  readonly config: ChainConfig;
+  readonly byKey: ReadonlyMap<string, ResolvedIdentity>;
+}
+
+/** The configuration-backed resolver of one chain. */
+export interface ConfigIdentityResolver extends IdentityResolver {
+  /** Records a configuration committed in block `committedIn`; it governs blocks after it. */
+  addConfig(committedIn: number, config: ChainConfig): void;
+  /** The latest configuration. */
+  current(): ChainConfig;
+}
+
+/**
+ * Creates a resolver over a chain's configuration history.
+ * @example const r = createConfigIdentityResolver(); r.addConfig(0, genesisConfig); r.resolve('trade', key, 5)
+ */
+export function createConfigIdentityResolver(): ConfigIdentityResolver {
+  const epochs: ConfigEpoch[] = [];
+  const epochAt = (height: number): ConfigEpoch | undefined => {
+    for (let i = epochs.length - 1; i >= 0; i--) {
+      const e = epochs[i] as ConfigEpoch;
+      if (e.from <= height) return e;
+    }
+    return undefined;
+  };
+  return {
+    addConfig(committedIn, config) {
+      const byKey = new Map<string, ResolvedIdentity>();
+      for (const [org, { members }] of Object.entries(config.orgs)) {
+        for (const m of members) byKey.set(m.key, { org, role: m.role, name: m.name, key: m.key });
+      }
+      const from = committedIn + 1;
+      while (epochs.length > 0 && (epochs[epochs.length - 1] as ConfigEpoch).from >= from) epochs.pop();
+      epochs.push({ from, config, byKey });
+    },
+    resolve(chain, creator, height) {
+      const e = epochAt(height);
+      if (e === undefined || e.config.chain !== chain) return undefined;
+      return e.byKey.get(toHex(creator));
+    },
+    configAt(height) {
+      const e = epochAt(height) ?? epochs[0];
+      if (e === undefined) throw new Error('no configuration recorded yet');
+      return e.config;
+    },
+    current() {
+      const e = epochs[epochs.length - 1];
+      if (e === undefined) throw new Error('no configuration recorded yet');
+      return e.config;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Proposals: what a client asks a contract to do, signed by the client's key.
+ * The tx id is SHA-256(nonce ‖ creator), so only the key holder can mint a given id.
+ */
+import { randomBytes } from 'node:crypto';
+import { decodeCanonical, encodeCanonical } from '../codec/canonical-cbor.js';
+import { onlyFields, readBytes, readMap, readString, readUint, readVersion } from '../codec/shape.js';
+import { sha256, toHex } from '../crypto/hash.js';
+import type { Signer } from '../crypto/p256.js';
+import { asJsonValue, type JsonValue } from './json-value.js';
+
+/** Format version of proposals this build writes and reads. */
+export const PROPOSAL_FORMAT_VERSION = 1;
+/** Largest encoded proposal accepted. */
+export const MAX_PROPOSAL_BYTES = 1024 * 1024;
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** A decoded proposal. */
+export interface Proposal {
+  readonly v: number;
+  readonly chain: string;
+  readonly contract: string;
+  readonly version: string;
+  readonly fn: string;
+  readonly args: JsonValue;
+  /** 33-byte compressed public key of the creator. */
+  readonly creator: Uint8Array;
+  readonly nonce: Uint8Array;
+  /** Milliseconds since the Unix epoch, set by the client. */
+  readonly ts: number;
+}
+
+/** A proposal with its exact bytes, the creator's signature over them, and its tx id. */
+export interface SignedProposal {
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly proposal: Proposal;
+  readonly txId: string;
+}
+
+/** What a client fills in; the rest (version, nonce, creator) comes from the signer and defaults. */
+export interface CreateProposalParameters {
+  readonly chain: string;
+  readonly contract: string;
+  readonly version: string;
+  readonly fn: string;
+  readonly args: JsonValue;
+  /** Proposal time in ms; defaults to now. */
+  readonly ts?: number;
+  /** 24 random bytes by default. */
+  readonly nonce?: Uint8Array;
+}
+
+/** Tx id = hex SHA-256(nonce ‖ creator). */
+export function computeTxId(nonce: Uint8Array, creator: Uint8Array): string {
+  return toHex(sha256(nonce, creator));
+}
+
+/**
+ * Builds and signs a proposal.
+ * @param params chain, contract, version, function and arguments
+ * @param signer the creator's key
+ * @returns the signed proposal with its tx id
+ * @example createProposal({ chain: 'trade', contract: 'basic', version: '1.0', fn: 'create', args: { id: 'a1' } }, signer)
+ */
+export function createProposal(params: CreateProposalParameters, signer: Signer): SignedProposal {
+  const proposal: Proposal = {
+    v: PROPOSAL_FORMAT_VERSION,
+    chain: params.chain,
+    contract: params.contract,
+    version: params.version,
+    fn: params.fn,
+    args: params.args,
+    creator: signer.publicKey,
+    nonce: params.nonce ?? new Uint8Array(randomBytes(24)),
+    ts: params.ts ?? Date.now(),
+  };
+  const bytes = encodeCanonical(proposal as unknown as Record<string, JsonValue | Uint8Array>);
+  // Decode what we built, so a client can never sign something peers would refuse to parse.
+  decodeProposal(bytes);
+  return { bytes, signature: signer.sign(bytes), proposal, txId: computeTxId(proposal.nonce, proposal.creator) };
+}
+
+/**
+ * Decodes and checks a proposal's bytes.
+ * @throws SilkError MALFORMED naming the failing field; PAYLOAD_TOO_LARGE when oversize
+ */
+export function decodeProposal(bytes: Uint8Array): Proposal {
+  const m = readMap(decodeCanonical(bytes, { maxBytes: MAX_PROPOSAL_BYTES, maxDepth: 32, maxItems: 100_000 }), 'proposal');
+  onlyFields(m, 'proposal', ['v', 'chain', 'contract', 'version', 'fn', 'args', 'creator', 'nonce', 'ts']);
+  const p: Proposal = {
+    v: readVersion(m.v, 'proposal.v', PROPOSAL_FORMAT_VERSION),
+    chain: readName(m.chain, 'proposal.chain'),
+    contract: readName(m.contract, 'proposal.contract'),
+    version: readString(m.version, 'proposal.version', 32, 1),
+    fn: readName(m.fn, 'proposal.fn'),
+    args: asJsonValue(m.args, 'proposal.args'),
+    creator: readBytes(m.creator, 'proposal.creator', 33),
+    nonce: readBytes(m.nonce, 'proposal.nonce', undefined, 64),
+    ts: readUint(m.ts, 'proposal.ts'),
+  };
+  if (p.nonce.length < 16) readBytes(m.nonce, 'proposal.nonce (16..64 bytes)', 16);
+  return p;
+}
+
+function readName(v: unknown, path: string): string {
+  const s = readString(v as string, path, 64, 1);
+  if (!NAME.test(s)) readString(undefined, `${path} (letters, digits, '_', '.', '-')`);
+  return s;
+}

@@ -1,0 +1,97 @@
+/**
+ * Transaction receipts: proof that a transaction is in a block the orderer signed, with the
+ * validation code a named peer computed for it. `verifyReceipt` needs only the chain's public
+ * keys at that height (the orderer's and the peer's), no ledger.
+ */
+import { encodeCanonical } from '../codec/canonical-cbor.js';
+import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
+import { verifyP256 } from '../crypto/p256.js';
+import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import { blockHash, decodeBlockHeader, encodeBlockHeader } from './block.js';
+import { merkleLeafHash, verifyInclusionProof } from './merkle.js';
+
+/** What a peer signs after committing a block. */
+export interface CommitStatement {
+  readonly chain: string;
+  readonly number: number;
+  readonly blockHash: Uint8Array;
+  readonly codes: Uint8Array;
+  readonly commitHash: Uint8Array;
+}
+
+/** Canonical bytes a peer signs for a committed block. */
+export function encodeCommitStatement(s: CommitStatement): Uint8Array {
+  return encodeCanonical({ kind: 'silkledger/commit', chain: s.chain, number: s.number, blockHash: s.blockHash, codes: s.codes, commitHash: s.commitHash });
+}
+
+/** A receipt for one transaction. */
+export interface Receipt {
+  readonly chain: string;
+  readonly txId: string;
+  readonly blockNumber: number;
+  readonly txIndex: number;
+  readonly code: ValidationCode;
+  /** SHA-256 of the envelope bytes (the Merkle leaf is H(0x00 ‖ envelope)). */
+  readonly envelopeHash: Uint8Array;
+  /** RFC 9162 leaf hash of the envelope. */
+  readonly leafHash: Uint8Array;
+  readonly treeSize: number;
+  readonly path: readonly Uint8Array[];
+  /** Canonical header bytes and the orderer's signature over them. */
+  readonly header: Uint8Array;
+  readonly ordererSignature: Uint8Array;
+  /** The peer's commit statement parts and signature. */
+  readonly codes: Uint8Array;
+  readonly commitHash: Uint8Array;
+  readonly peer: Uint8Array;
+  readonly peerSignature: Uint8Array;
+}
+
+/** The keys a verifier trusts for the chain at the receipt's height. */
+export interface ReceiptTrust {
+  /** Hex compressed keys of the chain's orderers. */
+  readonly orderers: readonly string[];
+  /** Hex compressed keys of the peers whose statements are accepted. */
+  readonly peers: readonly string[];
+}
+
+/** Result of {@link verifyReceipt}: `ok`, or the first check that failed. */
+export type ReceiptVerification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Checks a receipt: leaf inclusion under the header's data hash, the orderer's signature on the
+ * header, the peer's signature on its commit statement, and the code at the tx's index.
+ * @param receipt the receipt
+ * @param trust the chain's orderer and peer keys at that height
+ * @param envelope optionally the envelope bytes, to bind the receipt to them
+ * @example const v = verifyReceipt(receipt, { orderers: [...], peers: [...] }); if (!v.ok) console.error(v.reason)
+ */
+export function verifyReceipt(receipt: Receipt, trust: ReceiptTrust, envelope?: Uint8Array): ReceiptVerification {
+  let header;
+  try {
+    header = decodeBlockHeader(receipt.header);
+  } catch {
+    return { ok: false, reason: 'header does not decode' };
+  }
+  if (!bytesEqual(encodeBlockHeader(header), receipt.header)) return { ok: false, reason: 'header is not canonical' };
+  if (header.chain !== receipt.chain || header.number !== receipt.blockNumber) return { ok: false, reason: 'header names another chain or block' };
+  if (envelope !== undefined && (!bytesEqual(sha256(envelope), receipt.envelopeHash) || !bytesEqual(merkleLeafHash(envelope), receipt.leafHash))) {
+    return { ok: false, reason: 'envelope does not match the receipt' };
+  }
+  let included: boolean;
+  try {
+    included = verifyInclusionProof({ leafHash: receipt.leafHash, index: receipt.txIndex, treeSize: receipt.treeSize, path: [...receipt.path], root: header.dataHash });
+  } catch {
+    included = false;
+  }
+  if (!included) return { ok: false, reason: 'inclusion proof does not lead to the block data hash' };
+  if (!trust.orderers.includes(toHex(header.orderer))) return { ok: false, reason: 'block was cut by an orderer the chain does not list' };
+  if (!verifyP256(header.orderer, receipt.header, receipt.ordererSignature)) return { ok: false, reason: 'orderer signature does not verify' };
+  if (!trust.peers.includes(toHex(receipt.peer))) return { ok: false, reason: 'peer is not trusted on this chain' };
+  const statement = encodeCommitStatement({ chain: receipt.chain, number: receipt.blockNumber, blockHash: blockHash(header), codes: receipt.codes, commitHash: receipt.commitHash });
+  if (!verifyP256(receipt.peer, statement, receipt.peerSignature)) return { ok: false, reason: 'peer signature does not verify' };
+  if (receipt.codes.length !== receipt.treeSize) return { ok: false, reason: 'code list does not match the block size' };
+  const code = VALIDATION_CODES[receipt.codes[receipt.txIndex] ?? 255];
+  if (code !== receipt.code) return { ok: false, reason: 'validation code differs from the peer statement' };
+  return { ok: true };
+}

@@ -1,0 +1,200 @@
+/**
+ * Transactions: the endorsed result of simulating a proposal (read set with versions, write set,
+ * events, response), the endorsers' signatures over it, and the envelope the orderer batches.
+ */
+import { decodeCanonical, encodeCanonical, type CanonicalValue } from '../codec/canonical-cbor.js';
+import { onlyFields, readArray, readBytes, readMap, readString, readUint, readVersion } from '../codec/shape.js';
+import { sha256 } from '../crypto/hash.js';
+import { SilkError } from '../errors.js';
+import { computeTxId, decodeProposal, MAX_PROPOSAL_BYTES, type Proposal } from './proposal.js';
+
+/** Format version of results and envelopes this build writes and reads. */
+export const TX_FORMAT_VERSION = 1;
+/** Largest encoded envelope a peer or orderer accepts. */
+export const MAX_ENVELOPE_BYTES = 2 * 1024 * 1024;
+/** Largest JSON text of one state value. */
+export const MAX_VALUE_BYTES = 512 * 1024;
+/** Longest state key. */
+export const MAX_KEY_LENGTH = 1024;
+
+/** A version of a key: the block and the transaction index that last wrote it. */
+export interface KeyVersion {
+  readonly block: number;
+  readonly tx: number;
+}
+
+/** A key read during simulation, with the version seen (`null` = the key did not exist). */
+export interface KeyRead {
+  readonly key: string;
+  readonly version: KeyVersion | null;
+}
+
+/** A key written: JSON text, or `null` to delete; `policy` sets a key-level endorsement policy. */
+export interface KeyWrite {
+  readonly key: string;
+  readonly value: string | null;
+  readonly policy?: string;
+}
+
+/**
+ * A private write, recorded on chain only as hashes (the private data itself travels off the
+ * ordered path; reserved for the privacy model and carried unchanged until then).
+ */
+export interface HashedWrite {
+  readonly collection: string;
+  readonly keyHash: Uint8Array;
+  readonly valueHash: Uint8Array | null;
+}
+
+/** A contract event: a name and a JSON payload text. */
+export interface ContractEvent {
+  readonly name: string;
+  readonly payload: string;
+}
+
+/** What endorsers sign: the outcome of simulating one proposal. */
+export interface TxResult {
+  readonly v: number;
+  readonly proposalHash: Uint8Array;
+  readonly contract: string;
+  /** Contract version that produced this result. */
+  readonly version: string;
+  readonly reads: readonly KeyRead[];
+  readonly writes: readonly KeyWrite[];
+  readonly hashedWrites: readonly HashedWrite[];
+  readonly events: readonly ContractEvent[];
+  /** The function's return value as JSON text (`''` for none). */
+  readonly response: string;
+}
+
+/** An endorser's signature over the encoded {@link TxResult}. */
+export interface Endorsement {
+  readonly endorser: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** The unit of ordering: a signed proposal, its result and the endorsements. */
+export interface Envelope {
+  readonly v: number;
+  readonly proposal: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly result: Uint8Array;
+  readonly endorsements: readonly Endorsement[];
+}
+
+/** An envelope with its parts decoded (what validation works on). */
+export interface DecodedTransaction {
+  readonly envelope: Envelope;
+  readonly proposal: Proposal;
+  readonly result: TxResult;
+  readonly txId: string;
+}
+
+function readToWire(r: KeyRead): CanonicalValue {
+  return r.version === null ? [r.key] : [r.key, r.version.block, r.version.tx];
+}
+
+function writeToWire(w: KeyWrite): CanonicalValue {
+  return w.policy === undefined ? [w.key, w.value] : [w.key, w.value, w.policy];
+}
+
+/** Encodes a result canonically (the bytes endorsers sign). */
+export function encodeTxResult(r: TxResult): Uint8Array {
+  return encodeCanonical({
+    v: r.v,
+    proposalHash: r.proposalHash,
+    contract: r.contract,
+    version: r.version,
+    reads: r.reads.map(readToWire),
+    writes: r.writes.map(writeToWire),
+    hashedWrites: r.hashedWrites.map((h) => ({ collection: h.collection, keyHash: h.keyHash, valueHash: h.valueHash })),
+    events: r.events.map((e) => [e.name, e.payload]),
+    response: r.response,
+  });
+}
+
+function decodeRead(v: CanonicalValue, path: string): KeyRead {
+  const a = readArray(v, path, 3);
+  const key = readString(a[0], `${path}[0]`, MAX_KEY_LENGTH, 1);
+  if (a.length === 1) return { key, version: null };
+  if (a.length !== 3) throw new SilkError('MALFORMED', `${path}: expected [key] or [key, block, tx]`, { path });
+  return { key, version: { block: readUint(a[1], `${path}[1]`), tx: readUint(a[2], `${path}[2]`) } };
+}
+
+function decodeWrite(v: CanonicalValue, path: string): KeyWrite {
+  const a = readArray(v, path, 3);
+  if (a.length < 2) throw new SilkError('MALFORMED', `${path}: expected [key, value] or [key, value, policy]`, { path });
+  const key = readString(a[0], `${path}[0]`, MAX_KEY_LENGTH, 1);
+  const value = a[1] === null ? null : readString(a[1], `${path}[1]`, MAX_VALUE_BYTES);
+  if (a.length === 3) return { key, value, policy: readString(a[2], `${path}[2]`, 4096, 1) };
+  return { key, value };
+}
+
+function decodeHashedWrite(v: CanonicalValue, path: string): HashedWrite {
+  const m = readMap(v, path);
+  onlyFields(m, path, ['collection', 'keyHash', 'valueHash']);
+  return {
+    collection: readString(m.collection, `${path}.collection`, 64, 1),
+    keyHash: readBytes(m.keyHash, `${path}.keyHash`, 32),
+    valueHash: m.valueHash === null ? null : readBytes(m.valueHash, `${path}.valueHash`, 32),
+  };
+}
+
+/**
+ * Decodes a result's bytes.
+ * @throws SilkError MALFORMED naming the failing path
+ */
+export function decodeTxResult(bytes: Uint8Array): TxResult {
+  const m = readMap(decodeCanonical(bytes, { maxBytes: MAX_ENVELOPE_BYTES, maxDepth: 8, maxItems: 100_000 }), 'result');
+  onlyFields(m, 'result', ['v', 'proposalHash', 'contract', 'version', 'reads', 'writes', 'hashedWrites', 'events', 'response']);
+  return {
+    v: readVersion(m.v, 'result.v', TX_FORMAT_VERSION),
+    proposalHash: readBytes(m.proposalHash, 'result.proposalHash', 32),
+    contract: readString(m.contract, 'result.contract', 64, 1),
+    version: readString(m.version, 'result.version', 32, 1),
+    reads: readArray(m.reads, 'result.reads', 100_000).map((r, i) => decodeRead(r, `result.reads[${i}]`)),
+    writes: readArray(m.writes, 'result.writes', 100_000).map((w, i) => decodeWrite(w, `result.writes[${i}]`)),
+    hashedWrites: readArray(m.hashedWrites, 'result.hashedWrites', 10_000).map((h, i) => decodeHashedWrite(h, `result.hashedWrites[${i}]`)),
+    events: readArray(m.events, 'result.events', 1000).map((e, i) => {
+      const a = readArray(e, `result.events[${i}]`, 2);
+      return { name: readString(a[0], `result.events[${i}][0]`, 128, 1), payload: readString(a[1], `result.events[${i}][1]`, MAX_VALUE_BYTES) };
+    }),
+    response: readString(m.response, 'result.response', MAX_VALUE_BYTES),
+  };
+}
+
+/** Encodes an envelope canonically (the bytes that go into a block). */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  return encodeCanonical({
+    v: e.v,
+    proposal: e.proposal,
+    signature: e.signature,
+    result: e.result,
+    endorsements: e.endorsements.map((x) => [x.endorser, x.signature]),
+  });
+}
+
+/**
+ * Decodes an envelope and its proposal and result, checking that the result belongs to the proposal.
+ * @throws SilkError MALFORMED naming the failing path; PAYLOAD_TOO_LARGE when oversize
+ */
+export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
+  const m = readMap(decodeCanonical(bytes, { maxBytes: MAX_ENVELOPE_BYTES, maxDepth: 4, maxItems: 1000 }), 'envelope');
+  onlyFields(m, 'envelope', ['v', 'proposal', 'signature', 'result', 'endorsements']);
+  const envelope: Envelope = {
+    v: readVersion(m.v, 'envelope.v', TX_FORMAT_VERSION),
+    proposal: readBytes(m.proposal, 'envelope.proposal', undefined, MAX_PROPOSAL_BYTES),
+    signature: readBytes(m.signature, 'envelope.signature', 64),
+    result: readBytes(m.result, 'envelope.result', undefined, MAX_ENVELOPE_BYTES),
+    endorsements: readArray(m.endorsements, 'envelope.endorsements', 32).map((x, i) => {
+      const a = readArray(x, `envelope.endorsements[${i}]`, 2);
+      return { endorser: readBytes(a[0], `envelope.endorsements[${i}][0]`, 33), signature: readBytes(a[1], `envelope.endorsements[${i}][1]`, 64) };
+    }),
+  };
+  const proposal = decodeProposal(envelope.proposal);
+  const result = decodeTxResult(envelope.result);
+  const ph = sha256(envelope.proposal);
+  if (Buffer.compare(ph, result.proposalHash) !== 0) throw new SilkError('MALFORMED', 'result.proposalHash does not match the proposal', { path: 'result.proposalHash' });
+  if (result.contract !== proposal.contract) throw new SilkError('MALFORMED', 'result.contract does not match the proposal', { path: 'result.contract' });
+  return { envelope, proposal, result, txId: computeTxId(proposal.nonce, proposal.creator) };
+}

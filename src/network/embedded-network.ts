@@ -1,0 +1,235 @@
+/**
+ * The embedded network: one process hosts an alliance's peers (one SQLite file per peer per
+ * chain), a solo orderer and a gateway per org. It is created from a network spec on first
+ * start (keys written under the data folder, chains created by signed configuration
+ * transactions) and reopened from disk after.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { toHex } from '../crypto/hash.js';
+import { generatePrivateKeyPem, signerFromPem, type Signer } from '../crypto/p256.js';
+import { createInlineVerifier, createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.js';
+import type { Contract } from '../contracts/framework/contract.js';
+import { SilkError } from '../errors.js';
+import { createGateway, type Gateway } from '../gateway/gateway.js';
+import type { ChainConfig } from '../ledger/chain-config.js';
+import { createConfigTransaction } from '../ledger/config-transaction.js';
+import type { Orderer } from '../ordering/orderer.js';
+import { createSoloOrderer } from '../ordering/solo-orderer.js';
+import { createPeer, type Peer } from '../peer/peer.js';
+import { lockDataFolder, type DataLock } from '../storage/data-lock.js';
+
+/** An organisation of the network. */
+export interface OrgSpec {
+  readonly name: string;
+  /** Peers of the org (default 1). */
+  readonly peers?: number;
+  /** Client identities besides the admin (role `client`). */
+  readonly users?: readonly string[];
+}
+
+/** A chain of the network. */
+export interface ChainSpec {
+  readonly name: string;
+  /** Member orgs (default: all). */
+  readonly orgs?: readonly string[];
+  /** Contracts defined on the chain with their endorsement policies. */
+  readonly contracts: readonly { readonly name: string; readonly policy: string }[];
+  readonly txWindowMs?: number;
+  readonly batch?: { readonly maxTxs?: number; readonly maxBytes?: number; readonly timeoutMs?: number };
+}
+
+/** The shape of a network. */
+export interface NetworkSpec {
+  readonly orgs: readonly OrgSpec[];
+  readonly chains: readonly ChainSpec[];
+}
+
+/** Options of {@link openEmbeddedNetwork}. */
+export interface EmbeddedNetworkOptions {
+  readonly dataDir: string;
+  /** Used on first start; later starts read the spec stored in the data folder. */
+  readonly spec: NetworkSpec;
+  readonly contracts: readonly Contract[];
+  /** Verify signatures on worker threads (default true). */
+  readonly parallelVerify?: boolean;
+  readonly logger?: Logger;
+  readonly commitTimeoutMs?: number;
+}
+
+/** A running embedded network. */
+export interface EmbeddedNetwork {
+  readonly dataDir: string;
+  readonly spec: NetworkSpec;
+  readonly orderer: Orderer;
+  readonly peers: readonly Peer[];
+  readonly verifier: SignatureVerifier;
+  /** True when this start created the network. */
+  readonly created: boolean;
+  peer(name: string): Peer;
+  /** A signer of an org: `admin`, a user name, or a peer name. */
+  identity(org: string, name?: string): Signer;
+  /** The gateway of an org (commits are awaited at its first peer). */
+  gateway(org: string): Gateway;
+  /** Folder holding the key files. */
+  readonly keysDir: string;
+  close(): Promise<void>;
+}
+
+function peerName(org: string, i: number): string {
+  return `peer${i}.${org.toLowerCase()}`;
+}
+
+function loadOrCreateKey(keysDir: string, org: string, name: string): Signer {
+  const dir = join(keysDir, org);
+  const file = join(dir, `${name}.pem`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, generatePrivateKeyPem(), { mode: 0o600 });
+  }
+  return signerFromPem(readFileSync(file, 'utf8'));
+}
+
+/**
+ * Builds a chain's genesis configuration from the network spec and the members' keys.
+ * @returns the configuration (sequence 0)
+ */
+export function chainConfigFromSpec(spec: NetworkSpec, chain: ChainSpec, keyOf: (org: string, name: string) => Signer, ordererKey: Uint8Array): ChainConfig {
+  const orgNames = chain.orgs ?? spec.orgs.map((o) => o.name);
+  const orgs: ChainConfig['orgs'] = {};
+  for (const name of orgNames) {
+    const o = spec.orgs.find((x) => x.name === name);
+    if (o === undefined) throw new SilkError('CONFIG_INVALID', `chain ${chain.name} names unknown org ${name}`);
+    const members = [{ name: 'admin', key: toHex(keyOf(name, 'admin').publicKey), role: 'admin' }];
+    for (let i = 0; i < (o.peers ?? 1); i++) members.push({ name: peerName(name, i), key: toHex(keyOf(name, peerName(name, i)).publicKey), role: 'peer' });
+    for (const u of o.users ?? []) members.push({ name: u, key: toHex(keyOf(name, u).publicKey), role: 'client' });
+    orgs[name] = { members };
+  }
+  return {
+    v: 1,
+    chain: chain.name,
+    sequence: 0,
+    orgs,
+    orderers: [toHex(ordererKey)],
+    adminPolicy: `MAJORITY(${orgNames.map((o) => `'${o}.admin'`).join(', ')})`,
+    contracts: Object.fromEntries(chain.contracts.map((c) => [c.name, { version: '', policy: c.policy }])),
+    txWindowMs: chain.txWindowMs ?? 300_000,
+    batch: { maxTxs: chain.batch?.maxTxs ?? 500, maxBytes: chain.batch?.maxBytes ?? 4 * 1024 * 1024, timeoutMs: chain.batch?.timeoutMs ?? 50 },
+  };
+}
+
+/**
+ * Opens the embedded network in a data folder, creating it on first start.
+ * @throws SilkError DATA_FOLDER_LOCKED when another process runs it
+ * @example const net = await openEmbeddedNetwork({ dataDir: './data', spec, contracts: [new BasicContract()] })
+ */
+export async function openEmbeddedNetwork(options: EmbeddedNetworkOptions): Promise<EmbeddedNetwork> {
+  const { dataDir } = options;
+  const lock: DataLock = lockDataFolder(dataDir);
+  try {
+    return await open(options, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<EmbeddedNetwork> {
+  const { dataDir } = options;
+  const specFile = join(dataDir, 'network.json');
+  const created = !existsSync(specFile);
+  const spec: NetworkSpec = created ? options.spec : (JSON.parse(readFileSync(specFile, 'utf8')) as NetworkSpec);
+  const keysDir = join(dataDir, 'keys');
+  const keys = new Map<string, Signer>();
+  const keyOf = (org: string, name: string): Signer => {
+    const id = `${org}/${name}`;
+    let k = keys.get(id);
+    if (k === undefined) {
+      k = loadOrCreateKey(keysDir, org, name);
+      keys.set(id, k);
+    }
+    return k;
+  };
+  const ordererSigner = keyOf('orderer', 'orderer0');
+  mkdirSync(join(dataDir, 'orderer'), { recursive: true });
+  const orderer = createSoloOrderer({ signer: ordererSigner, path: join(dataDir, 'orderer', 'log.sqlite') });
+  const verifier = options.parallelVerify === false ? createInlineVerifier() : createVerifyPool();
+  const contractsByName = new Map(options.contracts.map((c) => [c.name, c]));
+
+  const peers: Peer[] = [];
+  for (const org of spec.orgs) {
+    for (let i = 0; i < (org.peers ?? 1); i++) {
+      const name = peerName(org.name, i);
+      peers.push(createPeer({ name, org: org.name, signer: keyOf(org.name, name), dataDir: join(dataDir, 'peers', name), contracts: options.contracts, verifier, ...(options.logger ? { logger: options.logger.child({ peer: name }) } : {}) }));
+    }
+  }
+
+  const unsubscribers: (() => void)[] = [];
+  for (const chain of spec.chains) {
+    let genesis: Uint8Array;
+    if (orderer.chains().includes(chain.name)) {
+      const first = await new Promise<Uint8Array>((resolve) => {
+        const stop = orderer.deliver(chain.name, 0, (bytes, n) => {
+          if (n === 0) resolve(bytes);
+        });
+        stop();
+      });
+      genesis = first;
+    } else {
+      const config = chainConfigFromSpec(spec, chain, keyOf, ordererSigner.publicKey);
+      for (const c of chain.contracts) {
+        const contract = contractsByName.get(c.name);
+        if (contract === undefined) throw new SilkError('UNKNOWN_CONTRACT', `chain ${chain.name} names contract ${c.name}, which is not installed`);
+        (config.contracts[c.name] as { version: string }).version = contract.version;
+      }
+      const orgNames = Object.keys(config.orgs);
+      const admins = orgNames.map((o) => keyOf(o, 'admin'));
+      genesis = await orderer.createChain(createConfigTransaction(config, admins[0] as Signer, admins));
+    }
+    const members = new Set(chain.orgs ?? spec.orgs.map((o) => o.name));
+    for (const peer of peers.filter((p) => members.has(p.org))) {
+      await peer.joinChain(genesis);
+      unsubscribers.push(orderer.deliver(chain.name, peer.height(chain.name), (bytes) => {
+        peer.deliver(bytes).catch((e: unknown) => options.logger?.error({ err: e, peer: peer.name, chain: chain.name }, 'block not committed'));
+      }));
+    }
+  }
+  if (created) writeFileSync(specFile, JSON.stringify(spec, null, 2));
+
+  const gateways = new Map<string, Gateway>();
+  const network: EmbeddedNetwork = {
+    dataDir,
+    spec,
+    orderer,
+    peers,
+    verifier,
+    created,
+    keysDir,
+    peer(name) {
+      const p = peers.find((x) => x.name === name);
+      if (p === undefined) throw new SilkError('INVALID_ARGUMENT', `no peer ${name}`);
+      return p;
+    },
+    identity: (org, name = 'admin') => keyOf(org, name),
+    gateway(org) {
+      let g = gateways.get(org);
+      if (g === undefined) {
+        const commitPeer = peers.find((p) => p.org === org);
+        if (commitPeer === undefined) throw new SilkError('INVALID_ARGUMENT', `no peer of org ${org}`);
+        g = createGateway({ peers, commitPeer, orderer, ...(options.commitTimeoutMs === undefined ? {} : { commitTimeoutMs: options.commitTimeoutMs }) });
+        gateways.set(org, g);
+      }
+      return g;
+    },
+    async close() {
+      for (const g of gateways.values()) g.close();
+      await orderer.close();
+      for (const u of unsubscribers) u();
+      await Promise.all(peers.map((p) => p.close()));
+      await verifier.close();
+      lock.release();
+    },
+  };
+  return network;
+}

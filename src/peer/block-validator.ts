@@ -1,0 +1,231 @@
+/**
+ * Validation of one block's transactions at a peer: decode, chain id, creator and endorser
+ * identities and signatures, contract version, endorsement policy (contract or key level),
+ * duplicate tx id, timestamp window and MVCC read versions. It reads no clock: time comes from
+ * the orderer's block timestamp. Invalid transactions keep their place with a reason code.
+ */
+import { toHex } from '../crypto/hash.js';
+import type { SignatureCheck, SignatureVerifier } from '../crypto/verify-pool.js';
+import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import type { Block } from '../ledger/block.js';
+import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
+import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
+import { decodeTransaction, type DecodedTransaction } from '../ledger/transaction.js';
+import type { IdentityResolver, ResolvedIdentity } from '../identity/identity-resolver.js';
+import type { LedgerStore, StateWrite } from '../storage/sqlite-ledger-store.js';
+
+/** A valid transaction's contract events, for delivery after commit. */
+export interface CommittedEvents {
+  readonly txId: string;
+  readonly tx: number;
+  readonly contract: string;
+  readonly events: readonly { name: string; payload: string }[];
+}
+
+/** The outcome of validating a block. */
+export interface BlockValidation {
+  readonly codes: ValidationCode[];
+  readonly writes: StateWrite[];
+  readonly txIndex: { txId: string; tx: number; code: number }[];
+  readonly events: CommittedEvents[];
+  readonly txIds: (string | undefined)[];
+  /** A configuration committed by this block, if any. */
+  readonly config?: ChainConfig;
+}
+
+/** What validation needs from the peer. */
+export interface ValidationInputs {
+  readonly block: Block;
+  readonly store: LedgerStore;
+  readonly resolver: IdentityResolver;
+  readonly verifier: SignatureVerifier;
+}
+
+const CODE_INDEX = new Map(VALIDATION_CODES.map((c, i) => [c, i]));
+
+/** Index of a validation code as stored in a block's code bytes. */
+export function validationCodeIndex(code: ValidationCode): number {
+  return CODE_INDEX.get(code) ?? 1;
+}
+
+interface Candidate {
+  decoded?: DecodedTransaction;
+  code?: ValidationCode;
+  creator?: ResolvedIdentity;
+  endorsers: (ResolvedIdentity | undefined)[];
+  sigFrom: number;
+}
+
+/** For block 0 the configuration inside the block governs its own validation. */
+function genesisConfig(c: Candidate): ChainConfig | undefined {
+  const d = c.decoded;
+  if (d?.proposal.contract !== CONFIG_NAMESPACE) return undefined;
+  const w = d.result.writes[0];
+  if (w?.value == null) return undefined;
+  try {
+    return validateChainConfig(JSON.parse(w.value));
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveIn(config: ChainConfig, key: Uint8Array): ResolvedIdentity | undefined {
+  const hex = toHex(key);
+  for (const [org, { members }] of Object.entries(config.orgs)) {
+    const m = members.find((x) => x.key === hex);
+    if (m) return { org, role: m.role, name: m.name, key: hex };
+  }
+  return undefined;
+}
+
+/**
+ * Validates every transaction of a block against committed state.
+ * @param inputs the block, the peer's store, the identity resolver and the signature verifier
+ * @returns codes, the writes to apply and the tx index rows
+ */
+export async function validateBlock(inputs: ValidationInputs): Promise<BlockValidation> {
+  const { block, store, resolver } = inputs;
+  const height = block.header.number;
+  const chain = block.header.chain;
+  const candidates: Candidate[] = [];
+  const checks: SignatureCheck[] = [];
+
+  // Pass 1: decode, resolve identities, collect signature checks.
+  for (const bytes of block.txs) {
+    const c: Candidate = { endorsers: [], sigFrom: checks.length };
+    candidates.push(c);
+    try {
+      c.decoded = decodeTransaction(bytes);
+    } catch {
+      c.code = 'MALFORMED';
+      continue;
+    }
+    const { proposal, envelope } = c.decoded;
+    if (proposal.chain !== chain) {
+      c.code = 'WRONG_CHAIN';
+      continue;
+    }
+    const gcfg = height === 0 ? genesisConfig(c) : undefined;
+    const resolve = (key: Uint8Array): ResolvedIdentity | undefined => (height === 0 ? (gcfg ? resolveIn(gcfg, key) : undefined) : resolver.resolve(chain, key, height));
+    c.creator = resolve(proposal.creator);
+    if (c.creator === undefined) {
+      c.code = 'UNKNOWN_CREATOR';
+      continue;
+    }
+    checks.push({ key: proposal.creator, message: envelope.proposal, signature: envelope.signature });
+    for (const e of envelope.endorsements) {
+      c.endorsers.push(resolve(e.endorser));
+      checks.push({ key: e.endorser, message: envelope.result, signature: e.signature });
+    }
+  }
+
+  const sigOk = await inputs.verifier.verifyBatch(checks);
+
+  // Pass 2: sequential checks in block order, with an overlay of this block's valid writes.
+  const config = height === 0 ? undefined : resolver.configAt(height);
+  const writtenInBlock = new Map<string, { policy: string | null }>();
+  const txIdsInBlock = new Set<string>();
+  const out: BlockValidation = { codes: [], writes: [], txIndex: [], events: [], txIds: [] };
+  let newConfig: ChainConfig | undefined;
+
+  candidates.forEach((c, i) => {
+    const d = c.decoded;
+    out.txIds.push(d?.txId);
+    let code: ValidationCode = c.code ?? 'VALID';
+    if (code === 'VALID' && d !== undefined) {
+      code = checkTransaction({ c, d, sigOk, config, block, store, writtenInBlock, txIdsInBlock, onlyTx: candidates.length === 1 });
+      if (code === 'VALID' && d.proposal.contract === CONFIG_NAMESPACE) {
+        newConfig = validateChainConfig(JSON.parse(d.result.writes[0]?.value ?? 'null'));
+      }
+    }
+    out.codes.push(code);
+    if (d !== undefined && !['MALFORMED', 'WRONG_CHAIN', 'UNKNOWN_CREATOR', 'BAD_SIGNATURE'].includes(code)) {
+      if (!txIdsInBlock.has(d.txId)) out.txIndex.push({ txId: d.txId, tx: i, code: validationCodeIndex(code) });
+      txIdsInBlock.add(d.txId);
+    }
+    if (code !== 'VALID' || d === undefined) return;
+    const ns = d.proposal.contract;
+    for (const w of d.result.writes) {
+      const k = `${ns}\u0000${w.key}`;
+      const prior = writtenInBlock.get(k);
+      const policy = w.value === null ? null : (w.policy ?? prior?.policy ?? store.state(ns, w.key)?.policy ?? null);
+      writtenInBlock.set(k, { policy });
+      out.writes.push({ ns, key: w.key, value: w.value, ...(w.value !== null && policy !== null ? { policy } : {}), tx: i, txId: d.txId });
+    }
+    if (d.result.events.length > 0) out.events.push({ txId: d.txId, tx: i, contract: ns, events: d.result.events });
+  });
+  return newConfig === undefined ? out : { ...out, config: newConfig };
+}
+
+interface CheckInputs {
+  readonly c: Candidate;
+  readonly d: DecodedTransaction;
+  readonly sigOk: readonly boolean[];
+  readonly config: ChainConfig | undefined;
+  readonly block: Block;
+  readonly store: LedgerStore;
+  readonly writtenInBlock: Map<string, { policy: string | null }>;
+  readonly txIdsInBlock: Set<string>;
+  readonly onlyTx: boolean;
+}
+
+function checkTransaction(x: CheckInputs): ValidationCode {
+  const { c, d, sigOk, block, store } = x;
+  if (sigOk[c.sigFrom] !== true) return 'BAD_SIGNATURE';
+  for (let j = 0; j < c.endorsers.length; j++) {
+    if (sigOk[c.sigFrom + 1 + j] !== true) return 'BAD_ENDORSEMENT_SIGNATURE';
+  }
+  if (c.endorsers.some((e) => e === undefined)) return 'UNKNOWN_ENDORSER';
+  const signers = c.endorsers as ResolvedIdentity[];
+  const distinct = new Set(signers.map((s) => s.key));
+  if (distinct.size !== signers.length) return 'ENDORSEMENT_POLICY_FAILURE';
+  const ns = d.proposal.contract;
+
+  if (ns === CONFIG_NAMESPACE) return checkConfigTransaction(x, signers);
+
+  const def = x.config?.contracts[ns];
+  if (def === undefined || def.version !== d.proposal.version || def.version !== d.result.version) return 'UNKNOWN_CONTRACT_VERSION';
+  if (!policiesSatisfied(ns, def.policy, d, signers, store, x.writtenInBlock)) return 'ENDORSEMENT_POLICY_FAILURE';
+  if (x.txIdsInBlock.has(d.txId) || store.tx(d.txId) !== undefined) return 'DUPLICATE_TXID';
+  const window = x.config?.txWindowMs ?? 0;
+  if (Math.abs(d.proposal.ts - block.header.timestamp) > window) return 'EXPIRED';
+  for (const r of d.result.reads) {
+    if (x.writtenInBlock.has(`${ns}\u0000${r.key}`)) return 'MVCC_READ_CONFLICT';
+    const s = store.state(ns, r.key);
+    if (r.version === null ? s !== undefined : s === undefined || s.block !== r.version.block || s.tx !== r.version.tx) return 'MVCC_READ_CONFLICT';
+  }
+  return 'VALID';
+}
+
+function policiesSatisfied(ns: string, contractPolicy: string, d: DecodedTransaction, signers: readonly ResolvedIdentity[], store: LedgerStore, overlay: Map<string, { policy: string | null }>): boolean {
+  let needContractPolicy = d.result.writes.length === 0;
+  for (const w of d.result.writes) {
+    const inBlock = overlay.get(`${ns}\u0000${w.key}`);
+    const keyPolicy = inBlock !== undefined ? inBlock.policy : (store.state(ns, w.key)?.policy ?? null);
+    if (keyPolicy === null) needContractPolicy = true;
+    else if (!compileEndorsementPolicy(keyPolicy).isSatisfiedBy(signers)) return false;
+  }
+  return !needContractPolicy || compileEndorsementPolicy(contractPolicy).isSatisfiedBy(signers);
+}
+
+function checkConfigTransaction(x: CheckInputs, signers: readonly ResolvedIdentity[]): ValidationCode {
+  const { d, block } = x;
+  if (!x.onlyTx || d.proposal.fn !== 'update' || d.result.reads.length > 0 || d.result.writes.length !== 1) return 'CONFIG_INVALID';
+  const w = d.result.writes[0];
+  if (w?.key !== CONFIG_KEY || w.value === null) return 'CONFIG_INVALID';
+  let next: ChainConfig;
+  try {
+    next = validateChainConfig(JSON.parse(w.value));
+  } catch {
+    return 'CONFIG_INVALID';
+  }
+  const governing = x.config ?? next;
+  const expectedSequence = x.config === undefined ? 0 : x.config.sequence + 1;
+  if (next.chain !== block.header.chain || next.sequence !== expectedSequence) return 'CONFIG_INVALID';
+  if (!signers.every((s) => s.role === 'admin')) return 'CONFIG_INVALID';
+  if (!compileEndorsementPolicy(governing.adminPolicy).isSatisfiedBy(signers)) return 'ENDORSEMENT_POLICY_FAILURE';
+  if (x.txIdsInBlock.has(d.txId) || x.store.tx(d.txId) !== undefined) return 'DUPLICATE_TXID';
+  if (Math.abs(d.proposal.ts - block.header.timestamp) > governing.txWindowMs) return 'EXPIRED';
+  if (block.header.number === 0 && !next.orderers.includes(toHex(block.header.orderer))) return 'CONFIG_INVALID';
+  return 'VALID';
+}

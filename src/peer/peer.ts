@@ -1,0 +1,386 @@
+/**
+ * A peer: keeps one ledger per chain it has joined, endorses proposals by simulating contracts
+ * against committed state, validates and commits the blocks the orderer delivers, and serves
+ * queries, receipts and block/contract event subscriptions that resume from a block number.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { encodeCanonical } from '../codec/canonical-cbor.js';
+import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
+import { verifyP256, type Signer } from '../crypto/p256.js';
+import type { SignatureVerifier } from '../crypto/verify-pool.js';
+import type { Contract, CreatorIdentity } from '../contracts/framework/contract.js';
+import { ContractRefusal } from '../contracts/framework/contract.js';
+import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import { createConfigIdentityResolver, type ConfigIdentityResolver } from '../identity/identity-resolver.js';
+import { blockHash, dataHashMatches, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, txLeafHashes, type Block } from '../ledger/block.js';
+import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
+import type { JsonValue } from '../ledger/json-value.js';
+import { inclusionProof } from '../ledger/merkle.js';
+import { decodeProposal, computeTxId, type Proposal } from '../ledger/proposal.js';
+import { encodeCommitStatement, type Receipt } from '../ledger/receipt.js';
+import { decodeTransaction, encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type TxResult } from '../ledger/transaction.js';
+import { indexDdl } from '../storage/mango-query.js';
+import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
+import { validateBlock, type CommittedEvents } from './block-validator.js';
+import { createSimulationContext } from './simulator.js';
+
+/** A committed block as subscribers see it. */
+export interface CommittedBlock {
+  readonly chain: string;
+  readonly number: number;
+  readonly hash: string;
+  readonly timestamp: number;
+  readonly txIds: readonly (string | undefined)[];
+  readonly codes: readonly ValidationCode[];
+  readonly commitHash: string;
+  readonly events: readonly CommittedEvents[];
+}
+
+/** A proposal and its creator's signature, as a client sends them. */
+export interface SignedProposalBytes {
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** An endorsement response: the result bytes, the endorser's signature and the decoded response. */
+export interface EndorsementResponse {
+  readonly txId: string;
+  readonly result: Uint8Array;
+  readonly endorsement: Endorsement;
+  readonly response: JsonValue | undefined;
+}
+
+/** Status of a transaction by id. */
+export interface TransactionStatus {
+  readonly txId: string;
+  readonly block: number;
+  readonly tx: number;
+  readonly code: ValidationCode;
+}
+
+/** Options of {@link createPeer}. */
+export interface PeerOptions {
+  readonly name: string;
+  readonly org: string;
+  readonly signer: Signer;
+  /** Folder of this peer's ledgers (one SQLite file per chain). */
+  readonly dataDir: string;
+  /** Contracts installed on this peer, by name. */
+  readonly contracts: readonly Contract[];
+  readonly verifier: SignatureVerifier;
+  readonly logger?: Logger;
+}
+
+/** A peer. */
+export interface Peer {
+  readonly name: string;
+  readonly org: string;
+  readonly publicKey: Uint8Array;
+  /** Chains this peer has joined. */
+  chains(): string[];
+  /** Joins a chain from its genesis block (or reopens it if already joined). */
+  joinChain(genesis: Uint8Array): Promise<void>;
+  /** Endorses a proposal. @throws EndorseError */
+  endorse(signed: SignedProposalBytes): EndorsementResponse;
+  /** Runs a query function without endorsing it. @throws EndorseError */
+  evaluate(signed: SignedProposalBytes): JsonValue | undefined;
+  /** Hands a block to the peer; blocks are committed one at a time in order. @throws SilkError BAD_BLOCK */
+  deliver(block: Uint8Array): Promise<CommittedBlock>;
+  height(chain: string): number;
+  /** The configuration in force on a chain now. */
+  config(chain: string): ChainConfig;
+  /** Raw stored block bytes. */
+  blockBytes(chain: string, n: number): Uint8Array | undefined;
+  /** A committed block's summary. */
+  committedBlock(chain: string, n: number): CommittedBlock | undefined;
+  transactionStatus(chain: string, txId: string): TransactionStatus | undefined;
+  receipt(chain: string, txId: string): Receipt | undefined;
+  /** The ledger store of a chain (for queries, verification and backup). */
+  store(chain: string): LedgerStore;
+  /** Subscribes to committed blocks from `fromBlock` on: stored ones first, then live ones. */
+  subscribe(chain: string, fromBlock: number, listener: (b: CommittedBlock) => void): () => void;
+  close(): Promise<void>;
+}
+
+interface ChainLedger {
+  readonly store: LedgerStore;
+  readonly resolver: ConfigIdentityResolver;
+  readonly listeners: Set<(b: CommittedBlock) => void>;
+  queue: Promise<unknown>;
+  lastHash: Uint8Array;
+  lastTimestamp: number;
+  lastCommitHash: Uint8Array;
+}
+
+const ZERO32 = new Uint8Array(32);
+
+/** Which stored code indexes map to which codes. */
+function codesOf(bytes: Uint8Array): ValidationCode[] {
+  return [...bytes].map((i) => VALIDATION_CODES[i] ?? 'MALFORMED');
+}
+
+/**
+ * Commit hash of a block: SHA-256 over the previous commit hash, the block number, its codes and
+ * its valid writes, so two peers with the same commit hash hold the same state history.
+ */
+export function computeCommitHash(previous: Uint8Array, number: number, codes: Uint8Array, writes: readonly { ns: string; key: string; value: string | null; policy?: string }[]): Uint8Array {
+  return sha256(previous, encodeCanonical([number, codes, writes.map((w) => [w.ns, w.key, w.value, w.policy ?? null])]));
+}
+
+/**
+ * Creates a peer over its data folder.
+ * @example const peer = createPeer({ name: 'peer0.org1', org: 'Org1', signer, dataDir, contracts: [new BasicContract()], verifier })
+ */
+export function createPeer(options: PeerOptions): Peer {
+  const ledgers = new Map<string, ChainLedger>();
+  const contracts = new Map(options.contracts.map((c) => [c.name, c]));
+  mkdirSync(options.dataDir, { recursive: true });
+  let closed = false;
+
+  const ledger = (chain: string): ChainLedger => {
+    const l = ledgers.get(chain);
+    if (l === undefined) throw new SilkError('UNKNOWN_CHAIN', `peer ${options.name} has not joined chain ${chain}`, { chain });
+    return l;
+  };
+
+  const summary = (chain: string, l: ChainLedger, n: number): CommittedBlock | undefined => {
+    const stored = l.store.block(n);
+    if (stored === undefined) return undefined;
+    const block = decodeBlock(stored.bytes);
+    const codes = codesOf(stored.codes);
+    const txIds: (string | undefined)[] = [];
+    const events: CommittedEvents[] = [];
+    block.txs.forEach((bytes, i) => {
+      try {
+        const d = decodeTransaction(bytes);
+        txIds.push(d.txId);
+        if (codes[i] === 'VALID' && d.result.events.length > 0) events.push({ txId: d.txId, tx: i, contract: d.result.contract, events: d.result.events });
+      } catch {
+        txIds.push(undefined);
+      }
+    });
+    return { chain, number: n, hash: toHex(stored.hash), timestamp: stored.timestamp, txIds, codes, commitHash: toHex(stored.commitHash), events };
+  };
+
+  const installIndexes = (l: ChainLedger): void => {
+    for (const c of contracts.values()) for (const idx of c.indexes) l.store.exec(indexDdl(c.name, idx));
+  };
+
+  const checkBlock = (l: ChainLedger, block: Block, expected: number): void => {
+    const h = block.header;
+    const fail = (why: string): never => {
+      throw new SilkError('BAD_BLOCK', `block ${h.number} of ${h.chain}: ${why}`, { block: h.number });
+    };
+    if (h.number !== expected) fail(`expected block ${expected}`);
+    if (!bytesEqual(h.previousHash, expected === 0 ? GENESIS_PREVIOUS_HASH : l.lastHash)) fail('previous hash does not match');
+    if (h.timestamp < l.lastTimestamp) fail('timestamp goes backwards');
+    if (!dataHashMatches(block)) fail('data hash is not the Merkle root of its transactions');
+    if (expected > 0 && !l.resolver.configAt(expected).orderers.includes(toHex(h.orderer))) fail('cut by an orderer the chain does not list');
+    if (!verifyP256(h.orderer, encodeHeader(block), block.signature)) fail('orderer signature does not verify');
+  };
+
+  const applyBlock = async (chain: string, l: ChainLedger, bytes: Uint8Array, expected: number): Promise<CommittedBlock> => {
+    let block: Block;
+    try {
+      block = decodeBlock(bytes);
+    } catch (e) {
+      throw new SilkError('BAD_BLOCK', `block for ${chain} does not decode: ${(e as Error).message}`, {}, { cause: e });
+    }
+    if (block.header.chain !== chain) throw new SilkError('BAD_BLOCK', `block of chain ${block.header.chain} delivered to ${chain}`);
+    checkBlock(l, block, expected);
+    const v = await validateBlock({ block, store: l.store, resolver: l.resolver, verifier: options.verifier });
+    if (expected === 0 && v.config === undefined) throw new SilkError('BAD_BLOCK', `genesis block of ${chain} carries no valid configuration`);
+    const codes = Uint8Array.from(v.codes.map((c) => VALIDATION_CODES.indexOf(c)));
+    const commitHash = computeCommitHash(l.lastCommitHash, expected, codes, v.writes);
+    const hash = blockHash(block.header);
+    const peerSignature = options.signer.sign(encodeCommitStatement({ chain, number: expected, blockHash: hash, codes, commitHash }));
+    l.store.commit({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes });
+    l.lastHash = hash;
+    l.lastTimestamp = block.header.timestamp;
+    l.lastCommitHash = commitHash;
+    if (v.config !== undefined) l.resolver.addConfig(expected, v.config);
+    const committed: CommittedBlock = { chain, number: expected, hash: toHex(hash), timestamp: block.header.timestamp, txIds: v.txIds, codes: v.codes, commitHash: toHex(commitHash), events: v.events };
+    for (const listener of l.listeners) {
+      try {
+        listener(committed);
+      } catch (e) {
+        options.logger?.error({ err: e, chain, block: expected }, 'block listener failed');
+      }
+    }
+    return committed;
+  };
+
+  const openChain = async (chain: string): Promise<ChainLedger> => {
+    const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`));
+    const l: ChainLedger = { store, resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
+    installIndexes(l);
+    const savepoint = store.savepoint();
+    for (const row of store.history(CONFIG_NAMESPACE, CONFIG_KEY, 'asc', 1_000_000)) {
+      if (row.value !== null && row.block <= savepoint) l.resolver.addConfig(row.block, validateChainConfig(JSON.parse(row.value)));
+    }
+    if (savepoint >= 0) {
+      const last = store.block(savepoint);
+      if (last === undefined) throw new SilkError('LEDGER_CORRUPT', `${chain}: savepoint ${savepoint} names a missing block`);
+      l.lastHash = last.hash;
+      l.lastTimestamp = last.timestamp;
+      l.lastCommitHash = last.commitHash;
+    }
+    // Blocks stored beyond the savepoint (a restore, an interrupted rebuild) are replayed.
+    const height = store.height();
+    for (let n = savepoint + 1; n < height; n++) {
+      const stored = store.block(n);
+      if (stored === undefined) throw new SilkError('LEDGER_CORRUPT', `${chain}: block ${n} is missing below height ${height}`);
+      await applyBlock(chain, l, stored.bytes, n);
+    }
+    options.logger?.info({ chain, height: store.height(), replayed: Math.max(0, height - savepoint - 1) }, 'chain opened');
+    return l;
+  };
+
+  const prepare = (signed: SignedProposalBytes): { proposal: Proposal; l: ChainLedger; creator: CreatorIdentity; contract: Contract; txId: string } => {
+    if (closed) throw new SilkError('SHUTTING_DOWN', `peer ${options.name} is stopping`);
+    const proposal = decodeProposal(signed.bytes);
+    const l = ledger(proposal.chain);
+    if (!verifyP256(proposal.creator, signed.bytes, signed.signature)) throw new EndorseError('BAD_SIGNATURE', 'the proposal signature does not verify');
+    const height = l.store.height();
+    const id = l.resolver.resolve(proposal.chain, proposal.creator, height);
+    if (id === undefined) throw new EndorseError('UNKNOWN_CREATOR', `the creator is not a member of chain ${proposal.chain}`);
+    const def = l.resolver.configAt(height).contracts[proposal.contract];
+    const contract = contracts.get(proposal.contract);
+    if (def === undefined || contract === undefined) throw new EndorseError('UNKNOWN_CONTRACT', `contract ${proposal.contract} is not defined on chain ${proposal.chain}`);
+    if (def.version !== proposal.version || contract.version !== def.version) {
+      throw new EndorseError('UNKNOWN_CONTRACT_VERSION', `chain ${proposal.chain} runs ${proposal.contract} ${def.version}; the proposal asks for ${proposal.version}${contract.version === def.version ? '' : ` and this peer has ${contract.version}`}`);
+    }
+    return { proposal, l, creator: id, contract, txId: computeTxId(proposal.nonce, proposal.creator) };
+  };
+
+  const run = (signed: SignedProposalBytes, readonly: boolean): { txId: string; result: TxResult; response: JsonValue | undefined } => {
+    const { proposal, l, creator, contract, txId } = prepare(signed);
+    const fn = contract.functions[proposal.fn];
+    if (fn === undefined || !Object.hasOwn(contract.functions, proposal.fn)) throw new EndorseError('UNKNOWN_FUNCTION', `contract ${contract.name} has no function ${proposal.fn}`);
+    if (!readonly && fn.readonly) throw new EndorseError('INVALID_ARGUMENT', `${contract.name}.${proposal.fn} is a query: evaluate it instead of submitting`);
+    if (fn.roles !== undefined && !fn.roles.includes(creator.role)) throw new EndorseError('CONTRACT_ERROR', `${contract.name}.${proposal.fn} needs role ${fn.roles.join(' or ')}`);
+    if (!fn.check.Check(proposal.args)) {
+      const first = fn.check.Errors(proposal.args).First();
+      throw new EndorseError('INVALID_ARGUMENT', `args${first?.path.replaceAll('/', '.') ?? ''}: ${first?.message ?? 'invalid'}`, { path: first?.path ?? '' });
+    }
+    const { ctx, record } = createSimulationContext({ store: l.store, ns: contract.name, chain: proposal.chain, txId, timestamp: proposal.ts, creator, indexes: contract.indexes, readonly });
+    let response: JsonValue | undefined;
+    try {
+      response = fn.run(ctx, proposal.args);
+    } catch (e) {
+      if (e instanceof ContractRefusal) throw new EndorseError('CONTRACT_ERROR', e.message, { txId });
+      if (e instanceof SilkError) throw new EndorseError(e.code, e.message, { ...e.details, txId }, { cause: e });
+      throw new EndorseError('CONTRACT_ERROR', `contract ${contract.name}.${proposal.fn} failed: ${(e as Error).message}`, { txId }, { cause: e });
+    }
+    const result: TxResult = {
+      v: TX_FORMAT_VERSION,
+      proposalHash: sha256(signed.bytes),
+      contract: contract.name,
+      version: contract.version,
+      reads: record.reads,
+      writes: record.writes,
+      hashedWrites: [],
+      events: record.events,
+      response: response === undefined ? '' : JSON.stringify(response),
+    };
+    return { txId, result, response };
+  };
+
+  return {
+    name: options.name,
+    org: options.org,
+    publicKey: options.signer.publicKey,
+    chains: () => [...ledgers.keys()],
+    async joinChain(genesis) {
+      const block = decodeBlock(genesis);
+      const chain = block.header.chain;
+      if (ledgers.has(chain)) return;
+      const l = await openChain(chain);
+      ledgers.set(chain, l);
+      if (l.store.height() === 0) await this.deliver(genesis);
+      else if (!bytesEqual(l.store.block(0)?.hash ?? ZERO32, blockHash(block.header))) throw new SilkError('BAD_BLOCK', `chain ${chain} on disk has a different genesis block`);
+    },
+    endorse(signed) {
+      const { txId, result, response } = run(signed, false);
+      const bytes = encodeTxResult(result);
+      return { txId, result: bytes, endorsement: { endorser: options.signer.publicKey, signature: options.signer.sign(bytes) }, response };
+    },
+    evaluate(signed) {
+      return run(signed, true).response;
+    },
+    deliver(bytes) {
+      if (closed) return Promise.reject(new SilkError('SHUTTING_DOWN', `peer ${options.name} is stopping`));
+      let chain: string;
+      try {
+        chain = decodeBlock(bytes).header.chain;
+      } catch (e) {
+        return Promise.reject(new SilkError('BAD_BLOCK', `block does not decode: ${(e as Error).message}`));
+      }
+      const l = ledger(chain);
+      const next = l.queue.then(() => applyBlock(chain, l, bytes, l.store.height()));
+      l.queue = next.catch(() => undefined);
+      return next;
+    },
+    height: (chain) => ledger(chain).store.height(),
+    config: (chain) => ledger(chain).resolver.current(),
+    blockBytes: (chain, n) => ledger(chain).store.block(n)?.bytes,
+    committedBlock: (chain, n) => summary(chain, ledger(chain), n),
+    transactionStatus(chain, txId) {
+      const t = ledger(chain).store.tx(txId);
+      return t === undefined ? undefined : { txId, block: t.block, tx: t.tx, code: VALIDATION_CODES[t.code] ?? 'MALFORMED' };
+    },
+    receipt(chain, txId) {
+      const l = ledger(chain);
+      const t = l.store.tx(txId);
+      if (t === undefined) return undefined;
+      const stored = l.store.block(t.block);
+      if (stored === undefined) return undefined;
+      const block = decodeBlock(stored.bytes);
+      const leaves = txLeafHashes(block.txs);
+      const envelope = block.txs[t.tx] as Uint8Array;
+      return {
+        chain,
+        txId,
+        blockNumber: t.block,
+        txIndex: t.tx,
+        code: VALIDATION_CODES[t.code] ?? 'MALFORMED',
+        envelopeHash: sha256(envelope),
+        leafHash: leaves[t.tx] as Uint8Array,
+        treeSize: leaves.length,
+        path: inclusionProof(leaves, t.tx),
+        header: encodeHeader(block),
+        ordererSignature: block.signature,
+        codes: stored.codes,
+        commitHash: stored.commitHash,
+        peer: options.signer.publicKey,
+        peerSignature: stored.peerSignature,
+      };
+    },
+    store: (chain) => ledger(chain).store,
+    subscribe(chain, fromBlock, listener) {
+      const l = ledger(chain);
+      const height = l.store.height();
+      for (let n = Math.max(0, fromBlock); n < height; n++) {
+        const b = summary(chain, l, n);
+        if (b !== undefined) listener(b);
+      }
+      const live = (b: CommittedBlock): void => {
+        if (b.number >= fromBlock) listener(b);
+      };
+      l.listeners.add(live);
+      return () => l.listeners.delete(live);
+    },
+    async close() {
+      closed = true;
+      await Promise.all([...ledgers.values()].map((l) => l.queue));
+      for (const l of ledgers.values()) l.store.close();
+      ledgers.clear();
+    },
+  };
+}
+
+function encodeHeader(block: Block): Uint8Array {
+  return encodeBlockHeader(block.header);
+}

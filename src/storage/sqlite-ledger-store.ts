@@ -1,0 +1,239 @@
+/**
+ * A peer's ledger for one chain in one SQLite file: blocks, validation codes, commit hashes,
+ * world state (JSON text with versions), key history and the tx index. A block and everything
+ * it changes land in one SQLite transaction (WAL, synchronous=FULL), so a crash leaves either
+ * the whole block or none of it.
+ */
+import Database from 'better-sqlite3';
+import { SilkError } from '../errors.js';
+import { killPoint } from './kill-points.js';
+
+/** A stored state value with its version and key-level policy. */
+export interface StoredState {
+  readonly value: string;
+  readonly block: number;
+  readonly tx: number;
+  readonly policy: string | null;
+}
+
+/** A stored block with what the peer computed for it. */
+export interface StoredBlock {
+  readonly number: number;
+  readonly hash: Uint8Array;
+  readonly bytes: Uint8Array;
+  /** One byte per transaction: its validation code's index. */
+  readonly codes: Uint8Array;
+  readonly commitHash: Uint8Array;
+  /** The peer's signature over its commit statement. */
+  readonly peerSignature: Uint8Array;
+  readonly timestamp: number;
+}
+
+/** One state change a block makes. */
+export interface StateWrite {
+  readonly ns: string;
+  readonly key: string;
+  readonly value: string | null;
+  /** New key policy (`undefined` keeps the current one; deletes clear it). */
+  readonly policy?: string;
+  readonly tx: number;
+  readonly txId: string;
+}
+
+/** Everything one block commits. */
+export interface BlockCommit extends StoredBlock {
+  readonly txIndex: readonly { readonly txId: string; readonly tx: number; readonly code: number }[];
+  readonly writes: readonly StateWrite[];
+}
+
+/** A history row. */
+export interface HistoryRow {
+  readonly block: number;
+  readonly tx: number;
+  readonly txId: string;
+  readonly value: string | null;
+  readonly timestamp: number;
+}
+
+/** A tx index row. */
+export interface TxLocation {
+  readonly block: number;
+  readonly tx: number;
+  readonly code: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL, bytes BLOB NOT NULL, codes BLOB NOT NULL,
+  commit_hash BLOB NOT NULL, peer_sig BLOB NOT NULL, ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS state (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, block INTEGER NOT NULL, tx INTEGER NOT NULL,
+  policy TEXT, PRIMARY KEY (ns, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (ns TEXT NOT NULL, key TEXT NOT NULL, block INTEGER NOT NULL, tx INTEGER NOT NULL, txid TEXT NOT NULL,
+  value TEXT, ts INTEGER NOT NULL, PRIMARY KEY (ns, key, block, tx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txs (txid TEXT PRIMARY KEY, block INTEGER NOT NULL, tx INTEGER NOT NULL, code INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+`;
+
+/** Options of {@link openSqliteLedgerStore}. */
+export interface OpenLedgerStoreOptions {
+  /** Open read-only (for `silk verify` on a copy, or inspection). */
+  readonly readonly?: boolean;
+}
+
+/** The ledger store of one peer for one chain. */
+export interface LedgerStore {
+  readonly path: string;
+  /** Number of blocks stored (= the next block number). */
+  height(): number;
+  /** Last block whose state is applied (`-1` before genesis). */
+  savepoint(): number;
+  block(n: number): StoredBlock | undefined;
+  state(ns: string, key: string): StoredState | undefined;
+  range(ns: string, start: string, end: string, limit: number, after?: string): { key: string; value: string; block: number; tx: number }[];
+  /** Runs a compiled rich query (SQL from the Mango compiler, over the `state` table). */
+  select(sql: string, params: readonly unknown[]): Record<string, unknown>[];
+  history(ns: string, key: string, order: 'asc' | 'desc', limit: number, after?: { block: number; tx: number }): HistoryRow[];
+  tx(txId: string): TxLocation | undefined;
+  /** Commits a block and all it changes atomically. @throws SilkError STORAGE_FULL, INTERNAL */
+  commit(c: BlockCommit): void;
+  /** Runs DDL (contract indexes). */
+  exec(sql: string): void;
+  /** All state rows of the chain in (ns, key) order (for verification). */
+  iterateState(): IterableIterator<{ ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>;
+  /** Byte size of the database and its WAL. */
+  sizeBytes(): number;
+  /** Truncating WAL checkpoint. */
+  checkpoint(): void;
+  /** Removes the world state, history and tx index (blocks stay) so a replay rebuilds them. */
+  resetDerivedData(): void;
+  /** Online backup to a file. */
+  backup(destination: string): Promise<void>;
+  close(): void;
+}
+
+function mapStorageError(e: unknown, what: string): never {
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || /ENOSPC|disk is full|database or disk is full/i.test(String(e))) {
+    throw new SilkError('STORAGE_FULL', `${what}: the disk is full; nothing was committed`, {}, { cause: e });
+  }
+  throw new SilkError('INTERNAL', `${what}: ${(e as Error).message}`, {}, { cause: e });
+}
+
+/**
+ * Opens (creating if needed) a peer's ledger file for one chain.
+ * @param path the SQLite file
+ * @example const store = openSqliteLedgerStore('./data/peer0.org1/trade.sqlite')
+ */
+export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOptions = {}): LedgerStore {
+  const db = new Database(path, options.readonly ? { readonly: true, fileMustExist: true } : {});
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
+  }
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  db.defaultSafeIntegers(false);
+
+  const q = {
+    height: db.prepare<[], { n: number | null }>('SELECT MAX(number) AS n FROM blocks'),
+    savepoint: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'savepoint'"),
+    block: db.prepare<[number], { number: number; hash: Buffer; bytes: Buffer; codes: Buffer; commit_hash: Buffer; peer_sig: Buffer; ts: number }>('SELECT * FROM blocks WHERE number = ?'),
+    state: db.prepare<[string, string], StoredState>('SELECT value, block, tx, policy FROM state WHERE ns = ? AND key = ?'),
+    range: db.prepare<[string, string, string, string, number], { key: string; value: string; block: number; tx: number }>('SELECT key, value, block, tx FROM state WHERE ns = ? AND key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?'),
+    histAsc: db.prepare<[string, string, number, number, number, number], { block: number; tx: number; txid: string; value: string | null; ts: number }>('SELECT block, tx, txid, value, ts FROM history WHERE ns = ? AND key = ? AND (block > ? OR (block = ? AND tx > ?)) ORDER BY block, tx LIMIT ?'),
+    histDesc: db.prepare<[string, string, number, number, number, number], { block: number; tx: number; txid: string; value: string | null; ts: number }>('SELECT block, tx, txid, value, ts FROM history WHERE ns = ? AND key = ? AND (block < ? OR (block = ? AND tx < ?)) ORDER BY block DESC, tx DESC LIMIT ?'),
+    tx: db.prepare<[string], TxLocation>('SELECT block, tx, code FROM txs WHERE txid = ?'),
+    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (number, hash, bytes, codes, commit_hash, peer_sig, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    upsert: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx, policy = excluded.policy'),
+    upsertKeepPolicy: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx'),
+    del: db.prepare('DELETE FROM state WHERE ns = ? AND key = ?'),
+    hist: db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    txIndex: db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)'),
+    setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+    allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
+  };
+
+  const commitTx = db.transaction((c: BlockCommit) => {
+    killPoint('before-block-insert');
+    q.insertBlock.run(c.number, c.hash, c.bytes, c.codes, c.commitHash, c.peerSignature, c.timestamp);
+    killPoint('after-block-insert');
+    for (const w of c.writes) {
+      if (w.value === null) q.del.run(w.ns, w.key);
+      else if (w.policy === undefined) q.upsertKeepPolicy.run(w.ns, w.key, w.value, c.number, w.tx);
+      else q.upsert.run(w.ns, w.key, w.value, c.number, w.tx, w.policy);
+      q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
+    }
+    for (const t of c.txIndex) q.txIndex.run(t.txId, c.number, t.tx, t.code);
+    q.setSavepoint.run(c.number);
+    killPoint('after-state-writes');
+    killPoint('before-commit');
+  });
+
+  const store: LedgerStore = {
+    path,
+    height() {
+      const n = q.height.get()?.n;
+      return n === null || n === undefined ? 0 : n + 1;
+    },
+    savepoint() {
+      return q.savepoint.get()?.value ?? -1;
+    },
+    block(n) {
+      const r = q.block.get(n);
+      if (r === undefined) return undefined;
+      return { number: r.number, hash: r.hash, bytes: r.bytes, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig, timestamp: r.ts };
+    },
+    state(ns, key) {
+      return q.state.get(ns, key);
+    },
+    range(ns, start, end, limit, after) {
+      return q.range.all(ns, start, end, after ?? '', limit);
+    },
+    select(sql, params) {
+      return db.prepare(sql).all(...params) as Record<string, unknown>[];
+    },
+    history(ns, key, order, limit, after) {
+      const rows = order === 'asc'
+        ? q.histAsc.all(ns, key, after?.block ?? -1, after?.block ?? -1, after?.tx ?? -1, limit)
+        : q.histDesc.all(ns, key, after?.block ?? Number.MAX_SAFE_INTEGER, after?.block ?? Number.MAX_SAFE_INTEGER, after?.tx ?? Number.MAX_SAFE_INTEGER, limit);
+      return rows.map((r) => ({ block: r.block, tx: r.tx, txId: r.txid, value: r.value, timestamp: r.ts }));
+    },
+    tx(txId) {
+      return q.tx.get(txId);
+    },
+    commit(c) {
+      try {
+        commitTx.immediate(c);
+      } catch (e) {
+        if (e instanceof SilkError) throw e;
+        mapStorageError(e, `committing block ${c.number}`);
+      }
+      killPoint('after-commit');
+    },
+    exec(sql) {
+      db.exec(sql);
+    },
+    iterateState() {
+      return q.allState.iterate();
+    },
+    sizeBytes() {
+      const pages = db.pragma('page_count', { simple: true }) as number;
+      const size = db.pragma('page_size', { simple: true }) as number;
+      return pages * size;
+    },
+    checkpoint() {
+      killPoint('during-checkpoint');
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    resetDerivedData() {
+      db.exec("DELETE FROM state; DELETE FROM history; DELETE FROM txs; DELETE FROM meta WHERE name = 'savepoint';");
+    },
+    async backup(destination) {
+      await db.backup(destination);
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,27 @@
+/** Shared test fixtures: temporary data folders and a small three-org network. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BasicContract } from '../contracts/basic/basic-contract.js';
+import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
+
+/** A fresh temporary folder; `cleanup()` removes it. */
+export function tempDir(prefix = 'silk-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => { rmSync(path, { recursive: true, force: true }); } };
+}
+
+/** Three orgs with one peer each; chain `trade` runs `basic` endorsed by any one org's peer. */
+export const THREE_ORG_SPEC: NetworkSpec = {
+  orgs: [{ name: 'Org1', users: ['alice'] }, { name: 'Org2', users: ['bob'] }, { name: 'Org3' }],
+  chains: [
+    { name: 'trade', contracts: [{ name: 'basic', policy: "OR('Org1.peer', 'Org2.peer', 'Org3.peer')" }], batch: { maxTxs: 100, timeoutMs: 10 } },
+  ],
+};
+
+/** Opens a three-org network in a temporary folder. */
+export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDir?: string): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
+  const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => undefined };
+  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts: [new BasicContract()], parallelVerify: false, commitTimeoutMs: 10_000 });
+  return Object.assign(net, { cleanupDir: () => { dir.cleanup(); } });
+}
