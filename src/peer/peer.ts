@@ -214,6 +214,8 @@ export function createPeer(options: PeerOptions): Peer {
 
   const openChain = async (chain: string): Promise<ChainLedger> => {
     const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`));
+    const keyHex = toHex(options.signer.publicKey);
+    if (store.meta('peer_key') !== keyHex) store.setMeta('peer_key', keyHex);
     const l: ChainLedger = { store, resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
     installIndexes(l);
     const savepoint = store.savepoint();

@@ -99,6 +99,10 @@ export interface LedgerStore {
   exec(sql: string): void;
   /** All state rows of the chain in (ns, key) order (for verification). */
   iterateState(): IterableIterator<{ ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>;
+  /** A metadata value (e.g. `peer_key`). */
+  meta(name: string): string | undefined;
+  /** Sets a metadata value outside block commits. */
+  setMeta(name: string, value: string): void;
   /** Byte size of the database and its WAL. */
   sizeBytes(): number;
   /** Truncating WAL checkpoint. */
@@ -150,6 +154,8 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     hist: db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     txIndex: db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)'),
     setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+    getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+    putMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
   };
 
@@ -215,6 +221,13 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
     iterateState() {
       return q.allState.iterate();
+    },
+    meta(name) {
+      const v = q.getMeta.get(name)?.value;
+      return v;
+    },
+    setMeta(name, value) {
+      q.putMeta.run(name, value);
     },
     sizeBytes() {
       const pages = db.pragma('page_count', { simple: true }) as number;
