@@ -35,3 +35,64 @@ describe('embedded network', () => {
     assert.deepEqual(value, { id: 'a1', owner: 'alice', colour: 'red', size: 5, appraisedValue: 1000 });
   });
 });
+
+describe('chains and subscriptions', () => {
+  it('keeps chains apart: own members, own ordering stream, own ledger', async () => {
+    const net = await openTestNetwork({
+      orgs: [{ name: 'Org1', users: ['alice'] }, { name: 'Org2' }, { name: 'Org3', users: ['carol'] }],
+      chains: [
+        { name: 'trade', contracts: [{ name: 'basic', policy: "OR('Org1.peer', 'Org2.peer', 'Org3.peer')" }], batch: { timeoutMs: 5 } },
+        { name: 'product', orgs: ['Org1', 'Org2'], contracts: [{ name: 'basic', policy: "AND('Org1.peer', 'Org2.peer')" }], batch: { timeoutMs: 5 } },
+      ],
+    });
+    try {
+      const alice = net.identity('Org1', 'alice');
+      const asset = { id: 'p1', owner: 'alice', colour: 'blue', size: 1, appraisedValue: 5 };
+      const r = await net.gateway('Org1').submit({ chain: 'product', contract: 'basic', fn: 'createAsset', args: asset }, alice);
+      assert.equal(r.code, 'VALID');
+      assert.deepEqual(net.peer('peer0.org3').chains(), ['trade']);
+      assert.throws(() => net.peer('peer0.org3').height('product'), { code: 'UNKNOWN_CHAIN' });
+      assert.throws(() => net.gateway('Org1').evaluate({ chain: 'trade', contract: 'basic', fn: 'readAsset', args: { id: 'p1' } }, alice), { code: 'CONTRACT_ERROR' });
+      // Org3's user is no member of `product`: the peers refuse to endorse for it.
+      await assert.rejects(net.gateway('Org1').submit({ chain: 'product', contract: 'basic', fn: 'createAsset', args: { ...asset, id: 'p2' } }, net.identity('Org3', 'carol')), { code: 'UNKNOWN_CREATOR' });
+      assert.equal(net.orderer.height('product'), net.peer('peer0.org1').height('product'));
+      assert.equal(net.orderer.height('trade'), 1, 'trade saw no block of product');
+      assert.equal(net.peer('peer0.org1').height('trade'), 1);
+    } finally {
+      await net.close();
+      net.cleanupDir();
+    }
+  });
+
+  it('delivers every committed block exactly once to a subscriber that resumes from a block number', async () => {
+    const net = await openTestNetwork();
+    try {
+      const gw = net.gateway('Org1');
+      const alice = net.identity('Org1', 'alice');
+      for (let i = 0; i < 5; i++) await gw.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: `s${i}`, owner: 'alice', colour: 'red', size: i, appraisedValue: 1 } }, alice);
+      const peer = net.peer('peer0.org2');
+      const seen: number[] = [];
+      const events: string[] = [];
+      const first = peer.subscribe('trade', 0, (b) => {
+        seen.push(b.number);
+        for (const e of b.events) for (const ev of e.events) events.push(ev.name);
+      });
+      const heightAtStop = peer.height('trade');
+      first();
+      // Resume after a disconnect from the next block, while new blocks arrive.
+      const resumed = peer.subscribe('trade', heightAtStop, (b) => {
+        seen.push(b.number);
+        for (const e of b.events) for (const ev of e.events) events.push(ev.name);
+      });
+      for (let i = 5; i < 8; i++) await gw.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: `s${i}`, owner: 'alice', colour: 'red', size: i, appraisedValue: 1 } }, alice);
+      await new Promise((res) => setTimeout(res, 50));
+      resumed();
+      const height = peer.height('trade');
+      assert.deepEqual(seen, Array.from({ length: height }, (_, i) => i));
+      assert.equal(events.filter((e) => e === 'AssetCreated').length, 8);
+    } finally {
+      await net.close();
+      net.cleanupDir();
+    }
+  });
+});
