@@ -184,11 +184,11 @@ export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
   const envelope: Envelope = {
     v: readVersion(m.v, 'envelope.v', TX_FORMAT_VERSION),
     proposal: readBytes(m.proposal, 'envelope.proposal', undefined, MAX_PROPOSAL_BYTES),
-    signature: readBytes(m.signature, 'envelope.signature', 64),
+    signature: readBytes(m.signature, 'envelope.signature', undefined, 72),
     result: readBytes(m.result, 'envelope.result', undefined, MAX_ENVELOPE_BYTES),
     endorsements: readArray(m.endorsements, 'envelope.endorsements', 32).map((x, i) => {
       const a = readArray(x, `envelope.endorsements[${i}]`, 2);
-      return { endorser: readBytes(a[0], `envelope.endorsements[${i}][0]`, 33), signature: readBytes(a[1], `envelope.endorsements[${i}][1]`, 64) };
+      return { endorser: readBytes(a[0], `envelope.endorsements[${i}][0]`, 33), signature: readBytes(a[1], `envelope.endorsements[${i}][1]`, undefined, 72) };
     }),
   };
   const proposal = decodeProposal(envelope.proposal);

@@ -41,6 +41,7 @@ export interface ValidationInputs {
   readonly verifier: SignatureVerifier;
 }
 
+const UNAUTHENTICATED = new Set<ValidationCode>(['MALFORMED', 'WRONG_CHAIN', 'UNKNOWN_CREATOR', 'BAD_SIGNATURE', 'BAD_ENDORSEMENT_SIGNATURE', 'UNKNOWN_ENDORSER']);
 const CODE_INDEX = new Map(VALIDATION_CODES.map((c, i) => [c, i]));
 
 /** Index of a validation code as stored in a block's code bytes. */
@@ -139,7 +140,9 @@ export async function validateBlock(inputs: ValidationInputs): Promise<BlockVali
       }
     }
     out.codes.push(code);
-    if (d !== undefined && !['MALFORMED', 'WRONG_CHAIN', 'UNKNOWN_CREATOR', 'BAD_SIGNATURE'].includes(code)) {
+    // Only fully authenticated transactions claim their tx id, so nobody can burn another's id
+    // by attaching bogus endorsements to a proposal they intercepted.
+    if (d !== undefined && !UNAUTHENTICATED.has(code)) {
       if (!txIdsInBlock.has(d.txId)) out.txIndex.push({ txId: d.txId, tx: i, code: validationCodeIndex(code) });
       txIdsInBlock.add(d.txId);
     }
@@ -148,7 +151,7 @@ export async function validateBlock(inputs: ValidationInputs): Promise<BlockVali
     for (const w of d.result.writes) {
       const k = `${ns}\u0000${w.key}`;
       const prior = writtenInBlock.get(k);
-      const policy = w.value === null ? null : (w.policy ?? prior?.policy ?? store.state(ns, w.key)?.policy ?? null);
+      const policy = w.value === null ? null : (w.policy ?? (prior !== undefined ? prior.policy : (store.state(ns, w.key)?.policy ?? null)));
       writtenInBlock.set(k, { policy });
       out.writes.push({ ns, key: w.key, value: w.value, ...(w.value !== null && policy !== null ? { policy } : {}), tx: i, txId: d.txId });
     }
@@ -222,7 +225,7 @@ function checkConfigTransaction(x: CheckInputs, signers: readonly ResolvedIdenti
   const governing = x.config ?? next;
   const expectedSequence = x.config === undefined ? 0 : x.config.sequence + 1;
   if (next.chain !== block.header.chain || next.sequence !== expectedSequence) return 'CONFIG_INVALID';
-  if (!signers.every((s) => s.role === 'admin')) return 'CONFIG_INVALID';
+  if (x.c.creator?.role !== 'admin' || !signers.every((s) => s.role === 'admin')) return 'CONFIG_INVALID';
   if (!compileEndorsementPolicy(governing.adminPolicy).isSatisfiedBy(signers)) return 'ENDORSEMENT_POLICY_FAILURE';
   if (x.txIdsInBlock.has(d.txId) || x.store.tx(d.txId) !== undefined) return 'DUPLICATE_TXID';
   if (Math.abs(d.proposal.ts - block.header.timestamp) > governing.txWindowMs) return 'EXPIRED';

@@ -320,7 +320,12 @@ export function createPeer(options: PeerOptions): Peer {
       } catch (e) {
         return Promise.reject(new SilkError('BAD_BLOCK', `block does not decode: ${(e as Error).message}`));
       }
-      const l = ledger(chain);
+      let l: ChainLedger;
+      try {
+        l = ledger(chain);
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
       const next = l.queue.then(() => applyBlock(chain, l, bytes, l.store.height()));
       l.queue = next.catch(() => undefined);
       return next;
