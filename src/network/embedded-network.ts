@@ -169,12 +169,8 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
   for (const chain of spec.chains) {
     let genesis: Uint8Array;
     if (orderer.chains().includes(chain.name)) {
-      const first = await new Promise<Uint8Array>((resolve) => {
-        const stop = orderer.deliver(chain.name, 0, (bytes, n) => {
-          if (n === 0) resolve(bytes);
-        });
-        stop();
-      });
+      const first = orderer.block(chain.name, 0);
+      if (first === undefined) throw new SilkError('LEDGER_CORRUPT', `the ordering log has no genesis block for ${chain.name}`);
       genesis = first;
     } else {
       const config = chainConfigFromSpec(spec, chain, keyOf, ordererSigner.publicKey);

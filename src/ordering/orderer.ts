@@ -25,6 +25,8 @@ export interface Orderer {
   broadcast(chain: string, envelope: Uint8Array): Promise<OrderedPosition>;
   /** Delivers blocks from `fromBlock` on, in order: stored ones first, then new ones. */
   deliver(chain: string, fromBlock: number, onBlock: (bytes: Uint8Array, number: number) => void): () => void;
+  /** One ordered block's bytes, if the ordering service still holds it. */
+  block(chain: string, number: number): Uint8Array | undefined;
   /** Number of blocks ordered on a chain. */
   height(chain: string): number;
   chains(): string[];

@@ -185,6 +185,11 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
       s.subscribers.add(live);
       return () => s.subscribers.delete(live);
     },
+    block(chain, number) {
+      state(chain);
+      const row = select.get(chain, number);
+      return row === undefined ? undefined : new Uint8Array(row.bytes);
+    },
     height: (chain) => state(chain).height,
     chains: () => [...chains.keys()],
     close() {
