@@ -37,7 +37,7 @@ export interface DecodeLimits {
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 32, maxItems: 1_000_000 };
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_U64 = (1n << 64n) - 1n;
 
 class Writer {
@@ -126,6 +126,7 @@ const keyCache = new Map<string, Uint8Array>();
 function encodedKey(key: string): Uint8Array {
   let e = keyCache.get(key);
   if (e === undefined) {
+    if (!key.isWellFormed()) throw new SilkError('INVALID_ARGUMENT', 'map key contains a lone surrogate (not valid Unicode)');
     const w = new Writer();
     const b = textEncoder.encode(key);
     w.head(3, b.length);
@@ -158,6 +159,8 @@ function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
   } else if (typeof v === 'bigint') {
     encodeInteger(w, v);
   } else if (typeof v === 'string') {
+    // Lone surrogates would be encoded as U+FFFD, giving two strings one encoding.
+    if (!v.isWellFormed()) throw new SilkError('INVALID_ARGUMENT', 'text contains a lone surrogate (not valid Unicode)');
     const b = textEncoder.encode(v);
     w.head(3, b.length);
     w.bytes(b);

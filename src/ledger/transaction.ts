@@ -6,6 +6,7 @@ import { decodeCanonical, encodeCanonical, type CanonicalValue } from '../codec/
 import { onlyFields, readArray, readBytes, readMap, readString, readUint, readVersion } from '../codec/shape.js';
 import { sha256 } from '../crypto/hash.js';
 import { SilkError } from '../errors.js';
+import { compileEndorsementPolicy } from './endorsement-policy.js';
 import { computeTxId, decodeProposal, MAX_PROPOSAL_BYTES, type Proposal } from './proposal.js';
 
 /** Format version of results and envelopes this build writes and reads. */
@@ -126,7 +127,15 @@ function decodeWrite(v: CanonicalValue, path: string): KeyWrite {
   if (a.length < 2) throw new SilkError('MALFORMED', `${path}: expected [key, value] or [key, value, policy]`, { path });
   const key = readString(a[0], `${path}[0]`, MAX_KEY_LENGTH, 1);
   const value = a[1] === null ? null : readString(a[1], `${path}[1]`, MAX_VALUE_BYTES);
-  if (a.length === 3) return { key, value, policy: readString(a[2], `${path}[2]`, 4096, 1) };
+  if (a.length === 3) {
+    const policy = readString(a[2], `${path}[2]`, 4096, 1);
+    try {
+      compileEndorsementPolicy(policy);
+    } catch (cause) {
+      throw new SilkError('MALFORMED', `${path}[2]: key policy does not parse: ${(cause as Error).message}`, { path: `${path}[2]` }, { cause });
+    }
+    return { key, value, policy };
+  }
   return { key, value };
 }
 

@@ -320,12 +320,8 @@ export function createPeer(options: PeerOptions): Peer {
       } catch (e) {
         return Promise.reject(new SilkError('BAD_BLOCK', `block does not decode: ${(e as Error).message}`));
       }
-      let l: ChainLedger;
-      try {
-        l = ledger(chain);
-      } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-      }
+      const l = ledgers.get(chain);
+      if (l === undefined) return Promise.reject(new SilkError('BAD_BLOCK', `block of chain ${chain}, which peer ${options.name} has not joined`, { chain }));
       const next = l.queue.then(() => applyBlock(chain, l, bytes, l.store.height()));
       l.queue = next.catch(() => undefined);
       return next;
