@@ -1,0 +1,97 @@
+/** Command-line options of the benchmark (`npm run bench -- …`). */
+import { parseArgs } from 'node:util';
+
+/** How the alliance under test runs. */
+export type BenchMode = 'embedded' | 'distributed';
+
+/** Parsed benchmark options. */
+export interface BenchOptions {
+  /** Print one JSON object per workload on stdout. */
+  readonly json: boolean;
+  /** Run only this workload (default: all). */
+  readonly workload: string | undefined;
+  readonly mode: BenchMode;
+  /** Seconds of warm-up at the measured rate before the measured round. */
+  readonly warmupS: number;
+  /** Seconds of the measured round. */
+  readonly durationS: number;
+  /** Run one fixed-rate round at this rate instead of searching for the maximum rate. */
+  readonly rate: number | undefined;
+  /** RSS-flatness run: commit this many transactions at full speed. */
+  readonly txs: number | undefined;
+  /** Seed of the key and value generator. */
+  readonly seed: number;
+  readonly help: boolean;
+}
+
+/** A command-line mistake: main prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The usage text. */
+export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
+                       [--warmup S] [--duration S] [--rate TPS] [--txs N] [--seed N]
+
+  --json        one JSON object per workload as the last lines of stdout
+  --workload    blind-write | rmw | rmw-2of3 (default: all three)
+  --mode        embedded (default) | distributed (not built yet)
+  --warmup S    warm-up seconds at the measured rate (default 10)
+  --duration S  measured seconds (default 60)
+  --rate TPS    one fixed-rate round at TPS instead of the maximum-rate search
+  --txs N       RSS-flatness run: commit N transactions at full speed (rmw unless --workload)
+  --seed N      seed of the key/value generator (default 1)
+Figures are defined in docs/benchmarks.md.`;
+
+function positiveNumber(name: string, text: string | undefined, fallback: number | undefined, allowZero = false): number | undefined {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${text}`);
+  return v;
+}
+
+/**
+ * Parses the benchmark's arguments.
+ * @param argv arguments after the script name
+ * @throws UsageError on an unknown flag or a bad value
+ */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        json: { type: 'boolean', default: false },
+        workload: { type: 'string' },
+        mode: { type: 'string', default: 'embedded' },
+        warmup: { type: 'string' },
+        duration: { type: 'string' },
+        rate: { type: 'string' },
+        txs: { type: 'string' },
+        seed: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  const mode = v.mode;
+  if (mode !== 'embedded' && mode !== 'distributed') throw new UsageError(`--mode must be embedded or distributed, got ${mode}`);
+  const txs = positiveNumber('txs', v.txs, undefined);
+  if (txs !== undefined && !Number.isSafeInteger(txs)) throw new UsageError(`--txs must be a whole number, got ${v.txs ?? ''}`);
+  const seed = positiveNumber('seed', v.seed, 1, true) ?? 1;
+  return {
+    json: v.json,
+    workload: v.workload,
+    mode,
+    warmupS: positiveNumber('warmup', v.warmup, 10, true) ?? 10,
+    durationS: positiveNumber('duration', v.duration, 60) ?? 60,
+    rate: positiveNumber('rate', v.rate, undefined),
+    txs,
+    seed: Math.floor(seed),
+    help: v.help,
+  };
+}

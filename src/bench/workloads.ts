@@ -1,0 +1,90 @@
+/**
+ * The benchmark workloads on the `basic` contract, after Hyperledger Caliper's fixed-asset
+ * benchmarks: a blind write, a read-modify-write endorsed by one org, and one endorsed by two.
+ */
+import type { NetworkSpec } from '../network/embedded-network.js';
+
+/** A workload: which function, how keys and values are drawn, which policy endorses it. */
+export interface Workload {
+  readonly name: string;
+  readonly description: string;
+  /** `basic` function each transaction calls. */
+  readonly fn: 'put' | 'rmw';
+  /** The contract's endorsement policy on the bench chain. */
+  readonly policy: string;
+  /** Endorsements each transaction carries (E in the verify formula). */
+  readonly endorsements: number;
+  /** Keys are drawn uniformly from `kv:k0 … kv:k<keys-1>`. */
+  readonly keys: number;
+  readonly valueBytes: number;
+  /** Write every key once before the rounds (not timed). */
+  readonly preload: boolean;
+}
+
+/** Organisations of the bench network; each has one peer and one client user. */
+export const BENCH_ORGS = ['Org1', 'Org2', 'Org3'] as const;
+/** The client identity each org's transactions are signed with. */
+export const BENCH_USER = 'bench-client';
+/** The chain the bench runs on. */
+export const BENCH_CHAIN = 'bench';
+
+const ANY_ONE = "OR('Org1.peer', 'Org2.peer', 'Org3.peer')";
+const TWO_OF_THREE = "OutOf(2, 'Org1.peer', 'Org2.peer', 'Org3.peer')";
+
+/** Every workload, in the order a full run takes them. */
+export const WORKLOADS: readonly Workload[] = [
+  { name: 'blind-write', description: 'put of a random key of 10,000 (100-byte value), endorsed by 1 org', fn: 'put', policy: ANY_ONE, endorsements: 1, keys: 10_000, valueBytes: 100, preload: false },
+  { name: 'rmw', description: 'read-modify-write of one of 10,000 preloaded keys (100-byte value), endorsed by 1 org', fn: 'rmw', policy: ANY_ONE, endorsements: 1, keys: 10_000, valueBytes: 100, preload: true },
+  { name: 'rmw-2of3', description: 'read-modify-write of one of 10,000 preloaded keys, endorsed by 2 of 3 orgs', fn: 'rmw', policy: TWO_OF_THREE, endorsements: 2, keys: 10_000, valueBytes: 100, preload: true },
+];
+
+/** Finds a workload by name, or `undefined`. */
+export function findWorkload(name: string): Workload | undefined {
+  return WORKLOADS.find((w) => w.name === name);
+}
+
+/** The network a workload runs on: three orgs with one peer each, one chain running `basic`. */
+export function benchNetworkSpec(w: Workload): NetworkSpec {
+  return {
+    orgs: BENCH_ORGS.map((name) => ({ name, peers: 1, users: [BENCH_USER] })),
+    chains: [{ name: BENCH_CHAIN, contracts: [{ name: 'basic', policy: w.policy }] }],
+  };
+}
+
+/** Arguments of one `put`/`rmw` call. */
+export interface KvArgs {
+  readonly key: string;
+  readonly value: string;
+  readonly [name: string]: string;
+}
+
+/** A seeded generator of keys and values (mulberry32), so runs draw the same sequence. */
+export interface ArgsGenerator {
+  /** A uniformly drawn key and a fresh value. */
+  next(): KvArgs;
+  /** Key number `i` with a fresh value (preloading). */
+  forKey(i: number): KvArgs;
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Creates the generator of a workload. */
+export function createArgsGenerator(w: Workload, seed: number): ArgsGenerator {
+  let state = (seed >>> 0) || 1;
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const value = (): string => {
+    let s = '';
+    for (let i = 0; i < w.valueBytes; i++) s += ALPHABET.charAt(Math.floor(random() * ALPHABET.length));
+    return s;
+  };
+  return {
+    next: () => ({ key: `k${Math.floor(random() * w.keys)}`, value: value() }),
+    forKey: (i) => ({ key: `k${i}`, value: value() }),
+  };
+}
