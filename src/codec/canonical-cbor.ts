@@ -273,7 +273,8 @@ class Reader {
       }
       case 2: {
         const len = this.length(info);
-        const out = this.buf.slice(this.pos, this.pos + len);
+        // A copy, never a view: a Buffer input would otherwise be shared with the result.
+        const out = Uint8Array.prototype.slice.call(this.buf, this.pos, this.pos + len);
         this.pos += len;
         return out;
       }

@@ -126,8 +126,8 @@ function describeError(e: unknown): string {
 }
 
 /**
- * Decodes untrusted bytes and checks the contract. Returns whether they decoded.
- * @param allowTooLarge whether PAYLOAD_TOO_LARGE is an acceptable refusal
+ * Decodes untrusted bytes and checks the contract: a refusal is a SilkError MALFORMED or
+ * PAYLOAD_TOO_LARGE with a message; a success re-encodes to the input. Returns whether they decoded.
  */
 function check(c: DecoderCase, bytes: Uint8Array, what: string): boolean {
   let value: unknown;
