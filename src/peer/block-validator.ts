@@ -10,7 +10,8 @@ import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
 import type { Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
-import { decodeTransaction, type DecodedTransaction } from '../ledger/transaction.js';
+import type { DecodedTransaction } from '../ledger/transaction.js';
+import { decodeTransactionShared } from './shared-decoding.js';
 import type { IdentityResolver, ResolvedIdentity } from '../identity/identity-resolver.js';
 import type { LedgerStore, StateWrite } from '../storage/sqlite-ledger-store.js';
 
@@ -96,7 +97,7 @@ export async function validateBlock(inputs: ValidationInputs): Promise<BlockVali
     const c: Candidate = { endorsers: [], sigFrom: checks.length };
     candidates.push(c);
     try {
-      c.decoded = decodeTransaction(bytes);
+      c.decoded = decodeTransactionShared(bytes);
     } catch {
       c.code = 'MALFORMED';
       continue;

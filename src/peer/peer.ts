@@ -14,16 +14,17 @@ import type { Contract, CreatorIdentity } from '../contracts/framework/contract.
 import { ContractRefusal } from '../contracts/framework/contract.js';
 import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
 import { createConfigIdentityResolver, type ConfigIdentityResolver } from '../identity/identity-resolver.js';
-import { blockHash, dataHashMatches, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, txLeafHashes, type Block } from '../ledger/block.js';
+import { blockHash, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, txLeafHashes, type Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import { inclusionProof } from '../ledger/merkle.js';
+import { allInclusionProofs, merkleRootFromLeafHashes } from '../ledger/merkle.js';
 import { decodeProposal, computeTxId, type Proposal } from '../ledger/proposal.js';
 import { encodeCommitStatement, type Receipt } from '../ledger/receipt.js';
-import { decodeTransaction, encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type TxResult } from '../ledger/transaction.js';
+import { encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type TxResult } from '../ledger/transaction.js';
 import { indexDdl } from '../storage/mango-query.js';
 import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
 import { validateBlock, type CommittedEvents } from './block-validator.js';
+import { decodeBlockShared, decodeTransactionShared } from './shared-decoding.js';
 import { createSimulationContext } from './simulator.js';
 
 /** A committed block as subscribers see it. */
@@ -104,8 +105,20 @@ export interface Peer {
   close(): Promise<void>;
 }
 
+/** What receipts of a recent block need, kept so a receipt costs no re-hashing. */
+interface ReceiptBlock {
+  readonly block: Block;
+  readonly leaves: readonly Uint8Array[];
+  readonly header: Uint8Array;
+  proofs?: Uint8Array[][];
+}
+
+/** Recent blocks whose receipts are served from memory. */
+const RECEIPT_CACHE_BLOCKS = 32;
+
 interface ChainLedger {
   readonly store: LedgerStore;
+  readonly recent: Map<number, ReceiptBlock>;
   readonly resolver: ConfigIdentityResolver;
   readonly listeners: Set<(b: CommittedBlock) => void>;
   queue: Promise<unknown>;
@@ -154,7 +167,7 @@ export function createPeer(options: PeerOptions): Peer {
     const events: CommittedEvents[] = [];
     block.txs.forEach((bytes, i) => {
       try {
-        const d = decodeTransaction(bytes);
+        const d = decodeTransactionShared(bytes);
         txIds.push(d.txId);
         if (codes[i] === 'VALID' && d.result.events.length > 0) events.push({ txId: d.txId, tx: i, contract: d.result.contract, events: d.result.events });
       } catch {
@@ -168,7 +181,7 @@ export function createPeer(options: PeerOptions): Peer {
     for (const c of contracts.values()) for (const idx of c.indexes) l.store.exec(indexDdl(c.name, idx));
   };
 
-  const checkBlock = (l: ChainLedger, block: Block, expected: number): void => {
+  const checkBlock = (l: ChainLedger, block: Block, expected: number): Uint8Array[] => {
     const h = block.header;
     const fail = (why: string): never => {
       throw new SilkError('BAD_BLOCK', `block ${h.number} of ${h.chain}: ${why}`, { block: h.number });
@@ -176,20 +189,22 @@ export function createPeer(options: PeerOptions): Peer {
     if (h.number !== expected) fail(`expected block ${expected}`);
     if (!bytesEqual(h.previousHash, expected === 0 ? GENESIS_PREVIOUS_HASH : l.lastHash)) fail('previous hash does not match');
     if (h.timestamp < l.lastTimestamp) fail('timestamp goes backwards');
-    if (!dataHashMatches(block)) fail('data hash is not the Merkle root of its transactions');
+    const leaves = txLeafHashes(block.txs);
+    if (!bytesEqual(merkleRootFromLeafHashes(leaves), h.dataHash)) fail('data hash is not the Merkle root of its transactions');
     if (expected > 0 && !l.resolver.configAt(expected).orderers.includes(toHex(h.orderer))) fail('cut by an orderer the chain does not list');
     if (!verifyP256(h.orderer, encodeHeader(block), block.signature)) fail('orderer signature does not verify');
+    return leaves;
   };
 
   const applyBlock = async (chain: string, l: ChainLedger, bytes: Uint8Array, expected: number): Promise<CommittedBlock> => {
     let block: Block;
     try {
-      block = decodeBlock(bytes);
+      block = decodeBlockShared(bytes);
     } catch (e) {
       throw new SilkError('BAD_BLOCK', `block for ${chain} does not decode: ${(e as Error).message}`, {}, { cause: e });
     }
     if (block.header.chain !== chain) throw new SilkError('BAD_BLOCK', `block of chain ${block.header.chain} delivered to ${chain}`);
-    checkBlock(l, block, expected);
+    const leaves = checkBlock(l, block, expected);
     const v = await validateBlock({ block, store: l.store, resolver: l.resolver, verifier: options.verifier });
     if (expected === 0 && v.config === undefined) throw new SilkError('BAD_BLOCK', `genesis block of ${chain} carries no valid configuration`);
     const codes = Uint8Array.from(v.codes.map((c) => VALIDATION_CODES.indexOf(c)));
@@ -197,6 +212,8 @@ export function createPeer(options: PeerOptions): Peer {
     const hash = blockHash(block.header);
     const peerSignature = options.signer.sign(encodeCommitStatement({ chain, number: expected, blockHash: hash, codes, commitHash }));
     l.store.commit({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes });
+    l.recent.set(expected, { block, leaves, header: encodeHeader(block) });
+    if (l.recent.size > RECEIPT_CACHE_BLOCKS) l.recent.delete(l.recent.keys().next().value as number);
     l.lastHash = hash;
     l.lastTimestamp = block.header.timestamp;
     l.lastCommitHash = commitHash;
@@ -216,7 +233,7 @@ export function createPeer(options: PeerOptions): Peer {
     const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`));
     const keyHex = toHex(options.signer.publicKey);
     if (store.meta('peer_key') !== keyHex) store.setMeta('peer_key', keyHex);
-    const l: ChainLedger = { store, resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
+    const l: ChainLedger = { store, recent: new Map(), resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
     installIndexes(l);
     const savepoint = store.savepoint();
     for (const row of store.history(CONFIG_NAMESPACE, CONFIG_KEY, 'asc', 1_000_000)) {
@@ -316,7 +333,7 @@ export function createPeer(options: PeerOptions): Peer {
       if (closed) return Promise.reject(new SilkError('SHUTTING_DOWN', `peer ${options.name} is stopping`));
       let chain: string;
       try {
-        chain = decodeBlock(bytes).header.chain;
+        chain = decodeBlockShared(bytes).header.chain;
       } catch (e) {
         return Promise.reject(new SilkError('BAD_BLOCK', `block does not decode: ${(e as Error).message}`));
       }
@@ -340,8 +357,13 @@ export function createPeer(options: PeerOptions): Peer {
       if (t === undefined) return undefined;
       const stored = l.store.block(t.block);
       if (stored === undefined) return undefined;
-      const block = decodeBlock(stored.bytes);
-      const leaves = txLeafHashes(block.txs);
+      let recent = l.recent.get(t.block);
+      if (recent === undefined) {
+        const block = decodeBlock(stored.bytes);
+        recent = { block, leaves: txLeafHashes(block.txs), header: encodeHeader(block) };
+      }
+      recent.proofs ??= allInclusionProofs(recent.leaves);
+      const { block, leaves } = recent;
       const envelope = block.txs[t.tx] as Uint8Array;
       return {
         chain,
@@ -352,8 +374,8 @@ export function createPeer(options: PeerOptions): Peer {
         envelopeHash: sha256(envelope),
         leafHash: leaves[t.tx] as Uint8Array,
         treeSize: leaves.length,
-        path: inclusionProof(leaves, t.tx),
-        header: encodeHeader(block),
+        path: recent.proofs[t.tx] as Uint8Array[],
+        header: recent.header,
         ordererSignature: block.signature,
         codes: stored.codes,
         commitHash: stored.commitHash,
