@@ -68,6 +68,35 @@ export interface Gateway {
   close(): void;
 }
 
+/** How long a submit waits for a lagging endorser to reach the gateway peer's height. */
+const CATCH_UP_WAIT_MS = 2000;
+
+function rotate<T>(items: readonly T[], start: number): T[] {
+  if (items.length === 0) return [];
+  const k = start % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** Resolves when `peer` has `height` blocks on `chain`, or after `timeoutMs` (it then endorses as it is). */
+function waitForHeight(peer: Peer, chain: string, height: number, timeoutMs: number): Promise<void> {
+  if (peer.height(chain) >= height) return Promise.resolve();
+  return new Promise((resolve) => {
+    const state = { done: false, unsubscribe: undefined as (() => void) | undefined };
+    const finish = (): void => {
+      if (state.done) return;
+      state.done = true;
+      clearTimeout(timer);
+      state.unsubscribe?.();
+      resolve();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    // subscribe() replays stored blocks first, so `finish` may already have run when it returns.
+    const unsubscribe = peer.subscribe(chain, height - 1, finish);
+    if (state.done) unsubscribe();
+    else state.unsubscribe = unsubscribe;
+  });
+}
+
 interface Waiter {
   resolve(b: { block: CommittedBlock; index: number }): void;
 }
@@ -106,12 +135,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     return undefined;
   };
 
+  /**
+   * Endorsers are chosen among peers that have caught up with the gateway's own peer first, so
+   * a client that submits after its previous commit reads its own writes, and endorsers of one
+   * proposal simulate at the same height.
+   */
   const chooseEndorsers = (chain: string, contract: string, orgs?: readonly string[]): Peer[] => {
-    const candidates = options.peers.filter((p) => p.chains().includes(chain));
+    const target = options.commitPeer.height(chain);
+    const joined = options.peers.filter((p) => p.chains().includes(chain));
+    const current = joined.filter((p) => p.height(chain) >= target);
+    const candidates = [...current, ...joined.filter((p) => p.height(chain) < target)];
     if (orgs !== undefined) {
       const chosen = orgs.map((org) => {
         const ofOrg = candidates.filter((p) => p.org === org);
-        const p = ofOrg[rotation++ % Math.max(1, ofOrg.length)];
+        const upToDate = ofOrg.filter((p) => p.height(chain) >= target);
+        const pool = upToDate.length > 0 ? upToDate : ofOrg;
+        const p = pool[rotation++ % Math.max(1, pool.length)];
         if (p === undefined) throw new EndorseError('INVALID_ARGUMENT', `no reachable peer of org ${org} on chain ${chain}`);
         return p;
       });
@@ -123,8 +162,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const start = rotation++;
     const chosen: Peer[] = [];
     const roles: { org: string; role: string }[] = [];
-    for (let i = 0; i < candidates.length; i++) {
-      const p = candidates[(start + i) % candidates.length] as Peer;
+    // Rotate within the caught-up peers, then fall back to the others.
+    const ordered = [...rotate(current, start), ...candidates.slice(current.length)];
+    for (const p of ordered) {
       const r = peerRole(chain, p);
       if (r === undefined || roles.some((x) => x.org === r.org)) continue;
       chosen.push(p);
@@ -134,9 +174,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `the reachable peers cannot satisfy ${contract}'s policy ${def.policy}`);
   };
 
-  const endorse = (signed: SignedProposalBytes, opts?: { endorsingOrgs?: readonly string[] }): { envelope: Uint8Array; txId: string; response: JsonValue | undefined; chain: string } => {
+  const endorse = (signed: SignedProposalBytes, opts?: { endorsingOrgs?: readonly string[] }, chosen?: readonly Peer[]): { envelope: Uint8Array; txId: string; response: JsonValue | undefined; chain: string } => {
     const proposal = decodeProposal(signed.bytes);
-    const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
+    const peers = chosen ?? chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
     let result: Uint8Array | undefined;
     let response: JsonValue | undefined;
     let txId = '';
@@ -227,7 +267,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       return gateway.submitSigned(gateway.propose(params, signer), params.endorsingOrgs ? { endorsingOrgs: params.endorsingOrgs } : {});
     },
     async submitSigned(signed, opts) {
-      const e = endorse(signed, opts);
+      const proposal = decodeProposal(signed.bytes);
+      const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
+      // An endorser behind the gateway's peer gets a moment to catch up before it simulates.
+      const target = options.commitPeer.height(proposal.chain);
+      await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
+      const e = endorse(signed, opts, peers);
       return order(e.chain, e.envelope, e.txId, e.response);
     },
     async submitEnvelope(chain, envelope) {

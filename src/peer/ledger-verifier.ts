@@ -54,8 +54,8 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerOption
   try {
     return await verifyStores(stored, replay, options);
   } finally {
-    stored.close();
-    replay.close();
+    await stored.close();
+    await replay.close();
   }
 }
 

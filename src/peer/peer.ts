@@ -211,7 +211,7 @@ export function createPeer(options: PeerOptions): Peer {
     const commitHash = computeCommitHash(l.lastCommitHash, expected, codes, v.writes);
     const hash = blockHash(block.header);
     const peerSignature = options.signer.sign(encodeCommitStatement({ chain, number: expected, blockHash: hash, codes, commitHash }));
-    l.store.commit({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes });
+    await l.store.commitAsync({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes });
     l.recent.set(expected, { block, leaves, header: encodeHeader(block) });
     if (l.recent.size > RECEIPT_CACHE_BLOCKS) l.recent.delete(l.recent.keys().next().value as number);
     l.lastHash = hash;
@@ -230,7 +230,7 @@ export function createPeer(options: PeerOptions): Peer {
   };
 
   const openChain = async (chain: string): Promise<ChainLedger> => {
-    const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`));
+    const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`), { writerThread: true });
     const keyHex = toHex(options.signer.publicKey);
     if (store.meta('peer_key') !== keyHex) store.setMeta('peer_key', keyHex);
     const l: ChainLedger = { store, recent: new Map(), resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
@@ -400,7 +400,7 @@ export function createPeer(options: PeerOptions): Peer {
     async close() {
       closed = true;
       await Promise.all([...ledgers.values()].map((l) => l.queue));
-      for (const l of ledgers.values()) l.store.close();
+      await Promise.all([...ledgers.values()].map((l) => l.store.close()));
       ledgers.clear();
     },
   };

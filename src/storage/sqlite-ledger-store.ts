@@ -5,8 +5,10 @@
  * the whole block or none of it.
  */
 import Database from 'better-sqlite3';
-import { SilkError } from '../errors.js';
+import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
+import { Worker } from 'node:worker_threads';
 import { killPoint } from './kill-points.js';
+import { createBlockCommitter } from './ledger-commit.js';
 
 /** A stored state value with its version and key-level policy. */
 export interface StoredState {
@@ -77,6 +79,12 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
 export interface OpenLedgerStoreOptions {
   /** Open read-only (for `silk verify` on a copy, or inspection). */
   readonly readonly?: boolean;
+  /**
+   * Commit blocks on a dedicated writer thread with its own connection, so the fsync of each
+   * commit does not stall the calling thread; reads stay on the calling thread (WAL lets
+   * them run beside the writer).
+   */
+  readonly writerThread?: boolean;
 }
 
 /** The ledger store of one peer for one chain. */
@@ -93,8 +101,10 @@ export interface LedgerStore {
   select(sql: string, params: readonly unknown[]): Record<string, unknown>[];
   history(ns: string, key: string, order: 'asc' | 'desc', limit: number, after?: { block: number; tx: number }): HistoryRow[];
   tx(txId: string): TxLocation | undefined;
-  /** Commits a block and all it changes atomically. @throws SilkError STORAGE_FULL, INTERNAL */
+  /** Commits a block and all it changes atomically on this thread. @throws SilkError STORAGE_FULL, INTERNAL */
   commit(c: BlockCommit): void;
+  /** Commits a block atomically, on the writer thread when the store has one. @throws SilkError STORAGE_FULL, INTERNAL */
+  commitAsync(c: BlockCommit): Promise<void>;
   /** Runs DDL (contract indexes). */
   exec(sql: string): void;
   /** All state rows of the chain in (ns, key) order (for verification). */
@@ -111,16 +121,9 @@ export interface LedgerStore {
   resetDerivedData(): void;
   /** Online backup to a file. */
   backup(destination: string): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
-function mapStorageError(e: unknown, what: string): never {
-  const code = (e as { code?: string }).code ?? '';
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || /ENOSPC|disk is full|database or disk is full/i.test(String(e))) {
-    throw new SilkError('STORAGE_FULL', `${what}: the disk is full; nothing was committed`, {}, { cause: e });
-  }
-  throw new SilkError('INTERNAL', `${what}: ${(e as Error).message}`, {}, { cause: e });
-}
 
 /**
  * Opens (creating if needed) a peer's ledger file for one chain.
@@ -147,39 +150,28 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     histAsc: db.prepare<[string, string, number, number, number, number], { block: number; tx: number; txid: string; value: string | null; ts: number }>('SELECT block, tx, txid, value, ts FROM history WHERE ns = ? AND key = ? AND (block > ? OR (block = ? AND tx > ?)) ORDER BY block, tx LIMIT ?'),
     histDesc: db.prepare<[string, string, number, number, number, number], { block: number; tx: number; txid: string; value: string | null; ts: number }>('SELECT block, tx, txid, value, ts FROM history WHERE ns = ? AND key = ? AND (block < ? OR (block = ? AND tx < ?)) ORDER BY block DESC, tx DESC LIMIT ?'),
     tx: db.prepare<[string], TxLocation>('SELECT block, tx, code FROM txs WHERE txid = ?'),
-    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (number, hash, bytes, codes, commit_hash, peer_sig, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    upsert: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx, policy = excluded.policy'),
-    upsertKeepPolicy: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx'),
-    del: db.prepare('DELETE FROM state WHERE ns = ? AND key = ?'),
-    hist: db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    txIndex: db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)'),
-    setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
     putMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
   };
 
-  const commitTx = db.transaction((c: BlockCommit) => {
-    killPoint('before-block-insert');
-    q.insertBlock.run(c.number, c.hash, c.bytes, c.codes, c.commitHash, c.peerSignature, c.timestamp);
-    killPoint('after-block-insert');
-    for (const w of c.writes) {
-      if (w.value === null) q.del.run(w.ns, w.key);
-      else if (w.policy === undefined) q.upsertKeepPolicy.run(w.ns, w.key, w.value, c.number, w.tx);
-      else q.upsert.run(w.ns, w.key, w.value, c.number, w.tx, w.policy);
-      q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
-    }
-    for (const t of c.txIndex) q.txIndex.run(t.txId, c.number, t.tx, t.code);
-    q.setSavepoint.run(c.number);
-    killPoint('after-state-writes');
-    killPoint('before-commit');
-  });
+  const commitTx = createBlockCommitter(db);
+  const writer = options.writerThread === true && !options.readonly ? startWriterThread(path) : undefined;
+  if (writer !== undefined) db.pragma('busy_timeout = 10000');
+  let cachedHeight: number | undefined;
+  const noteCommitted = (n: number): void => {
+    if (cachedHeight !== undefined && n + 1 > cachedHeight) cachedHeight = n + 1;
+  };
 
   const store: LedgerStore = {
     path,
     height() {
+      if (cachedHeight !== undefined) return cachedHeight;
       const n = q.height.get()?.n;
-      return n === null || n === undefined ? 0 : n + 1;
+      const h = n === null || n === undefined ? 0 : n + 1;
+      // Only a writing store knows every commit; a read-only one asks each time.
+      if (!options.readonly) cachedHeight = h;
+      return h;
     },
     savepoint() {
       return q.savepoint.get()?.value ?? -1;
@@ -208,13 +200,17 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       return q.tx.get(txId);
     },
     commit(c) {
-      try {
-        commitTx.immediate(c);
-      } catch (e) {
-        if (e instanceof SilkError) throw e;
-        mapStorageError(e, `committing block ${c.number}`);
+      if (writer !== undefined) throw new SilkError('INTERNAL', 'this store commits on its writer thread: use commitAsync');
+      commitTx(c);
+      noteCommitted(c.number);
+    },
+    async commitAsync(c) {
+      if (writer === undefined) {
+        store.commit(c);
+        return;
       }
-      killPoint('after-commit');
+      await writer.commit(c);
+      noteCommitted(c.number);
     },
     exec(sql) {
       db.exec(sql);
@@ -245,8 +241,56 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       await db.backup(destination);
     },
     close() {
-      if (db.open) db.close();
+      // Without a writer thread the store closes at once, before the promise is returned.
+      if (writer === undefined) {
+        if (db.open) db.close();
+        return Promise.resolve();
+      }
+      return writer.close().then(() => {
+        if (db.open) db.close();
+      });
     },
   };
   return store;
+}
+
+interface WriterThread {
+  commit(c: BlockCommit): Promise<void>;
+  close(): Promise<void>;
+}
+
+function startWriterThread(path: string): WriterThread {
+  const worker = new Worker(new URL('./ledger-writer-worker.js', import.meta.url), { workerData: { path } });
+  const pending = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  let nextId = 1;
+  let failed: Error | undefined;
+  worker.on('message', (msg: { id: number; error?: { code: string; message: string } }) => {
+    const p = pending.get(msg.id);
+    if (p === undefined) return;
+    pending.delete(msg.id);
+    if (msg.error === undefined) p.resolve();
+    else p.reject(new SilkError(msg.error.code in ERROR_CODES ? (msg.error.code as ErrorCode) : 'INTERNAL', msg.error.message));
+  });
+  worker.on('error', (e) => {
+    failed = e;
+    for (const p of pending.values()) p.reject(new SilkError('INTERNAL', `ledger writer thread failed: ${e.message}`, {}, { cause: e }));
+    pending.clear();
+  });
+  const send = (payload: object): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (failed !== undefined) {
+        reject(new SilkError('INTERNAL', `ledger writer thread failed: ${failed.message}`));
+        return;
+      }
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, ...payload });
+    });
+  return {
+    commit: (c) => send({ commit: c }),
+    async close() {
+      if (failed === undefined) await send({ close: true });
+      await worker.terminate();
+    },
+  };
 }

@@ -1,0 +1,61 @@
+/**
+ * The write side of a peer ledger: one block and everything it changes in one SQLite
+ * transaction. Used by the store on the calling thread and by its writer thread alike.
+ */
+import type Database from 'better-sqlite3';
+import { SilkError } from '../errors.js';
+import { killPoint } from './kill-points.js';
+import type { BlockCommit } from './sqlite-ledger-store.js';
+
+/**
+ * Prepares the commit statements on a connection and returns the function committing a block.
+ * @param db an open, writable connection to a ledger file
+ * @returns a function that commits one block atomically (IMMEDIATE transaction)
+ */
+export function createBlockCommitter(db: Database.Database): (c: BlockCommit) => void {
+  const q = {
+    insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (number, hash, bytes, codes, commit_hash, peer_sig, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    upsert: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx, policy = excluded.policy'),
+    upsertKeepPolicy: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx'),
+    del: db.prepare('DELETE FROM state WHERE ns = ? AND key = ?'),
+    hist: db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    txIndex: db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)'),
+    setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+  };
+  const commitTx = db.transaction((c: BlockCommit) => {
+    killPoint('before-block-insert');
+    q.insertBlock.run(c.number, c.hash, c.bytes, c.codes, c.commitHash, c.peerSignature, c.timestamp);
+    killPoint('after-block-insert');
+    for (const w of c.writes) {
+      if (w.value === null) q.del.run(w.ns, w.key);
+      else if (w.policy === undefined) q.upsertKeepPolicy.run(w.ns, w.key, w.value, c.number, w.tx);
+      else q.upsert.run(w.ns, w.key, w.value, c.number, w.tx, w.policy);
+      q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
+    }
+    for (const t of c.txIndex) q.txIndex.run(t.txId, c.number, t.tx, t.code);
+    q.setSavepoint.run(c.number);
+    killPoint('after-state-writes');
+    killPoint('before-commit');
+  });
+  return (c) => {
+    try {
+      commitTx.immediate(c);
+    } catch (e) {
+      if (e instanceof SilkError) throw e;
+      mapStorageError(e, `committing block ${c.number}`);
+    }
+    killPoint('after-commit');
+  };
+}
+
+/**
+ * Turns a SQLite failure into a SilkError: STORAGE_FULL for a full disk, INTERNAL otherwise.
+ * @throws SilkError always
+ */
+export function mapStorageError(e: unknown, what: string): never {
+  const code = (e as { code?: string }).code ?? '';
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || /ENOSPC|disk is full|database or disk is full/i.test(String(e))) {
+    throw new SilkError('STORAGE_FULL', `${what}: the disk is full; nothing was committed`, {}, { cause: e });
+  }
+  throw new SilkError('INTERNAL', `${what}: ${(e as Error).message}`, {}, { cause: e });
+}
