@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   DUPLICATE_TXID: { http: 409, stage: 'validate', description: 'A transaction with this id is already on the ledger (or earlier in the same block).' },
   EXPIRED: { http: 408, stage: 'validate', description: "The proposal timestamp is outside the chain's window around the block timestamp." },
   MVCC_READ_CONFLICT: { http: 409, stage: 'validate', description: 'A key the transaction read changed between endorsement and commit.' },
+  PHANTOM_READ_CONFLICT: { http: 409, stage: 'validate', description: 'A key range the transaction read gained a key (a phantom) between endorsement and commit; keys it returned are checked as reads (MVCC_READ_CONFLICT).' },
   CONFIG_INVALID: { http: 400, stage: 'validate', description: 'A configuration transaction is not signed by enough admins or describes an invalid chain.' },
   // Errors raised to callers (never stored as validation codes).
   INVALID_ARGUMENT: { http: 400, stage: 'input', description: 'An argument is missing, of the wrong type, or out of range.' },
@@ -66,13 +67,14 @@ export type ValidationCode =
   | 'DUPLICATE_TXID'
   | 'EXPIRED'
   | 'MVCC_READ_CONFLICT'
-  | 'CONFIG_INVALID';
+  | 'CONFIG_INVALID'
+  | 'PHANTOM_READ_CONFLICT';
 
 /** Validation codes in their stored order: a block stores each transaction's code as this index. */
 export const VALIDATION_CODES: readonly ValidationCode[] = [
   'VALID', 'MALFORMED', 'WRONG_CHAIN', 'BAD_SIGNATURE', 'BAD_ENDORSEMENT_SIGNATURE', 'UNKNOWN_CREATOR',
   'UNKNOWN_ENDORSER', 'ENDORSEMENT_POLICY_FAILURE', 'UNKNOWN_CONTRACT_VERSION', 'DUPLICATE_TXID', 'EXPIRED',
-  'MVCC_READ_CONFLICT', 'CONFIG_INVALID',
+  'MVCC_READ_CONFLICT', 'CONFIG_INVALID', 'PHANTOM_READ_CONFLICT',
 ];
 
 /** Extra facts attached to an error (tx id, block number, offending path, …). */

@@ -30,6 +30,18 @@ export interface KeyRead {
   readonly version: KeyVersion | null;
 }
 
+/**
+ * A range read: every key in [start, end) seen during simulation with its version. Peers
+ * re-read the interval at commit, so a key inserted, changed or deleted inside it since
+ * endorsement (a phantom) invalidates the transaction.
+ */
+export interface RangeRead {
+  readonly start: string;
+  /** Exclusive upper bound. */
+  readonly end: string;
+  readonly reads: readonly { readonly key: string; readonly version: KeyVersion }[];
+}
+
 /** A key written: JSON text, or `null` to delete; `policy` sets a key-level endorsement policy. */
 export interface KeyWrite {
   readonly key: string;
@@ -61,6 +73,8 @@ export interface TxResult {
   /** Contract version that produced this result. */
   readonly version: string;
   readonly reads: readonly KeyRead[];
+  /** Range reads (omitted when none). */
+  readonly ranges?: readonly RangeRead[];
   readonly writes: readonly KeyWrite[];
   readonly hashedWrites: readonly HashedWrite[];
   readonly events: readonly ContractEvent[];
@@ -107,6 +121,7 @@ export function encodeTxResult(r: TxResult): Uint8Array {
     contract: r.contract,
     version: r.version,
     reads: r.reads.map(readToWire),
+    ranges: r.ranges === undefined || r.ranges.length === 0 ? undefined : r.ranges.map((g) => [g.start, g.end, g.reads.map((x) => [x.key, x.version.block, x.version.tx])]),
     writes: r.writes.map(writeToWire),
     hashedWrites: r.hashedWrites.map((h) => ({ collection: h.collection, keyHash: h.keyHash, valueHash: h.valueHash })),
     events: r.events.map((e) => [e.name, e.payload]),
@@ -120,6 +135,17 @@ function decodeRead(v: CanonicalValue, path: string): KeyRead {
   if (a.length === 1) return { key, version: null };
   if (a.length !== 3) throw new SilkError('MALFORMED', `${path}: expected [key] or [key, block, tx]`, { path });
   return { key, version: { block: readUint(a[1], `${path}[1]`), tx: readUint(a[2], `${path}[2]`) } };
+}
+
+function decodeRange(v: CanonicalValue, path: string): RangeRead {
+  const a = readArray(v, path, 3);
+  if (a.length !== 3) throw new SilkError('MALFORMED', `${path}: expected [start, end, reads]`, { path });
+  const reads = readArray(a[2], `${path}[2]`, 100_000).map((r, i) => {
+    const read = decodeRead(r, `${path}[2][${i}]`);
+    if (read.version === null) throw new SilkError('MALFORMED', `${path}[2][${i}]: a range read carries a version`, { path });
+    return { key: read.key, version: read.version };
+  });
+  return { start: readString(a[0], `${path}[0]`, MAX_KEY_LENGTH + 1), end: readString(a[1], `${path}[1]`, MAX_KEY_LENGTH + 1), reads };
 }
 
 function decodeWrite(v: CanonicalValue, path: string): KeyWrite {
@@ -155,13 +181,16 @@ function decodeHashedWrite(v: CanonicalValue, path: string): HashedWrite {
  */
 export function decodeTxResult(bytes: Uint8Array): TxResult {
   const m = readMap(decodeCanonical(bytes, { maxBytes: MAX_ENVELOPE_BYTES, maxDepth: 8, maxItems: 100_000 }), 'result');
-  onlyFields(m, 'result', ['v', 'proposalHash', 'contract', 'version', 'reads', 'writes', 'hashedWrites', 'events', 'response']);
+  onlyFields(m, 'result', ['v', 'proposalHash', 'contract', 'version', 'reads', 'ranges', 'writes', 'hashedWrites', 'events', 'response']);
+  const ranges = m.ranges === undefined ? undefined : readArray(m.ranges, 'result.ranges', 1000).map((g, i) => decodeRange(g, `result.ranges[${i}]`));
+  if (ranges?.length === 0) throw new SilkError('MALFORMED', 'result.ranges: omitted when empty, never an empty list', { path: 'result.ranges' });
   return {
     v: readVersion(m.v, 'result.v', TX_FORMAT_VERSION),
     proposalHash: readBytes(m.proposalHash, 'result.proposalHash', 32),
     contract: readString(m.contract, 'result.contract', 64, 1),
     version: readString(m.version, 'result.version', 32, 1),
     reads: readArray(m.reads, 'result.reads', 100_000).map((r, i) => decodeRead(r, `result.reads[${i}]`)),
+    ...(ranges === undefined ? {} : { ranges }),
     writes: readArray(m.writes, 'result.writes', 100_000).map((w, i) => decodeWrite(w, `result.writes[${i}]`)),
     hashedWrites: readArray(m.hashedWrites, 'result.hashedWrites', 10_000).map((h, i) => decodeHashedWrite(h, `result.hashedWrites[${i}]`)),
     events: readArray(m.events, 'result.events', 1000).map((e, i) => {

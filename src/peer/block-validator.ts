@@ -12,6 +12,7 @@ import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } f
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
 import type { DecodedTransaction } from '../ledger/transaction.js';
 import { decodeTransactionShared } from './shared-decoding.js';
+import type { RangeRead } from '../ledger/transaction.js';
 import type { IdentityResolver, ResolvedIdentity } from '../identity/identity-resolver.js';
 import type { LedgerStore, StateWrite } from '../storage/sqlite-ledger-store.js';
 
@@ -193,12 +194,34 @@ function checkTransaction(x: CheckInputs): ValidationCode {
   if (x.txIdsInBlock.has(d.txId) || store.tx(d.txId) !== undefined) return 'DUPLICATE_TXID';
   const window = x.config?.txWindowMs ?? 0;
   if (Math.abs(d.proposal.ts - block.header.timestamp) > window) return 'EXPIRED';
+  return readConflict(ns, d, store, x.writtenInBlock);
+}
+
+/** MVCC: every key read still has the version read, and every range read is unchanged. */
+function readConflict(ns: string, d: DecodedTransaction, store: LedgerStore, overlay: Map<string, unknown>): ValidationCode {
   for (const r of d.result.reads) {
-    if (x.writtenInBlock.has(`${ns}\u0000${r.key}`)) return 'MVCC_READ_CONFLICT';
+    if (overlay.has(`${ns}\u0000${r.key}`)) return 'MVCC_READ_CONFLICT';
     const s = store.state(ns, r.key);
     if (r.version === null ? s !== undefined : s === undefined || s.block !== r.version.block || s.tx !== r.version.tx) return 'MVCC_READ_CONFLICT';
   }
+  for (const g of d.result.ranges ?? []) if (!rangeUnchanged(ns, g, store, overlay)) return 'PHANTOM_READ_CONFLICT';
   return 'VALID';
+}
+
+/** A range read is unchanged when committed state holds exactly the keys and versions read, and no earlier transaction of the block wrote inside it. */
+function rangeUnchanged(ns: string, g: RangeRead, store: LedgerStore, overlay: Map<string, unknown>): boolean {
+  const prefix = `${ns}\u0000`;
+  for (const k of overlay.keys()) {
+    if (!k.startsWith(prefix)) continue;
+    const key = k.slice(prefix.length);
+    if (key >= g.start && key < g.end) return false;
+  }
+  const rows = store.range(ns, g.start, g.end, g.reads.length + 1);
+  if (rows.length !== g.reads.length) return false;
+  return rows.every((row, i) => {
+    const r = g.reads[i];
+    return r !== undefined && row.key === r.key && row.block === r.version.block && row.tx === r.version.tx;
+  });
 }
 
 function policiesSatisfied(ns: string, contractPolicy: string, d: DecodedTransaction, signers: readonly ResolvedIdentity[], store: LedgerStore, overlay: Map<string, { policy: string | null }>): boolean {

@@ -299,6 +299,7 @@ export function createPeer(options: PeerOptions): Peer {
       contract: contract.name,
       version: contract.version,
       reads: record.reads,
+      ...(record.ranges.length === 0 ? {} : { ranges: record.ranges }),
       writes: record.writes,
       hashedWrites: [],
       events: record.events,

@@ -6,13 +6,14 @@ import type { CreatorIdentity, KeyModification, Page, PageRequest, RichQuery, St
 import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
-import { MAX_KEY_LENGTH, MAX_VALUE_BYTES, type ContractEvent, type KeyRead, type KeyWrite } from '../ledger/transaction.js';
+import { MAX_KEY_LENGTH, MAX_VALUE_BYTES, type ContractEvent, type KeyRead, type KeyWrite, type RangeRead } from '../ledger/transaction.js';
 import type { LedgerStore } from '../storage/sqlite-ledger-store.js';
 import { compileMangoQuery, nextBookmark } from '../storage/mango-query.js';
 
 /** What one simulation produced. */
 export interface SimulationRecord {
   readonly reads: KeyRead[];
+  readonly ranges: RangeRead[];
   readonly writes: KeyWrite[];
   readonly events: ContractEvent[];
 }
@@ -58,7 +59,7 @@ function decodeCursor(bookmark: string, what: string): string {
  * @returns the context to hand to the contract, and the record of reads, writes and events
  */
 export function createSimulationContext(p: SimulationParameters): { ctx: TransactionContext; record: SimulationRecord } {
-  const record: SimulationRecord = { reads: [], writes: [], events: [] };
+  const record: SimulationRecord = { reads: [], ranges: [], writes: [], events: [] };
   const readKeys = new Set<string>();
   const written = new Map<string, KeyWrite>();
 
@@ -116,11 +117,18 @@ export function createSimulationContext(p: SimulationParameters): { ctx: Transac
       const limit = pageLimit(page);
       const after = page?.bookmark === undefined ? undefined : decodeCursor(page.bookmark, 'range');
       const rows = p.store.range(p.ns, start, end, limit + 1, after);
-      const items = rows.slice(0, limit).map((r) => {
+      const seen = rows.slice(0, limit);
+      const items = seen.map((r) => {
         recordRead(r.key, { block: r.block, tx: r.tx });
         return { key: r.key, value: JSON.parse(r.value) as JsonValue };
       });
       const last = items[items.length - 1];
+      // The interval this page covered: from the bookmark (exclusive) or start, to the last key
+      // returned (inclusive) when more follow, else to end. '\u0000' makes a bound exclusive/inclusive,
+      // since keys never contain it.
+      const lo = after !== undefined && after + '\u0000' > start ? after + '\u0000' : start;
+      const hi = rows.length > limit && last !== undefined ? last.key + '\u0000' : end;
+      if (lo < hi) record.ranges.push({ start: lo, end: hi, reads: seen.map((r) => ({ key: r.key, version: { block: r.block, tx: r.tx } })) });
       return rows.length > limit && last !== undefined ? { items, bookmark: Buffer.from(last.key).toString('base64url') } : { items };
     },
     query(query: RichQuery, page): Page<StateEntry> {
@@ -159,6 +167,7 @@ export function createSimulationContext(p: SimulationParameters): { ctx: Transac
     ctx,
     record: {
       reads: record.reads,
+      ranges: record.ranges,
       get writes() {
         return [...written.values()];
       },

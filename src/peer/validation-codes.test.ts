@@ -547,6 +547,37 @@ describe('validation codes on real blocks', () => {
     assertOnlyValidWrites(net, [f3], []);
   });
 
+  it('PHANTOM_READ_CONFLICT: a range read whose interval gained a key, in one block and across blocks', async () => {
+    const user = net.orgs.Org1.user;
+    const asset = (id: string, value: number): JsonValue => ({ id, owner: 'alice', colour: 'red', size: 1, appraisedValue: value });
+    await expectCodes(net, [endorse(net, propose(net, user, 'createAsset', asset('ph-b', 10))).envelope, endorse(net, propose(net, user, 'createAsset', asset('ph-d', 20))).envelope], ['VALID', 'VALID']);
+    const inventory = (): Uint8Array => endorse(net, propose(net, user, 'recordInventory', { fromId: 'ph-a', toId: 'ph-z' })).envelope;
+
+    // Unchanged range: VALID, and the inventory is what was read.
+    await expectCodes(net, [inventory()], ['VALID']);
+    assert.deepEqual(stateOf(net, 'inventory:ph-a:ph-z'), { fromId: 'ph-a', toId: 'ph-z', count: 2, totalValue: 30 });
+
+    // An insertion earlier in the same block (no key the inventory read was touched).
+    const f1 = filler(net);
+    const insert = endorse(net, propose(net, user, 'createAsset', asset('ph-c', 5))).envelope;
+    await expectCodes(net, [f1.envelope, insert, inventory(), filler(net).envelope], ['VALID', 'VALID', 'PHANTOM_READ_CONFLICT', 'VALID']);
+
+    // Across blocks: endorsed, then an insertion commits, then the inventory arrives.
+    const stale = inventory();
+    await expectCodes(net, [endorse(net, propose(net, user, 'createAsset', asset('ph-e', 7))).envelope], ['VALID']);
+    await expectCodes(net, [stale], ['PHANTOM_READ_CONFLICT']);
+
+    // A deletion inside the range: the deleted key was itself read, so the key check catches it first.
+    const beforeDelete = inventory();
+    await expectCodes(net, [endorse(net, propose(net, user, 'deleteAsset', { id: 'ph-b' })).envelope], ['VALID']);
+    await expectCodes(net, [beforeDelete], ['MVCC_READ_CONFLICT']);
+    // A write just outside the range does not conflict.
+    const beforeOutside = inventory();
+    await expectCodes(net, [endorse(net, propose(net, user, 'createAsset', asset('pi-a', 99))).envelope], ['VALID']);
+    await expectCodes(net, [beforeOutside], ['VALID']);
+    assert.deepEqual(stateOf(net, 'inventory:ph-a:ph-z'), { fromId: 'ph-a', toId: 'ph-z', count: 3, totalValue: 32 });
+  });
+
   it('a valid config update (sequence + 1, majority of admins) admits a user whose earlier transaction was UNKNOWN_CREATOR', async () => {
     const carol = generateSigner();
     const early = handPut(net, carol, 'carol', peerKeys(net, ['Org1', 'Org2']));

@@ -61,6 +61,27 @@ export class BasicContract implements Contract {
       ctx.setKeyPolicy(assetKey(id), policy);
       return null;
     }),
+    /**
+     * Records an inventory of the assets with ids in [fromId, toId): their count and total
+     * appraised value. It reads the whole id range, so an asset created, changed or deleted
+     * in the range before it commits invalidates it (PHANTOM_READ_CONFLICT).
+     */
+    recordInventory: transaction(Type.Object({ fromId: Id, toId: Id }, { additionalProperties: false }), (ctx, { fromId, toId }) => {
+      let count = 0;
+      let totalValue = 0;
+      let bookmark: string | undefined;
+      do {
+        const page = ctx.range(assetKey(fromId), assetKey(toId), { limit: 1000, ...(bookmark === undefined ? {} : { bookmark }) });
+        for (const e of page.items) {
+          count += 1;
+          totalValue += (e.value as AssetRecord).appraisedValue;
+        }
+        bookmark = page.bookmark;
+      } while (bookmark !== undefined);
+      const inventory = { fromId, toId, count, totalValue };
+      ctx.put(`inventory:${fromId}:${toId}`, inventory);
+      return inventory;
+    }),
     /** Reads an asset. */
     readAsset: query(Type.Object({ id: Id }, { additionalProperties: false }), (ctx, { id }) => {
       const asset = ctx.get(assetKey(id));
