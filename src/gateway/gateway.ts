@@ -70,6 +70,8 @@ export interface Gateway {
 
 /** How long a submit waits for a lagging endorser to reach the gateway peer's height. */
 const CATCH_UP_WAIT_MS = 2000;
+/** How often a submit endorses again when its endorsers returned different results. */
+const MISMATCH_ATTEMPTS = 4;
 
 function rotate<T>(items: readonly T[], start: number): T[] {
   if (items.length === 0) return [];
@@ -269,10 +271,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     async submitSigned(signed, opts) {
       const proposal = decodeProposal(signed.bytes);
       const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
-      // An endorser behind the gateway's peer gets a moment to catch up before it simulates.
-      const target = options.commitPeer.height(proposal.chain);
+      // Endorsers behind the gateway's peer, or behind each other, get a moment to catch up
+      // before they simulate, so they read the same state and return the same result.
+      const target = Math.max(options.commitPeer.height(proposal.chain), ...peers.map((p) => p.height(proposal.chain)));
       await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
-      const e = endorse(signed, opts, peers);
+      // Peers converge within moments (a commit is visible to reads slightly before the peer
+      // reports its new height), so differing results are retried a few times before failing.
+      let e: ReturnType<typeof endorse> | undefined;
+      for (let attempt = 1; e === undefined; attempt++) {
+        try {
+          e = endorse(signed, opts, peers);
+        } catch (err) {
+          if (attempt >= MISMATCH_ATTEMPTS || !(err instanceof EndorseError) || err.code !== 'ENDORSEMENT_MISMATCH') throw err;
+          await new Promise((resolve) => setTimeout(resolve, 2 * attempt));
+        }
+      }
       return order(e.chain, e.envelope, e.txId, e.response);
     },
     async submitEnvelope(chain, envelope) {
