@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { decodeBlock } from '../ledger/block.js';
+import { openTestNetwork, tempDir } from '../testing/fixtures.js';
+import { verifyLedgerFile } from './ledger-verifier.js';
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** Runs `fn` on a copy of a ledger file and returns the verdict on the copy. */
+async function tampered(source: string, dir: string, name: string, fn: (db: Database.Database) => void) {
+  const copy = join(dir, `${name}.sqlite`);
+  copyFileSync(source, copy);
+  const db = new Database(copy);
+  try {
+    fn(db);
+  } finally {
+    db.close();
+  }
+  return verifyLedgerFile(copy);
+}
+
+function flip(bytes: Buffer, at: number): Buffer {
+  const out = Buffer.from(bytes);
+  out[at] = (out[at] ?? 0) ^ 0x01;
+  return out;
+}
+
+describe('silk verify', () => {
+  const data = tempDir('silk-verify-');
+  const work = tempDir('silk-verify-copies-');
+  let ledger: string;
+
+  before(async () => {
+    const net = await openTestNetwork(undefined, data.path);
+    const gw = net.gateway('Org1');
+    const alice = net.identity('Org1', 'alice');
+    for (let i = 0; i < 6; i++) {
+      const r = await gw.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: `v${i}`, owner: 'alice', colour: 'teal', size: i, appraisedValue: 100 + i } }, alice);
+      assert.equal(r.code, 'VALID');
+    }
+    await gw.submit({ chain: 'trade', contract: 'basic', fn: 'transferAsset', args: { id: 'v1', newOwner: 'bob' } }, alice);
+    await net.close();
+    ledger = join(data.path, 'peers', 'peer0.org2', 'trade.sqlite');
+  });
+  after(() => {
+    data.cleanup();
+    work.cleanup();
+  });
+
+  it('passes an intact ledger, counting blocks, transactions and state keys', async () => {
+    const v = await verifyLedgerFile(ledger);
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+    assert.equal(v.blocks, 8);
+    assert.equal(v.transactions, 8);
+    assert.equal(v.stateKeys, 7);
+  });
+
+  it('names the block when a byte of a stored block is flipped', async () => {
+    const v = await tampered(ledger, work.path, 'block-byte', (db) => {
+      const row = db.prepare<[], { bytes: Buffer }>('SELECT bytes FROM blocks WHERE number = 3').get()!;
+      // A byte inside the last transaction's envelope (near the end of the block).
+      db.prepare('UPDATE blocks SET bytes = ? WHERE number = 3').run(flip(row.bytes, row.bytes.length - 40));
+    });
+    assert.equal(v.ok, false);
+    assert.equal(v.problems[0]?.block, 3);
+    assert.match(JSON.stringify(v.problems), /block 3/);
+  });
+
+  it("names the block when the orderer's or the peer's signature is altered", async () => {
+    const orderer = await tampered(ledger, work.path, 'orderer-sig', (db) => {
+      const row = db.prepare<[], { bytes: Buffer }>('SELECT bytes FROM blocks WHERE number = 5').get()!;
+      const block = decodeBlock(row.bytes);
+      const at = row.bytes.indexOf(Buffer.from(block.signature));
+      db.prepare('UPDATE blocks SET bytes = ? WHERE number = 5').run(flip(row.bytes, at + 10));
+    });
+    assert.equal(orderer.ok, false);
+    assert.equal(orderer.problems[0]?.block, 5);
+    assert.match(JSON.stringify(orderer.problems), /orderer signature/);
+
+    const peer = await tampered(ledger, work.path, 'peer-sig', (db) => {
+      const row = db.prepare<[], { peer_sig: Buffer }>('SELECT peer_sig FROM blocks WHERE number = 2').get()!;
+      db.prepare('UPDATE blocks SET peer_sig = ? WHERE number = 2').run(flip(row.peer_sig, 7));
+    });
+    assert.equal(peer.ok, false);
+    assert.equal(peer.problems[0]?.block, 2);
+    assert.match(JSON.stringify(peer.problems), /commit signature/);
+  });
+
+  it('names the key when a state value, a stored code or a commit hash is altered', async () => {
+    const state = await tampered(ledger, work.path, 'state', (db) => {
+      db.prepare("UPDATE state SET value = replace(value, 'teal', 'teak') WHERE key = 'asset:v4'").run();
+    });
+    assert.equal(state.ok, false);
+    assert.equal(state.problems[0]?.key, 'asset:v4');
+
+    const code = await tampered(ledger, work.path, 'code', (db) => {
+      db.prepare('UPDATE blocks SET codes = ? WHERE number = 4').run(Buffer.from([11]));
+    });
+    assert.equal(code.ok, false);
+    assert.equal(code.problems[0]?.block, 4);
+
+    const commit = await tampered(ledger, work.path, 'commit', (db) => {
+      const row = db.prepare<[], { commit_hash: Buffer }>('SELECT commit_hash FROM blocks WHERE number = 6').get()!;
+      db.prepare('UPDATE blocks SET commit_hash = ? WHERE number = 6').run(flip(row.commit_hash, 0));
+    });
+    assert.equal(commit.ok, false);
+    assert.equal(commit.problems[0]?.block, 6);
+  });
+
+  it('the CLI exits 0 on an intact data folder and 1 naming the bad block otherwise', () => {
+    const ok = spawnSync(process.execPath, [CLI, 'verify', '--data', data.path], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /ok {4}.*peer0\.org1.*8 blocks/);
+
+    const broken = join(work.path, 'data');
+    cpSync(data.path, broken, { recursive: true });
+    const file = join(broken, 'peers', 'peer0.org3', 'trade.sqlite');
+    const db = new Database(file);
+    const row = db.prepare<[], { bytes: Buffer }>('SELECT bytes FROM blocks WHERE number = 7').get()!;
+    db.prepare('UPDATE blocks SET bytes = ? WHERE number = 7').run(flip(row.bytes, row.bytes.length - 5));
+    db.close();
+    const bad = spawnSync(process.execPath, [CLI, 'verify', '--data', broken], { encoding: 'utf8' });
+    assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /FAIL .*peer0\.org3.*block 7/);
+    const json = spawnSync(process.execPath, [CLI, 'verify', '--data', broken, '--json'], { encoding: 'utf8' });
+    assert.equal(json.status, 1);
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; ledgers: { ok: boolean }[] };
+    assert.equal(parsed.ok, false);
+    assert.deepEqual(parsed.ledgers.map((l) => l.ok), [true, true, false]);
+  });
+
+  it('refuses bad usage with exit code 2', () => {
+    const r = spawnSync(process.execPath, [CLI, 'verify', '--bogus'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /silk: /);
+    const missing = spawnSync(process.execPath, [CLI, 'verify', '--data', work.path + '/nowhere'], { encoding: 'utf8' });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no peers under/);
+  });
+});
