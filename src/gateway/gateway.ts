@@ -232,10 +232,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const outcome = (chain: string, txId: string, response: JsonValue | undefined): SubmitResult => {
-    const status = options.commitPeer.transactionStatus(chain, txId);
     const receipt = options.commitPeer.receipt(chain, txId);
-    if (status === undefined || receipt === undefined) throw new CommitError('NOT_FOUND', `transaction ${txId} is not indexed on ${options.commitPeer.name}`, { txId });
-    return { txId, code: status.code, blockNumber: status.block, txIndex: status.tx, response, receipt };
+    if (receipt === undefined) throw new CommitError('NOT_FOUND', `transaction ${txId} is not indexed on ${options.commitPeer.name}`, { txId });
+    return { txId, code: receipt.code, blockNumber: receipt.blockNumber, txIndex: receipt.txIndex, response, receipt };
   };
 
   const order = async (chain: string, envelope: Uint8Array, txId: string, response: JsonValue | undefined): Promise<SubmitResult> => {
@@ -249,14 +248,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const { block, index } = await wait.promise;
     const code = block.codes[index] ?? 'MALFORMED';
-    const status = options.commitPeer.transactionStatus(chain, txId);
-    // A duplicate keeps the outcome of the first occurrence of the tx id.
-    if (code === 'DUPLICATE_TXID' && status !== undefined) return outcome(chain, txId, response);
-    if (status === undefined) {
+    // The receipt comes from the tx index, so a duplicate reports its first occurrence.
+    const receipt = options.commitPeer.receipt(chain, txId);
+    if (receipt === undefined) {
       // Never indexed (e.g. a signature the peers refused): report the code this block gave it.
-      throw new CommitError(code === 'VALID' ? 'INTERNAL' : (code), `transaction ${txId} was refused in block ${block.number}: ${code}`, { txId, block: block.number });
+      throw new CommitError(code === 'VALID' ? 'INTERNAL' : code, `transaction ${txId} was refused in block ${block.number}: ${code}`, { txId, block: block.number });
     }
-    return outcome(chain, txId, response);
+    return { txId, code: receipt.code, blockNumber: receipt.blockNumber, txIndex: receipt.txIndex, response, receipt };
   };
 
   const gateway: Gateway = {

@@ -110,6 +110,9 @@ interface ReceiptBlock {
   readonly block: Block;
   readonly leaves: readonly Uint8Array[];
   readonly header: Uint8Array;
+  readonly codes: Uint8Array;
+  readonly commitHash: Uint8Array;
+  readonly peerSignature: Uint8Array;
   proofs?: Uint8Array[][];
 }
 
@@ -212,7 +215,7 @@ export function createPeer(options: PeerOptions): Peer {
     const hash = blockHash(block.header);
     const peerSignature = options.signer.sign(encodeCommitStatement({ chain, number: expected, blockHash: hash, codes, commitHash }));
     await l.store.commitAsync({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes });
-    l.recent.set(expected, { block, leaves, header: encodeHeader(block) });
+    l.recent.set(expected, { block, leaves, header: encodeHeader(block), codes, commitHash, peerSignature });
     if (l.recent.size > RECEIPT_CACHE_BLOCKS) l.recent.delete(l.recent.keys().next().value as number);
     l.lastHash = hash;
     l.lastTimestamp = block.header.timestamp;
@@ -356,12 +359,13 @@ export function createPeer(options: PeerOptions): Peer {
       const l = ledger(chain);
       const t = l.store.tx(txId);
       if (t === undefined) return undefined;
-      const stored = l.store.block(t.block);
-      if (stored === undefined) return undefined;
+      // Recent blocks are served from memory: no block read, no re-hashing.
       let recent = l.recent.get(t.block);
       if (recent === undefined) {
+        const stored = l.store.block(t.block);
+        if (stored === undefined) return undefined;
         const block = decodeBlock(stored.bytes);
-        recent = { block, leaves: txLeafHashes(block.txs), header: encodeHeader(block) };
+        recent = { block, leaves: txLeafHashes(block.txs), header: encodeHeader(block), codes: stored.codes, commitHash: stored.commitHash, peerSignature: stored.peerSignature };
       }
       recent.proofs ??= allInclusionProofs(recent.leaves);
       const { block, leaves } = recent;
@@ -378,10 +382,10 @@ export function createPeer(options: PeerOptions): Peer {
         path: recent.proofs[t.tx] as Uint8Array[],
         header: recent.header,
         ordererSignature: block.signature,
-        codes: stored.codes,
-        commitHash: stored.commitHash,
+        codes: recent.codes,
+        commitHash: recent.commitHash,
         peer: options.signer.publicKey,
-        peerSignature: stored.peerSignature,
+        peerSignature: recent.peerSignature,
       };
     },
     store: (chain) => ledger(chain).store,
