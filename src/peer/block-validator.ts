@@ -14,7 +14,26 @@ import type { DecodedTransaction } from '../ledger/transaction.js';
 import { decodeTransactionShared } from './shared-decoding.js';
 import type { RangeRead } from '../ledger/transaction.js';
 import type { IdentityResolver, ResolvedIdentity } from '../identity/identity-resolver.js';
-import type { LedgerStore, StateWrite } from '../storage/sqlite-ledger-store.js';
+import type { LedgerStore, StateWrite, StoredState } from '../storage/sqlite-ledger-store.js';
+
+/** What validation reads from committed state (which does not change while a block is validated). */
+type StateView = Pick<LedgerStore, 'state' | 'tx' | 'range'>;
+
+/** A view of the store that reads each committed key once per block (MVCC and policy checks share it). */
+function cachingView(store: LedgerStore): StateView {
+  const cache = new Map<string, StoredState | undefined>();
+  return {
+    state(ns, key) {
+      const k = `${ns}\u0000${key}`;
+      if (cache.has(k)) return cache.get(k);
+      const v = store.state(ns, key);
+      cache.set(k, v);
+      return v;
+    },
+    tx: (txId) => store.tx(txId),
+    range: (ns, start, end, limit, after) => store.range(ns, start, end, limit, after),
+  };
+}
 
 /** A valid transaction's contract events, for delivery after commit. */
 export interface CommittedEvents {
@@ -87,7 +106,8 @@ function resolveIn(config: ChainConfig, key: Uint8Array): ResolvedIdentity | und
  * @returns codes, the writes to apply and the tx index rows
  */
 export async function validateBlock(inputs: ValidationInputs): Promise<BlockValidation> {
-  const { block, store, resolver } = inputs;
+  const { block, resolver } = inputs;
+  const store = cachingView(inputs.store);
   const height = block.header.number;
   const chain = block.header.chain;
   const candidates: Candidate[] = [];
@@ -168,7 +188,7 @@ interface CheckInputs {
   readonly sigOk: readonly boolean[];
   readonly config: ChainConfig | undefined;
   readonly block: Block;
-  readonly store: LedgerStore;
+  readonly store: StateView;
   readonly writtenInBlock: Map<string, { policy: string | null }>;
   readonly txIdsInBlock: Set<string>;
   readonly onlyTx: boolean;
@@ -198,7 +218,7 @@ function checkTransaction(x: CheckInputs): ValidationCode {
 }
 
 /** MVCC: every key read still has the version read, and every range read is unchanged. */
-function readConflict(ns: string, d: DecodedTransaction, store: LedgerStore, overlay: Map<string, unknown>): ValidationCode {
+function readConflict(ns: string, d: DecodedTransaction, store: StateView, overlay: Map<string, unknown>): ValidationCode {
   for (const r of d.result.reads) {
     if (overlay.has(`${ns}\u0000${r.key}`)) return 'MVCC_READ_CONFLICT';
     const s = store.state(ns, r.key);
@@ -209,7 +229,7 @@ function readConflict(ns: string, d: DecodedTransaction, store: LedgerStore, ove
 }
 
 /** A range read is unchanged when committed state holds exactly the keys and versions read, and no earlier transaction of the block wrote inside it. */
-function rangeUnchanged(ns: string, g: RangeRead, store: LedgerStore, overlay: Map<string, unknown>): boolean {
+function rangeUnchanged(ns: string, g: RangeRead, store: StateView, overlay: Map<string, unknown>): boolean {
   const prefix = `${ns}\u0000`;
   for (const k of overlay.keys()) {
     if (!k.startsWith(prefix)) continue;
@@ -224,7 +244,7 @@ function rangeUnchanged(ns: string, g: RangeRead, store: LedgerStore, overlay: M
   });
 }
 
-function policiesSatisfied(ns: string, contractPolicy: string, d: DecodedTransaction, signers: readonly ResolvedIdentity[], store: LedgerStore, overlay: Map<string, { policy: string | null }>): boolean {
+function policiesSatisfied(ns: string, contractPolicy: string, d: DecodedTransaction, signers: readonly ResolvedIdentity[], store: StateView, overlay: Map<string, { policy: string | null }>): boolean {
   let needContractPolicy = d.result.writes.length === 0;
   for (const w of d.result.writes) {
     const inBlock = overlay.get(`${ns}\u0000${w.key}`);
