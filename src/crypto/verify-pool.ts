@@ -7,12 +7,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { verifyCallCount, verifyP256 } from './p256.js';
 
-/** One signature to check. */
-export interface SignatureCheck {
-  readonly key: Uint8Array;
-  readonly message: Uint8Array;
-  readonly signature: Uint8Array;
-}
+import { packSignatureChecks, type SignatureCheck } from './signature-batch.js';
+
+export type { SignatureCheck } from './signature-batch.js';
 
 /** Verifies batches of signatures, in parallel when the batch pays for it. */
 export interface SignatureVerifier {
@@ -68,11 +65,11 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): SignatureVeri
     workers.push(w);
   }
 
-  const send = (w: Worker, payload: object): Promise<unknown> =>
+  const send = (w: Worker, payload: object, transfer: ArrayBuffer[] = []): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      w.postMessage({ id, ...payload });
+      w.postMessage({ id, ...payload }, transfer);
     });
 
   return {
@@ -83,7 +80,8 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): SignatureVeri
       for (let i = 0; i < workers.length; i++) {
         const slice = checks.slice(i * per, (i + 1) * per);
         if (slice.length === 0) break;
-        parts.push(send(workers[i] as Worker, { keys: slice.map((c) => c.key), messages: slice.map((c) => c.message), signatures: slice.map((c) => c.signature) }));
+        const packed = packSignatureChecks(slice);
+        parts.push(send(workers[i] as Worker, { packed }, [packed.buffer as ArrayBuffer]));
       }
       const results = (await Promise.all(parts)) as Uint8Array[];
       const out: boolean[] = [];
