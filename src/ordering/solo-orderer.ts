@@ -55,7 +55,16 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec('CREATE TABLE IF NOT EXISTS blocks (chain TEXT NOT NULL, number INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (chain, number)) WITHOUT ROWID');
-  const insert = db.prepare('INSERT INTO blocks (chain, number, bytes) VALUES (?, ?, ?)');
+  db.exec('CREATE TABLE IF NOT EXISTS configs (chain TEXT NOT NULL, number INTEGER NOT NULL, config TEXT NOT NULL, PRIMARY KEY (chain, number)) WITHOUT ROWID');
+  const insertBlock = db.prepare('INSERT INTO blocks (chain, number, bytes) VALUES (?, ?, ?)');
+  const insertConfig = db.prepare('INSERT INTO configs (chain, number, config) VALUES (?, ?, ?)');
+  const latestConfig = db.prepare<[string], { config: string }>('SELECT config FROM configs WHERE chain = ? ORDER BY number DESC LIMIT 1');
+  // A configuration block and its configuration row are stored together, so reopening reads
+  // one row instead of scanning the log.
+  const insert = db.transaction((chain: string, number: number, bytes: Uint8Array, config: ChainConfig | undefined) => {
+    insertBlock.run(chain, number, bytes);
+    if (config !== undefined) insertConfig.run(chain, number, JSON.stringify(config));
+  });
   const select = db.prepare<[string, number], { bytes: Buffer }>('SELECT bytes FROM blocks WHERE chain = ? AND number = ?');
   const chains = new Map<string, ChainState>();
   let closed = false;
@@ -63,29 +72,29 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
   // Reopen chains from the log: replay configs to know members and batching.
   const names = db.prepare<[], { chain: string; n: number }>('SELECT chain, MAX(number) AS n FROM blocks GROUP BY chain').all();
   for (const { chain, n } of names) {
-    let config: ChainConfig | undefined;
-    let last = decodeBlock(select.get(chain, 0)?.bytes ?? new Uint8Array());
-    for (let i = 0; i <= n; i++) {
-      const block = decodeBlock((select.get(chain, i) as { bytes: Buffer }).bytes);
-      last = block;
-      if (block.txs.length === 1) {
-        try {
-          config = configOf(decodeTransaction(block.txs[0] as Uint8Array));
-        } catch {
-          /* not a config block */
-        }
+    const row = latestConfig.get(chain);
+    let config: ChainConfig | undefined = row === undefined ? undefined : validateChainConfig(JSON.parse(row.config));
+    // Logs written before the configs table existed: find the configuration by scanning.
+    for (let i = 0; config === undefined && i <= n; i++) {
+      const block = decodeBlock((select.get(chain, n - i) as { bytes: Buffer }).bytes);
+      if (block.txs.length !== 1) continue;
+      try {
+        config = configOf(decodeTransaction(block.txs[0] as Uint8Array));
+      } catch {
+        /* not a config block */
       }
     }
+    const last = decodeBlock((select.get(chain, n) as { bytes: Buffer }).bytes);
     if (config === undefined) throw new SilkError('LEDGER_CORRUPT', `ordering log of ${chain} has no configuration`);
     chains.set(chain, { config, height: n + 1, lastHash: blockHash(last.header), lastTimestamp: last.header.timestamp, batch: [], batchBytes: 0, byTxId: new Map(), timer: undefined, subscribers: new Set() });
   }
 
-  const cut = (chain: string, s: ChainState, txs: PendingTx[]): void => {
+  const cut = (chain: string, s: ChainState, txs: PendingTx[], config?: ChainConfig): void => {
     const timestamp = Math.max(now(), s.lastTimestamp);
     const block = createBlock({ chain, number: s.height, previousHash: s.lastHash, timestamp, txs: txs.map((t) => t.bytes) }, options.signer);
     const bytes = encodeBlock(block);
     try {
-      insert.run(chain, s.height, bytes);
+      insert(chain, s.height, bytes, config);
     } catch (e) {
       const err = new SubmitError('ORDERING_UNAVAILABLE', `the ordering log could not store block ${s.height}: ${(e as Error).message}`, {}, { cause: e });
       for (const t of txs) for (const w of t.waiters) w.reject(err);
@@ -127,7 +136,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
       const s: ChainState = { config, height: 0, lastHash: GENESIS_PREVIOUS_HASH, lastTimestamp: 0, batch: [], batchBytes: 0, byTxId: new Map(), timer: undefined, subscribers: new Set() };
       chains.set(config.chain, s);
       const pending: PendingTx = { bytes: configEnvelope, txId: d.txId, waiters: [] };
-      cut(config.chain, s, [pending]);
+      cut(config.chain, s, [pending], config);
       const genesis = select.get(config.chain, 0);
       if (genesis === undefined) return Promise.reject(new SubmitError('ORDERING_UNAVAILABLE', 'genesis block was not stored'));
       return Promise.resolve(new Uint8Array(genesis.bytes));
@@ -152,12 +161,14 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
           if (isConfig) flush(chain, s);
           const p: PendingTx = { bytes: envelope, txId: d.txId, waiters: [{ resolve, reject }] };
           if (isConfig) {
-            cut(chain, s, [p]);
+            let next: ChainConfig | undefined;
             try {
-              s.config = configOf(d);
+              next = configOf(d);
             } catch {
               /* peers will mark it invalid; keep the current view */
             }
+            cut(chain, s, [p], next);
+            if (next !== undefined) s.config = next;
             return;
           }
           if (s.batchBytes + envelope.length > s.config.batch.maxBytes) flush(chain, s);
