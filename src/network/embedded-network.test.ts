@@ -96,3 +96,27 @@ describe('chains and subscriptions', () => {
     }
   });
 });
+
+describe('block delivery', () => {
+  it('a block delivered again is a no-op, and a different block under a committed number is refused', async () => {
+    const net = await openTestNetwork();
+    try {
+      const r = await net.gateway('Org1').submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'd1', owner: 'alice', colour: 'red', size: 1, appraisedValue: 1 } }, net.identity('Org1', 'alice'));
+      // The gateway's own peer has surely committed the block when submit returns.
+      const peer = net.peer('peer0.org1');
+      const bytes = peer.blockBytes('trade', r.blockNumber)!;
+      const height = peer.height('trade');
+      const again = await peer.deliver(bytes);
+      assert.equal(again.number, r.blockNumber);
+      assert.equal(again.commitHash, peer.committedBlock('trade', r.blockNumber)!.commitHash);
+      assert.equal(peer.height('trade'), height);
+      const forged = new Uint8Array(bytes);
+      forged[forged.length - 3] = (forged[forged.length - 3]! + 1) % 256;
+      await assert.rejects(peer.deliver(forged), { code: 'BAD_BLOCK' });
+      assert.equal(peer.height('trade'), height);
+    } finally {
+      await net.close();
+      net.cleanupDir();
+    }
+  });
+});

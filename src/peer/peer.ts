@@ -207,6 +207,14 @@ export function createPeer(options: PeerOptions): Peer {
       throw new SilkError('BAD_BLOCK', `block for ${chain} does not decode: ${(e as Error).message}`, {}, { cause: e });
     }
     if (block.header.chain !== chain) throw new SilkError('BAD_BLOCK', `block of chain ${block.header.chain} delivered to ${chain}`);
+    // A block delivered again (a follower resuming, a second source) is a no-op when it is
+    // exactly the stored one.
+    if (block.header.number < expected) {
+      const stored = l.store.block(block.header.number);
+      const again = stored !== undefined && bytesEqual(stored.hash, blockHash(block.header)) && bytesEqual(stored.bytes, bytes);
+      if (!again) throw new SilkError('BAD_BLOCK', `block ${block.header.number} of ${chain} differs from the one this peer committed (expected block ${expected})`, { block: block.header.number });
+      return summary(chain, l, block.header.number) as CommittedBlock;
+    }
     const leaves = checkBlock(l, block, expected);
     const v = await validateBlock({ block, store: l.store, resolver: l.resolver, verifier: options.verifier });
     if (expected === 0 && v.config === undefined) throw new SilkError('BAD_BLOCK', `genesis block of ${chain} carries no valid configuration`);
