@@ -20,6 +20,7 @@ import { decodeTransaction, decodeTxResult, encodeEnvelope } from '../ledger/tra
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
 import { tempDir, THREE_ORG_SPEC } from '../testing/fixtures.js';
 import type { Peer } from './peer.js';
+import { toDer } from '../testing/signature-forms.js';
 
 const CHAIN = 'trade';
 
@@ -76,20 +77,6 @@ const SPEC: NetworkSpec = {
     batch: { maxTxs: 100, timeoutMs: 10 },
   }],
 };
-
-function derInteger(bytes: Uint8Array): Buffer {
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0 && ((bytes[i + 1] ?? 0) & 0x80) === 0) i++;
-  let v = Buffer.from(bytes.subarray(i));
-  if (((v[0] ?? 0) & 0x80) !== 0) v = Buffer.concat([Buffer.from([0]), v]);
-  return Buffer.concat([Buffer.from([0x02, v.length]), v]);
-}
-
-/** A P1363 signature re-encoded as ASN.1 DER. */
-function toDer(signature: Uint8Array): Uint8Array {
-  const body = Buffer.concat([derInteger(signature.subarray(0, 32)), derInteger(signature.subarray(32))]);
-  return new Uint8Array(Buffer.concat([Buffer.from([0x30, body.length]), body]));
-}
 
 /** A JSON value as plain objects (decoded arguments come back with null prototypes). */
 const plain = (v: JsonValue | undefined): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { encodeCanonical } from '../codec/canonical-cbor.js';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
 import { fromHex, sha256, toHex } from '../crypto/hash.js';
-import { generateSigner, P256_N, publicKeyObject, type Signer } from '../crypto/p256.js';
+import { generateSigner, publicKeyObject, type Signer } from '../crypto/p256.js';
 import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-pool.js';
 import { isSilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
 import { createBlock, encodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
@@ -24,6 +24,7 @@ import { createProposal, type SignedProposal } from '../ledger/proposal.js';
 import { encodeEnvelope, encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type KeyRead, type KeyWrite } from '../ledger/transaction.js';
 import { tempDir } from '../testing/fixtures.js';
 import { createPeer, type CommittedBlock, type Peer } from './peer.js';
+import { highS, toDer } from '../testing/signature-forms.js';
 
 const CHAIN = 'trade';
 const ORGS = ['Org1', 'Org2', 'Org3'] as const;
@@ -238,28 +239,6 @@ function flipByte(bytes: Uint8Array, at: number): Uint8Array {
   const copy = bytes.slice();
   copy[at] = (copy[at] ?? 0) ^ 0x01;
   return copy;
-}
-
-/** The other valid ECDSA signature of the same message: (r, n − s). */
-function highS(signature: Uint8Array): Uint8Array {
-  const s = BigInt(`0x${toHex(signature.subarray(32))}`);
-  const out = signature.slice();
-  out.set(fromHex((P256_N - s).toString(16).padStart(64, '0')), 32);
-  return out;
-}
-
-function derInteger(bytes: Uint8Array): Buffer {
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0 && ((bytes[i + 1] ?? 0) & 0x80) === 0) i++;
-  let v = Buffer.from(bytes.subarray(i));
-  if (((v[0] ?? 0) & 0x80) !== 0) v = Buffer.concat([Buffer.from([0]), v]);
-  return Buffer.concat([Buffer.from([0x02, v.length]), v]);
-}
-
-/** The same signature in ASN.1 DER (what OpenSSL produces by default). */
-function toDer(signature: Uint8Array): Uint8Array {
-  const body = Buffer.concat([derInteger(signature.subarray(0, 32)), derInteger(signature.subarray(32))]);
-  return new Uint8Array(Buffer.concat([Buffer.from([0x30, body.length]), body]));
 }
 
 function statusOf(net: TestNet, txId: string): { block: number; tx: number; code: ValidationCode } | undefined {
