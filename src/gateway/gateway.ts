@@ -4,7 +4,6 @@
  * satisfy the contract's policy, checks they agree, hands the envelope to ordering and waits
  * for the commit at its peer, returning the validation code, block number and a receipt.
  */
-import { toHex } from '../crypto/hash.js';
 import type { Signer } from '../crypto/p256.js';
 import { CommitError, EndorseError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
@@ -127,15 +126,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     subscriptions.set(chain, unsubscribe);
   };
 
-  const peerRole = (chain: string, peer: Peer): { org: string; role: string } | undefined => {
-    const cfg = options.commitPeer.config(chain);
-    const hex = toHex(peer.publicKey);
-    for (const [org, { members }] of Object.entries(cfg.orgs)) {
-      const m = members.find((x) => x.key === hex);
-      if (m) return { org, role: m.role };
-    }
-    return undefined;
-  };
+  const peerRole = (chain: string, peer: Peer): { org: string; role: string } | undefined => options.commitPeer.identity(chain, peer.publicKey);
 
   /**
    * Endorsers are chosen among peers that have caught up with the gateway's own peer first, so

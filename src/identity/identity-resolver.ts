@@ -28,6 +28,18 @@ export interface IdentityResolver {
   configAt(height: number): ChainConfig;
 }
 
+/**
+ * Indexes a configuration's member keys: hex compressed key → identity. The one place a
+ * configuration's members are looked up (peers, orderers and gateways all use it).
+ */
+export function indexMembers(config: ChainConfig): Map<string, ResolvedIdentity> {
+  const byKey = new Map<string, ResolvedIdentity>();
+  for (const [org, { members }] of Object.entries(config.orgs)) {
+    for (const m of members) byKey.set(m.key, { org, role: m.role, name: m.name, key: m.key });
+  }
+  return byKey;
+}
+
 interface ConfigEpoch {
   /** First block number validated under this configuration. */
   readonly from: number;
@@ -58,10 +70,7 @@ export function createConfigIdentityResolver(): ConfigIdentityResolver {
   };
   return {
     addConfig(committedIn, config) {
-      const byKey = new Map<string, ResolvedIdentity>();
-      for (const [org, { members }] of Object.entries(config.orgs)) {
-        for (const m of members) byKey.set(m.key, { org, role: m.role, name: m.name, key: m.key });
-      }
+      const byKey = indexMembers(config);
       const from = committedIn + 1;
       while (epochs.length > 0 && (epochs[epochs.length - 1] as ConfigEpoch).from >= from) epochs.pop();
       epochs.push({ from, config, byKey });

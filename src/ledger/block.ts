@@ -116,8 +116,3 @@ export function decodeBlock(bytes: Uint8Array): Block {
     txs: readArray(m.txs, 'block.txs', 100_000).map((t, i) => readBytes(t, `block.txs[${i}]`, undefined, MAX_ENVELOPE_BYTES)),
   };
 }
-
-/** True when the header's data hash is the Merkle root of the block's transactions. */
-export function dataHashMatches(b: Block): boolean {
-  return Buffer.compare(merkleRootFromLeafHashes(txLeafHashes(b.txs)), b.header.dataHash) === 0;
-}

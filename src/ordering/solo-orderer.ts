@@ -10,6 +10,7 @@ import { SilkError, SubmitError } from '../errors.js';
 import { blockHash, createBlock, decodeBlock, encodeBlock, GENESIS_PREVIOUS_HASH } from '../ledger/block.js';
 import { CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction } from '../ledger/transaction.js';
+import { indexMembers } from '../identity/identity-resolver.js';
 import type { OrderedPosition, Orderer } from './orderer.js';
 
 /** Options of {@link createSoloOrderer}. */
@@ -29,6 +30,8 @@ interface PendingTx {
 
 interface ChainState {
   config: ChainConfig;
+  /** Member keys of `config`, for the submitter check. */
+  members: ReadonlyMap<string, unknown>;
   height: number;
   lastHash: Uint8Array;
   lastTimestamp: number;
@@ -37,6 +40,10 @@ interface ChainState {
   byTxId: Map<string, PendingTx>;
   timer: NodeJS.Timeout | undefined;
   readonly subscribers: Set<(bytes: Uint8Array, n: number) => void>;
+}
+
+function chainState(config: ChainConfig, height: number, lastHash: Uint8Array, lastTimestamp: number): ChainState {
+  return { config, members: indexMembers(config), height, lastHash, lastTimestamp, batch: [], batchBytes: 0, byTxId: new Map(), timer: undefined, subscribers: new Set() };
 }
 
 function configOf(d: DecodedTransaction): ChainConfig {
@@ -86,7 +93,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
     }
     const last = decodeBlock((select.get(chain, n) as { bytes: Buffer }).bytes);
     if (config === undefined) throw new SilkError('LEDGER_CORRUPT', `ordering log of ${chain} has no configuration`);
-    chains.set(chain, { config, height: n + 1, lastHash: blockHash(last.header), lastTimestamp: last.header.timestamp, batch: [], batchBytes: 0, byTxId: new Map(), timer: undefined, subscribers: new Set() });
+    chains.set(chain, chainState(config, n + 1, blockHash(last.header), last.header.timestamp));
   }
 
   const cut = (chain: string, s: ChainState, txs: PendingTx[], config?: ChainConfig): void => {
@@ -133,7 +140,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
       const config = configOf(d);
       if (chains.has(config.chain)) return Promise.reject(new SubmitError('INVALID_ARGUMENT', `chain ${config.chain} exists`));
       if (!config.orderers.includes(toHex(options.signer.publicKey))) return Promise.reject(new SubmitError('CONFIG_INVALID', 'this orderer is not listed in the chain configuration'));
-      const s: ChainState = { config, height: 0, lastHash: GENESIS_PREVIOUS_HASH, lastTimestamp: 0, batch: [], batchBytes: 0, byTxId: new Map(), timer: undefined, subscribers: new Set() };
+      const s = chainState(config, 0, GENESIS_PREVIOUS_HASH, 0);
       chains.set(config.chain, s);
       const pending: PendingTx = { bytes: configEnvelope, txId: d.txId, waiters: [] };
       cut(config.chain, s, [pending], config);
@@ -148,8 +155,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
         if (envelope.length > Math.min(MAX_ENVELOPE_BYTES, s.config.batch.maxBytes)) throw new SubmitError('PAYLOAD_TOO_LARGE', `envelope of ${envelope.length} bytes exceeds the chain's limit`);
         const d = decodeTransaction(envelope);
         if (d.proposal.chain !== chain) throw new SubmitError('WRONG_CHAIN', `envelope is for chain ${d.proposal.chain}`);
-        const member = Object.values(s.config.orgs).some((o) => o.members.some((m) => m.key === toHex(d.proposal.creator)));
-        if (!member) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${chain}`);
+        if (!s.members.has(toHex(d.proposal.creator))) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${chain}`);
         if (!verifyP256(d.proposal.creator, d.envelope.proposal, d.envelope.signature)) throw new SubmitError('BAD_SIGNATURE', 'the submitter signature does not verify');
         const existing = s.byTxId.get(d.txId);
         return new Promise<OrderedPosition>((resolve, reject) => {
@@ -168,7 +174,10 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
               /* peers will mark it invalid; keep the current view */
             }
             cut(chain, s, [p], next);
-            if (next !== undefined) s.config = next;
+            if (next !== undefined) {
+              s.config = next;
+              s.members = indexMembers(next);
+            }
             return;
           }
           if (s.batchBytes + envelope.length > s.config.batch.maxBytes) flush(chain, s);

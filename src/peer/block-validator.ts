@@ -6,14 +6,15 @@
  */
 import { toHex } from '../crypto/hash.js';
 import type { SignatureCheck, SignatureVerifier } from '../crypto/verify-pool.js';
-import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import type { ValidationCode } from '../errors.js';
 import type { Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
 import type { DecodedTransaction } from '../ledger/transaction.js';
+import { validationCodeIndex } from '../ledger/commit-hash.js';
 import { decodeTransactionShared } from './shared-decoding.js';
 import type { RangeRead } from '../ledger/transaction.js';
-import type { IdentityResolver, ResolvedIdentity } from '../identity/identity-resolver.js';
+import { indexMembers, type IdentityResolver, type ResolvedIdentity } from '../identity/identity-resolver.js';
 import type { LedgerStore, StateWrite, StoredState } from '../storage/sqlite-ledger-store.js';
 
 /** What validation reads from committed state (which does not change while a block is validated). */
@@ -63,13 +64,6 @@ export interface ValidationInputs {
 }
 
 const UNAUTHENTICATED = new Set<ValidationCode>(['MALFORMED', 'WRONG_CHAIN', 'UNKNOWN_CREATOR', 'BAD_SIGNATURE', 'BAD_ENDORSEMENT_SIGNATURE', 'UNKNOWN_ENDORSER']);
-const CODE_INDEX = new Map(VALIDATION_CODES.map((c, i) => [c, i]));
-
-/** Index of a validation code as stored in a block's code bytes. */
-export function validationCodeIndex(code: ValidationCode): number {
-  return CODE_INDEX.get(code) ?? 1;
-}
-
 interface Candidate {
   decoded?: DecodedTransaction;
   code?: ValidationCode;
@@ -79,6 +73,11 @@ interface Candidate {
 }
 
 /** For block 0 the configuration inside the block governs its own validation. */
+function indexGenesis(c: Candidate): Map<string, ResolvedIdentity> | undefined {
+  const config = genesisConfig(c);
+  return config === undefined ? undefined : indexMembers(config);
+}
+
 function genesisConfig(c: Candidate): ChainConfig | undefined {
   const d = c.decoded;
   if (d?.proposal.contract !== CONFIG_NAMESPACE) return undefined;
@@ -91,14 +90,6 @@ function genesisConfig(c: Candidate): ChainConfig | undefined {
   }
 }
 
-function resolveIn(config: ChainConfig, key: Uint8Array): ResolvedIdentity | undefined {
-  const hex = toHex(key);
-  for (const [org, { members }] of Object.entries(config.orgs)) {
-    const m = members.find((x) => x.key === hex);
-    if (m) return { org, role: m.role, name: m.name, key: hex };
-  }
-  return undefined;
-}
 
 /**
  * Validates every transaction of a block against committed state.
@@ -128,8 +119,8 @@ export async function validateBlock(inputs: ValidationInputs): Promise<BlockVali
       c.code = 'WRONG_CHAIN';
       continue;
     }
-    const gcfg = height === 0 ? genesisConfig(c) : undefined;
-    const resolve = (key: Uint8Array): ResolvedIdentity | undefined => (height === 0 ? (gcfg ? resolveIn(gcfg, key) : undefined) : resolver.resolve(chain, key, height));
+    const genesisMembers = height === 0 ? indexGenesis(c) : undefined;
+    const resolve = (key: Uint8Array): ResolvedIdentity | undefined => (height === 0 ? genesisMembers?.get(toHex(key)) : resolver.resolve(chain, key, height));
     c.creator = resolve(proposal.creator);
     if (c.creator === undefined) {
       c.code = 'UNKNOWN_CREATOR';

@@ -22,7 +22,8 @@ import { createConfigTransaction } from '../ledger/config-transaction.js';
 import { createProposal } from '../ledger/proposal.js';
 import { decodeTxResult, encodeEnvelope, TX_FORMAT_VERSION, type KeyRead } from '../ledger/transaction.js';
 import { tempDir } from '../testing/fixtures.js';
-import { computeCommitHash, createPeer, type CommittedBlock, type Peer } from './peer.js';
+import { computeCommitHash } from '../ledger/commit-hash.js';
+import { createPeer, type CommittedBlock, type Peer } from './peer.js';
 
 const CHAIN = 'det';
 const T0 = 1_700_000_000_000;

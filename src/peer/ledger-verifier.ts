@@ -4,16 +4,17 @@
  * scratch), the stored validation codes, commit hashes and peer signatures, and finally the
  * stored world state against the state replayed from the blocks.
  */
-import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
+import { bytesEqual, fromHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
 import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-pool.js';
-import { createConfigIdentityResolver, type ConfigIdentityResolver } from '../identity/identity-resolver.js';
-import { blockHash, dataHashMatches, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
+import { createConfigIdentityResolver } from '../identity/identity-resolver.js';
+import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
 import { encodeCommitStatement } from '../ledger/receipt.js';
 import { VALIDATION_CODES } from '../errors.js';
 import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
 import { validateBlock } from './block-validator.js';
-import { computeCommitHash } from './peer.js';
+import { checkBlock } from './block-checks.js';
+import { computeCommitHash, encodeValidationCodes } from '../ledger/commit-hash.js';
 
 /** One problem found. */
 export interface LedgerProblem {
@@ -57,20 +58,6 @@ export async function verifyLedgerFile(path: string, options: VerifyLedgerOption
     await stored.close();
     await replay.close();
   }
-}
-
-/** Checks a stored block's structure, hash chain and orderer signature; returns the problem or undefined. */
-function headerProblem(block: Block, n: number, storedHash: Uint8Array, chain: string, prevHash: Uint8Array, prevTs: number, resolver: ConfigIdentityResolver): string | undefined {
-  const h = block.header;
-  if (h.number !== n) return `header says number ${h.number}`;
-  if (h.chain !== chain) return `header names chain ${h.chain}`;
-  if (!bytesEqual(blockHash(h), storedHash)) return 'stored block hash differs from the header hash';
-  if (!bytesEqual(h.previousHash, prevHash)) return 'previous hash breaks the hash chain';
-  if (h.timestamp < prevTs) return 'timestamp goes backwards';
-  if (!dataHashMatches(block)) return 'data hash is not the Merkle root of its transactions';
-  if (n > 0 && !resolver.configAt(n).orderers.includes(toHex(h.orderer))) return 'cut by an orderer the chain does not list';
-  if (!verifyP256(h.orderer, encodeBlockHeader(h), block.signature)) return 'orderer signature does not verify';
-  return undefined;
 }
 
 type StateRow = { ns: string; key: string; value: string; block: number; tx: number; policy: string | null };
@@ -135,9 +122,10 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
       break;
     }
     chain ??= block.header.chain;
-    const headerIssue = headerProblem(block, n, row.hash, chain, prevHash, prevTs, resolver);
-    if (headerIssue !== undefined) {
-      fail(n, headerIssue);
+    const checked = checkBlock(block, { chain, number: n, previousHash: prevHash, previousTimestamp: prevTs }, resolver);
+    const problem = checked.problem ?? (bytesEqual(blockHash(block.header), row.hash) ? undefined : 'stored block hash differs from the header hash');
+    if (problem !== undefined) {
+      fail(n, problem);
       break;
     }
     const v = await validateBlock({ block, store: replay, resolver, verifier });
@@ -145,7 +133,7 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
       fail(n, 'genesis block carries no valid configuration');
       break;
     }
-    const codes = Uint8Array.from(v.codes.map((c) => VALIDATION_CODES.indexOf(c)));
+    const codes = encodeValidationCodes(v.codes);
     if (!bytesEqual(codes, row.codes)) {
       const i = codes.findIndex((c, j) => c !== row.codes[j]);
       fail(n, `validation code of tx ${i} is stored as ${VALIDATION_CODES[row.codes[i] ?? 255] ?? 'nothing'} but re-validates as ${v.codes[i] ?? 'nothing'}`);

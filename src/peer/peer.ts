@@ -6,24 +6,25 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { encodeCanonical } from '../codec/canonical-cbor.js';
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { verifyP256, type Signer } from '../crypto/p256.js';
 import type { SignatureVerifier } from '../crypto/verify-pool.js';
 import type { Contract, CreatorIdentity } from '../contracts/framework/contract.js';
 import { ContractRefusal } from '../contracts/framework/contract.js';
 import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
-import { createConfigIdentityResolver, type ConfigIdentityResolver } from '../identity/identity-resolver.js';
+import { createConfigIdentityResolver, type ConfigIdentityResolver, type ResolvedIdentity } from '../identity/identity-resolver.js';
 import { blockHash, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, txLeafHashes, type Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import { allInclusionProofs, merkleRootFromLeafHashes } from '../ledger/merkle.js';
+import { allInclusionProofs } from '../ledger/merkle.js';
 import { decodeProposal, computeTxId, type Proposal } from '../ledger/proposal.js';
 import { encodeCommitStatement, type Receipt } from '../ledger/receipt.js';
 import { encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type TxResult } from '../ledger/transaction.js';
 import { indexDdl } from '../storage/mango-query.js';
 import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
 import { validateBlock, type CommittedEvents } from './block-validator.js';
+import { computeCommitHash, encodeValidationCodes } from '../ledger/commit-hash.js';
+import { checkBlock } from './block-checks.js';
 import { decodeBlockShared, decodeTransactionShared } from './shared-decoding.js';
 import { createSimulationContext } from './simulator.js';
 
@@ -92,6 +93,8 @@ export interface Peer {
   height(chain: string): number;
   /** The configuration in force on a chain now. */
   config(chain: string): ChainConfig;
+  /** Who a key is on a chain now (org, role, name), or undefined for a non-member. */
+  identity(chain: string, key: Uint8Array): ResolvedIdentity | undefined;
   /** Raw stored block bytes. */
   blockBytes(chain: string, n: number): Uint8Array | undefined;
   /** A committed block's summary. */
@@ -138,14 +141,6 @@ function codesOf(bytes: Uint8Array): ValidationCode[] {
 }
 
 /**
- * Commit hash of a block: SHA-256 over the previous commit hash, the block number, its codes and
- * its valid writes, so two peers with the same commit hash hold the same state history.
- */
-export function computeCommitHash(previous: Uint8Array, number: number, codes: Uint8Array, writes: readonly { ns: string; key: string; value: string | null; policy?: string }[]): Uint8Array {
-  return sha256(previous, encodeCanonical([number, codes, writes.map((w) => [w.ns, w.key, w.value, w.policy ?? null])]));
-}
-
-/**
  * Creates a peer over its data folder.
  * @example const peer = createPeer({ name: 'peer0.org1', org: 'Org1', signer, dataDir, contracts: [new BasicContract()], verifier })
  */
@@ -184,21 +179,6 @@ export function createPeer(options: PeerOptions): Peer {
     for (const c of contracts.values()) for (const idx of c.indexes) l.store.exec(indexDdl(c.name, idx));
   };
 
-  const checkBlock = (l: ChainLedger, block: Block, expected: number): Uint8Array[] => {
-    const h = block.header;
-    const fail = (why: string): never => {
-      throw new SilkError('BAD_BLOCK', `block ${h.number} of ${h.chain}: ${why}`, { block: h.number });
-    };
-    if (h.number !== expected) fail(`expected block ${expected}`);
-    if (!bytesEqual(h.previousHash, expected === 0 ? GENESIS_PREVIOUS_HASH : l.lastHash)) fail('previous hash does not match');
-    if (h.timestamp < l.lastTimestamp) fail('timestamp goes backwards');
-    const leaves = txLeafHashes(block.txs);
-    if (!bytesEqual(merkleRootFromLeafHashes(leaves), h.dataHash)) fail('data hash is not the Merkle root of its transactions');
-    if (expected > 0 && !l.resolver.configAt(expected).orderers.includes(toHex(h.orderer))) fail('cut by an orderer the chain does not list');
-    if (!verifyP256(h.orderer, encodeHeader(block), block.signature)) fail('orderer signature does not verify');
-    return leaves;
-  };
-
   const applyBlock = async (chain: string, l: ChainLedger, bytes: Uint8Array, expected: number): Promise<CommittedBlock> => {
     let block: Block;
     try {
@@ -206,19 +186,20 @@ export function createPeer(options: PeerOptions): Peer {
     } catch (e) {
       throw new SilkError('BAD_BLOCK', `block for ${chain} does not decode: ${(e as Error).message}`, {}, { cause: e });
     }
-    if (block.header.chain !== chain) throw new SilkError('BAD_BLOCK', `block of chain ${block.header.chain} delivered to ${chain}`);
     // A block delivered again (a follower resuming, a second source) is a no-op when it is
     // exactly the stored one.
-    if (block.header.number < expected) {
+    if (block.header.chain === chain && block.header.number < expected) {
       const stored = l.store.block(block.header.number);
       const again = stored !== undefined && bytesEqual(stored.hash, blockHash(block.header)) && bytesEqual(stored.bytes, bytes);
       if (!again) throw new SilkError('BAD_BLOCK', `block ${block.header.number} of ${chain} differs from the one this peer committed (expected block ${expected})`, { block: block.header.number });
       return summary(chain, l, block.header.number) as CommittedBlock;
     }
-    const leaves = checkBlock(l, block, expected);
+    const checked = checkBlock(block, { chain, number: expected, previousHash: expected === 0 ? GENESIS_PREVIOUS_HASH : l.lastHash, previousTimestamp: l.lastTimestamp }, l.resolver);
+    if (checked.problem !== undefined) throw new SilkError('BAD_BLOCK', `block ${block.header.number} of ${block.header.chain}: ${checked.problem}`, { block: block.header.number });
+    const { leaves } = checked;
     const v = await validateBlock({ block, store: l.store, resolver: l.resolver, verifier: options.verifier });
     if (expected === 0 && v.config === undefined) throw new SilkError('BAD_BLOCK', `genesis block of ${chain} carries no valid configuration`);
-    const codes = Uint8Array.from(v.codes.map((c) => VALIDATION_CODES.indexOf(c)));
+    const codes = encodeValidationCodes(v.codes);
     const commitHash = computeCommitHash(l.lastCommitHash, expected, codes, v.writes);
     const hash = blockHash(block.header);
     const peerSignature = options.signer.sign(encodeCommitStatement({ chain, number: expected, blockHash: hash, codes, commitHash }));
@@ -357,6 +338,10 @@ export function createPeer(options: PeerOptions): Peer {
     },
     height: (chain) => ledger(chain).store.height(),
     config: (chain) => ledger(chain).resolver.current(),
+    identity(chain, key) {
+      const l = ledger(chain);
+      return l.resolver.resolve(chain, key, l.store.height());
+    },
     blockBytes: (chain, n) => ledger(chain).store.block(n)?.bytes,
     committedBlock: (chain, n) => summary(chain, ledger(chain), n),
     transactionStatus(chain, txId) {
