@@ -3,6 +3,7 @@
  * benchmarks: a blind write, a read-modify-write endorsed by one org, and one endorsed by two.
  */
 import type { NetworkSpec } from '../network/embedded-network.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
 /** A workload: which function, how keys and values are drawn, which policy endorses it. */
 export interface Workload {
@@ -70,14 +71,7 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 
 /** Creates the generator of a workload. */
 export function createArgsGenerator(w: Workload, seed: number): ArgsGenerator {
-  let state = (seed >>> 0) || 1;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const value = (): string => {
     let s = '';
     for (let i = 0; i < w.valueBytes; i++) s += ALPHABET.charAt(Math.floor(random() * ALPHABET.length));

@@ -24,6 +24,7 @@ import type { KillPoint } from '../storage/kill-points.js';
 import { openSqliteLedgerStore } from '../storage/sqlite-ledger-store.js';
 import { tempDir, THREE_ORG_SPEC } from '../testing/fixtures.js';
 import { verifyLedgerFile } from './ledger-verifier.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
 const CHILD = fileURLToPath(new URL('../testing/crash-child.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -48,18 +49,6 @@ const RUNS_PER_FOLDER = 8;
 const REOPEN_EVERY = 10;
 const CLIENTS = 8;
 const CHECKPOINT_EVERY_MS = 20;
-
-/** mulberry32: a small seeded PRNG so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ack {
   readonly txId: string;
@@ -253,7 +242,7 @@ async function createNetwork(dir: string): Promise<void> {
 describe('crash recovery', () => {
   it(`survives ${RUNS} SIGKILLs of the peer process at named kill points and random moments`, { timeout: 240_000 }, async () => {
     const seed = Number(process.env.SILK_CRASH_SEED ?? String(Date.now() % 2 ** 31));
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
     console.log(`crash test seed ${seed} (SILK_CRASH_SEED=${seed} replays it)`);
     const started = Date.now();

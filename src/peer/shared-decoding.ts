@@ -8,31 +8,27 @@
 import { decodeBlock, type Block } from '../ledger/block.js';
 import { decodeTransaction, type DecodedTransaction } from '../ledger/transaction.js';
 
-const blocks = new WeakMap<Uint8Array, Block>();
-const transactions = new WeakMap<Uint8Array, DecodedTransaction>();
+/** Wraps a pure decoder so the same bytes object is decoded once. */
+function decodedOnce<T extends object>(decode: (bytes: Uint8Array) => T): (bytes: Uint8Array) => T {
+  const cache = new WeakMap<Uint8Array, T>();
+  return (bytes) => {
+    let v = cache.get(bytes);
+    if (v === undefined) {
+      v = decode(bytes);
+      cache.set(bytes, v);
+    }
+    return v;
+  };
+}
 
 /**
  * Decodes block bytes, reusing the result for the same bytes object.
  * @throws SilkError MALFORMED, PAYLOAD_TOO_LARGE (as {@link decodeBlock})
  */
-export function decodeBlockShared(bytes: Uint8Array): Block {
-  let b = blocks.get(bytes);
-  if (b === undefined) {
-    b = decodeBlock(bytes);
-    blocks.set(bytes, b);
-  }
-  return b;
-}
+export const decodeBlockShared: (bytes: Uint8Array) => Block = decodedOnce(decodeBlock);
 
 /**
  * Decodes envelope bytes, reusing the result for the same bytes object.
  * @throws SilkError MALFORMED, PAYLOAD_TOO_LARGE (as {@link decodeTransaction})
  */
-export function decodeTransactionShared(bytes: Uint8Array): DecodedTransaction {
-  let d = transactions.get(bytes);
-  if (d === undefined) {
-    d = decodeTransaction(bytes);
-    transactions.set(bytes, d);
-  }
-  return d;
-}
+export const decodeTransactionShared: (bytes: Uint8Array) => DecodedTransaction = decodedOnce(decodeTransaction);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { SilkError, type ErrorCode } from '../errors.js';
+import { seededRandom } from '../testing/seeded-random.js';
 import {
   MANGO_LIMITS,
   compileMangoQuery,
@@ -32,18 +33,6 @@ const OWNERS = ['alice', 'bob', 'carol', 'dave', 'Émile', 'zoë'] as const;
 const COLOURS = ['red', 'green', 'blue', 'Red'] as const;
 
 type Doc = Record<string, unknown>;
-
-/** mulberry32: a small seeded generator so the fixture is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeDoc(r: () => number): Doc {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -78,7 +67,7 @@ function makeDoc(r: () => number): Doc {
 }
 
 function makeDocs(count: number, seed: number): Map<string, Doc> {
-  const r = seeded(seed);
+  const r = seededRandom(seed);
   const docs = new Map<string, Doc>();
   for (let i = 0; i < count; i += 1) docs.set(`item-${String(i).padStart(3, '0')}`, makeDoc(r));
   return docs;
