@@ -98,6 +98,10 @@ function waitForHeight(peer: Peer, chain: string, height: number, timeoutMs: num
   });
 }
 
+function resultFrom(receipt: Receipt, response: JsonValue | undefined): SubmitResult {
+  return { txId: receipt.txId, code: receipt.code, blockNumber: receipt.blockNumber, txIndex: receipt.txIndex, response, receipt };
+}
+
 interface Waiter {
   resolve(b: { block: CommittedBlock; index: number }): void;
 }
@@ -167,9 +171,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `the reachable peers cannot satisfy ${contract}'s policy ${def.policy}`);
   };
 
-  const endorse = (signed: SignedProposalBytes, opts?: { endorsingOrgs?: readonly string[] }, chosen?: readonly Peer[]): { envelope: Uint8Array; txId: string; response: JsonValue | undefined; chain: string } => {
-    const proposal = decodeProposal(signed.bytes);
-    const peers = chosen ?? chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
+  /** Collects the endorsements of `peers` and assembles the envelope. */
+  const endorseWith = (signed: SignedProposalBytes, peers: readonly Peer[]): { envelope: Uint8Array; txId: string; response: JsonValue | undefined } => {
     let result: Uint8Array | undefined;
     let response: JsonValue | undefined;
     let txId = '';
@@ -186,7 +189,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     if (result === undefined) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', 'no endorsing peer');
     const envelope = encodeEnvelope({ v: TX_FORMAT_VERSION, proposal: signed.bytes, signature: signed.signature, result, endorsements });
-    return { envelope, txId, response, chain: proposal.chain };
+    return { envelope, txId, response };
   };
 
   const waitForCommit = (chain: string, txId: string): { promise: Promise<{ block: CommittedBlock; index: number }>; cancel(): void } => {
@@ -225,7 +228,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const outcome = (chain: string, txId: string, response: JsonValue | undefined): SubmitResult => {
     const receipt = options.commitPeer.receipt(chain, txId);
     if (receipt === undefined) throw new CommitError('NOT_FOUND', `transaction ${txId} is not indexed on ${options.commitPeer.name}`, { txId });
-    return { txId, code: receipt.code, blockNumber: receipt.blockNumber, txIndex: receipt.txIndex, response, receipt };
+    return resultFrom(receipt, response);
   };
 
   const order = async (chain: string, envelope: Uint8Array, txId: string, response: JsonValue | undefined): Promise<SubmitResult> => {
@@ -245,7 +248,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Never indexed (e.g. a signature the peers refused): report the code this block gave it.
       throw new CommitError(code === 'VALID' ? 'INTERNAL' : code, `transaction ${txId} was refused in block ${block.number}: ${code}`, { txId, block: block.number });
     }
-    return { txId, code: receipt.code, blockNumber: receipt.blockNumber, txIndex: receipt.txIndex, response, receipt };
+    return resultFrom(receipt, response);
   };
 
   const gateway: Gateway = {
@@ -266,16 +269,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
       // Peers converge within moments (a commit is visible to reads slightly before the peer
       // reports its new height), so differing results are retried a few times before failing.
-      let e: ReturnType<typeof endorse> | undefined;
+      let e: ReturnType<typeof endorseWith> | undefined;
       for (let attempt = 1; e === undefined; attempt++) {
         try {
-          e = endorse(signed, opts, peers);
+          e = endorseWith(signed, peers);
         } catch (err) {
           if (attempt >= MISMATCH_ATTEMPTS || !(err instanceof EndorseError) || err.code !== 'ENDORSEMENT_MISMATCH') throw err;
           await new Promise((resolve) => setTimeout(resolve, 2 * attempt));
         }
       }
-      return order(e.chain, e.envelope, e.txId, e.response);
+      return order(proposal.chain, e.envelope, e.txId, e.response);
     },
     async submitEnvelope(chain, envelope) {
       const d = decodeTransaction(envelope);
@@ -284,7 +287,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return order(chain, envelope, d.txId, response);
     },
     endorse(signed, opts) {
-      const { envelope, txId, response } = endorse(signed, opts);
+      const proposal = decodeProposal(signed.bytes);
+      const { envelope, txId, response } = endorseWith(signed, chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs));
       return { envelope, txId, response };
     },
     evaluate(params, signer) {

@@ -34,6 +34,7 @@ describe('silk verify', () => {
   const data = tempDir('silk-verify-');
   const work = tempDir('silk-verify-copies-');
   let ledger: string;
+  let backup: string;
 
   before(async () => {
     const net = await openTestNetwork(undefined, data.path);
@@ -44,6 +45,9 @@ describe('silk verify', () => {
       assert.equal(r.code, 'VALID');
     }
     await gw.submit({ chain: 'trade', contract: 'basic', fn: 'transferAsset', args: { id: 'v1', newOwner: 'bob' } }, alice);
+    // An online backup of a live peer's ledger is itself a ledger that verifies.
+    backup = join(work.path, 'backup.sqlite');
+    await net.peer('peer0.org1').store('trade').backup(backup);
     await net.close();
     ledger = join(data.path, 'peers', 'peer0.org2', 'trade.sqlite');
   });
@@ -57,6 +61,13 @@ describe('silk verify', () => {
     assert.equal(v.ok, true, JSON.stringify(v.problems));
     assert.equal(v.blocks, 8);
     assert.equal(v.transactions, 8);
+    assert.equal(v.stateKeys, 7);
+  });
+
+  it('an online backup taken while the network ran verifies and holds the same chain', async () => {
+    const v = await verifyLedgerFile(backup);
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+    assert.equal(v.blocks, 8);
     assert.equal(v.stateKeys, 7);
   });
 
