@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   // Errors raised to callers (never stored as validation codes).
   INVALID_ARGUMENT: { http: 400, stage: 'input', description: 'An argument is missing, of the wrong type, or out of range.' },
   PAYLOAD_TOO_LARGE: { http: 413, stage: 'input', description: 'The message exceeds a size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, stage: 'input', description: 'The request body is not of a content type the route accepts (JSON).' },
+  RATE_LIMITED: { http: 429, stage: 'input', description: 'Too many requests from this client; retry after the time the Retry-After header gives.' },
   UNKNOWN_CHAIN: { http: 404, stage: 'input', description: 'No chain of that name exists on this node.' },
   UNKNOWN_CONTRACT: { http: 404, stage: 'endorse', description: 'No contract of that name is installed on the chain.' },
   UNKNOWN_FUNCTION: { http: 404, stage: 'endorse', description: 'The contract has no transaction function of that name.' },

@@ -8,7 +8,7 @@ import type { Signer } from '../crypto/p256.js';
 import { CommitError, EndorseError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import { createProposal, decodeProposal, type SignedProposal } from '../ledger/proposal.js';
+import { computeTxId, createProposal, decodeProposal, type Proposal, type SignedProposal } from '../ledger/proposal.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { decodeTransaction, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
 import type { Orderer } from '../ordering/orderer.js';
@@ -115,6 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const waiters = new Map<string, Waiter[]>();
   const subscriptions = new Map<string, () => void>();
   let rotation = 0;
+  const inFlight = new Set<string>();
 
   const ensureSubscribed = (chain: string): void => {
     if (subscriptions.has(chain)) return;
@@ -251,6 +252,26 @@ export function createGateway(options: GatewayOptions): Gateway {
     return resultFrom(receipt, response);
   };
 
+  const endorseAndOrder = async (signed: SignedProposalBytes, proposal: Proposal, opts: { endorsingOrgs?: readonly string[] } | undefined): Promise<SubmitResult> => {
+    const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
+    // Endorsers behind the gateway's peer, or behind each other, get a moment to catch up
+    // before they simulate, so they read the same state and return the same result.
+    const target = Math.max(options.commitPeer.height(proposal.chain), ...peers.map((p) => p.height(proposal.chain)));
+    await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
+    // Peers converge within moments (a commit is visible to reads slightly before the peer
+    // reports its new height), so differing results are retried a few times before failing.
+    let e: ReturnType<typeof endorseWith> | undefined;
+    for (let attempt = 1; e === undefined; attempt++) {
+      try {
+        e = endorseWith(signed, peers);
+      } catch (err) {
+        if (attempt >= MISMATCH_ATTEMPTS || !(err instanceof EndorseError) || err.code !== 'ENDORSEMENT_MISMATCH') throw err;
+        await new Promise((resolve) => setTimeout(resolve, 2 * attempt));
+      }
+    }
+    return order(proposal.chain, e.envelope, e.txId, e.response);
+  };
+
   const gateway: Gateway = {
     propose(params, signer) {
       const version = params.version ?? options.commitPeer.config(params.chain).contracts[params.contract]?.version;
@@ -262,23 +283,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async submitSigned(signed, opts) {
       const proposal = decodeProposal(signed.bytes);
-      const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
-      // Endorsers behind the gateway's peer, or behind each other, get a moment to catch up
-      // before they simulate, so they read the same state and return the same result.
-      const target = Math.max(options.commitPeer.height(proposal.chain), ...peers.map((p) => p.height(proposal.chain)));
-      await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
-      // Peers converge within moments (a commit is visible to reads slightly before the peer
-      // reports its new height), so differing results are retried a few times before failing.
-      let e: ReturnType<typeof endorseWith> | undefined;
-      for (let attempt = 1; e === undefined; attempt++) {
-        try {
-          e = endorseWith(signed, peers);
-        } catch (err) {
-          if (attempt >= MISMATCH_ATTEMPTS || !(err instanceof EndorseError) || err.code !== 'ENDORSEMENT_MISMATCH') throw err;
-          await new Promise((resolve) => setTimeout(resolve, 2 * attempt));
-        }
+      // A replayed proposal is refused here, before any peer or the orderer spends work on it.
+      const txId = computeTxId(proposal.nonce, proposal.creator);
+      const committed = options.commitPeer.transactionStatus(proposal.chain, txId);
+      if (committed !== undefined) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already on the ledger (block ${committed.block}, ${committed.code})`, { txId, block: committed.block });
+      const windowMs = options.commitPeer.config(proposal.chain).txWindowMs;
+      if (Math.abs(Date.now() - proposal.ts) > windowMs) throw new SubmitError('EXPIRED', `the proposal was signed at ${new Date(proposal.ts).toISOString()}, outside the chain's ${windowMs / 1000} s window: sign a new one`, { txId });
+      if (inFlight.has(txId)) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already being submitted`, { txId });
+      inFlight.add(txId);
+      try {
+        return await endorseAndOrder(signed, proposal, opts);
+      } finally {
+        inFlight.delete(txId);
       }
-      return order(proposal.chain, e.envelope, e.txId, e.response);
     },
     async submitEnvelope(chain, envelope) {
       const d = decodeTransaction(envelope);

@@ -4,9 +4,9 @@
  * keys at that height (the orderer's and the peer's), no ledger.
  */
 import { encodeCanonical } from '../codec/canonical-cbor.js';
-import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
+import { bytesEqual, fromHex, sha256, toHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
-import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import { SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
 import { blockHash, decodeBlockHeader, encodeBlockHeader } from './block.js';
 import { merkleLeafHash, verifyInclusionProof } from './merkle.js';
 
@@ -94,4 +94,91 @@ export function verifyReceipt(receipt: Receipt, trust: ReceiptTrust, envelope?: 
   const code = VALIDATION_CODES[receipt.codes[receipt.txIndex] ?? 255];
   if (code !== receipt.code) return { ok: false, reason: 'validation code differs from the peer statement' };
   return { ok: true };
+}
+
+/** A receipt as JSON: the same fields with bytes as hex. */
+export interface ReceiptJson {
+  readonly chain: string;
+  readonly txId: string;
+  readonly blockNumber: number;
+  readonly txIndex: number;
+  readonly code: ValidationCode;
+  readonly envelopeHash: string;
+  readonly leafHash: string;
+  readonly treeSize: number;
+  readonly path: readonly string[];
+  readonly header: string;
+  readonly ordererSignature: string;
+  readonly codes: string;
+  readonly commitHash: string;
+  readonly peer: string;
+  readonly peerSignature: string;
+}
+
+/**
+ * Converts a receipt to JSON (bytes as hex).
+ * @example reply.send({ receipt: receiptToJson(result.receipt) })
+ */
+export function receiptToJson(r: Receipt): ReceiptJson {
+  return {
+    chain: r.chain,
+    txId: r.txId,
+    blockNumber: r.blockNumber,
+    txIndex: r.txIndex,
+    code: r.code,
+    envelopeHash: toHex(r.envelopeHash),
+    leafHash: toHex(r.leafHash),
+    treeSize: r.treeSize,
+    path: r.path.map(toHex),
+    header: toHex(r.header),
+    ordererSignature: toHex(r.ordererSignature),
+    codes: toHex(r.codes),
+    commitHash: toHex(r.commitHash),
+    peer: toHex(r.peer),
+    peerSignature: toHex(r.peerSignature),
+  };
+}
+
+function hexField(value: unknown, name: string): Uint8Array {
+  if (typeof value !== 'string') throw new SilkError('MALFORMED', `receipt.${name} must be a hex string`, { path: `receipt.${name}` });
+  try {
+    return fromHex(value);
+  } catch {
+    throw new SilkError('MALFORMED', `receipt.${name} must be a hex string`, { path: `receipt.${name}` });
+  }
+}
+
+function intField(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new SilkError('MALFORMED', `receipt.${name} must be a non-negative integer`, { path: `receipt.${name}` });
+  return value;
+}
+
+/**
+ * Reads a receipt from JSON, checking every field's type (the proofs are checked by {@link verifyReceipt}).
+ * @throws SilkError MALFORMED naming the first bad field
+ * @example const v = verifyReceipt(receiptFromJson(body.receipt), trust)
+ */
+export function receiptFromJson(json: unknown): Receipt {
+  if (typeof json !== 'object' || json === null) throw new SilkError('MALFORMED', 'a receipt must be an object');
+  const o = json as Record<string, unknown>;
+  if (typeof o.chain !== 'string' || typeof o.txId !== 'string') throw new SilkError('MALFORMED', 'receipt.chain and receipt.txId must be strings');
+  if (typeof o.code !== 'string' || !(VALIDATION_CODES as readonly string[]).includes(o.code)) throw new SilkError('MALFORMED', 'receipt.code must be a validation code', { path: 'receipt.code' });
+  if (!Array.isArray(o.path)) throw new SilkError('MALFORMED', 'receipt.path must be an array of hex strings', { path: 'receipt.path' });
+  return {
+    chain: o.chain,
+    txId: o.txId,
+    blockNumber: intField(o.blockNumber, 'blockNumber'),
+    txIndex: intField(o.txIndex, 'txIndex'),
+    code: o.code as ValidationCode,
+    envelopeHash: hexField(o.envelopeHash, 'envelopeHash'),
+    leafHash: hexField(o.leafHash, 'leafHash'),
+    treeSize: intField(o.treeSize, 'treeSize'),
+    path: (o.path as unknown[]).map((p, i) => hexField(p, `path[${i}]`)),
+    header: hexField(o.header, 'header'),
+    ordererSignature: hexField(o.ordererSignature, 'ordererSignature'),
+    codes: hexField(o.codes, 'codes'),
+    commitHash: hexField(o.commitHash, 'commitHash'),
+    peer: hexField(o.peer, 'peer'),
+    peerSignature: hexField(o.peerSignature, 'peerSignature'),
+  };
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { verifyP256, type Signer } from '../crypto/p256.js';
 import type { SignatureVerifier } from '../crypto/verify-pool.js';
-import type { Contract, CreatorIdentity } from '../contracts/framework/contract.js';
+import type { Contract, CreatorIdentity, KeyModification, Page, PageRequest, RichQuery, StateEntry } from '../contracts/framework/contract.js';
 import { ContractRefusal } from '../contracts/framework/contract.js';
 import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
 import { createConfigIdentityResolver, type ConfigIdentityResolver, type ResolvedIdentity } from '../identity/identity-resolver.js';
@@ -103,9 +103,26 @@ export interface Peer {
   receipt(chain: string, txId: string): Receipt | undefined;
   /** The ledger store of a chain (for queries, verification and backup). */
   store(chain: string): LedgerStore;
+  /** Read access to a contract's committed state on a chain. @throws SilkError UNKNOWN_CHAIN, UNKNOWN_CONTRACT */
+  reader(chain: string, contract: string): LedgerReader;
   /** Subscribes to committed blocks from `fromBlock` on: stored ones first, then live ones. */
   subscribe(chain: string, fromBlock: number, listener: (b: CommittedBlock) => void): () => void;
   close(): Promise<void>;
+}
+
+/** A stored state value with the version (block, tx) that wrote it. */
+export interface VersionedValue {
+  readonly key: string;
+  readonly value: JsonValue;
+  readonly version: { readonly block: number; readonly tx: number };
+}
+
+/** Read access to one contract's committed state, paginated as contracts see it. */
+export interface LedgerReader {
+  entry(key: string): VersionedValue | undefined;
+  range(start: string, end: string, page?: PageRequest): Page<StateEntry>;
+  query(query: RichQuery, page?: PageRequest): Page<StateEntry>;
+  history(key: string, options?: PageRequest & { readonly order?: 'asc' | 'desc' }): Page<KeyModification>;
 }
 
 /** What receipts of a recent block need, kept so a receipt costs no re-hashing. */
@@ -382,6 +399,22 @@ export function createPeer(options: PeerOptions): Peer {
       };
     },
     store: (chain) => ledger(chain).store,
+    reader(chain, contractName) {
+      const l = ledger(chain);
+      const contract = contracts.get(contractName);
+      if (contract === undefined || l.resolver.current().contracts[contractName] === undefined) throw new SilkError('UNKNOWN_CONTRACT', `contract ${contractName} is not defined on chain ${chain}`, { chain });
+      const self: CreatorIdentity = { org: options.org, role: 'peer', name: options.name, key: toHex(options.signer.publicKey) };
+      const { ctx } = createSimulationContext({ store: l.store, ns: contractName, chain, txId: '', timestamp: 0, creator: self, indexes: contract.indexes, readonly: true });
+      return {
+        entry(key) {
+          const s = l.store.state(contractName, key);
+          return s === undefined ? undefined : { key, value: JSON.parse(s.value) as JsonValue, version: { block: s.block, tx: s.tx } };
+        },
+        range: (start, end, page) => ctx.range(start, end, page),
+        query: (q, page) => ctx.query(q, page),
+        history: (key, opts) => ctx.history(key, opts),
+      };
+    },
     subscribe(chain, fromBlock, listener) {
       const l = ledger(chain);
       const height = l.store.height();

@@ -1,0 +1,64 @@
+/** Chains, blocks and transactions: what an explorer browses. */
+import type { FastifyInstance } from 'fastify';
+import { SilkError } from '../../errors.js';
+import { receiptToJson } from '../../ledger/receipt.js';
+import { describeBlock, describeTransaction } from '../../peer/block-view.js';
+import { VALIDATION_CODES } from '../../errors.js';
+import type { ApiBackend } from '../backend.js';
+import { BlockParams, ChainParams, DEFAULT_PAGE_SIZE, PageQuery, TxParams } from '../wire.js';
+import { decodeNumberBookmark, encodeNumberBookmark } from './bookmarks.js';
+
+/** Registers the chain, block and transaction read routes. */
+export function registerChainRoutes(app: FastifyInstance, backend: ApiBackend): void {
+  const { peer } = backend;
+
+  app.get('/api/chains', { schema: { tags: ['chains'], summary: 'Chains this node has joined, with height, members and contracts' } }, () => ({
+    items: peer.chains().map((chain) => {
+      const config = peer.config(chain);
+      return { name: chain, height: peer.height(chain), orgs: Object.keys(config.orgs), contracts: config.contracts };
+    }),
+  }));
+
+  app.get<{ Params: ChainParams }>('/api/chains/:chain', { schema: { tags: ['chains'], summary: "A chain's configuration in force and its height", params: ChainParams } }, (req) => {
+    const { chain } = req.params;
+    return { name: chain, height: peer.height(chain), config: peer.config(chain) };
+  });
+
+  app.get<{ Params: ChainParams; Querystring: PageQuery }>(
+    '/api/chains/:chain/blocks',
+    { schema: { tags: ['blocks'], summary: 'Blocks, newest first', params: ChainParams, querystring: PageQuery } },
+    (req) => {
+      const { chain } = req.params;
+      const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+      const height = peer.height(chain);
+      const first = req.query.bookmark === undefined ? height - 1 : Math.min(decodeNumberBookmark(req.query.bookmark), height - 1);
+      const store = peer.store(chain);
+      const items = [];
+      for (let n = first; n >= 0 && items.length < limit; n--) {
+        const b = store.block(n);
+        if (b === undefined) break;
+        const valid = b.codes.filter((c) => c === 0).length;
+        items.push({ number: n, hash: Buffer.from(b.hash).toString('hex'), timestamp: b.timestamp, transactions: b.codes.length, valid, sizeBytes: b.bytes.length });
+      }
+      const next = first - items.length;
+      return next >= 0 && items.length > 0 ? { items, bookmark: encodeNumberBookmark(next) } : { items };
+    },
+  );
+
+  app.get<{ Params: BlockParams }>('/api/chains/:chain/blocks/:number', { schema: { tags: ['blocks'], summary: 'A block with its transactions and their validation codes', params: BlockParams } }, (req) => {
+    const { chain, number } = req.params;
+    const view = describeBlock(peer, chain, number);
+    if (view === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no block ${number} (height ${peer.height(chain)})`, { block: number });
+    return view;
+  });
+
+  app.get<{ Params: TxParams }>('/api/chains/:chain/transactions/:txId', { schema: { tags: ['transactions'], summary: 'A transaction: status, what it read and wrote, and its receipt', params: TxParams } }, (req) => {
+    const { chain, txId } = req.params;
+    const view = describeTransaction(peer, chain, txId);
+    const receipt = peer.receipt(chain, txId);
+    if (view === undefined || receipt === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no transaction ${txId}`, { txId });
+    return { ...view, receipt: receiptToJson(receipt) };
+  });
+
+  app.get('/api/codes', { schema: { tags: ['node'], summary: 'Validation codes in their stored order' } }, () => ({ items: VALIDATION_CODES }));
+}

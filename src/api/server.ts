@@ -1,0 +1,105 @@
+/**
+ * The HTTP API (Fastify): chains, blocks, transactions, state, rich queries, evaluate and
+ * submit, Server-Sent Events, health and readiness, OpenAPI 3 at `/docs`. Every body and query
+ * string is validated against its schema (src/api/wire.ts); body size, page size and request
+ * rate are limited; every error is a JSON body with a code from the one registry.
+ */
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { SilkError } from '../errors.js';
+import type { ApiBackend } from './backend.js';
+import { sendError } from './error-reply.js';
+import { registerChainRoutes } from './routes/chain-routes.js';
+import { registerEventRoutes } from './routes/event-routes.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerStateRoutes } from './routes/state-routes.js';
+import { registerTransactionRoutes } from './routes/transaction-routes.js';
+import { DEMO_MODE_HEADER } from './wire.js';
+
+/** Options of {@link createApiServer}. */
+export interface ApiServerOptions {
+  readonly backend: ApiBackend;
+  readonly logger?: Logger;
+  /** Largest request body (default 3 MiB: a 2 MiB proposal in base64). */
+  readonly bodyLimitBytes?: number;
+  /** Requests per minute per client address; 0 turns the limit off (default 6000). */
+  readonly rateLimitPerMinute?: number;
+  /** Extra routes registered on the same server (metrics, the web UI). */
+  readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[];
+}
+
+/** A created (not yet listening) API server. */
+export interface ApiServer {
+  readonly app: FastifyInstance;
+  /** Starts listening. @returns the base URL */
+  listen(options: { port: number; host?: string }): Promise<string>;
+  /** Stops accepting, ends event streams, waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the API server over a backend.
+ * @example const api = await createApiServer({ backend: embeddedApiBackend(net, { org: 'Platform' }) }); await api.listen({ port: 8080 })
+ */
+export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  // Fastify types its instance by the logger it is given; the base logger type keeps plugins' types simple.
+  const logger: FastifyBaseLogger | undefined = options.logger;
+  const app = Fastify({
+    ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? 3 * 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+  app.setErrorHandler(sendError);
+  // Bodies are JSON only: anything else is refused with UNSUPPORTED_MEDIA_TYPE, never parsed as text.
+  app.removeContentTypeParser('text/plain');
+  app.setNotFoundHandler((req, reply) => {
+    sendError(new SilkError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}; the API is described at /docs`), req, reply);
+  });
+  if (options.backend.demoIdentities !== undefined) {
+    app.addHook('onSend', (_req, reply, payload, done) => {
+      void reply.header(DEMO_MODE_HEADER, 'server-held keys for demo users');
+      done(null, payload);
+    });
+  }
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Silkledger API', version: '1', description: 'Permissioned ledger for cross-border e-commerce alliances. Errors are `{ "error": { "code", "message", … } }` with codes from docs/errors.md.' },
+      tags: [{ name: 'node' }, { name: 'chains' }, { name: 'blocks' }, { name: 'transactions' }, { name: 'state' }, { name: 'events' }, { name: 'demo' }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const perMinute = options.rateLimitPerMinute ?? 6000;
+  if (perMinute > 0) {
+    await app.register(fastifyRateLimit, {
+      max: perMinute,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_req, context) => new SilkError('RATE_LIMITED', `more than ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`),
+    });
+  }
+
+  const { backend } = options;
+  registerHealthRoutes(app, backend);
+  registerChainRoutes(app, backend);
+  registerStateRoutes(app, backend);
+  registerTransactionRoutes(app, backend);
+  registerEventRoutes(app, backend);
+  for (const plugin of options.plugins ?? []) await plugin(app);
+  await app.ready();
+
+  return {
+    app,
+    async listen({ port, host = '127.0.0.1' }) {
+      return app.listen({ port, host });
+    },
+    close: () => app.close(),
+  };
+}

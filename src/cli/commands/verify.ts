@@ -1,0 +1,45 @@
+/** `silk verify`: re-verifies peers' ledger files offline. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { verifyLedgerFile } from '../../peer/ledger-verifier.js';
+import { dataDir, EXIT, UsageError } from '../cli-support.js';
+import { createProgressBar } from '../progress.js';
+
+/** Ledger files under a data folder, optionally one peer's or one chain's. */
+export function ledgerFiles(dir: string, peer?: string, chain?: string): string[] {
+  const peersDir = join(dir, 'peers');
+  if (!existsSync(peersDir)) throw new UsageError(`no peers under ${dir}: is it a Silkledger data folder?`);
+  const files: string[] = [];
+  for (const p of readdirSync(peersDir).sort()) {
+    if (peer !== undefined && p !== peer) continue;
+    for (const f of readdirSync(join(peersDir, p)).sort()) {
+      if (!f.endsWith('.sqlite')) continue;
+      if (chain !== undefined && f !== `${chain}.sqlite`) continue;
+      files.push(join(peersDir, p, f));
+    }
+  }
+  if (files.length === 0) throw new UsageError('no ledger matches the given --peer/--chain');
+  return files;
+}
+
+/** Runs `silk verify`. */
+export async function verifyCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, peer: { type: 'string' }, chain: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const files = ledgerFiles(dataDir(values), values.peer, values.chain);
+  let allOk = true;
+  const results = [];
+  for (const file of files) {
+    const bar = createProgressBar(`verifying ${file}`, values.json !== true && process.stderr.isTTY);
+    const v = await verifyLedgerFile(file, { onProgress: (d, t) => { bar.update(d, t); } });
+    bar.finish();
+    results.push(v);
+    allOk &&= v.ok;
+    if (values.json !== true) {
+      if (v.ok) console.log(`ok    ${file}: ${v.blocks} blocks, ${v.transactions} transactions, ${v.stateKeys} state keys`);
+      else for (const p of v.problems) console.log(`FAIL  ${file}: ${p.message}`);
+    }
+  }
+  if (values.json === true) console.log(JSON.stringify({ ok: allOk, ledgers: results }));
+  return allOk ? EXIT.ok : EXIT.verifyFailed;
+}

@@ -1,0 +1,45 @@
+/** A test network served by a real API server on a free loopback port. */
+import { embeddedApiBackend } from '../api/backend.js';
+import { createApiServer, type ApiServer, type ApiServerOptions } from '../api/server.js';
+import type { EmbeddedNetwork, NetworkSpec } from '../network/embedded-network.js';
+import { openTestNetwork } from './fixtures.js';
+
+/** A running test API. */
+export interface TestApi {
+  readonly net: EmbeddedNetwork;
+  readonly api: ApiServer;
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Options of {@link openTestApi}. */
+export interface TestApiOptions {
+  readonly spec?: NetworkSpec;
+  /** The org whose peer and gateway the API uses (default Org1). */
+  readonly org?: string;
+  /** Serve demo routes for these identities (default: none, as a production node). */
+  readonly demoIdentities?: readonly { readonly org: string; readonly name: string }[];
+  readonly server?: Omit<ApiServerOptions, 'backend'>;
+}
+
+/**
+ * Opens the three-org test network (or `spec`) and serves its API on 127.0.0.1, port 0.
+ * @example const t = await openTestApi(); try { await fetch(`${t.url}/api/health`) } finally { await t.close() }
+ */
+export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi> {
+  const net = await openTestNetwork(options.spec);
+  const backend = embeddedApiBackend(net, { org: options.org ?? 'Org1', ...(options.demoIdentities === undefined ? {} : { demoIdentities: options.demoIdentities }) });
+  const api = await createApiServer({ backend, rateLimitPerMinute: 0, ...options.server });
+  const url = await api.listen({ port: 0 });
+  return {
+    net,
+    api,
+    url,
+    async close() {
+      await api.close();
+      await net.close();
+      net.cleanupDir();
+    },
+  };
+}
