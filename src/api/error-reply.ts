@@ -42,6 +42,7 @@ export function toSilkError(error: unknown): SilkError {
   }
   if (fe.statusCode === 400 && error instanceof SyntaxError) return new SilkError('MALFORMED', `the body is not valid JSON: ${error.message}`);
   const mapped = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped === 'UNSUPPORTED_MEDIA_TYPE') return new SilkError(mapped, 'request bodies must be JSON (content-type: application/json)');
   if (mapped !== undefined) return new SilkError(mapped, fe.message);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new SilkError('INVALID_ARGUMENT', fe.message);
   return new SilkError('INTERNAL', 'an unexpected failure; nothing was changed', {}, { cause: error });

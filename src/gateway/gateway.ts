@@ -134,13 +134,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const peerRole = (chain: string, peer: Peer): { org: string; role: string } | undefined => options.commitPeer.identity(chain, peer.publicKey);
 
   /**
-   * Endorsers are chosen among peers that have caught up with the gateway's own peer first, so
-   * a client that submits after its previous commit reads its own writes, and endorsers of one
-   * proposal simulate at the same height.
+   * The height every endorser should reach before simulating: the highest any known peer has
+   * committed. A client whose previous transaction committed at any peer (through this gateway
+   * or another one) then reads its own writes, and endorsers of one proposal agree.
    */
+  const knownHeight = (chain: string, joined: readonly Peer[]): number => Math.max(options.commitPeer.height(chain), ...joined.map((p) => p.height(chain)));
+
+  /** Endorsers are chosen among peers that have reached the known height first. */
   const chooseEndorsers = (chain: string, contract: string, orgs?: readonly string[]): Peer[] => {
-    const target = options.commitPeer.height(chain);
     const joined = options.peers.filter((p) => p.chains().includes(chain));
+    const target = knownHeight(chain, joined);
     const current = joined.filter((p) => p.height(chain) >= target);
     const candidates = [...current, ...joined.filter((p) => p.height(chain) < target)];
     if (orgs !== undefined) {
@@ -162,9 +165,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const roles: { org: string; role: string }[] = [];
     // Rotate within the caught-up peers, then fall back to the others.
     const ordered = [...rotate(current, start), ...candidates.slice(current.length)];
+    // Only peers some principal of the policy accepts can help satisfy it.
+    const principals = policy.principals();
+    const counts = (r: { org: string; role: string }): boolean => principals.some((x) => x.org === r.org && (x.role === r.role || x.role === 'member'));
     for (const p of ordered) {
       const r = peerRole(chain, p);
-      if (r === undefined || roles.some((x) => x.org === r.org)) continue;
+      if (r === undefined || !counts(r) || roles.some((x) => x.org === r.org)) continue;
       chosen.push(p);
       roles.push(r);
       if (policy.isSatisfiedBy(roles)) return chosen;
@@ -256,7 +262,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
     // Endorsers behind the gateway's peer, or behind each other, get a moment to catch up
     // before they simulate, so they read the same state and return the same result.
-    const target = Math.max(options.commitPeer.height(proposal.chain), ...peers.map((p) => p.height(proposal.chain)));
+    const target = knownHeight(proposal.chain, options.peers.filter((p) => p.chains().includes(proposal.chain)));
     await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
     // Peers converge within moments (a commit is visible to reads slightly before the peer
     // reports its new height), so differing results are retried a few times before failing.

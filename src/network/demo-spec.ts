@@ -1,14 +1,61 @@
-/** The network `silk start` creates on first run. */
+/**
+ * The network `silk start` creates on first run: the demo alliance of DESIGN §4.
+ *
+ * Data is grouped into chains by who needs it (paper §3.2): product data is shared by those
+ * who make, move, store and clear goods; money by those who sell, pay, insure and rate;
+ * shipments by those who move, store, clear and insure them. The Regulator sits on every
+ * chain as an observer (it endorses nothing), and the `anchor` chain, which records the
+ * other chains' block headers, has every org.
+ */
 import type { NetworkSpec } from './embedded-network.js';
 
-/** A solo-ordered network of three alliance members running the `basic` contract on chain `trade`. */
+const PRODUCT_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'Logistics', 'Warehouse', 'CustomsCN', 'CustomsEU', 'Regulator'];
+const TRADE_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'BankCN', 'BankEU', 'Insurer', 'CreditBureau', 'Regulator'];
+const LOGISTICS_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'Logistics', 'Warehouse', 'CustomsCN', 'CustomsEU', 'Insurer', 'Regulator'];
+
+const ORGS = [
+  { name: 'Platform', users: ['operator', 'consumer'] },
+  { name: 'SellerCN', users: ['yiwu-seller'] },
+  { name: 'SellerEU', users: ['madrid-seller'] },
+  { name: 'Logistics', users: ['dispatcher'] },
+  { name: 'Warehouse', users: ['warehouse-keeper'] },
+  { name: 'CustomsCN', users: ['officer'] },
+  { name: 'CustomsEU', users: ['officer'] },
+  { name: 'BankCN', users: ['clerk'] },
+  { name: 'BankEU', users: ['clerk'] },
+  { name: 'Insurer', users: ['underwriter', 'claims-adjuster'] },
+  { name: 'CreditBureau', users: ['analyst'] },
+  { name: 'Regulator', users: ['auditor'] },
+];
+
+/** `'A.peer', 'B.peer', …` for the orgs given. */
+function peersOf(orgs: readonly string[]): string {
+  return orgs.map((o) => `'${o}.peer'`).join(', ');
+}
+
+/** Orgs of a chain that endorse: everyone but the Regulator, which only observes. */
+function endorsers(orgs: readonly string[]): string[] {
+  return orgs.filter((o) => o !== 'Regulator');
+}
+
+/**
+ * The demo alliance: twelve orgs with one peer each and four chains.
+ *
+ * | chain | members | contract and endorsement policy |
+ * |---|---|---|
+ * | `product` | Platform, sellers, Logistics, Warehouse, customs, Regulator | `basic`: any one member's peer except the Regulator |
+ * | `trade` | Platform, sellers, banks, Insurer, CreditBureau, Regulator | `basic`: two of the Platform's, sellers' and banks' peers (money needs two parties) |
+ * | `logistics` | Platform, sellers, Logistics, Warehouse, customs, Insurer, Regulator | `basic`: any one member's peer except the Regulator |
+ * | `anchor` | all twelve | `anchor`: any two orgs' peers |
+ *
+ * `basic` stands in on the business chains until their own contracts arrive.
+ */
 export const DEMO_SPEC: NetworkSpec = {
-  orgs: [
-    { name: 'Platform', users: ['operator'] },
-    { name: 'SellerCN', users: ['yiwu-seller'] },
-    { name: 'SellerEU', users: ['madrid-seller'] },
-  ],
+  orgs: ORGS,
   chains: [
-    { name: 'trade', contracts: [{ name: 'basic', policy: "OR('Platform.peer', 'SellerCN.peer', 'SellerEU.peer')" }] },
+    { name: 'product', orgs: PRODUCT_ORGS, contracts: [{ name: 'basic', policy: `OR(${peersOf(endorsers(PRODUCT_ORGS))})` }] },
+    { name: 'trade', orgs: TRADE_ORGS, contracts: [{ name: 'basic', policy: `OutOf(2, ${peersOf(['Platform', 'SellerCN', 'SellerEU', 'BankCN', 'BankEU'])})` }] },
+    { name: 'logistics', orgs: LOGISTICS_ORGS, contracts: [{ name: 'basic', policy: `OR(${peersOf(endorsers(LOGISTICS_ORGS))})` }] },
+    { name: 'anchor', contracts: [{ name: 'anchor', policy: `OutOf(2, ${peersOf(ORGS.map((o) => o.name))})` }] },
   ],
 };

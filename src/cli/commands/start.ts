@@ -7,13 +7,17 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { embeddedApiBackend } from '../../api/backend.js';
 import { createApiServer } from '../../api/server.js';
-import { BasicContract } from '../../contracts/basic/basic-contract.js';
+import { DEMO_ANCHORING_ORG, DEMO_CONTRACTS, DEMO_IDENTITIES, seedDemoAlliance } from '../../network/demo-alliance.js';
 import { DEMO_SPEC } from '../../network/demo-spec.js';
 import { openEmbeddedNetwork } from '../../network/embedded-network.js';
+import { startHeaderAnchoring, type HeaderAnchoring } from '../../network/header-anchoring.js';
 import { dataDir, EXIT, portOf } from '../cli-support.js';
+import { createProgressBar } from '../progress.js';
 
 /** The org whose node serves the demo API. */
 const API_ORG = 'Platform';
+/** How often the anchor chain records the other chains' latest headers. */
+const ANCHOR_INTERVAL_MS = 5000;
 
 /** Runs `silk start`. */
 export async function startCommand(argv: string[]): Promise<number> {
@@ -22,26 +26,25 @@ export async function startCommand(argv: string[]): Promise<number> {
   const port = portOf(values.port ?? process.env.SILK_PORT, 8080);
   const host = values.host ?? process.env.SILK_HOST ?? '127.0.0.1';
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const net = await openEmbeddedNetwork({ dataDir: dir, spec: DEMO_SPEC, contracts: [new BasicContract()], logger });
+  const net = await openEmbeddedNetwork({ dataDir: dir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, logger });
   let api;
+  let anchoring: HeaderAnchoring | undefined;
   try {
     if (net.created) {
-      const gw = net.gateway('SellerCN');
-      const seller = net.identity('SellerCN', 'yiwu-seller');
-      const seeds = [
-        { id: 'silk-scarf-001', owner: 'yiwu-seller', colour: 'red', size: 1, appraisedValue: 2500 },
-        { id: 'tea-set-002', owner: 'yiwu-seller', colour: 'white', size: 6, appraisedValue: 8900 },
-        { id: 'lantern-003', owner: 'yiwu-seller', colour: 'gold', size: 2, appraisedValue: 1200 },
-      ];
-      for (const asset of seeds) await gw.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: asset }, seller);
+      const bar = createProgressBar('seeding the demo alliance', process.stderr.isTTY);
+      await seedDemoAlliance(net, (done, total) => { bar.update(done, total); });
+      bar.finish();
     }
-    const demoIdentities = DEMO_SPEC.orgs.flatMap((o) => (o.users ?? []).map((name) => ({ org: o.name, name })));
+    anchoring = startHeaderAnchoring(net, { org: DEMO_ANCHORING_ORG, intervalMs: ANCHOR_INTERVAL_MS, logger });
+    const demoIdentities = DEMO_IDENTITIES.filter((d) => d.role === 'client');
     api = await createApiServer({ backend: embeddedApiBackend(net, { org: API_ORG, demoIdentities }), logger, rateLimitPerMinute: Number(process.env.SILK_RATE_LIMIT ?? 6000) });
     const url = await api.listen({ port, host });
-    const heights = net.peers.map((p) => `${p.name}@${p.chains().map((c) => `${c}:${p.height(c)}`).join(',')}`);
+    const apiPeer = net.peers.find((p) => p.org === API_ORG);
+    const chains = (apiPeer?.chains() ?? []).map((c) => `${c} (${apiPeer?.height(c) ?? 0} blocks, ${Object.keys(apiPeer?.config(c).orgs ?? {}).length} orgs)`);
     console.log(`Silkledger demo alliance ${net.created ? 'created and seeded' : 'reopened'} in ${dir}`);
     console.log(`  api:   ${url}/api/health   (OpenAPI at ${url}/docs)`);
-    console.log(`  peers: ${heights.join('  ')}`);
+    console.log(`  orgs:  ${DEMO_SPEC.orgs.map((o) => o.name).join(', ')}: one peer each, solo orderer`);
+    console.log(`  chains: ${chains.join(', ')}`);
     console.log(`  keys:  ${net.keysDir} (PKCS#8 PEM per org and identity)`);
     console.log('  demo:  this server holds the demo users\' keys (/api/demo/...); real members sign locally');
     console.log(`  check: npx silk verify --data ${dir}`);
@@ -54,6 +57,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     logger.info('stopping: no new requests, draining those in flight');
   } finally {
     await api?.close();
+    await anchoring?.stop();
     await net.close();
   }
   console.log('stopped cleanly');
