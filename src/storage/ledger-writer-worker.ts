@@ -1,28 +1,45 @@
 /**
- * Writer thread of a peer ledger: owns the write connection and commits blocks (including the
- * fsync of synchronous=FULL) off the main thread. Replies `{ id }` or `{ id, error }`.
+ * A pooled writer thread (src/storage/ledger-writer-pool.ts): owns the write connections of the
+ * ledgers given to it and commits their blocks, including the fsync of synchronous=FULL, off
+ * the main thread. Messages: `{ id, open: path }`, `{ id, path, commit }`, `{ id, close: path }`;
+ * replies `{ id }` or `{ id, error }`.
  */
 import Database from 'better-sqlite3';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { SilkError } from '../errors.js';
 import { createBlockCommitter } from './ledger-commit.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
-const { path } = workerData as { path: string };
-const db = new Database(path);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.pragma('busy_timeout = 10000');
-const commit = createBlockCommitter(db);
+interface OpenLedger {
+  readonly db: Database.Database;
+  readonly commit: (c: BlockCommit) => void;
+}
 
-parentPort?.on('message', (msg: { id: number; commit?: BlockCommit; close?: true }) => {
-  if (msg.close === true) {
-    db.close();
-    parentPort?.postMessage({ id: msg.id });
-    return;
-  }
+const ledgers = new Map<string, OpenLedger>();
+
+function open(path: string): void {
+  if (ledgers.has(path)) throw new SilkError('INTERNAL', `${path} is already open on this writer thread`);
+  const db = new Database(path, { fileMustExist: true });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma('cache_size = -8192');
+  ledgers.set(path, { db, commit: createBlockCommitter(db) });
+}
+
+function ledger(path: string): OpenLedger {
+  const l = ledgers.get(path);
+  if (l === undefined) throw new SilkError('INTERNAL', `${path} is not open on this writer thread`);
+  return l;
+}
+
+parentPort?.on('message', (msg: { id: number; open?: string; close?: string; path?: string; commit?: BlockCommit }) => {
   try {
-    commit(msg.commit as BlockCommit);
+    if (msg.open !== undefined) open(msg.open);
+    else if (msg.close !== undefined) {
+      ledger(msg.close).db.close();
+      ledgers.delete(msg.close);
+    } else ledger(msg.path ?? '').commit(msg.commit as BlockCommit);
     parentPort?.postMessage({ id: msg.id });
   } catch (e) {
     const err = e instanceof SilkError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error).message };

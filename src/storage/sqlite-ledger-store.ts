@@ -5,10 +5,10 @@
  * the whole block or none of it.
  */
 import Database from 'better-sqlite3';
-import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
-import { Worker } from 'node:worker_threads';
+import { SilkError } from '../errors.js';
 import { killPoint } from './kill-points.js';
 import { createBlockCommitter } from './ledger-commit.js';
+import { openLedgerWriter } from './ledger-writer-pool.js';
 
 /** A stored state value with its version and key-level policy. */
 export interface StoredState {
@@ -80,9 +80,9 @@ export interface OpenLedgerStoreOptions {
   /** Open read-only (for `silk verify` on a copy, or inspection). */
   readonly readonly?: boolean;
   /**
-   * Commit blocks on a dedicated writer thread with its own connection, so the fsync of each
-   * commit does not stall the calling thread; reads stay on the calling thread (WAL lets
-   * them run beside the writer).
+   * Commit blocks on a writer thread (one of a small shared pool, src/storage/ledger-writer-pool.ts)
+   * with its own connection, so the fsync of each commit does not stall the calling thread;
+   * reads stay on the calling thread (WAL lets them run beside the writer).
    */
   readonly writerThread?: boolean;
 }
@@ -137,7 +137,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
   }
-  db.pragma('cache_size = -65536');
+  db.pragma('cache_size = -32768');
   db.pragma('temp_store = MEMORY');
   db.defaultSafeIntegers(false);
 
@@ -156,7 +156,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
   };
 
   const commitTx = createBlockCommitter(db);
-  const writer = options.writerThread === true && !options.readonly ? startWriterThread(path) : undefined;
+  const writer = options.writerThread === true && !options.readonly ? openLedgerWriter(path) : undefined;
   if (writer !== undefined) db.pragma('busy_timeout = 10000');
   let cachedHeight: number | undefined;
   const noteCommitted = (n: number): void => {
@@ -252,45 +252,4 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
   };
   return store;
-}
-
-interface WriterThread {
-  commit(c: BlockCommit): Promise<void>;
-  close(): Promise<void>;
-}
-
-function startWriterThread(path: string): WriterThread {
-  const worker = new Worker(new URL('./ledger-writer-worker.js', import.meta.url), { workerData: { path } });
-  const pending = new Map<number, { resolve(): void; reject(e: Error): void }>();
-  let nextId = 1;
-  let failed: Error | undefined;
-  worker.on('message', (msg: { id: number; error?: { code: string; message: string } }) => {
-    const p = pending.get(msg.id);
-    if (p === undefined) return;
-    pending.delete(msg.id);
-    if (msg.error === undefined) p.resolve();
-    else p.reject(new SilkError(msg.error.code in ERROR_CODES ? (msg.error.code as ErrorCode) : 'INTERNAL', msg.error.message));
-  });
-  worker.on('error', (e) => {
-    failed = e;
-    for (const p of pending.values()) p.reject(new SilkError('INTERNAL', `ledger writer thread failed: ${e.message}`, {}, { cause: e }));
-    pending.clear();
-  });
-  const send = (payload: object): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (failed !== undefined) {
-        reject(new SilkError('INTERNAL', `ledger writer thread failed: ${failed.message}`));
-        return;
-      }
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ id, ...payload });
-    });
-  return {
-    commit: (c) => send({ commit: c }),
-    async close() {
-      if (failed === undefined) await send({ close: true });
-      await worker.terminate();
-    },
-  };
 }
