@@ -25,3 +25,15 @@ export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDi
   const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts: [new BasicContract()], parallelVerify: false, commitTimeoutMs: 10_000 });
   return Object.assign(net, { cleanupDir: () => { dir.cleanup(); } });
 }
+
+/**
+ * Resolves once `condition()` holds, polling every 10 ms; rejects after `timeoutMs`.
+ * @example await waitUntil(() => net.peers.every((p) => p.height('trade') === 3))
+ */
+export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
