@@ -212,9 +212,12 @@ describe('HTTP API', () => {
         assert.equal(errorOf(r).code, c.code, c.name);
         if (c.path !== undefined) assert.equal(errorOf(r).path, c.path, c.name);
       }
-      const wrongChain = await call(t, '/api/chains/other/transactions', { body: signedBody(good) });
+      const wrongChain = await call(t, '/api/chains/trade/transactions', { body: signedBody(propose(t, 'createAsset', asset('never-5'), undefined, { chain: 'other' })) });
       assert.equal(wrongChain.status, 400);
       assert.equal(errorOf(wrongChain).code, 'WRONG_CHAIN');
+      const unknownChain = await call(t, '/api/chains/other/transactions', { body: signedBody(good) });
+      assert.equal(unknownChain.status, 404);
+      assert.equal(errorOf(unknownChain).code, 'UNKNOWN_CHAIN');
       assert.equal(height(), before, 'no bad submit reached the ledger');
       assert.equal((await call(t, '/api/health')).status, 200);
       // The good proposal itself was never harmed by the failed attempts.

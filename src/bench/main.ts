@@ -1,11 +1,13 @@
 /**
  * The Silkledger benchmark: `npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
- * [--warmup S] [--duration S] [--rate TPS] [--txs N]`. Progress goes to stderr; with `--json`
- * each workload's figures go to stdout as one JSON object per line (docs/benchmarks.md).
+ * [--warmup S] [--duration S] [--rate TPS] [--txs N]`, or the HTTP API benchmark with `--http`.
+ * Progress goes to stderr; with `--json` each workload's figures (or the HTTP run's) go to
+ * stdout as one JSON object per line (docs/benchmarks.md).
  *
  * Exit codes: 0 done; 1 a run failed; 2 usage error or a mode not built; 3 fewer signature
  * verifications per transaction were counted than the design needs.
  */
+import { formatHttpReport, runHttpBench } from './http-bench.js';
 import { measureMachineLimit } from './machine-limit.js';
 import { parseBenchOptions, UsageError, USAGE, type BenchOptions } from './options.js';
 import type { WorkloadReport } from './report.js';
@@ -29,6 +31,24 @@ function printHuman(r: WorkloadReport): void {
   process.stdout.write(`${r.workload} (${r.mode})\n${lines.join('\n')}\n`);
 }
 
+/** `SILK_BENCH_SERVER_EXEC_ARGV`: node options of the HTTP bench's server process, e.g. `--cpu-prof`. */
+function serverExecArgv(): string[] | undefined {
+  const text = process.env.SILK_BENCH_SERVER_EXEC_ARGV;
+  return text === undefined || text.trim() === '' ? undefined : text.trim().split(/\s+/);
+}
+
+async function runHttp(o: BenchOptions): Promise<number> {
+  const argv = serverExecArgv();
+  const { report, failure } = await runHttpBench({ durationS: o.durationS, warmupS: o.warmupS, seed: o.seed, log, ...(argv === undefined ? {} : { serverExecArgv: argv }) });
+  process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatHttpReport(report));
+  if (failure !== undefined) {
+    process.stderr.write(`bench: FAILED: ${failure}\n`);
+    return 1;
+  }
+  log('done');
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let o: BenchOptions;
   let workloads: Workload[];
@@ -48,6 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('bench: --mode distributed is not built yet (it needs the etcd-backed orderer and per-process peers); run --mode embedded\n');
     return 2;
   }
+  if (o.http) return runHttp(o);
   const plan = planFor(o);
   let limit = await measureMachineLimit(plan.limitMs);
   log(`machine limit before: ${limit.verifiesPerSec.toFixed(0)} P-256 verifies/s on ${limit.workers} workers (${limit.verifiesPerSecPerCore.toFixed(0)} per core)`);

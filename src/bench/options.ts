@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly txs: number | undefined;
   /** Seed of the key and value generator. */
   readonly seed: number;
+  /** The HTTP API benchmark instead of the workloads (docs/benchmarks.md, "The HTTP API"). */
+  readonly http: boolean;
   readonly help: boolean;
 }
 
@@ -32,6 +34,7 @@ export class UsageError extends Error {
 /** The usage text. */
 export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
                        [--warmup S] [--duration S] [--rate TPS] [--txs N] [--seed N]
+       npm run bench -- --http [--json] [--warmup S] [--duration S] [--seed N]
 
   --json        one JSON object per workload as the last lines of stdout
   --workload    blind-write | rmw | rmw-2of3 (default: all three)
@@ -41,7 +44,14 @@ export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode
   --rate TPS    one fixed-rate round at TPS instead of the maximum-rate search
   --txs N       RSS-flatness run: commit N transactions at full speed (rmw unless --workload)
   --seed N      seed of the key/value generator (default 1)
+  --http        the HTTP API benchmark: GET block, GET state, POST submit of rmw against the
+                API server in its own process, and the in-process rmw loop for the ratio
+                (warm-up 2 s and 15 s per phase unless given; about 1.5 min in all)
 Figures are defined in docs/benchmarks.md.`;
+
+/** Warm-up and measured seconds of the workload rounds, and of each phase of `--http`. */
+const RUN_DEFAULTS = { warmupS: 10, durationS: 60 } as const;
+const HTTP_DEFAULTS = { warmupS: 2, durationS: 15 } as const;
 
 function positiveNumber(name: string, text: string | undefined, fallback: number | undefined, allowZero = false): number | undefined {
   if (text === undefined) return fallback;
@@ -69,6 +79,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         rate: { type: 'string' },
         txs: { type: 'string' },
         seed: { type: 'string' },
+        http: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -83,15 +94,20 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const txs = positiveNumber('txs', v.txs, undefined);
   if (txs !== undefined && !Number.isSafeInteger(txs)) throw new UsageError(`--txs must be a whole number, got ${v.txs ?? ''}`);
   const seed = positiveNumber('seed', v.seed, 1, true) ?? 1;
+  if (v.http && (v.rate !== undefined || txs !== undefined || (v.workload !== undefined && v.workload !== 'rmw'))) {
+    throw new UsageError('--http runs the rmw workload with its own phases: it takes no --rate, --txs or other --workload');
+  }
+  const defaults = v.http ? HTTP_DEFAULTS : RUN_DEFAULTS;
   return {
     json: v.json,
     workload: v.workload,
     mode,
-    warmupS: positiveNumber('warmup', v.warmup, 10, true) ?? 10,
-    durationS: positiveNumber('duration', v.duration, 60) ?? 60,
+    warmupS: positiveNumber('warmup', v.warmup, defaults.warmupS, true) ?? defaults.warmupS,
+    durationS: positiveNumber('duration', v.duration, defaults.durationS) ?? defaults.durationS,
     rate: positiveNumber('rate', v.rate, undefined),
     txs,
     seed: Math.floor(seed),
+    http: v.http,
     help: v.help,
   };
 }

@@ -14,7 +14,7 @@ import { round, rssMb } from './stats.js';
 import type { Workload } from './workloads.js';
 
 /** Transactions kept in flight by closed-loop runs. */
-const CLOSED_LOOP_CONCURRENCY = 256;
+export const CLOSED_LOOP_CONCURRENCY = 256;
 /** Transactions in flight while preloading keys. */
 const PRELOAD_CONCURRENCY = 500;
 /** Where the RSS-flatness run takes its first reading. */
@@ -52,7 +52,8 @@ function better(a: MachineLimit, b: MachineLimit): MachineLimit {
   return a.verifiesPerSec >= b.verifiesPerSec ? a : b;
 }
 
-async function preload(bn: BenchNetwork, log: (s: string) => void): Promise<void> {
+/** Writes every key of the workload once (untimed; only for workloads that read before writing). */
+export async function preload(bn: BenchNetwork, log: (s: string) => void): Promise<void> {
   const w = bn.workload;
   if (!w.preload) return;
   const t0 = performance.now();

@@ -6,7 +6,9 @@
 import { toHex } from '../crypto/hash.js';
 import { decodeBlock } from '../ledger/block.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import type { ValidationCode } from '../errors.js';
+import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import { computeTxId, decodeProposal } from '../ledger/proposal.js';
+import { decodeEnvelope } from '../ledger/transaction.js';
 import type { Peer } from './peer.js';
 import { decodeTransactionShared } from './shared-decoding.js';
 
@@ -76,14 +78,14 @@ function parseJson(text: string): JsonValue {
  */
 export function describeBlock(peer: Peer, chain: string, n: number): BlockView | undefined {
   const stored = peer.store(chain).block(n);
-  const committed = peer.committedBlock(chain, n);
-  if (stored === undefined || committed === undefined) return undefined;
+  if (stored === undefined) return undefined;
   const block = decodeBlock(stored.bytes);
+  // Only the envelope and proposal are decoded: the view shows who proposed what, not results.
   const transactions = block.txs.map((bytes, index): TransactionSummary => {
-    const code = committed.codes[index] ?? 'MALFORMED';
+    const code = VALIDATION_CODES[stored.codes[index] ?? 255] ?? 'MALFORMED';
     try {
-      const d = decodeTransactionShared(bytes);
-      return { index, txId: d.txId, code, contract: d.proposal.contract, fn: d.proposal.fn, creator: signerView(peer, chain, d.proposal.creator), timestamp: d.proposal.ts };
+      const p = decodeProposal(decodeEnvelope(bytes).proposal);
+      return { index, txId: computeTxId(p.nonce, p.creator), code, contract: p.contract, fn: p.fn, creator: signerView(peer, chain, p.creator), timestamp: p.ts };
     } catch {
       return { index, code };
     }
@@ -92,12 +94,12 @@ export function describeBlock(peer: Peer, chain: string, n: number): BlockView |
   return {
     chain,
     number: h.number,
-    hash: committed.hash,
+    hash: toHex(stored.hash),
     previousHash: toHex(h.previousHash),
     dataHash: toHex(h.dataHash),
     timestamp: h.timestamp,
     orderer: toHex(h.orderer),
-    commitHash: committed.commitHash,
+    commitHash: toHex(stored.commitHash),
     sizeBytes: stored.bytes.length,
     transactions,
   };

@@ -14,7 +14,8 @@ import type { SignedProposalBytes } from '../../peer/peer.js';
 import type { ApiBackend } from '../backend.js';
 import { ChainParams, DemoCallBody, fromBase64, SignedProposalBody } from '../wire.js';
 
-function signedFrom(body: SignedProposalBody, chain: string): SignedProposalBytes {
+function signedFrom(backend: ApiBackend, body: SignedProposalBody, chain: string): SignedProposalBytes {
+  backend.peer.height(chain); // UNKNOWN_CHAIN before anything else is said about the proposal
   const signed = { bytes: fromBase64(body.proposal), signature: fromBase64(body.signature) };
   const proposal = decodeProposal(signed.bytes);
   if (proposal.chain !== chain) throw new SilkError('WRONG_CHAIN', `the proposal is for chain ${proposal.chain}, posted to ${chain}`, { path: 'body.proposal' });
@@ -38,7 +39,7 @@ export function registerTransactionRoutes(app: FastifyInstance, backend: ApiBack
   app.post<{ Params: ChainParams; Body: SignedProposalBody }>(
     '/api/chains/:chain/evaluate',
     { schema: { tags: ['transactions'], summary: 'Runs a query function of a contract with a signed proposal; nothing is ordered', params: ChainParams, body: SignedProposalBody } },
-    (req) => ({ result: gateway.evaluateSigned(signedFrom(req.body, req.params.chain)) ?? null }),
+    (req) => ({ result: gateway.evaluateSigned(signedFrom(backend, req.body, req.params.chain)) ?? null }),
   );
 
   app.post<{ Params: ChainParams; Body: SignedProposalBody }>(
@@ -52,7 +53,7 @@ export function registerTransactionRoutes(app: FastifyInstance, backend: ApiBack
         body: SignedProposalBody,
       },
     },
-    async (req) => committed(await gateway.submitSigned(signedFrom(req.body, req.params.chain), orgsOption(req.body.endorsingOrgs))),
+    async (req) => committed(await gateway.submitSigned(signedFrom(backend, req.body, req.params.chain), orgsOption(req.body.endorsingOrgs))),
   );
 
   const demo = backend.demoIdentities;
