@@ -5,7 +5,7 @@
  */
 
 /** Where an error belongs, so callers can tell a bad request from a broken ledger. */
-export type ErrorStage = 'input' | 'endorse' | 'order' | 'validate' | 'commit' | 'storage' | 'query' | 'config' | 'internal';
+export type ErrorStage = 'input' | 'endorse' | 'order' | 'validate' | 'commit' | 'storage' | 'query' | 'config' | 'internal' | 'transport';
 
 interface ErrorCodeInfo {
   readonly http: number;
@@ -50,6 +50,9 @@ export const ERROR_CODES = {
   STORAGE_FULL: { http: 507, stage: 'storage', description: 'The disk is full; the block was not committed and the ledger is unchanged.' },
   SHUTTING_DOWN: { http: 503, stage: 'internal', description: 'The node is stopping and accepts no new work.' },
   INTERNAL: { http: 500, stage: 'internal', description: 'An unexpected failure; the ledger is unchanged.' },
+  // Raised by clients (the SDK, the CLI) about their link to a node; a node never sends them.
+  UNREACHABLE: { http: 503, stage: 'transport', description: 'The node could not be reached or did not answer in time (connection refused, DNS, TLS, timeout, dropped stream); a submitted transaction may still commit: check its status by id.' },
+  BAD_RESPONSE: { http: 502, stage: 'transport', description: "The node's answer is not a Silkledger API response (not JSON, an unknown error code, a proxy's error page)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code from the registry. */

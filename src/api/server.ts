@@ -12,12 +12,16 @@ import type { Logger } from 'pino';
 import { SilkError } from '../errors.js';
 import type { ApiBackend } from './backend.js';
 import { sendError } from './error-reply.js';
+import { createShutdownGate } from './shutdown-gate.js';
 import { registerChainRoutes } from './routes/chain-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerStateRoutes } from './routes/state-routes.js';
 import { registerTransactionRoutes } from './routes/transaction-routes.js';
 import { DEMO_MODE_HEADER } from './wire.js';
+
+/** Longest wait for requests in flight at a stop: a submit waits at most 30 s for its commit. */
+const DRAIN_TIMEOUT_MS = 35_000;
 
 /** Options of {@link createApiServer}. */
 export interface ApiServerOptions {
@@ -36,8 +40,12 @@ export interface ApiServer {
   readonly app: FastifyInstance;
   /** Starts listening. @returns the base URL */
   listen(options: { port: number; host?: string }): Promise<string>;
-  /** Stops accepting, ends event streams, waits for requests in flight. */
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: stops listening, answers requests arriving on open connections with
+   * SHUTTING_DOWN, waits for those in flight (at most `drainTimeoutMs`, default 35 s: a submit
+   * waits up to 30 s for its commit), then ends event streams and closes.
+   */
+  close(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
 }
 
 /**
@@ -51,11 +59,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 3 * 1024 * 1024,
-    return503OnClosing: true,
+    // The shutdown gate answers requests during a stop with SHUTTING_DOWN in the usual error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   app.setErrorHandler(sendError);
+  const gate = createShutdownGate();
+  gate.plugin(app);
   // Bodies are JSON only: anything else is refused with UNSUPPORTED_MEDIA_TYPE, never parsed as text.
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((req, reply) => {
@@ -100,6 +111,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     async listen({ port, host = '127.0.0.1' }) {
       return app.listen({ port, host });
     },
-    close: () => app.close(),
+    async close(closeOptions) {
+      const drain = await gate.drain(closeOptions?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+      if (!drain.drained) app.log.warn({ inFlight: drain.inFlight }, 'requests still in flight at the drain timeout; closing anyway');
+      await app.close();
+    },
   };
 }

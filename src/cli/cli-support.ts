@@ -4,8 +4,13 @@ import { resolve } from 'node:path';
 /** A command-line mistake: exit code 2 with the help text. */
 export class UsageError extends Error {}
 
-/** Exit codes of `silk`. */
-export const EXIT = { ok: 0, verifyFailed: 1, usage: 2, failure: 3 } as const;
+/**
+ * Exit codes of `silk`: 0 success; 1 a ledger or receipt failed verification; 2 bad usage
+ * (unknown flag, bad JSON, unreadable key file); 3 any other failure (also: node not ready);
+ * 4 the node refused the request, or the transaction is invalid or not found; 5 the node
+ * could not be reached.
+ */
+export const EXIT = { ok: 0, verifyFailed: 1, usage: 2, failure: 3, refused: 4, unreachable: 5 } as const;
 
 /** The data folder: `--data`, else `$SILK_DATA`, else `./data`. */
 export function dataDir(values: { data?: string | undefined }): string {

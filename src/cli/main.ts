@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 /**
  * `silk`: the Silkledger command line.
- * Exit codes: 0 success, 1 the ledger failed verification, 2 bad usage, 3 any other failure.
+ * Exit codes (EXIT in cli-support.ts): 0 success, 1 a ledger or receipt failed verification, 2 bad usage,
+ * 3 any other failure, 4 the node refused the request, 5 the node could not be reached.
  */
 import { isSilkError } from '../errors.js';
 import { EXIT, UsageError, type Command } from './cli-support.js';
+import { backupCommand } from './commands/backup.js';
+import { blockCommand } from './commands/block.js';
+import { queryCommand } from './commands/query.js';
+import { restoreCommand } from './commands/restore.js';
 import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { txCommand } from './commands/tx.js';
 import { verifyCommand } from './commands/verify.js';
 
 const HELP = `silk — Silkledger command line
@@ -16,18 +24,46 @@ Usage:
   silk verify [--data DIR] [--peer NAME] [--chain NAME] [--json]
                                           re-verify every block, signature, policy, commit hash and
                                           the world state of the peers' ledgers
+  silk backup --out DIR [--data DIR] [--peer NAME] [--chain NAME] [--json]
+                                          copy peers' ledgers while the network runs, verify each
+                                          copy and describe them in DIR/manifest.json
+  silk restore --from DIR [--data DIR] [--peer NAME] [--chain NAME] [--json]
+                                          put backed-up ledgers back while the network is stopped;
+                                          peers catch up from the ordering service on the next start
+  silk status [--url URL] [--json]        is the node up and caught up; its chains and their heights
+  silk block CHAIN [N|latest] [--url URL] [--json]
+                                          one block and the outcome of each of its transactions
+  silk tx CHAIN TXID [--url URL] [--json] one transaction: what it read and wrote, its receipt checked
+  silk query CHAIN CONTRACT FN [ARGS-JSON] --key PEM [--url URL] [--json]
+                                          run a query function, signed with your key; nothing is written
+  silk query CHAIN CONTRACT --state KEY | --range START [END] | --history KEY [--order asc|desc]
+             [--limit N] [--bookmark B] [--url URL] [--json]
+                                          read committed state: one key, a key range, a key's history
+  silk submit CHAIN CONTRACT FN ARGS-JSON --key PEM [--endorsing-orgs A,B] [--url URL] [--json]
+                                          sign a transaction with your key, commit it, show how it ended
   silk --help
 
 Options:
   --data DIR   data folder (default ./data, or $SILK_DATA)
   --json       machine-readable output
+  --url URL    the node's API (default http://127.0.0.1:8080, or $SILK_URL)
+  --key PEM    your private key file (or $SILK_KEY); the demo writes them to data/keys/ORG/NAME.pem
 
-Exit codes: 0 ok, 1 ledger failed verification, 2 bad usage, 3 other failure.`;
+Exit codes: 0 ok, 1 ledger or receipt failed verification, 2 bad usage, 3 other failure
+(status: the node is not ready), 4 the node refused the request, or the transaction is invalid
+or not found, 5 the node could not be reached.`;
 
 /** Every command by name. */
 const COMMANDS: Readonly<Record<string, Command>> = {
   start: startCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
   verify: verifyCommand,
+  status: statusCommand,
+  block: blockCommand,
+  tx: txCommand,
+  query: queryCommand,
+  submit: submitCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

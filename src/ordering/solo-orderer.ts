@@ -12,6 +12,7 @@ import { CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledg
 import { decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction } from '../ledger/transaction.js';
 import { indexMembers } from '../identity/identity-resolver.js';
 import type { OrderedPosition, Orderer } from './orderer.js';
+import { isDiskFull } from '../storage/ledger-commit.js';
 
 /** Options of {@link createSoloOrderer}. */
 export interface SoloOrdererOptions {
@@ -103,7 +104,8 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
     try {
       insert(chain, s.height, bytes, config);
     } catch (e) {
-      const err = new SubmitError('ORDERING_UNAVAILABLE', `the ordering log could not store block ${s.height}: ${(e as Error).message}`, {}, { cause: e });
+      const full = isDiskFull(e);
+      const err = new SubmitError(full ? 'STORAGE_FULL' : 'ORDERING_UNAVAILABLE', `the ordering log could not store block ${s.height}: ${full ? 'the disk is full; nothing was ordered' : (e as Error).message}`, {}, { cause: e });
       for (const t of txs) for (const w of t.waiters) w.reject(err);
       return;
     }

@@ -138,6 +138,10 @@ interface ReceiptBlock {
 
 /** Recent blocks whose receipts are served from memory. */
 const RECEIPT_CACHE_BLOCKS = 32;
+/** How often a peer retries the blocks it could not commit because the disk was full. */
+const DISK_FULL_RETRY_MS = 1000;
+/** Blocks a peer holds in memory while its disk is full; later ones wait for a restart's catch-up. */
+const MAX_HELD_BLOCKS = 256;
 
 interface ChainLedger {
   readonly store: LedgerStore;
@@ -145,6 +149,9 @@ interface ChainLedger {
   readonly resolver: ConfigIdentityResolver;
   readonly listeners: Set<(b: CommittedBlock) => void>;
   queue: Promise<unknown>;
+  /** Blocks refused for a full disk, in order: committed before any later block, and retried. */
+  readonly held: Uint8Array[];
+  retryTimer: NodeJS.Timeout | undefined;
   lastHash: Uint8Array;
   lastTimestamp: number;
   lastCommitHash: Uint8Array;
@@ -238,11 +245,50 @@ export function createPeer(options: PeerOptions): Peer {
     return committed;
   };
 
+  /** Commits the blocks held for a full disk, oldest first. @throws the first failure */
+  const commitHeld = async (chain: string, l: ChainLedger): Promise<void> => {
+    for (let first = l.held[0]; first !== undefined; first = l.held[0]) {
+      await applyBlock(chain, l, first, l.store.height());
+      l.held.shift();
+    }
+  };
+
+  const scheduleRetry = (chain: string, l: ChainLedger): void => {
+    if (l.retryTimer !== undefined || closed) return;
+    l.retryTimer = setTimeout(() => {
+      l.retryTimer = undefined;
+      l.queue = l.queue.then(() => commitHeld(chain, l)).catch((e: unknown) => {
+        if (e instanceof SilkError && e.code === 'STORAGE_FULL') scheduleRetry(chain, l);
+        else options.logger?.error({ err: e, chain }, 'held block not committed');
+      });
+    }, DISK_FULL_RETRY_MS);
+    l.retryTimer.unref();
+  };
+
+  /**
+   * Commits a delivered block after any held ones. A block refused because the disk is full is
+   * held and retried, so the peer resumes by itself once space is freed instead of refusing
+   * every later block as out of order.
+   */
+  const commitInOrder = async (chain: string, l: ChainLedger, bytes: Uint8Array): Promise<CommittedBlock> => {
+    try {
+      await commitHeld(chain, l);
+      return await applyBlock(chain, l, bytes, l.store.height());
+    } catch (e) {
+      if (e instanceof SilkError && e.code === 'STORAGE_FULL') {
+        if (l.held.length < MAX_HELD_BLOCKS) l.held.push(bytes);
+        options.logger?.error({ chain, held: l.held.length, height: l.store.height() }, `disk full: ${chain} blocks are held and retried every ${DISK_FULL_RETRY_MS} ms${l.held.length >= MAX_HELD_BLOCKS ? '; later blocks wait for a restart to catch up' : ''}`);
+        scheduleRetry(chain, l);
+      }
+      throw e;
+    }
+  };
+
   const openChain = async (chain: string): Promise<ChainLedger> => {
     const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`), { writerThread: true });
     const keyHex = toHex(options.signer.publicKey);
     if (store.meta('peer_key') !== keyHex) store.setMeta('peer_key', keyHex);
-    const l: ChainLedger = { store, recent: new Map(), resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
+    const l: ChainLedger = { store, recent: new Map(), resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), held: [], retryTimer: undefined, lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
     installIndexes(l);
     const savepoint = store.savepoint();
     for (const row of store.history(CONFIG_NAMESPACE, CONFIG_KEY, 'asc', 1_000_000)) {
@@ -349,7 +395,7 @@ export function createPeer(options: PeerOptions): Peer {
       }
       const l = ledgers.get(chain);
       if (l === undefined) return Promise.reject(new SilkError('BAD_BLOCK', `block of chain ${chain}, which peer ${options.name} has not joined`, { chain }));
-      const next = l.queue.then(() => applyBlock(chain, l, bytes, l.store.height()));
+      const next = l.queue.then(() => commitInOrder(chain, l, bytes));
       l.queue = next.catch(() => undefined);
       return next;
     },
@@ -430,6 +476,7 @@ export function createPeer(options: PeerOptions): Peer {
     },
     async close() {
       closed = true;
+      for (const l of ledgers.values()) clearTimeout(l.retryTimer);
       await Promise.all([...ledgers.values()].map((l) => l.queue));
       await Promise.all([...ledgers.values()].map((l) => l.store.close()));
       ledgers.clear();

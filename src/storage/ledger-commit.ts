@@ -48,13 +48,18 @@ export function createBlockCommitter(db: Database.Database): (c: BlockCommit) =>
   };
 }
 
+/** True when a storage error means the disk (or file system) is full. */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || /ENOSPC|disk is full|database or disk is full/i.test(String(e));
+}
+
 /**
  * Turns a SQLite failure into a SilkError: STORAGE_FULL for a full disk, INTERNAL otherwise.
  * @throws SilkError always
  */
 export function mapStorageError(e: unknown, what: string): never {
-  const code = (e as { code?: string }).code ?? '';
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || /ENOSPC|disk is full|database or disk is full/i.test(String(e))) {
+  if (isDiskFull(e)) {
     throw new SilkError('STORAGE_FULL', `${what}: the disk is full; nothing was committed`, {}, { cause: e });
   }
   throw new SilkError('INTERNAL', `${what}: ${(e as Error).message}`, {}, { cause: e });

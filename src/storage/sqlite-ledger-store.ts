@@ -113,7 +113,7 @@ export interface LedgerStore {
   meta(name: string): string | undefined;
   /** Sets a metadata value outside block commits. */
   setMeta(name: string, value: string): void;
-  /** Byte size of the database and its WAL. */
+  /** Byte size of the database: its pages, counting those still in the write-ahead log (not the log file itself). */
   sizeBytes(): number;
   /** Truncating WAL checkpoint. */
   checkpoint(): void;

@@ -1,5 +1,5 @@
 /** A test network served by a real API server on a free loopback port. */
-import { embeddedApiBackend } from '../api/backend.js';
+import { embeddedApiBackend, type ApiBackend } from '../api/backend.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../api/server.js';
 import type { EmbeddedNetwork, NetworkSpec } from '../network/embedded-network.js';
 import { openTestNetwork } from './fixtures.js';
@@ -20,7 +20,8 @@ export interface TestApiOptions {
   readonly org?: string;
   /** Serve demo routes for these identities (default: none, as a production node). */
   readonly demoIdentities?: readonly { readonly org: string; readonly name: string }[];
-  readonly server?: Omit<ApiServerOptions, 'backend'>;
+  /** Server options, or a function of the backend giving them (for plugins that need it, like metrics). */
+  readonly server?: Omit<ApiServerOptions, 'backend'> | ((backend: ApiBackend) => Omit<ApiServerOptions, 'backend'>);
 }
 
 /**
@@ -30,7 +31,8 @@ export interface TestApiOptions {
 export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const net = await openTestNetwork(options.spec);
   const backend = embeddedApiBackend(net, { org: options.org ?? 'Org1', ...(options.demoIdentities === undefined ? {} : { demoIdentities: options.demoIdentities }) });
-  const api = await createApiServer({ backend, rateLimitPerMinute: 0, ...options.server });
+  const server = typeof options.server === 'function' ? options.server(backend) : options.server;
+  const api = await createApiServer({ backend, rateLimitPerMinute: 0, ...server });
   const url = await api.listen({ port: 0 });
   return {
     net,

@@ -1,11 +1,15 @@
 /**
  * `silk start`: opens (creating and seeding on first run) the demo alliance under the data
- * folder and serves its API. SIGINT/SIGTERM stop it cleanly: the API stops accepting, requests
- * in flight finish, then the ledgers close.
+ * folder and serves its API. SIGINT/SIGTERM stop it cleanly: the server stops listening, a
+ * request arriving on a connection already open is refused with SHUTTING_DOWN, requests in
+ * flight finish (their connections then close), and only then the ledgers close. A signal that
+ * comes while the network opens or seeds takes effect once it is up, so seeding is never cut
+ * short.
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { embeddedApiBackend } from '../../api/backend.js';
+import { createNodeMetrics } from '../../api/metrics.js';
 import { createApiServer } from '../../api/server.js';
 import { DEMO_ANCHORING_ORG, DEMO_CONTRACTS, DEMO_IDENTITIES, seedDemoAlliance } from '../../network/demo-alliance.js';
 import { DEMO_SPEC } from '../../network/demo-spec.js';
@@ -26,8 +30,13 @@ export async function startCommand(argv: string[]): Promise<number> {
   const port = portOf(values.port ?? process.env.SILK_PORT, 8080);
   const host = values.host ?? process.env.SILK_HOST ?? '127.0.0.1';
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const stopRequested = new Promise<void>((done) => {
+    process.once('SIGINT', () => { done(); });
+    process.once('SIGTERM', () => { done(); });
+  });
   const net = await openEmbeddedNetwork({ dataDir: dir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, logger });
   let api;
+  let metrics;
   let anchoring: HeaderAnchoring | undefined;
   try {
     if (net.created) {
@@ -37,7 +46,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     }
     anchoring = startHeaderAnchoring(net, { org: DEMO_ANCHORING_ORG, intervalMs: ANCHOR_INTERVAL_MS, logger });
     const demoIdentities = DEMO_IDENTITIES.filter((d) => d.role === 'client');
-    api = await createApiServer({ backend: embeddedApiBackend(net, { org: API_ORG, demoIdentities }), logger, rateLimitPerMinute: Number(process.env.SILK_RATE_LIMIT ?? 6000) });
+    const backend = embeddedApiBackend(net, { org: API_ORG, demoIdentities });
+    metrics = createNodeMetrics(backend);
+    api = await createApiServer({ backend, logger, rateLimitPerMinute: Number(process.env.SILK_RATE_LIMIT ?? 6000), plugins: [metrics.plugin] });
     const url = await api.listen({ port, host });
     const apiPeer = net.peers.find((p) => p.org === API_ORG);
     const chains = (apiPeer?.chains() ?? []).map((c) => `${c} (${apiPeer?.height(c) ?? 0} blocks, ${Object.keys(apiPeer?.config(c).orgs ?? {}).length} orgs)`);
@@ -45,18 +56,17 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.log(`  api:   ${url}/api/health   (OpenAPI at ${url}/docs)`);
     console.log(`  orgs:  ${DEMO_SPEC.orgs.map((o) => o.name).join(', ')}: one peer each, solo orderer`);
     console.log(`  chains: ${chains.join(', ')}`);
+    console.log(`  metrics: ${url}/metrics (Prometheus)`);
     console.log(`  keys:  ${net.keysDir} (PKCS#8 PEM per org and identity)`);
     console.log('  demo:  this server holds the demo users\' keys (/api/demo/...); real members sign locally');
     console.log(`  check: npx silk verify --data ${dir}`);
     console.log(`  reset: stop this process and delete ${dir}`);
     console.log('Press Ctrl+C to stop.');
-    await new Promise<void>((done) => {
-      process.once('SIGINT', () => { done(); });
-      process.once('SIGTERM', () => { done(); });
-    });
-    logger.info('stopping: no new requests, draining those in flight');
+    await stopRequested;
+    logger.info('stopping: refusing new requests, draining those in flight');
   } finally {
     await api?.close();
+    metrics?.close();
     await anchoring?.stop();
     await net.close();
   }

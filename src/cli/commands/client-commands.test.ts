@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { generatePrivateKeyPem } from '../../crypto/p256.js';
+import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
+import { tempDir } from '../../testing/fixtures.js';
+
+const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `silk ARGS…` as a user would, without blocking the test's own node. */
+function silk(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Run> {
+  const { SILK_URL: _url, SILK_KEY: _key, ...inherited } = process.env;
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function assertOneLine(r: Run, pattern: RegExp): void {
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(r.stderr.trimEnd(), pattern);
+}
+
+const asset = (id: string): string => JSON.stringify({ id, owner: 'yiwu-seller', colour: 'red', size: 1, appraisedValue: 2500 });
+
+describe('silk client commands against a running node', () => {
+  let t: TestApi;
+  let url: string[];
+  let aliceKey: string;
+  let bobKey: string;
+  const scratch = tempDir('silk-cli-');
+
+  before(async () => {
+    t = await openTestApi();
+    url = ['--url', t.url];
+    aliceKey = join(t.net.keysDir, 'Org1', 'alice.pem');
+    bobKey = join(t.net.keysDir, 'Org2', 'bob.pem');
+  });
+  after(async () => {
+    await t.close();
+    scratch.cleanup();
+  });
+
+  it('status: the node, its readiness and its chains, for people and for scripts ($SILK_URL)', async () => {
+    const human = await silk(['status'], { SILK_URL: t.url });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^Node\s+http:\/\/127\.0\.0\.1:\d+$/m);
+    assert.match(human.stdout, /^Ready\s+yes/m);
+    assert.match(human.stdout, /^CHAIN\s+HEIGHT\s+ORDERED\s+ORGS\s+CONTRACTS$/m);
+    assert.match(human.stdout, /^trade\s+\d+\s+\d+\s+3\s+basic 1\.0$/m);
+    const json = await silk(['status', '--json', ...url]);
+    assert.equal(json.code, 0);
+    const report = JSON.parse(json.stdout) as { health: { status: string }; ready: { status: string }; chains: { name: string; height: number }[] };
+    assert.equal(report.health.status, 'ok');
+    assert.equal(report.ready.status, 'ready');
+    assert.deepEqual(report.chains.map((c) => c.name), ['trade']);
+    assert.equal(report.chains[0]?.height, t.net.peers[0]!.height('trade'));
+  });
+
+  it('submit, then tx, block and query show what was committed', async () => {
+    const created = await silk(['submit', 'trade', 'basic', 'createAsset', asset('scarf-1'), '--key', aliceKey, '--json', ...url]);
+    assert.equal(created.code, 0, created.stderr);
+    const r = JSON.parse(created.stdout) as { txId: string; code: string; blockNumber: number };
+    assert.equal(r.code, 'VALID');
+
+    const moved = await silk(['submit', 'trade', 'basic', 'transferAsset', '{"id":"scarf-1","newOwner":"berlin-shop"}', '--endorsing-orgs', 'Org2,Org3', ...url], { SILK_KEY: bobKey });
+    assert.equal(moved.code, 0, moved.stderr);
+    const block = /^VALID: committed in block (\d+) of chain trade$/m.exec(moved.stdout);
+    assert.ok(block !== null, moved.stdout);
+    const txId = /^\s+Transaction\s+([0-9a-f]{64})$/m.exec(moved.stdout)?.[1];
+    assert.ok(txId !== undefined, moved.stdout);
+
+    const tx = await silk(['tx', 'trade', txId, ...url]);
+    assert.equal(tx.code, 0, tx.stderr);
+    assert.match(tx.stdout, /^\s+Status\s+VALID$/m);
+    assert.match(tx.stdout, /^\s+Signed by\s+bob \(Org2, client\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/m);
+    assert.match(tx.stdout, /^\s+Endorsed by\s+peer0\.org2 \(Org2\)\n\s+peer0\.org3 \(Org3\)$/m);
+    assert.match(tx.stdout, /^\s+Events\s+AssetTransferred \{"id":"scarf-1","from":"yiwu-seller","to":"berlin-shop"\}$/m);
+    assert.match(tx.stdout, /^\s+Receipt\s+verified/m);
+    const txJson = JSON.parse((await silk(['tx', 'trade', txId, '--json', ...url])).stdout) as { block: number; receiptVerification: { ok: boolean } };
+    assert.equal(txJson.block, Number(block[1]));
+    assert.deepEqual(txJson.receiptVerification, { ok: true });
+
+    const latest = await silk(['block', 'trade', 'latest', ...url]);
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.match(latest.stdout, new RegExp(`^Block ${block[1]} of chain trade$`, 'm'));
+    assert.match(latest.stdout, new RegExp(`^\\s+0\\s+VALID\\s+basic\\.transferAsset\\s+bob \\(Org2\\)\\s+${txId}$`, 'm'));
+    const first = JSON.parse((await silk(['block', 'trade', String(r.blockNumber), '--json', ...url])).stdout) as { number: number; transactions: { txId: string }[] };
+    assert.equal(first.number, r.blockNumber);
+    assert.equal(first.transactions[0]?.txId, r.txId);
+
+    const evaluated = await silk(['query', 'trade', 'basic', 'readAsset', '{"id":"scarf-1"}', '--key', aliceKey, ...url]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    assert.deepEqual(JSON.parse(evaluated.stdout), { ...JSON.parse(asset('scarf-1')) as object, owner: 'berlin-shop' });
+
+    const state = await silk(['query', 'trade', 'basic', '--state', 'asset:scarf-1', ...url]);
+    assert.equal(state.code, 0, state.stderr);
+    assert.match(state.stdout, new RegExp(`^Written\\s+block ${block[1]}, transaction 0$`, 'm'));
+    assert.match(state.stdout, /"owner": "berlin-shop"/);
+
+    const history = await silk(['query', 'trade', 'basic', '--history', 'asset:scarf-1', '--order', 'asc', ...url]);
+    assert.equal(history.code, 0, history.stderr);
+    const rows = history.stdout.split('\n').filter((l) => /^\d+\.\d+\s/.test(l));
+    assert.deepEqual(rows.map((l) => /"owner":"([^"]+)"/.exec(l)?.[1]), ['yiwu-seller', 'berlin-shop']);
+    assert.match(history.stdout, /^2 changes$/m);
+  });
+
+  it('pages a key range with --limit and the bookmark it prints', async () => {
+    for (const id of ['lamp-1', 'lamp-2', 'lamp-3']) {
+      const r = await silk(['submit', 'trade', 'basic', 'createAsset', asset(id), '--key', aliceKey, ...url]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const range = ['query', 'trade', 'basic', '--range', 'asset:lamp-', 'asset:lamp.', ...url];
+    const page1 = await silk([...range, '--limit', '2']);
+    assert.equal(page1.code, 0, page1.stderr);
+    assert.deepEqual(page1.stdout.split('\n').filter((l) => l.startsWith('asset:')).map((l) => l.split(/\s+/)[0]), ['asset:lamp-1', 'asset:lamp-2']);
+    const bookmark = /more: run again with --bookmark (\S+)$/m.exec(page1.stdout)?.[1];
+    assert.ok(bookmark !== undefined, page1.stdout);
+    const page2 = await silk([...range, '--limit', '2', '--bookmark', bookmark]);
+    assert.deepEqual(page2.stdout.split('\n').filter((l) => l.startsWith('asset:')).map((l) => l.split(/\s+/)[0]), ['asset:lamp-3']);
+    assert.match(page2.stdout, /^1 key$/m);
+    const json = JSON.parse((await silk([...range, '--json'])).stdout) as { items: { key: string }[] };
+    assert.equal(json.items.length, 3);
+  });
+
+  it('tx shows a transaction committed as invalid and exits 4', async () => {
+    // Endorse a read-modify-write, let another change the key first, then order the stale one.
+    const gw = t.net.gateway('Org1');
+    const alice = t.net.identity('Org1', 'alice');
+    await gw.submit({ chain: 'trade', contract: 'basic', fn: 'put', args: { key: 'stale', value: 'a' } }, alice);
+    const stale = gw.endorse(gw.propose({ chain: 'trade', contract: 'basic', fn: 'rmw', args: { key: 'stale', value: 'b' } }, alice));
+    await gw.submit({ chain: 'trade', contract: 'basic', fn: 'rmw', args: { key: 'stale', value: 'c' } }, alice);
+    const invalid = await gw.submitEnvelope('trade', stale.envelope);
+    assert.equal(invalid.code, 'MVCC_READ_CONFLICT');
+    const r = await silk(['tx', 'trade', invalid.txId, ...url]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stdout, /^\s+Status\s+INVALID \(MVCC_READ_CONFLICT\): its writes were not applied$/m);
+    assert.match(r.stdout, /^\s+Receipt\s+verified/m, 'the receipt proves the invalid outcome too');
+  });
+
+  it("maps the node's refusals to exit 4 with the code on one line, and --json adds the error body", async () => {
+    const duplicate = await silk(['submit', 'trade', 'basic', 'createAsset', asset('dup-1'), '--key', aliceKey, ...url]);
+    assert.equal(duplicate.code, 0, duplicate.stderr);
+    const again = await silk(['submit', 'trade', 'basic', 'createAsset', asset('dup-1'), '--key', aliceKey, ...url]);
+    assert.equal(again.code, 4);
+    assertOneLine(again, /^silk: CONTRACT_ERROR: asset dup-1 already exists$/);
+    assert.equal(again.stdout, '');
+    const json = await silk(['submit', 'trade', 'basic', 'createAsset', asset('dup-1'), '--key', aliceKey, '--json', ...url]);
+    assert.equal(json.code, 4);
+    assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'CONTRACT_ERROR');
+
+    const outsider = join(scratch.path, 'outsider.pem');
+    writeFileSync(outsider, generatePrivateKeyPem());
+    const notMember = await silk(['submit', 'trade', 'basic', 'createAsset', asset('dup-2'), '--key', outsider, ...url]);
+    assert.equal(notMember.code, 4);
+    assert.match(notMember.stderr, /^silk: UNKNOWN_CREATOR: /);
+    assert.match(notMember.stderr, /not a member of this chain/);
+
+    const [chain, block, tx] = await Promise.all([
+      silk(['block', 'nochain', ...url]),
+      silk(['block', 'trade', '999999', ...url]),
+      silk(['tx', 'trade', 'ab'.repeat(32), ...url]),
+    ]);
+    assert.equal(chain.code, 4);
+    assertOneLine(chain, /^silk: UNKNOWN_CHAIN: /);
+    assert.equal(block.code, 4);
+    assertOneLine(block, /^silk: NOT_FOUND: chain trade has no block 999999/);
+    assert.equal(tx.code, 4);
+    assertOneLine(tx, /^silk: NOT_FOUND: /);
+  });
+
+  it('says in one line what is wrong with what was typed, and exits 2', async () => {
+    const notPem = join(scratch.path, 'not-a-key.pem');
+    writeFileSync(notPem, 'hello');
+    const cases: [readonly string[], RegExp][] = [
+      [['submit', 'trade', 'basic', 'createAsset', '{id: 1}', '--key', aliceKey], /^silk: ARGS-JSON is not valid JSON \(.+\): \{id: 1\}; quote it/],
+      [['query', 'trade', 'basic', 'readAsset', '{"id":', '--key', aliceKey], /^silk: ARGS-JSON is not valid JSON/],
+      [['submit', 'trade', 'basic', 'createAsset', asset('k'), '--key', join(scratch.path, 'missing.pem')], /^silk: cannot read key file .*missing\.pem: no such file$/],
+      [['submit', 'trade', 'basic', 'createAsset', asset('k'), '--key', notPem], /^silk: key file .*not-a-key\.pem does not hold a PEM private key/],
+      [['submit', 'trade', 'basic', 'createAsset', asset('k')], /^silk: submit signs with your key: give --key PEM-FILE/],
+      [['block', 'trade', 'seven'], /^silk: the block number must be a whole number, got 'seven'$/],
+      [['tx', 'trade', 'xyz'], /^silk: a transaction id is 64 lowercase hex digits/],
+      [['query', 'trade', 'basic', '--range', 'a', '--limit', '500'], /^silk: --limit must be 1\.\.100, got 500$/],
+      [['status', '--url', 'ftp://example.org'], /^silk: --url: .* is not an http or https URL$/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => silk([...args, ...(args.includes('--url') ? [] : url)])));
+    runs.forEach((r, i) => {
+      assert.equal(r.code, 2, `${cases[i]![0].join(' ')}: ${r.stderr}`);
+      assertOneLine(r, cases[i]![1]);
+    });
+    const unknownFlag = await silk(['status', '--colour', ...url]);
+    assert.equal(unknownFlag.code, 2);
+    assert.match(unknownFlag.stderr, /Unknown option '--colour'/);
+  });
+
+  it('exits 5 when the node cannot be reached', async () => {
+    const port = await closedPort();
+    const r = await silk(['status'], { SILK_URL: `http://127.0.0.1:${port}` });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /^silk: UNREACHABLE: GET http:\/\/127\.0\.0\.1:\d+\/api\/\w+: cannot reach the node \(ECONNREFUSED\)/);
+    assert.match(r.stderr, /--url or \$SILK_URL/);
+  });
+
+  it('lists the client commands and their exit codes in the help', async () => {
+    const r = await silk(['--help']);
+    assert.equal(r.code, 0);
+    for (const command of ['status', 'block CHAIN', 'tx CHAIN TXID', 'query CHAIN CONTRACT FN', 'submit CHAIN CONTRACT FN ARGS-JSON']) assert.ok(r.stdout.includes(`silk ${command}`), command);
+    assert.match(r.stdout, /4 the node refused the request/);
+    assert.match(r.stdout, /5 the node could not be reached/);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * What the `silk` commands that talk to a running node share: the SDK client for `--url`,
+ * the signing key from `--key`, JSON arguments, and one way to report failures. A mistake in
+ * what the user typed (bad JSON, an unreadable key file) is one line and exit 2; the node's
+ * answer keeps its code and picks the exit code (docs/cli.md).
+ */
+import { readFileSync } from 'node:fs';
+import { isSilkError, type SilkError } from '../errors.js';
+import type { JsonValue } from '../ledger/json-value.js';
+import { connect, signerFromPem, type Signer, type SilkClient } from '../sdk/index.js';
+import { apiUrl, EXIT } from './cli-support.js';
+
+/** A value the user typed that cannot be used: reported on one line, exit 2. */
+export class InputError extends Error {}
+
+/** Options every client command accepts (for `parseArgs`). */
+export const CLIENT_OPTIONS = {
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Options of commands that sign (for `parseArgs`). */
+export const SIGNING_OPTIONS = {
+  key: { type: 'string' },
+} as const;
+
+/**
+ * A client of the node at `--url`, `$SILK_URL` or the local default.
+ * @throws InputError when the URL is not http(s)
+ */
+export function nodeClient(values: { url?: string | undefined }): SilkClient {
+  const url = apiUrl(values);
+  try {
+    return connect({ url });
+  } catch (e) {
+    throw new InputError(isSilkError(e) ? `--url: ${e.message}` : String(e));
+  }
+}
+
+/**
+ * The signer of the PKCS#8 PEM file at `--key` or `$SILK_KEY`.
+ * @param command the command's name, for the message when no key is given
+ * @throws InputError when no key is given, the file cannot be read or is not a P-256 key
+ */
+export function keyFile(values: { key?: string | undefined }, command: string): Signer {
+  const path = values.key ?? process.env.SILK_KEY;
+  if (path === undefined || path === '') throw new InputError(`${command} signs with your key: give --key PEM-FILE (or set $SILK_KEY), e.g. --key data/keys/SellerCN/yiwu-seller.pem`);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new InputError(`cannot read key file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+  }
+  try {
+    return signerFromPem(pem);
+  } catch {
+    throw new InputError(`key file ${path} does not hold a PEM private key (PKCS#8, P-256)`);
+  }
+}
+
+/**
+ * Parses a JSON command-line argument.
+ * @param what its name in messages, e.g. ARGS-JSON
+ * @throws InputError naming the argument and why it does not parse
+ */
+export function jsonArgument(text: string, what: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (e) {
+    const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+    throw new InputError(`${what} is not valid JSON (${(e as Error).message}): ${shown}; quote it for your shell, e.g. '{"id":"a1"}'`);
+  }
+}
+
+/**
+ * A non-negative integer argument.
+ * @throws InputError otherwise
+ */
+export function integerArgument(text: string, what: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw new InputError(`${what} must be a whole number, got '${text}'`);
+  return Number(text);
+}
+
+/** The exit code a node error stands for. */
+export function exitCodeFor(error: SilkError): number {
+  if (error.code === 'UNREACHABLE') return EXIT.unreachable;
+  if (error.code === 'BAD_RESPONSE') return EXIT.failure;
+  return error.httpStatus < 500 ? EXIT.refused : EXIT.failure;
+}
+
+const HINTS: Partial<Record<SilkError['code'], string>> = {
+  UNREACHABLE: 'is the node running? Give its address with --url or $SILK_URL',
+  UNKNOWN_CREATOR: 'the key is not a member of this chain',
+  BAD_SIGNATURE: 'the signature does not match the key: is the key file intact?',
+  RATE_LIMITED: 'wait a moment and try again',
+  COMMIT_TIMEOUT: 'the transaction may still commit: check it with silk tx',
+};
+
+/**
+ * Runs a client command's body and reports what goes wrong: bad input on one line (exit 2);
+ * a node error as `silk: CODE: message` on stderr, and as its JSON body on stdout with `--json`.
+ * @returns the body's exit code, or the one the failure stands for
+ */
+export async function reportFailures(json: boolean, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof InputError) {
+      console.error(`silk: ${e.message}`);
+      return EXIT.usage;
+    }
+    if (!isSilkError(e)) throw e;
+    const hint = e.code === 'UNREACHABLE' && typeof e.details.txId === 'string' ? `look for it with silk tx before sending it again; ${HINTS.UNREACHABLE ?? ''}` : HINTS[e.code];
+    console.error(`silk: ${e.code}: ${e.message}${hint === undefined ? '' : `\n      (${hint})`}`);
+    if (json) console.log(JSON.stringify(e.toJSON()));
+    return exitCodeFor(e);
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * The client of a running Silkledger node: reads (chains, blocks, transactions, state, rich
+ * queries), evaluate and submit with proposals signed locally (the key never leaves the
+ * process), receipts checked against the chain's keys, and block/contract-event
+ * subscriptions that survive dropped connections. Every failure is a {@link SilkError} with
+ * a code from the registry (docs/errors.md).
+ */
+import type { Signer } from '../crypto/p256.js';
+import { CommitError, ERROR_CODES, isSilkError, SilkError } from '../errors.js';
+import type { Page, RichQuery, StateEntry, KeyModification } from '../contracts/framework/contract.js';
+import type { JsonValue } from '../ledger/json-value.js';
+import { computeTxId, createProposal, decodeProposal, type SignedProposal } from '../ledger/proposal.js';
+import { receiptFromJson, verifyReceipt as verifyReceiptProofs, type Receipt, type ReceiptJson, type ReceiptTrust, type ReceiptVerification } from '../ledger/receipt.js';
+import type { BlockView } from '../peer/block-view.js';
+import type { VersionedValue } from '../peer/peer.js';
+import { MAX_PAGE_SIZE, toBase64 } from '../api/wire.js';
+import { subscribeToChain, type SubscribeOptions, type Subscription } from './block-subscription.js';
+import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
+import type { BlockSummary, ChainInfo, ChainSummary, HealthReport, Readiness, SubmitResult, TransactionDetails } from './responses.js';
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** The node's base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** Signs evaluate and submit calls that do not bring their own signer. */
+  readonly signer?: Signer;
+  /** A `fetch` to use instead of the global one (proxies, custom TLS, instrumentation). */
+  readonly fetch?: FetchFunction;
+  /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
+  readonly timeoutMs?: number;
+}
+
+/** What to run: a contract function and its JSON arguments. */
+export interface ProposalParameters {
+  readonly chain: string;
+  readonly contract: string;
+  readonly fn: string;
+  readonly args: JsonValue;
+}
+
+/** What to submit: a proposal, optionally endorsed by chosen orgs. */
+export interface SubmitParameters extends ProposalParameters {
+  /** Endorse with peers of these orgs instead of the cheapest set the policy allows. */
+  readonly endorsingOrgs?: readonly string[];
+}
+
+/** A proposal signed elsewhere: its canonical bytes and the creator's P1363 signature. */
+export interface SignedProposalInput {
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** A page request. */
+export interface PageOptions {
+  /** 1..{@link MAX_PAGE_SIZE} (the node's default is 20). */
+  readonly limit?: number;
+  /** The bookmark the previous page returned. */
+  readonly bookmark?: string;
+}
+
+/** A key range request: `start` inclusive, `end` exclusive. */
+export interface RangeOptions extends PageOptions {
+  readonly start?: string;
+  readonly end?: string;
+}
+
+/** A key history request. */
+export interface HistoryOptions extends PageOptions {
+  /** Newest first by default. */
+  readonly order?: 'asc' | 'desc';
+}
+
+/** Options of {@link SilkClient.waitForCommit}. */
+export interface WaitForCommitOptions {
+  /** Give up after this long (default 30 000 ms). */
+  readonly timeoutMs?: number;
+  /** Time between two looks (default 200 ms). */
+  readonly intervalMs?: number;
+}
+
+/** A client of one node. */
+export interface SilkClient {
+  /** The node's base URL. */
+  readonly url: string;
+  /** Liveness and each chain's height. */
+  health(): Promise<HealthReport>;
+  /** Readiness; `catching-up` (HTTP 503) is a result, not an error. */
+  ready(): Promise<Readiness>;
+  /** Chains the node has joined. */
+  chains(): Promise<readonly ChainSummary[]>;
+  /** A chain's configuration in force and its height (also refreshes the cached contract versions). @throws SilkError UNKNOWN_CHAIN */
+  chain(name: string): Promise<ChainInfo>;
+  /** A block by number, or the newest with `'latest'`. @throws SilkError NOT_FOUND, UNKNOWN_CHAIN */
+  block(chain: string, n: number | 'latest'): Promise<BlockView>;
+  /** Blocks, newest first. */
+  blocks(chain: string, page?: PageOptions): Promise<Page<BlockSummary>>;
+  /** A committed transaction and its receipt. @throws SilkError NOT_FOUND */
+  transaction(chain: string, txId: string): Promise<TransactionDetails>;
+  /** One key of a contract's state. @throws SilkError NOT_FOUND, UNKNOWN_CONTRACT */
+  state(chain: string, contract: string, key: string): Promise<VersionedValue>;
+  /** Keys in key order from `start` (inclusive) to `end` (exclusive). */
+  range(chain: string, contract: string, options?: RangeOptions): Promise<Page<StateEntry>>;
+  /** Every committed change of a key. */
+  history(chain: string, contract: string, key: string, options?: HistoryOptions): Promise<Page<KeyModification>>;
+  /** A Mango rich query over the contract's indexed state (docs/rich-queries.md). */
+  query(chain: string, contract: string, query: RichQuery, page?: PageOptions): Promise<Page<StateEntry>>;
+  /** Signs a proposal for the contract version the chain runs, without sending it. */
+  propose(params: ProposalParameters, signer?: Signer): Promise<SignedProposal>;
+  /** Runs a query function; nothing is ordered. @returns its result (`null` when it returned nothing) */
+  evaluate(params: ProposalParameters, signer?: Signer): Promise<JsonValue>;
+  /** Runs a query function with a proposal signed elsewhere. */
+  evaluateSigned(signed: SignedProposalInput): Promise<JsonValue>;
+  /** Signs, endorses, orders and waits for the commit. @throws CommitError when it committed but not as VALID */
+  submit(params: SubmitParameters, signer?: Signer): Promise<SubmitResult>;
+  /** Submits a proposal signed elsewhere (or earlier with {@link SilkClient.propose}). */
+  submitSigned(signed: SignedProposalInput, options?: { readonly endorsingOrgs?: readonly string[] }): Promise<SubmitResult>;
+  /** Waits until a transaction is on the ledger (VALID or not: check `code`). @throws CommitError COMMIT_TIMEOUT */
+  waitForCommit(chain: string, txId: string, options?: WaitForCommitOptions): Promise<TransactionDetails>;
+  /**
+   * Checks a receipt: inclusion proof, orderer signature, peer signature and code. Without
+   * `trust`, the keys are the chain's orderers and peers as this node reports them now.
+   */
+  verifyReceipt(receipt: ReceiptJson | Receipt, trust?: ReceiptTrust): Promise<ReceiptVerification>;
+  /** Delivers committed blocks and contract events, reconnecting after drops. */
+  subscribe(chain: string, options: SubscribeOptions): Subscription;
+}
+
+const TX_ID = /^[0-9a-f]{64}$/;
+const seg = encodeURIComponent;
+
+function checkName(value: string, what: string): void {
+  if (typeof value !== 'string' || value === '') throw new SilkError('INVALID_ARGUMENT', `${what} must be a non-empty string`, { path: what });
+}
+
+function checkPage(page: PageOptions | undefined): void {
+  const limit = page?.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)) {
+    throw new SilkError('INVALID_ARGUMENT', `limit must be 1..${MAX_PAGE_SIZE}, got ${String(limit)}`, { path: 'limit' });
+  }
+}
+
+/** Runs `fn`, turning a synchronous throw (a bad argument) into a rejection, as callers of a promise API expect. */
+function settle<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+/**
+ * A transport failure of a submit, with the transaction's id added: the request may have
+ * reached the node, so the caller needs the id to look for the transaction.
+ */
+function withTxId(error: unknown, txId: string): unknown {
+  if (!isSilkError(error) || ERROR_CODES[error.code].stage !== 'transport' || error.details.txId !== undefined) return error;
+  return new SilkError(error.code, `${error.message}; transaction ${txId} may still commit`, { ...error.details, txId }, { cause: error.cause });
+}
+
+/** The keys a receipt of this chain may be signed with: its orderers and the peers of its orgs. */
+function trustOf(info: ChainInfo): ReceiptTrust {
+  const peers = Object.values(info.config.orgs).flatMap((o) => o.members.filter((m) => m.role === 'peer').map((m) => m.key));
+  return { orderers: [...info.config.orderers], peers };
+}
+
+/**
+ * Connects to a node (lazily: no request is made until the first call).
+ * @param options the node's URL, a default signer, a fetch and a time limit
+ * @returns the client
+ * @throws SilkError INVALID_ARGUMENT when the URL is not http(s)
+ * @example
+ * const client = connect({ url: 'http://127.0.0.1:8080', signer: signerFromPem(readFileSync('alice.pem', 'utf8')) });
+ * const r = await client.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'a1', owner: 'alice', colour: 'red', size: 1, appraisedValue: 100 } });
+ */
+export function connect(options: ConnectOptions): SilkClient {
+  const http: HttpTransport = createHttpTransport({ url: options.url, timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) });
+  /** Chain configurations by name, for contract versions; refreshed by chain() and on UNKNOWN_CONTRACT_VERSION. */
+  const configs = new Map<string, Promise<ChainInfo>>();
+
+  const getChain = (name: string): Promise<ChainInfo> => {
+    const info = settle(() => {
+      checkName(name, 'chain');
+      return http.request<ChainInfo>('GET', `/api/chains/${seg(name)}`);
+    });
+    configs.set(name, info);
+    info.catch(() => {
+      if (configs.get(name) === info) configs.delete(name);
+    });
+    return info;
+  };
+
+  const contractVersion = async (chain: string, contract: string, refresh = false): Promise<string> => {
+    const cached = refresh ? undefined : configs.get(chain);
+    let version = (await (cached ?? getChain(chain))).config.contracts[contract]?.version;
+    // A contract defined after the cached configuration was read.
+    if (version === undefined && cached !== undefined) version = (await getChain(chain)).config.contracts[contract]?.version;
+    if (version === undefined) throw new SilkError('UNKNOWN_CONTRACT', `contract ${contract} is not defined on chain ${chain}`, { path: 'contract' });
+    return version;
+  };
+
+  const signerOf = (signer: Signer | undefined): Signer => {
+    const s = signer ?? options.signer;
+    if (s === undefined) throw new SilkError('INVALID_ARGUMENT', 'no signer: pass one to connect({ signer }) or to this call', { path: 'signer' });
+    return s;
+  };
+
+  const propose = async (params: ProposalParameters, signer: Signer | undefined, refresh = false): Promise<SignedProposal> => {
+    const s = signerOf(signer);
+    checkName(params.contract, 'contract');
+    const version = await contractVersion(params.chain, params.contract, refresh);
+    return createProposal({ chain: params.chain, contract: params.contract, version, fn: params.fn, args: params.args }, s);
+  };
+
+  /** Runs `send` with a fresh proposal; after UNKNOWN_CONTRACT_VERSION, once more for the version the chain now runs. */
+  const withCurrentVersion = async <T>(params: ProposalParameters, signer: Signer | undefined, send: (signed: SignedProposal) => Promise<T>): Promise<T> => {
+    const first = await propose(params, signer);
+    try {
+      return await send(first);
+    } catch (e) {
+      if (!isSilkError(e, 'UNKNOWN_CONTRACT_VERSION')) throw e;
+      const retry = await propose(params, signer, true);
+      if (retry.proposal.version === first.proposal.version) throw e;
+      return send(retry);
+    }
+  };
+
+  const body = (signed: SignedProposalInput, endorsingOrgs?: readonly string[]): object => ({
+    proposal: toBase64(signed.bytes),
+    signature: toBase64(signed.signature),
+    ...(endorsingOrgs === undefined ? {} : { endorsingOrgs }),
+  });
+
+  const evaluateSigned = async (signed: SignedProposalInput): Promise<JsonValue> => {
+    const { chain } = decodeProposal(signed.bytes);
+    const r = await http.request<{ result: JsonValue }>('POST', `/api/chains/${seg(chain)}/evaluate`, { body: body(signed) });
+    return r.result;
+  };
+
+  const submitSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<SubmitResult> => {
+    const proposal = decodeProposal(signed.bytes);
+    try {
+      return await http.request<SubmitResult>('POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs) });
+    } catch (e) {
+      throw withTxId(e, computeTxId(proposal.nonce, proposal.creator));
+    }
+  };
+
+  const transaction = (chain: string, txId: string): Promise<TransactionDetails> =>
+    settle(() => {
+      checkName(chain, 'chain');
+      if (!TX_ID.test(txId)) throw new SilkError('INVALID_ARGUMENT', `a transaction id is 64 lowercase hex digits, got '${txId}'`, { path: 'txId' });
+      return http.request<TransactionDetails>('GET', `/api/chains/${seg(chain)}/transactions/${txId}`);
+    });
+
+  const stateBase = (chain: string, contract: string): string => {
+    checkName(chain, 'chain');
+    checkName(contract, 'contract');
+    return `/api/chains/${seg(chain)}/contracts/${seg(contract)}`;
+  };
+
+  const client: SilkClient = {
+    url: http.baseUrl,
+    health: () => http.request<HealthReport>('GET', '/api/health'),
+    ready: () => http.request<Readiness>('GET', '/api/ready', { accept: (status, json) => status === 503 && typeof (json as Partial<Readiness> | null)?.chains === 'object' }),
+    chains: async () => (await http.request<{ items: ChainSummary[] }>('GET', '/api/chains')).items,
+    chain: getChain,
+    async block(chain, n) {
+      checkName(chain, 'chain');
+      let number = n;
+      if (number === 'latest') {
+        const newest = (await client.blocks(chain, { limit: 1 })).items[0];
+        if (newest === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no block yet`);
+        number = newest.number;
+      }
+      if (!Number.isSafeInteger(number) || number < 0) throw new SilkError('INVALID_ARGUMENT', `a block number is a non-negative integer, got ${String(number)}`, { path: 'n' });
+      return http.request<BlockView>('GET', `/api/chains/${seg(chain)}/blocks/${number}`);
+    },
+    blocks: (chain, page) =>
+      settle(() => {
+        checkName(chain, 'chain');
+        checkPage(page);
+        return http.request<Page<BlockSummary>>('GET', `/api/chains/${seg(chain)}/blocks`, { query: { limit: page?.limit, bookmark: page?.bookmark } });
+      }),
+    transaction,
+    state: (chain, contract, key) =>
+      settle(() => {
+        checkName(key, 'key');
+        return http.request<VersionedValue>('GET', `${stateBase(chain, contract)}/state/${seg(key)}`);
+      }),
+    range: (chain, contract, o) =>
+      settle(() => {
+        checkPage(o);
+        return http.request<Page<StateEntry>>('GET', `${stateBase(chain, contract)}/state`, { query: { start: o?.start, end: o?.end, limit: o?.limit, bookmark: o?.bookmark } });
+      }),
+    history: (chain, contract, key, o) =>
+      settle(() => {
+        checkName(key, 'key');
+        checkPage(o);
+        return http.request<Page<KeyModification>>('GET', `${stateBase(chain, contract)}/state/${seg(key)}/history`, { query: { order: o?.order, limit: o?.limit, bookmark: o?.bookmark } });
+      }),
+    query: (chain, contract, q, page) =>
+      settle(() => {
+        checkPage(page);
+        return http.request<Page<StateEntry>>('POST', `${stateBase(chain, contract)}/query`, { body: { ...q, ...(page?.limit === undefined ? {} : { limit: page.limit }), ...(page?.bookmark === undefined ? {} : { bookmark: page.bookmark }) } });
+      }),
+    propose: (params, signer) => propose(params, signer),
+    evaluate: (params, signer) => withCurrentVersion(params, signer, evaluateSigned),
+    evaluateSigned,
+    submit: (params, signer) => withCurrentVersion(params, signer, (signed) => submitSigned(signed, params.endorsingOrgs === undefined ? {} : { endorsingOrgs: params.endorsingOrgs })),
+    submitSigned,
+    async waitForCommit(chain, txId, o) {
+      const timeoutMs = o?.timeoutMs ?? 30_000;
+      const intervalMs = o?.intervalMs ?? 200;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          return await transaction(chain, txId);
+        } catch (e) {
+          if (!isSilkError(e, 'NOT_FOUND')) throw e;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new CommitError('COMMIT_TIMEOUT', `transaction ${txId} is not on chain ${chain} after ${timeoutMs} ms`, { txId });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, left)));
+      }
+    },
+    async verifyReceipt(receipt, trust) {
+      let parsed: Receipt;
+      try {
+        parsed = typeof receipt.header === 'string' ? receiptFromJson(receipt) : (receipt as Receipt);
+      } catch (e) {
+        return { ok: false, reason: (e as Error).message };
+      }
+      return verifyReceiptProofs(parsed, trust ?? trustOf(await getChain(parsed.chain)));
+    },
+    subscribe(chain, o) {
+      checkName(chain, 'chain');
+      return subscribeToChain(http, chain, o);
+    },
+  };
+  return client;
+}

@@ -1,0 +1,96 @@
+/**
+ * What the node's API answers, as the SDK returns it. Shapes that the server builds from a
+ * named type reuse that type (`BlockView`, `TransactionView`, `ReceiptJson`, `ChainConfig`,
+ * `Page`); the rest are written down here from the routes (src/api/routes/).
+ */
+import type { ValidationCode } from '../errors.js';
+import type { ChainConfig } from '../ledger/chain-config.js';
+import type { JsonValue } from '../ledger/json-value.js';
+import type { ReceiptJson } from '../ledger/receipt.js';
+import type { TransactionView } from '../peer/block-view.js';
+
+/** `GET /api/health`: the node answers; each chain's height. */
+export interface HealthReport {
+  readonly status: 'ok';
+  readonly height: Readonly<Record<string, number>>;
+}
+
+/** `GET /api/ready`: whether the node's peer has committed every block the ordering service cut. */
+export interface Readiness {
+  readonly status: 'ready' | 'catching-up';
+  readonly chains: Readonly<Record<string, { readonly height: number; readonly ordered: number }>>;
+}
+
+/** A contract as a chain defines it. */
+export interface ContractDefinition {
+  readonly version: string;
+  /** Its endorsement policy, e.g. `OR('Org1.peer', 'Org2.peer')`. */
+  readonly policy: string;
+}
+
+/** One chain of `GET /api/chains`. */
+export interface ChainSummary {
+  readonly name: string;
+  readonly height: number;
+  readonly orgs: readonly string[];
+  readonly contracts: Readonly<Record<string, ContractDefinition>>;
+}
+
+/** `GET /api/chains/:chain`: the configuration in force and the height. */
+export interface ChainInfo {
+  readonly name: string;
+  readonly height: number;
+  readonly config: ChainConfig;
+}
+
+/** One block of `GET /api/chains/:chain/blocks`. */
+export interface BlockSummary {
+  readonly number: number;
+  readonly hash: string;
+  /** Milliseconds since the Unix epoch, from the block header. */
+  readonly timestamp: number;
+  /** How many transactions the block carries. */
+  readonly transactions: number;
+  /** How many of them are VALID. */
+  readonly valid: number;
+  readonly sizeBytes: number;
+}
+
+/** A committed transaction with its receipt. */
+export type TransactionDetails = TransactionView & { readonly receipt: ReceiptJson };
+
+/** A transaction committed as VALID. */
+export interface SubmitResult {
+  readonly txId: string;
+  readonly code: 'VALID';
+  readonly blockNumber: number;
+  readonly txIndex: number;
+  /** The contract function's return value, as endorsed (`null` when it returned nothing). */
+  readonly response: JsonValue | null;
+  /** Proof of the commit; check it with `client.verifyReceipt()`. */
+  readonly receipt: ReceiptJson;
+}
+
+/** A committed block, as a subscription delivers it. */
+export interface BlockEvent {
+  readonly chain: string;
+  readonly number: number;
+  readonly hash: string;
+  readonly timestamp: number;
+  readonly commitHash: string;
+  /** Every transaction with its validation code; `txId` is null for one that does not decode. */
+  readonly transactions: readonly { readonly txId: string | null; readonly code: ValidationCode }[];
+}
+
+/** An event a contract emitted in a VALID transaction, as a subscription delivers it. */
+export interface ContractEvent {
+  readonly chain: string;
+  /** The block that committed it. */
+  readonly block: number;
+  readonly txId: string;
+  /** The transaction's index in the block. */
+  readonly tx: number;
+  readonly contract: string;
+  readonly name: string;
+  readonly payload: JsonValue;
+}

@@ -1,0 +1,55 @@
+/** Runs the built `silk` command line in a child process, as an operator would. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI entry point. */
+export const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** How a `silk` run ended and what it printed. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A running `silk` process. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** What it printed so far. */
+  readonly output: () => { readonly stdout: string; readonly stderr: string };
+  /** Resolves when it has exited. */
+  readonly exited: Promise<CliRun>;
+}
+
+/**
+ * Starts `silk ARGS…` in a child process (LOG_LEVEL defaults to warn).
+ * @param timeoutMs the child is killed after this long (default 60 s)
+ * @example const p = spawnCli(['start', '--data', dir, '--port', '0']); … p.child.kill('SIGTERM'); const r = await p.exited
+ */
+export function spawnCli(args: readonly string[], timeoutMs = 60_000): CliProcess {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise<CliRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/**
+ * Runs `silk ARGS…` to completion without blocking this process's event loop (a network open in
+ * the test keeps committing meanwhile).
+ * @param timeoutMs the child is killed after this long (default 60 s)
+ * @example const r = await runCli(['verify', '--data', dir, '--json']); assert.equal(r.code, 0)
+ */
+export function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
+  return spawnCli(args, timeoutMs).exited;
+}
