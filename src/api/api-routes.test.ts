@@ -78,6 +78,11 @@ describe('HTTP API', () => {
       assert.ok(items.at(0)?.contracts.basic);
       const one = await call(t, '/api/chains/trade');
       assert.equal((one.body.config as { chain: string }).chain, 'trade');
+      const genesis = await call(t, '/api/chains/trade?at=0');
+      assert.equal(genesis.body.at, 0);
+      assert.equal((genesis.body.config as { sequence: number }).sequence, 0);
+      const future = await call(t, `/api/chains/trade?at=${height()}`);
+      assert.equal(future.status, 404);
       const missing = await call(t, '/api/chains/nowhere');
       assert.equal(missing.status, 404);
       assert.equal(errorOf(missing).code, 'UNKNOWN_CHAIN');

@@ -17,6 +17,10 @@ const Base64 = Type.String({ minLength: 1, maxLength: 2 * 1024 * 1024, pattern: 
 export const ChainParams = Type.Object({ chain: Name }, { additionalProperties: false });
 export type ChainParams = Static<typeof ChainParams>;
 
+/** Which configuration of a chain to show. */
+export const ChainQuery = Type.Object({ at: Type.Optional(Type.Integer({ minimum: 0, description: 'the configuration that governed this block (default: the one in force now)' })) }, { additionalProperties: false });
+export type ChainQuery = Static<typeof ChainQuery>;
+
 /** Path parameters naming a block. */
 export const BlockParams = Type.Object({ chain: Name, number: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 export type BlockParams = Static<typeof BlockParams>;

@@ -93,6 +93,8 @@ export interface Peer {
   height(chain: string): number;
   /** The configuration in force on a chain now. */
   config(chain: string): ChainConfig;
+  /** The configuration that governed block `height` (for checking an old receipt with the keys of its time). */
+  configAt(chain: string, height: number): ChainConfig;
   /** Who a key is on a chain now (org, role, name), or undefined for a non-member. */
   identity(chain: string, key: Uint8Array): ResolvedIdentity | undefined;
   /** Raw stored block bytes. */
@@ -401,6 +403,7 @@ export function createPeer(options: PeerOptions): Peer {
     },
     height: (chain) => ledger(chain).store.height(),
     config: (chain) => ledger(chain).resolver.current(),
+    configAt: (chain, height) => ledger(chain).resolver.configAt(height),
     identity(chain, key) {
       const l = ledger(chain);
       return l.resolver.resolve(chain, key, l.store.height());

@@ -5,7 +5,7 @@ import { receiptToJson } from '../../ledger/receipt.js';
 import { describeBlock, describeTransaction } from '../../peer/block-view.js';
 import { VALIDATION_CODES } from '../../errors.js';
 import type { ApiBackend } from '../backend.js';
-import { BlockParams, ChainParams, DEFAULT_PAGE_SIZE, PageQuery, TxParams } from '../wire.js';
+import { BlockParams, ChainParams, ChainQuery, DEFAULT_PAGE_SIZE, PageQuery, TxParams } from '../wire.js';
 import { decodeNumberBookmark, encodeNumberBookmark } from './bookmarks.js';
 
 /** Registers the chain, block and transaction read routes. */
@@ -19,10 +19,18 @@ export function registerChainRoutes(app: FastifyInstance, backend: ApiBackend): 
     }),
   }));
 
-  app.get<{ Params: ChainParams }>('/api/chains/:chain', { schema: { tags: ['chains'], summary: "A chain's configuration in force and its height", params: ChainParams } }, (req) => {
-    const { chain } = req.params;
-    return { name: chain, height: peer.height(chain), config: peer.config(chain) };
-  });
+  app.get<{ Params: ChainParams; Querystring: ChainQuery }>(
+    '/api/chains/:chain',
+    { schema: { tags: ['chains'], summary: "A chain's height and its configuration in force, or the one that governed block `at` (to check an old receipt with the keys of its time)", params: ChainParams, querystring: ChainQuery } },
+    (req) => {
+      const { chain } = req.params;
+      const height = peer.height(chain);
+      const { at } = req.query;
+      if (at === undefined) return { name: chain, height, config: peer.config(chain) };
+      if (at >= height) throw new SilkError('NOT_FOUND', `chain ${chain} has no block ${at} yet (height ${height})`, { block: at });
+      return { name: chain, height, at, config: peer.configAt(chain, at) };
+    },
+  );
 
   app.get<{ Params: ChainParams; Querystring: PageQuery }>(
     '/api/chains/:chain/blocks',
