@@ -53,3 +53,20 @@ export function spawnCli(args: readonly string[], timeoutMs = 60_000): CliProces
 export function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
   return spawnCli(args, timeoutMs).exited;
 }
+
+/**
+ * Waits until a `silk start` process prints the address of its API, and returns it.
+ * @throws Error with the process's output when it exits first or does not come up in time
+ * @example const node = spawnCli(['start', '--data', dir, '--port', '0']); const url = await startedApiUrl(node)
+ */
+export async function startedApiUrl(node: CliProcess, timeoutMs = 30_000): Promise<string> {
+  const state = { gone: false };
+  void node.exited.then(() => { state.gone = true; });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = /api:\s+(http:\/\/\S+?)\/api\/health/.exec(node.output().stdout);
+    if (m?.[1] !== undefined) return m[1];
+    if (state.gone || Date.now() > deadline) throw new Error(`silk start did not come up:\n${node.output().stdout}\n${node.output().stderr.slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

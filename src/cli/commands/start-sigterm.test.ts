@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openSqliteLedgerStore } from '../../storage/sqlite-ledger-store.js';
-import { runCli, spawnCli } from '../../testing/cli-run.js';
+import { runCli, spawnCli, startedApiUrl } from '../../testing/cli-run.js';
 import { tempDir } from '../../testing/fixtures.js';
 
 const CLIENTS = 16;
@@ -43,19 +43,6 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Polls the child's stdout for the API address it prints once it serves. */
-async function apiUrl(output: () => { stdout: string; stderr: string }, exited: Promise<unknown>): Promise<string> {
-  const child = { gone: false };
-  void exited.then(() => { child.gone = true; });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const m = /api:\s+(http:\/\/\S+?)\/api\/health/.exec(output().stdout);
-    if (m?.[1] !== undefined) return m[1];
-    if (child.gone || Date.now() > deadline) assert.fail(`silk start did not come up:\n${output().stdout}\n${output().stderr.slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('silk start stopped by SIGTERM under load', () => {
   const work = tempDir('silk-sigterm-');
   after(() => {
@@ -70,7 +57,7 @@ describe('silk start stopped by SIGTERM under load', () => {
     let signalledAt = Number.POSITIVE_INFINITY;
     let chain: ChainInfo | undefined;
     try {
-      const url = await apiUrl(node.output, node.exited);
+      const url = await startedApiUrl(node);
       // The demo alliance's chains and users are whatever this build ships: take a chain
       // running `basic` and a demo user of one of its member orgs.
       const chains = (await getJson<{ items: ChainInfo[] }>(`${url}/api/chains`)).items;
