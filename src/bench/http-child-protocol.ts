@@ -2,6 +2,7 @@
  * What the HTTP benchmark's parent and its API-server child say to each other over the
  * child-process IPC channel: the child announces itself once, then answers calls by id.
  */
+import type { ClosedLoopResult } from './rounds.js';
 
 /** Arguments of the child, passed on its command line. */
 export interface HttpChildArgs {
@@ -25,16 +26,9 @@ export interface HttpChildReady {
 }
 
 /** What the in-process closed loop measured, in the child, on the network the API serves. */
-export interface InProcessRound {
+export interface InProcessRound extends Omit<ClosedLoopResult, 'cost'> {
   readonly concurrency: number;
   readonly durationS: number;
-  readonly started: number;
-  readonly committed: number;
-  readonly failed: number;
-  readonly failedByCode: Readonly<Record<string, number>>;
-  readonly tps: number;
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
   /** Blocks committed during the measured loop: [from, to). */
   readonly blocksFrom: number;
   readonly blocksTo: number;
