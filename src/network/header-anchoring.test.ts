@@ -87,25 +87,34 @@ describe('header anchoring', () => {
 
   it('runs periodically: anchors new blocks once, stays quiet when idle, and stops cleanly', async () => {
     const anchoring = startHeaderAnchoring(net, { org: 'Org1', intervalMs: 10 });
-    const n = await commitOn('product');
-    await until(() => latest('product')?.number === n, `product block ${n} is anchored`);
-    const quiet = anchorHeight();
-    await sleep(150);
-    assert.equal(anchorHeight(), quiet, 'idle intervals send no transaction');
+    // A committed anchor is readable a moment before the peer reports its new height: wait
+    // until the peer has every block the orderer cut before counting blocks.
+    const settled = (): Promise<void> => until(() => anchorHeight() === net.orderer.height('anchor'), 'the anchor chain is settled');
+    try {
+      const n = await commitOn('product');
+      await until(() => latest('product')?.number === n, `product block ${n} is anchored`);
+      await settled();
+      const quiet = anchorHeight();
+      await sleep(150);
+      assert.equal(anchorHeight(), quiet, 'idle intervals send no transaction');
 
-    const m = await commitOn('trade');
-    await until(() => latest('trade')?.number === m, `trade block ${m} is anchored`);
-    await sleep(100);
-    assert.equal(anchorHeight(), quiet + 1, 'one block moved: one anchor transaction');
+      const m = await commitOn('trade');
+      await until(() => latest('trade')?.number === m, `trade block ${m} is anchored`);
+      await sleep(100);
+      await settled();
+      assert.equal(anchorHeight(), quiet + 1, 'one block moved: one anchor transaction');
 
-    await anchoring.stop();
-    const stoppedAt = anchorHeight();
-    const k = await commitOn('trade');
-    await sleep(100);
-    assert.equal(anchorHeight(), stoppedAt, 'no run after stop()');
-    assert.equal(latest('trade')?.number, m);
-    await assert.rejects(anchoring.anchorNow(), { code: 'SHUTTING_DOWN' });
-    assert.ok(k > m);
+      await anchoring.stop();
+      const stoppedAt = anchorHeight();
+      const k = await commitOn('trade');
+      await sleep(100);
+      assert.equal(anchorHeight(), stoppedAt, 'no run after stop()');
+      assert.equal(latest('trade')?.number, m);
+      await assert.rejects(anchoring.anchorNow(), { code: 'SHUTTING_DOWN' });
+      assert.ok(k > m);
+    } finally {
+      await anchoring.stop();
+    }
   });
 
   it('stop() waits for the run in flight to commit', async () => {
