@@ -1,6 +1,7 @@
 /**
  * The Silkledger benchmark: `npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
- * [--warmup S] [--duration S] [--rate TPS] [--txs N]`, or the HTTP API benchmark with `--http`.
+ * [--warmup S] [--duration S] [--rate TPS] [--txs N]`, the HTTP API benchmark with `--http`, or
+ * the key-derivation micro-benchmark with `--keys`.
  * Progress goes to stderr; with `--json` each workload's figures (or the HTTP run's) go to
  * stdout as one JSON object per line (docs/benchmarks.md).
  *
@@ -8,6 +9,7 @@
  * verifications per transaction were counted than the design needs.
  */
 import { formatHttpReport, runHttpBench } from './http-bench.js';
+import { formatKeyReport, runKeyBench } from './key-costs.js';
 import { measureMachineLimit } from './machine-limit.js';
 import { parseBenchOptions, UsageError, USAGE, type BenchOptions } from './options.js';
 import type { WorkloadReport } from './report.js';
@@ -49,6 +51,13 @@ async function runHttp(o: BenchOptions): Promise<number> {
   return 0;
 }
 
+async function runKeys(o: BenchOptions): Promise<number> {
+  const report = await runKeyBench({ warmupS: o.warmupS, durationS: o.durationS, log });
+  process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatKeyReport(report));
+  log('done');
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let o: BenchOptions;
   let workloads: Workload[];
@@ -69,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (o.http) return runHttp(o);
+  if (o.keys) return runKeys(o);
   const plan = planFor(o);
   let limit = await measureMachineLimit(plan.limitMs);
   log(`machine limit before: ${limit.verifiesPerSec.toFixed(0)} P-256 verifies/s on ${limit.workers} workers (${limit.verifiesPerSecPerCore.toFixed(0)} per core)`);

@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly seed: number;
   /** The HTTP API benchmark instead of the workloads (docs/benchmarks.md, "The HTTP API"). */
   readonly http: boolean;
+  /** The key-derivation micro-benchmark instead of the workloads (docs/keys.md, "Costs"). */
+  readonly keys: boolean;
   readonly help: boolean;
 }
 
@@ -35,6 +37,7 @@ export class UsageError extends Error {
 export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
                        [--warmup S] [--duration S] [--rate TPS] [--txs N] [--seed N]
        npm run bench -- --http [--json] [--warmup S] [--duration S] [--seed N]
+       npm run bench -- --keys [--json] [--warmup S] [--duration S]
 
   --json        one JSON object per workload as the last lines of stdout
   --workload    blind-write | rmw | rmw-2of3 (default: all three)
@@ -47,11 +50,14 @@ export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode
   --http        the HTTP API benchmark: GET block, GET state, POST submit of rmw against the
                 API server in its own process, and the in-process rmw loop for the ratio
                 (warm-up 2 s and 15 s per phase unless given; about 1.5 min in all)
+  --keys        key derivation: hardened derivations/s, mnemonic → seed time, next to the
+                P-256 verify limit (warm-up 1 s and 3 s per measurement unless given)
 Figures are defined in docs/benchmarks.md.`;
 
 /** Warm-up and measured seconds of the workload rounds, and of each phase of `--http`. */
 const RUN_DEFAULTS = { warmupS: 10, durationS: 60 } as const;
 const HTTP_DEFAULTS = { warmupS: 2, durationS: 15 } as const;
+const KEYS_DEFAULTS = { warmupS: 1, durationS: 3 } as const;
 
 function positiveNumber(name: string, text: string | undefined, fallback: number | undefined, allowZero = false): number | undefined {
   if (text === undefined) return fallback;
@@ -80,6 +86,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         txs: { type: 'string' },
         seed: { type: 'string' },
         http: { type: 'boolean', default: false },
+        keys: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -97,7 +104,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   if (v.http && (v.rate !== undefined || txs !== undefined || (v.workload !== undefined && v.workload !== 'rmw'))) {
     throw new UsageError('--http runs the rmw workload with its own phases: it takes no --rate, --txs or other --workload');
   }
-  const defaults = v.http ? HTTP_DEFAULTS : RUN_DEFAULTS;
+  if (v.keys && (v.http || v.rate !== undefined || txs !== undefined || v.workload !== undefined)) {
+    throw new UsageError('--keys measures key derivation alone: it takes no --http, --rate, --txs or --workload');
+  }
+  const defaults = v.keys ? KEYS_DEFAULTS : v.http ? HTTP_DEFAULTS : RUN_DEFAULTS;
   return {
     json: v.json,
     workload: v.workload,
@@ -108,6 +118,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     txs,
     seed: Math.floor(seed),
     http: v.http,
+    keys: v.keys,
     help: v.help,
   };
 }

@@ -8,6 +8,7 @@ import { isSilkError } from '../errors.js';
 import { EXIT, UsageError, type Command } from './cli-support.js';
 import { backupCommand } from './commands/backup.js';
 import { blockCommand } from './commands/block.js';
+import { keysCommand } from './commands/keys.js';
 import { queryCommand } from './commands/query.js';
 import { restoreCommand } from './commands/restore.js';
 import { startCommand } from './commands/start.js';
@@ -41,6 +42,13 @@ Usage:
                                           read committed state: one key, a key range, a key's history
   silk submit CHAIN CONTRACT FN ARGS-JSON --key PEM [--endorsing-orgs A,B] [--url URL] [--json]
                                           sign a transaction with your key, commit it, show how it ended
+  silk keys new --out FILE [--words 24] [--no-show] [--force] [--json]
+                                          make a 24-word mnemonic (shown once) and seal it in a keystore
+  silk keys derive --from MNEMONIC-KEYSTORE (--function NAME|INDEX --level N [--member M] | --admin)
+             --out FILE [--force] [--json]
+                                          seal one hardened signing key of the tree in a keystore
+  silk keys show FILE [--json]            a keystore's header: kind, public key, path, scrypt cost
+  silk keys export-public FILE [--json]   the keystore's public key (hex and PEM), checked by unlocking it
   silk --help
 
 Options:
@@ -48,6 +56,8 @@ Options:
   --json       machine-readable output
   --url URL    the node's API (default http://127.0.0.1:8080, or $SILK_URL)
   --key PEM    your private key file (or $SILK_KEY); the demo writes them to data/keys/ORG/NAME.pem
+Keystore passwords come from $SILK_KEYSTORE_PASSWORD (derive's new file: $SILK_KEYSTORE_NEW_PASSWORD)
+or are asked on the terminal without echo.
 
 Exit codes: 0 ok, 1 ledger or receipt failed verification, 2 bad usage, 3 other failure
 (status: the node is not ready), 4 the node refused the request, or the transaction is invalid
@@ -64,6 +74,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   tx: txCommand,
   query: queryCommand,
   submit: submitCommand,
+  keys: keysCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

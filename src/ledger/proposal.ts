@@ -56,6 +56,40 @@ export function computeTxId(nonce: Uint8Array, creator: Uint8Array): string {
   return toHex(sha256(nonce, creator));
 }
 
+/** A proposal built and encoded, not yet signed. */
+export interface UnsignedProposal {
+  readonly bytes: Uint8Array;
+  readonly proposal: Proposal;
+  readonly txId: string;
+}
+
+/**
+ * Builds and encodes a proposal for `creator` to sign: the one code path behind
+ * {@link createProposal} and the async signers' variant.
+ * @param params chain, contract, version, function and arguments
+ * @param creator the creator's 33-byte compressed public key
+ * @returns the exact bytes to sign, the proposal and its tx id
+ * @throws SilkError MALFORMED when peers would refuse to parse the result
+ * @example const { bytes } = buildUnsignedProposal({ chain: 'trade', contract: 'basic', version: '1.0', fn: 'create', args: {} }, signer.publicKey)
+ */
+export function buildUnsignedProposal(params: CreateProposalParameters, creator: Uint8Array): UnsignedProposal {
+  const proposal: Proposal = {
+    v: PROPOSAL_FORMAT_VERSION,
+    chain: params.chain,
+    contract: params.contract,
+    version: params.version,
+    fn: params.fn,
+    args: params.args,
+    creator,
+    nonce: params.nonce ?? new Uint8Array(randomBytes(24)),
+    ts: params.ts ?? Date.now(),
+  };
+  const bytes = encodeCanonical(proposal as unknown as Record<string, JsonValue | Uint8Array>);
+  // Decode what we built, so a client can never sign something peers would refuse to parse.
+  decodeProposal(bytes);
+  return { bytes, proposal, txId: computeTxId(proposal.nonce, proposal.creator) };
+}
+
 /**
  * Builds and signs a proposal.
  * @param params chain, contract, version, function and arguments
@@ -64,21 +98,8 @@ export function computeTxId(nonce: Uint8Array, creator: Uint8Array): string {
  * @example createProposal({ chain: 'trade', contract: 'basic', version: '1.0', fn: 'create', args: { id: 'a1' } }, signer)
  */
 export function createProposal(params: CreateProposalParameters, signer: Signer): SignedProposal {
-  const proposal: Proposal = {
-    v: PROPOSAL_FORMAT_VERSION,
-    chain: params.chain,
-    contract: params.contract,
-    version: params.version,
-    fn: params.fn,
-    args: params.args,
-    creator: signer.publicKey,
-    nonce: params.nonce ?? new Uint8Array(randomBytes(24)),
-    ts: params.ts ?? Date.now(),
-  };
-  const bytes = encodeCanonical(proposal as unknown as Record<string, JsonValue | Uint8Array>);
-  // Decode what we built, so a client can never sign something peers would refuse to parse.
-  decodeProposal(bytes);
-  return { bytes, signature: signer.sign(bytes), proposal, txId: computeTxId(proposal.nonce, proposal.creator) };
+  const { bytes, proposal, txId } = buildUnsignedProposal(params, signer.publicKey);
+  return { bytes, signature: signer.sign(bytes), proposal, txId };
 }
 
 /**
