@@ -8,8 +8,10 @@ import { isSilkError } from '../errors.js';
 import { EXIT, UsageError, type Command } from './cli-support.js';
 import { backupCommand } from './commands/backup.js';
 import { blockCommand } from './commands/block.js';
+import { guardiansCommand } from './commands/guardians.js';
 import { keysCommand } from './commands/keys.js';
 import { queryCommand } from './commands/query.js';
+import { recallCommand } from './commands/recall.js';
 import { restoreCommand } from './commands/restore.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
@@ -49,6 +51,16 @@ Usage:
                                           seal one hardened signing key of the tree in a keystore
   silk keys show FILE [--json]            a keystore's header: kind, public key, path, scrypt cost
   silk keys export-public FILE [--json]   the keystore's public key (hex and PEM), checked by unlocking it
+  silk recall register --chain C --org O (--mnemonic-file F | --keystore F) --key PEM
+             --registration-number N --registered-address A --legal-representative R [--phrase-file F]
+                                          seal the org's master secret to 6 fresh words and its facts
+                                          (scrypt N=2^17, r=8, p=1; HPKE), sign it, store it on chain
+  silk recall recover --chain C --org O --word-file F --registration-number N --registered-address A
+             --legal-representative R [--record FILE] --out FILE
+                                          recover the master secret from the record, word and facts
+  silk guardians publish-key|setup|request|cancel|release|recover …
+                                          k-of-n recovery by guardian orgs after a delay the old admin
+                                          can cancel in (silk guardians for details)
   silk --help
 
 Options:
@@ -75,6 +87,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   query: queryCommand,
   submit: submitCommand,
   keys: keysCommand,
+  recall: recallCommand,
+  guardians: guardiansCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
