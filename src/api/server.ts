@@ -16,6 +16,7 @@ import { createShutdownGate } from './shutdown-gate.js';
 import { registerChainRoutes } from './routes/chain-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerIdentityRoutes } from './routes/identity-routes.js';
 import { registerStateRoutes } from './routes/state-routes.js';
 import { registerTransactionRoutes } from './routes/transaction-routes.js';
 import { DEMO_MODE_HEADER } from './wire.js';
@@ -83,7 +84,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Silkledger API', version: '1', description: 'Permissioned ledger for cross-border e-commerce alliances. Errors are `{ "error": { "code", "message", … } }` with codes from docs/errors.md.' },
-      tags: [{ name: 'node' }, { name: 'chains' }, { name: 'blocks' }, { name: 'transactions' }, { name: 'state' }, { name: 'events' }, { name: 'demo' }],
+      tags: [{ name: 'node' }, { name: 'chains' }, { name: 'blocks' }, { name: 'transactions' }, { name: 'state' }, { name: 'events' }, { name: 'identities' }, { name: 'demo' }],
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
@@ -103,6 +104,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   registerStateRoutes(app, backend);
   registerTransactionRoutes(app, backend);
   registerEventRoutes(app, backend);
+  registerIdentityRoutes(app, backend);
   for (const plugin of options.plugins ?? []) await plugin(app);
   await app.ready();
 

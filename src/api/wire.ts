@@ -127,3 +127,14 @@ export function fromBase64(text: string): Uint8Array {
 
 /** The response header that marks a server holding demo users' keys. */
 export const DEMO_MODE_HEADER = 'silk-demo-mode';
+
+/** Query string of the registered identities list. */
+export const IdentitiesQuery = Type.Object(
+  { org: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$', description: 'only keys of this org' })), limit: Type.Optional(Limit), bookmark: Type.Optional(Bookmark) },
+  { additionalProperties: false },
+);
+export type IdentitiesQuery = Static<typeof IdentitiesQuery>;
+
+/** Path parameters naming a registered key (hex of the compressed public key). */
+export const IdentityParams = Type.Object({ chain: Name, key: Type.String({ pattern: '^0[23][0-9a-f]{64}$' }) }, { additionalProperties: false });
+export type IdentityParams = Static<typeof IdentityParams>;

@@ -9,6 +9,7 @@ import { EXIT, UsageError, type Command } from './cli-support.js';
 import { backupCommand } from './commands/backup.js';
 import { blockCommand } from './commands/block.js';
 import { guardiansCommand } from './commands/guardians.js';
+import { identityCommand } from './commands/identity.js';
 import { keysCommand } from './commands/keys.js';
 import { queryCommand } from './commands/query.js';
 import { recallCommand } from './commands/recall.js';
@@ -51,6 +52,9 @@ Usage:
                                           seal one hardened signing key of the tree in a keystore
   silk keys show FILE [--json]            a keystore's header: kind, public key, path, scrypt cost
   silk keys export-public FILE [--json]   the keystore's public key (hex and PEM), checked by unlocking it
+  silk identity register|rotate|revoke|list CHAIN …
+                                          manage an org's member and device keys on a chain
+                                          (certificates signed by the parent key; silk identity for details)
   silk recall register --chain C --org O (--mnemonic-file F | --keystore F) --key PEM
              --registration-number N --registered-address A --legal-representative R [--phrase-file F]
                                           seal the org's master secret to 6 fresh words and its facts
@@ -86,6 +90,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   tx: txCommand,
   query: queryCommand,
   submit: submitCommand,
+  identity: identityCommand,
   keys: keysCommand,
   recall: recallCommand,
   guardians: guardiansCommand,

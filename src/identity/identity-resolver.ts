@@ -1,18 +1,26 @@
 /**
  * Who signed: maps a public key on a chain at a height to its org, role and name.
  * The backing here is the chain's configuration history (genesis and configuration
- * transactions); the on-chain identity contract replaces the backing, not this interface.
+ * transactions); `registry-identity-resolver.ts` adds the keys registered through the
+ * on-chain identity contract behind the same interface.
  */
 import { toHex } from '../crypto/hash.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
+import { ADMIN_FUNCTION } from './identity-record.js';
+import { MAX_LEVEL } from './identity-certificate.js';
 
 /** A resolved signer. */
 export interface ResolvedIdentity {
   readonly org: string;
+  /** A configured member's role (`admin`, `peer`, `client`, …); a registered key's kind (`member` or `device`). */
   readonly role: string;
   readonly name: string;
   /** Hex of the compressed public key. */
   readonly key: string;
+  /** The function from the chain's registry: `admin` for a configured admin, the certificate's for a registered key, absent for other configured members. */
+  readonly function?: string;
+  /** Authority level 1..9: 9 for a configured admin, the certificate's for a registered key, absent for other configured members. */
+  readonly level?: number;
 }
 
 /** Answers who a creator is on a chain at a height, and whether its key is valid there. */
@@ -21,9 +29,11 @@ export interface IdentityResolver {
    * @param chain the chain name
    * @param creator 33-byte compressed public key
    * @param height the block number being validated (the identity must be valid for it)
+   * @param timestamp the time (ms) a registered key's validity window is judged at: the block
+   *   header's timestamp when validating, the proposal's when endorsing; without it the window is not checked
    * @returns the identity, or `undefined` when the key is unknown or not valid at that height
    */
-  resolve(chain: string, creator: Uint8Array, height: number): ResolvedIdentity | undefined;
+  resolve(chain: string, creator: Uint8Array, height: number, timestamp?: number): ResolvedIdentity | undefined;
   /** The configuration in force for transactions of block `height`. */
   configAt(height: number): ChainConfig;
 }
@@ -35,7 +45,7 @@ export interface IdentityResolver {
 export function indexMembers(config: ChainConfig): Map<string, ResolvedIdentity> {
   const byKey = new Map<string, ResolvedIdentity>();
   for (const [org, { members }] of Object.entries(config.orgs)) {
-    for (const m of members) byKey.set(m.key, { org, role: m.role, name: m.name, key: m.key });
+    for (const m of members) byKey.set(m.key, m.role === 'admin' ? { org, role: m.role, name: m.name, key: m.key, function: ADMIN_FUNCTION, level: MAX_LEVEL } : { org, role: m.role, name: m.name, key: m.key });
   }
   return byKey;
 }

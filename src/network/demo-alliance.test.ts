@@ -103,7 +103,7 @@ describe('demo alliance', () => {
       assert.ok(id.chains.includes('anchor'));
       for (const chain of id.chains) {
         const peer = net.peers.find((p) => p.chains().includes(chain))!;
-        assert.deepEqual(peer.identity(chain, net.identity(id.org, id.name).publicKey), { org: id.org, role: id.role, name: id.name, key: toHex(net.identity(id.org, id.name).publicKey) }, `${id.org}/${id.name} on ${chain}`);
+        assert.deepEqual(peer.identity(chain, net.identity(id.org, id.name).publicKey), { org: id.org, role: id.role, name: id.name, key: toHex(net.identity(id.org, id.name).publicKey), ...(id.role === 'admin' ? { function: 'admin', level: 9 } : {}) }, `${id.org}/${id.name} on ${chain}`);
       }
     }
   });

@@ -11,6 +11,8 @@ import { toHex } from '../crypto/hash.js';
 import { generatePrivateKeyPem, signerFromPem, type Signer } from '../crypto/p256.js';
 import { createInlineVerifier, createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.js';
 import type { Contract } from '../contracts/framework/contract.js';
+import { IdentityContract } from '../contracts/identity/identity-contract.js';
+import { IDENTITY_CONTRACT } from '../identity/identity-record.js';
 import { SilkError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
@@ -34,7 +36,10 @@ export interface ChainSpec {
   readonly name: string;
   /** Member orgs (default: all). */
   readonly orgs?: readonly string[];
-  /** Contracts defined on the chain with their endorsement policies. */
+  /**
+   * Contracts defined on the chain with their endorsement policies. The identity contract is
+   * added to every chain unless listed, with the policy {@link identityPolicy}.
+   */
   readonly contracts: readonly { readonly name: string; readonly policy: string }[];
   readonly txWindowMs?: number;
   readonly batch?: { readonly maxTxs?: number; readonly maxBytes?: number; readonly timeoutMs?: number };
@@ -81,6 +86,21 @@ function peerName(org: string, i: number): string {
   return `peer${i}.${org.toLowerCase()}`;
 }
 
+/**
+ * The default endorsement policy of the identity contract on a chain: any one peer of a member
+ * org. Each record then carries the key-level policy of its own org's peers (set by the
+ * contract), and peers admit a registration only with a valid parent signature, so a peer of
+ * another org can neither forge nor revoke an org's keys.
+ */
+export function identityPolicy(orgs: readonly string[]): string {
+  return `OR(${orgs.map((o) => `'${o}.peer'`).join(', ')})`;
+}
+
+/** The chain's contracts with the identity contract added when the spec does not list it. */
+function withIdentityContract(chain: ChainSpec, orgs: readonly string[]): ChainSpec['contracts'] {
+  return chain.contracts.some((c) => c.name === IDENTITY_CONTRACT) ? chain.contracts : [...chain.contracts, { name: IDENTITY_CONTRACT, policy: identityPolicy(orgs) }];
+}
+
 function loadOrCreateKey(keysDir: string, org: string, name: string): Signer {
   const dir = join(keysDir, org);
   const file = join(dir, `${name}.pem`);
@@ -113,7 +133,7 @@ export function chainConfigFromSpec(spec: NetworkSpec, chain: ChainSpec, keyOf: 
     orgs,
     orderers: [toHex(ordererKey)],
     adminPolicy: `MAJORITY(${orgNames.map((o) => `'${o}.admin'`).join(', ')})`,
-    contracts: Object.fromEntries(chain.contracts.map((c) => [c.name, { version: '', policy: c.policy }])),
+    contracts: Object.fromEntries(withIdentityContract(chain, orgNames).map((c) => [c.name, { version: '', policy: c.policy }])),
     txWindowMs: chain.txWindowMs ?? 300_000,
     batch: { maxTxs: chain.batch?.maxTxs ?? 500, maxBytes: chain.batch?.maxBytes ?? 4 * 1024 * 1024, timeoutMs: chain.batch?.timeoutMs ?? 50 },
   };
@@ -155,13 +175,15 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
   mkdirSync(join(dataDir, 'orderer'), { recursive: true });
   const orderer = createSoloOrderer({ signer: ordererSigner, path: join(dataDir, 'orderer', 'log.sqlite') });
   const verifier = options.parallelVerify === false ? createInlineVerifier() : createVerifyPool();
-  const contractsByName = new Map(options.contracts.map((c) => [c.name, c]));
+  // Every network runs the identity contract (docs/identity.md).
+  const contracts = options.contracts.some((c) => c.name === IDENTITY_CONTRACT) ? options.contracts : [...options.contracts, new IdentityContract()];
+  const contractsByName = new Map(contracts.map((c) => [c.name, c]));
 
   const peers: Peer[] = [];
   for (const org of spec.orgs) {
     for (let i = 0; i < (org.peers ?? 1); i++) {
       const name = peerName(org.name, i);
-      peers.push(createPeer({ name, org: org.name, signer: keyOf(org.name, name), dataDir: join(dataDir, 'peers', name), contracts: options.contracts, verifier, ...(options.logger ? { logger: options.logger.child({ peer: name }) } : {}) }));
+      peers.push(createPeer({ name, org: org.name, signer: keyOf(org.name, name), dataDir: join(dataDir, 'peers', name), contracts, verifier, ...(options.logger ? { logger: options.logger.child({ peer: name }) } : {}) }));
     }
   }
 
@@ -174,7 +196,7 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
       genesis = first;
     } else {
       const config = chainConfigFromSpec(spec, chain, keyOf, ordererSigner.publicKey);
-      for (const c of chain.contracts) {
+      for (const c of withIdentityContract(chain, Object.keys(config.orgs))) {
         const contract = contractsByName.get(c.name);
         if (contract === undefined) throw new SilkError('UNKNOWN_CONTRACT', `chain ${chain.name} names contract ${c.name}, which is not installed`);
         (config.contracts[c.name] as { version: string }).version = contract.version;

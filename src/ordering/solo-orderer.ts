@@ -10,7 +10,7 @@ import { SilkError, SubmitError } from '../errors.js';
 import { blockHash, createBlock, decodeBlock, encodeBlock, GENESIS_PREVIOUS_HASH } from '../ledger/block.js';
 import { CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction } from '../ledger/transaction.js';
-import { indexMembers } from '../identity/identity-resolver.js';
+import { indexMembers, type ResolvedIdentity } from '../identity/identity-resolver.js';
 import type { OrderedPosition, Orderer } from './orderer.js';
 import { isDiskFull } from '../storage/ledger-commit.js';
 
@@ -32,7 +32,7 @@ interface PendingTx {
 interface ChainState {
   config: ChainConfig;
   /** Member keys of `config`, for the submitter check. */
-  members: ReadonlyMap<string, unknown>;
+  members: ReadonlyMap<string, ResolvedIdentity>;
   height: number;
   lastHash: Uint8Array;
   lastTimestamp: number;
@@ -45,6 +45,18 @@ interface ChainState {
 
 function chainState(config: ChainConfig, height: number, lastHash: Uint8Array, lastTimestamp: number): ChainState {
   return { config, members: indexMembers(config), height, lastHash, lastTimestamp, batch: [], batchBytes: 0, byTxId: new Map(), timer: undefined, subscribers: new Set() };
+}
+
+/**
+ * A creator outside the configuration (a key registered through the identity contract, which
+ * the orderer does not track) is accepted when a configured peer endorsed the transaction: the
+ * peer resolved the creator when it endorsed, and every peer re-resolves it at validation. The
+ * endorsement's signature is checked here (only on this path), so copying a peer's public key
+ * into an envelope does not get spam ordered; configuration transactions still need a member.
+ */
+function vouchedByPeer(s: ChainState, d: DecodedTransaction): boolean {
+  if (d.proposal.contract === CONFIG_NAMESPACE) return false;
+  return d.envelope.endorsements.some((e) => s.members.get(toHex(e.endorser))?.role === 'peer' && verifyP256(e.endorser, d.envelope.result, e.signature));
 }
 
 function configOf(d: DecodedTransaction): ChainConfig {
@@ -157,7 +169,7 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
         if (envelope.length > Math.min(MAX_ENVELOPE_BYTES, s.config.batch.maxBytes)) throw new SubmitError('PAYLOAD_TOO_LARGE', `envelope of ${envelope.length} bytes exceeds the chain's limit`);
         const d = decodeTransaction(envelope);
         if (d.proposal.chain !== chain) throw new SubmitError('WRONG_CHAIN', `envelope is for chain ${d.proposal.chain}`);
-        if (!s.members.has(toHex(d.proposal.creator))) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${chain}`);
+        if (!s.members.has(toHex(d.proposal.creator)) && !vouchedByPeer(s, d)) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${chain}, and no configured peer of it endorsed the transaction`);
         if (!verifyP256(d.proposal.creator, d.envelope.proposal, d.envelope.signature)) throw new SubmitError('BAD_SIGNATURE', 'the submitter signature does not verify');
         const existing = s.byTxId.get(d.txId);
         return new Promise<OrderedPosition>((resolve, reject) => {

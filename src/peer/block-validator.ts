@@ -120,7 +120,7 @@ export async function validateBlock(inputs: ValidationInputs): Promise<BlockVali
       continue;
     }
     const genesisMembers = height === 0 ? indexGenesis(c) : undefined;
-    const resolve = (key: Uint8Array): ResolvedIdentity | undefined => (height === 0 ? genesisMembers?.get(toHex(key)) : resolver.resolve(chain, key, height));
+    const resolve = (key: Uint8Array): ResolvedIdentity | undefined => (height === 0 ? genesisMembers?.get(toHex(key)) : resolver.resolve(chain, key, height, block.header.timestamp));
     c.creator = resolve(proposal.creator);
     if (c.creator === undefined) {
       c.code = 'UNKNOWN_CREATOR';

@@ -7,7 +7,8 @@
 import { bytesEqual, fromHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
 import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-pool.js';
-import { createConfigIdentityResolver } from '../identity/identity-resolver.js';
+import { createRegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
+import { feedIdentityWrites } from './identity-feed.js';
 import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
 import { encodeCommitStatement } from '../ledger/receipt.js';
 import { VALIDATION_CODES } from '../errors.js';
@@ -93,7 +94,7 @@ function compareState(stored: LedgerStore, replay: LedgerStore): { problem?: Led
 
 async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: VerifyLedgerOptions): Promise<LedgerVerification> {
   const verifier = options.verifier ?? createInlineVerifier();
-  const resolver = createConfigIdentityResolver();
+  const resolver = createRegistryIdentityResolver();
   const height = stored.height();
   const peerKeyHex = stored.meta('peer_key');
   const problems: LedgerProblem[] = [];
@@ -151,6 +152,7 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
     }
     replay.commit({ ...row, txIndex: v.txIndex, writes: v.writes });
     if (v.config !== undefined) resolver.addConfig(n, v.config);
+    feedIdentityWrites(resolver, n, v.writes);
     prevHash = row.hash;
     prevTs = block.header.timestamp;
     prevCommit = commitHash;

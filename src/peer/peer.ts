@@ -10,9 +10,11 @@ import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { verifyP256, type Signer } from '../crypto/p256.js';
 import type { SignatureVerifier } from '../crypto/verify-pool.js';
 import type { Contract, CreatorIdentity, KeyModification, Page, PageRequest, RichQuery, StateEntry } from '../contracts/framework/contract.js';
-import { ContractRefusal } from '../contracts/framework/contract.js';
+import { ContractRefusal, hasAuthority } from '../contracts/framework/contract.js';
 import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
-import { createConfigIdentityResolver, type ConfigIdentityResolver, type ResolvedIdentity } from '../identity/identity-resolver.js';
+import type { ResolvedIdentity } from '../identity/identity-resolver.js';
+import { createRegistryIdentityResolver, type RegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
+import { feedIdentityWrites, rebuildIdentityRegistry } from './identity-feed.js';
 import { blockHash, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, txLeafHashes, type Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import type { JsonValue } from '../ledger/json-value.js';
@@ -97,6 +99,8 @@ export interface Peer {
   configAt(chain: string, height: number): ChainConfig;
   /** Who a key is on a chain now (org, role, name), or undefined for a non-member. */
   identity(chain: string, key: Uint8Array): ResolvedIdentity | undefined;
+  /** The chain's identity resolver (configured members and registered keys), for status displays. */
+  identities(chain: string): RegistryIdentityResolver;
   /** Raw stored block bytes. */
   blockBytes(chain: string, n: number): Uint8Array | undefined;
   /** A committed block's summary. */
@@ -148,7 +152,7 @@ const MAX_HELD_BLOCKS = 256;
 interface ChainLedger {
   readonly store: LedgerStore;
   readonly recent: Map<number, ReceiptBlock>;
-  readonly resolver: ConfigIdentityResolver;
+  readonly resolver: RegistryIdentityResolver;
   readonly listeners: Set<(b: CommittedBlock) => void>;
   queue: Promise<unknown>;
   /** Blocks refused for a full disk, in order: committed before any later block, and retried. */
@@ -236,6 +240,7 @@ export function createPeer(options: PeerOptions): Peer {
     l.lastTimestamp = block.header.timestamp;
     l.lastCommitHash = commitHash;
     if (v.config !== undefined) l.resolver.addConfig(expected, v.config);
+    feedIdentityWrites(l.resolver, expected, v.writes);
     const committed: CommittedBlock = { chain, number: expected, hash: toHex(hash), timestamp: block.header.timestamp, txIds: v.txIds, codes: v.codes, commitHash: toHex(commitHash), events: v.events };
     for (const listener of l.listeners) {
       try {
@@ -290,12 +295,13 @@ export function createPeer(options: PeerOptions): Peer {
     const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`), { writerThread: true });
     const keyHex = toHex(options.signer.publicKey);
     if (store.meta('peer_key') !== keyHex) store.setMeta('peer_key', keyHex);
-    const l: ChainLedger = { store, recent: new Map(), resolver: createConfigIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), held: [], retryTimer: undefined, lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
+    const l: ChainLedger = { store, recent: new Map(), resolver: createRegistryIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), held: [], retryTimer: undefined, lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
     installIndexes(l);
     const savepoint = store.savepoint();
     for (const row of store.history(CONFIG_NAMESPACE, CONFIG_KEY, 'asc', 1_000_000)) {
       if (row.value !== null && row.block <= savepoint) l.resolver.addConfig(row.block, validateChainConfig(JSON.parse(row.value)));
     }
+    rebuildIdentityRegistry(l.resolver, store, savepoint);
     if (savepoint >= 0) {
       const last = store.block(savepoint);
       if (last === undefined) throw new SilkError('LEDGER_CORRUPT', `${chain}: savepoint ${savepoint} names a missing block`);
@@ -320,7 +326,7 @@ export function createPeer(options: PeerOptions): Peer {
     const l = ledger(proposal.chain);
     if (!verifyP256(proposal.creator, signed.bytes, signed.signature)) throw new EndorseError('BAD_SIGNATURE', 'the proposal signature does not verify');
     const height = l.store.height();
-    const id = l.resolver.resolve(proposal.chain, proposal.creator, height);
+    const id = l.resolver.resolve(proposal.chain, proposal.creator, height, proposal.ts);
     if (id === undefined) throw new EndorseError('UNKNOWN_CREATOR', `the creator is not a member of chain ${proposal.chain}`);
     const def = l.resolver.configAt(height).contracts[proposal.contract];
     const contract = contracts.get(proposal.contract);
@@ -337,6 +343,9 @@ export function createPeer(options: PeerOptions): Peer {
     if (fn === undefined || !Object.hasOwn(contract.functions, proposal.fn)) throw new EndorseError('UNKNOWN_FUNCTION', `contract ${contract.name} has no function ${proposal.fn}`);
     if (!readonly && fn.readonly) throw new EndorseError('INVALID_ARGUMENT', `${contract.name}.${proposal.fn} is a query: evaluate it instead of submitting`);
     if (fn.roles !== undefined && !fn.roles.includes(creator.role)) throw new EndorseError('CONTRACT_ERROR', `${contract.name}.${proposal.fn} needs role ${fn.roles.join(' or ')}`);
+    if (fn.authority !== undefined && !hasAuthority(creator, fn.authority)) {
+      throw new EndorseError('CONTRACT_ERROR', `${contract.name}.${proposal.fn} needs ${fn.authority.function === undefined ? '' : `function ${fn.authority.function} at `}level ${fn.authority.minLevel} or more; the creator has ${creator.level === undefined ? 'no level' : `${creator.function ?? 'no function'} at level ${creator.level}`}`);
+    }
     if (!fn.check.Check(proposal.args)) {
       const first = fn.check.Errors(proposal.args).First();
       throw new EndorseError('INVALID_ARGUMENT', `args${first?.path.replaceAll('/', '.') ?? ''}: ${first?.message ?? 'invalid'}`, { path: first?.path ?? '' });
@@ -408,6 +417,7 @@ export function createPeer(options: PeerOptions): Peer {
       const l = ledger(chain);
       return l.resolver.resolve(chain, key, l.store.height());
     },
+    identities: (chain) => ledger(chain).resolver,
     blockBytes: (chain, n) => ledger(chain).store.block(n)?.bytes,
     committedBlock: (chain, n) => summary(chain, ledger(chain), n),
     transactionStatus(chain, txId) {

@@ -121,6 +121,10 @@ export interface SilkClient {
    * `trust`, the keys are the chain's orderers and peers as this node reports them now.
    */
   verifyReceipt(receipt: ReceiptJson | Receipt, trust?: ReceiptTrust): Promise<ReceiptVerification>;
+  /** Keys registered through the identity contract (of one org with `org`), newest state first. */
+  identities(chain: string, options?: PageOptions & { readonly org?: string }): Promise<Page<JsonValue>>;
+  /** One key: its record, whether it may sign now (`standing`) and its certificate chain. @throws SilkError NOT_FOUND */
+  identity(chain: string, key: string): Promise<JsonValue>;
   /** Delivers committed blocks and contract events, reconnecting after drops. */
   subscribe(chain: string, options: SubscribeOptions): Subscription;
 }
@@ -291,6 +295,18 @@ export function connect(options: ConnectOptions): SilkClient {
       settle(() => {
         checkPage(o);
         return http.request<Page<StateEntry>>('GET', `${stateBase(chain, contract)}/state`, { query: { start: o?.start, end: o?.end, limit: o?.limit, bookmark: o?.bookmark } });
+      }),
+    identities: (chain, o) =>
+      settle(() => {
+        checkName(chain, 'chain');
+        checkPage(o);
+        return http.request<Page<JsonValue>>('GET', `/api/chains/${seg(chain)}/identities`, { query: { org: o?.org, limit: o?.limit, bookmark: o?.bookmark } });
+      }),
+    identity: (chain, key) =>
+      settle(() => {
+        checkName(chain, 'chain');
+        checkName(key, 'key');
+        return http.request<JsonValue>('GET', `/api/chains/${seg(chain)}/identities/${seg(key)}`);
       }),
     history: (chain, contract, key, o) =>
       settle(() => {

@@ -75,7 +75,7 @@ describe('silk client commands against a running node', () => {
     assert.match(human.stdout, /^Node\s+http:\/\/127\.0\.0\.1:\d+$/m);
     assert.match(human.stdout, /^Ready\s+yes/m);
     assert.match(human.stdout, /^CHAIN\s+HEIGHT\s+ORDERED\s+ORGS\s+CONTRACTS$/m);
-    assert.match(human.stdout, /^trade\s+\d+\s+\d+\s+3\s+basic 1\.0$/m);
+    assert.match(human.stdout, /^trade\s+\d+\s+\d+\s+3\s+basic 1\.0, identity 1\.0$/m);
     const json = await silk(['status', '--json', ...url]);
     assert.equal(json.code, 0);
     const report = JSON.parse(json.stdout) as { health: { status: string }; ready: { status: string }; chains: { name: string; height: number }[] };

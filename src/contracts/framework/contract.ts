@@ -17,6 +17,29 @@ export interface CreatorIdentity {
   readonly name: string;
   /** Hex of the compressed public key. */
   readonly key: string;
+  /** The function from the chain's registry (`admin` for a configured admin; absent for other configured members). */
+  readonly function?: string;
+  /** Authority level 1..9 (9 for a configured admin; absent for other configured members). */
+  readonly level?: number;
+}
+
+/**
+ * What a function demands of its creator's authority: at least `minLevel`, and when `function`
+ * is given, that function (an org admin, function `admin` at level 9, satisfies any function).
+ */
+export interface AuthorityRequirement {
+  readonly function?: string;
+  readonly minLevel: number;
+}
+
+/**
+ * True when a creator meets an authority requirement. Configured members other than admins
+ * have no level, so they meet none.
+ * @example hasAuthority({ org: 'Org1', role: 'member', name: 'x', key, function: 'finance', level: 3 }, { function: 'finance', minLevel: 3 }) // true
+ */
+export function hasAuthority(creator: CreatorIdentity, required: AuthorityRequirement): boolean {
+  if (creator.level === undefined || creator.level < required.minLevel) return false;
+  return required.function === undefined || creator.function === required.function || creator.function === 'admin';
 }
 
 /** A page request: `limit` items after `bookmark`. */
@@ -86,6 +109,8 @@ export interface TransactionFunction<S extends TSchema = TSchema> {
   readonly readonly: boolean;
   /** Minimum role required of the creator, if any (e.g. 'admin'). */
   readonly roles?: readonly string[];
+  /** Function and minimum level required of the creator, if any; checked by the endorsing peer like `roles`. */
+  readonly authority?: AuthorityRequirement;
   run(ctx: TransactionContext, args: Static<S>): JsonValue | undefined;
 }
 
@@ -106,6 +131,12 @@ export interface Contract {
 /** Options of a transaction function. */
 export interface FunctionOptions {
   readonly roles?: readonly string[];
+  /** Function and minimum level the creator needs, e.g. `{ function: 'finance', minLevel: 3 }`. */
+  readonly authority?: AuthorityRequirement;
+}
+
+function accessOf(options: FunctionOptions): { roles?: readonly string[]; authority?: AuthorityRequirement } {
+  return { ...(options.roles ? { roles: options.roles } : {}), ...(options.authority ? { authority: options.authority } : {}) };
 }
 
 /**
@@ -115,7 +146,7 @@ export interface FunctionOptions {
  * @example transaction(Type.Object({ id: Type.String() }), (ctx, { id }) => ctx.delete(id))
  */
 export function transaction<S extends TSchema>(schema: S, run: (ctx: TransactionContext, args: Static<S>) => JsonValue | undefined, options: FunctionOptions = {}): TransactionFunction<S> {
-  return { schema, check: TypeCompiler.Compile(schema), readonly: false, run, ...(options.roles ? { roles: options.roles } : {}) };
+  return { schema, check: TypeCompiler.Compile(schema), readonly: false, run, ...accessOf(options) };
 }
 
 /**
@@ -123,7 +154,7 @@ export function transaction<S extends TSchema>(schema: S, run: (ctx: Transaction
  * @example query(Type.Object({ id: Type.String() }), (ctx, { id }) => ctx.get(id) ?? null)
  */
 export function query<S extends TSchema>(schema: S, run: (ctx: TransactionContext, args: Static<S>) => JsonValue | undefined, options: FunctionOptions = {}): TransactionFunction<S> {
-  return { schema, check: TypeCompiler.Compile(schema), readonly: true, run, ...(options.roles ? { roles: options.roles } : {}) };
+  return { schema, check: TypeCompiler.Compile(schema), readonly: true, run, ...accessOf(options) };
 }
 
 /** The error a contract throws to refuse a proposal; its message reaches the client. */
