@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   UNKNOWN_FUNCTION: { http: 404, stage: 'endorse', description: 'The contract has no transaction function of that name.' },
   CONTRACT_ERROR: { http: 422, stage: 'endorse', description: 'The contract rejected the proposal (its message says why).' },
   ENDORSEMENT_MISMATCH: { http: 502, stage: 'endorse', description: 'Endorsing peers returned different results for the same proposal.' },
+  RECOVERY_FAILED: { http: 422, stage: 'input', description: 'A key recall or guardian recovery check failed; details.reason names which (record-altered, facts-differ, wrong-word, master-key-differs, insufficient-shares, request-cancelled, …).' },
   NOT_FOUND: { http: 404, stage: 'query', description: 'The block, transaction or key does not exist.' },
   QUERY_NOT_INDEXED: { http: 400, stage: 'query', description: 'A rich query uses no index the contract declares.' },
   INVALID_QUERY: { http: 400, stage: 'query', description: 'A rich query uses an operator or form outside the supported Mango subset.' },

@@ -28,14 +28,14 @@ export type RecoveryFailure =
   | 'cost-too-high';
 
 /**
- * A recall or guardian recovery that cannot go on. `code` is INVALID_ARGUMENT (something the
- * caller gave, or a record it pointed to, is not what it should be); `details.reason` says which.
+ * A recall or guardian recovery that cannot go on: code RECOVERY_FAILED, and `details.reason`
+ * says which check failed.
  */
 export class RecoveryError extends SilkError {
   readonly reason: RecoveryFailure;
 
   constructor(reason: RecoveryFailure, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super('INVALID_ARGUMENT', message, { ...details, reason }, options);
+    super('RECOVERY_FAILED', message, { ...details, reason }, options);
     this.name = 'RecoveryError';
     this.reason = reason;
   }
