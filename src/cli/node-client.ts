@@ -1,14 +1,22 @@
 /**
  * What the `silk` commands that talk to a running node share: the SDK client for `--url`,
- * the signing key from `--key`, JSON arguments, and one way to report failures. A mistake in
+ * the signing key from `--key` (a keystore, or a PKCS#8 PEM file), JSON arguments, and one way
+ * to report failures. A mistake in
  * what the user typed (bad JSON, an unreadable key file) is one line and exit 2; the node's
  * answer keeps its code and picks the exit code (docs/cli.md).
  */
 import { readFileSync } from 'node:fs';
+import { createSigner } from '../crypto/p256.js';
 import { isSilkError, type SilkError } from '../errors.js';
+import { privateKeyObjectOfScalar } from '../keys/async-signer.js';
+import { isKeystoreError, readKeystore } from '../keys/keystore.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { connect, signerFromPem, type Signer, type SilkClient } from '../sdk/index.js';
 import { apiUrl, EXIT } from './cli-support.js';
+import { promptHidden } from './password-prompt.js';
+
+/** The environment variable holding the password of the keystore given with `--key`. */
+export const KEY_PASSWORD_ENV = 'SILK_KEYSTORE_PASSWORD';
 
 /** A value the user typed that cannot be used: reported on one line, exit 2. */
 export class InputError extends Error {}
@@ -37,25 +45,58 @@ export function nodeClient(values: { url?: string | undefined }): SilkClient {
   }
 }
 
-/**
- * The signer of the PKCS#8 PEM file at `--key` or `$SILK_KEY`.
- * @param command the command's name, for the message when no key is given
- * @throws InputError when no key is given, the file cannot be read or is not a P-256 key
- */
-export function keyFile(values: { key?: string | undefined }, command: string): Signer {
-  const path = values.key ?? process.env.SILK_KEY;
-  if (path === undefined || path === '') throw new InputError(`${command} signs with your key: give --key PEM-FILE (or set $SILK_KEY), e.g. --key data/keys/SellerCN/yiwu-seller.pem`);
-  let pem: string;
+/** The password of the keystore `file`: `$SILK_KEYSTORE_PASSWORD`, else asked on the terminal. */
+async function keystorePassword(file: string): Promise<string> {
+  const env = process.env[KEY_PASSWORD_ENV];
+  if (env !== undefined && env !== '') return env;
+  if (!process.stdin.isTTY) throw new InputError(`${file} is a keystore: set $${KEY_PASSWORD_ENV} to its password, or run silk on a terminal to be asked`);
+  const typed = await promptHidden(`password of ${file}: `);
+  if (typed === undefined) throw new InputError('cancelled');
+  if (typed === '') throw new InputError('the password is empty');
+  return typed;
+}
+
+/** The signer of a private-key keystore; the key stays in memory only as a KeyObject. */
+async function keystoreSigner(file: string): Promise<Signer> {
+  const password = await keystorePassword(file);
+  let ks;
   try {
-    pem = readFileSync(path, 'utf8');
+    ks = await readKeystore(file, password);
+  } catch (e) {
+    if (isKeystoreError(e)) throw new InputError(e.message);
+    throw e;
+  }
+  if (ks.kind === 'mnemonic') throw new InputError(`${file} holds a whole key tree (a mnemonic), not one key: make a key keystore with silk keys derive and sign with that`);
+  try {
+    return createSigner(privateKeyObjectOfScalar(ks.secret));
+  } finally {
+    ks.secret.fill(0);
+  }
+}
+
+/**
+ * The signer of the key file at `--key` or `$SILK_KEY`: a keystore (JSON, docs/keystores.md;
+ * its password from `$SILK_KEYSTORE_PASSWORD` or a prompt on a terminal) or a PKCS#8 PEM file.
+ * @param command the command's name, for the message when no key is given
+ * @throws InputError when no key is given, the file cannot be read, the keystore does not open
+ *   (wrong password, altered, a mnemonic) or the PEM is not a P-256 key
+ * @example const signer = await keyFile({ key: 'data/keys/SellerCN/yiwu-seller.keystore.json' }, 'submit')
+ */
+export async function keyFile(values: { key?: string | undefined }, command: string): Promise<Signer> {
+  const path = values.key ?? process.env.SILK_KEY;
+  if (path === undefined || path === '') throw new InputError(`${command} signs with your key: give --key FILE (or set $SILK_KEY), e.g. --key data/keys/SellerCN/yiwu-seller.keystore.json with $${KEY_PASSWORD_ENV} set`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new InputError(`cannot read key file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
+  if (text.trimStart().startsWith('{')) return keystoreSigner(path);
   try {
-    return signerFromPem(pem);
+    return signerFromPem(text);
   } catch {
-    throw new InputError(`key file ${path} does not hold a PEM private key (PKCS#8, P-256)`);
+    throw new InputError(`key file ${path} does not hold a PEM private key (PKCS#8, P-256) or a keystore`);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Signer } from '../crypto/p256.js';
 import { CommitError, EndorseError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
-import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
+import { compileEndorsementPolicy, principalAccepts, type PolicySigner } from '../ledger/endorsement-policy.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { computeTxId, createProposal, decodeProposal, type Proposal, type SignedProposal } from '../ledger/proposal.js';
 import type { Receipt } from '../ledger/receipt.js';
@@ -131,7 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     subscriptions.set(chain, unsubscribe);
   };
 
-  const peerRole = (chain: string, peer: Peer): { org: string; role: string } | undefined => options.commitPeer.identity(chain, peer.publicKey);
+  const peerRole = (chain: string, peer: Peer): PolicySigner | undefined => options.commitPeer.identity(chain, peer.publicKey);
 
   /**
    * The height every endorser should reach before simulating: the highest any known peer has
@@ -162,12 +162,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     const policy = compileEndorsementPolicy(def.policy);
     const start = rotation++;
     const chosen: Peer[] = [];
-    const roles: { org: string; role: string }[] = [];
+    const roles: PolicySigner[] = [];
     // Rotate within the caught-up peers, then fall back to the others.
     const ordered = [...rotate(current, start), ...candidates.slice(current.length)];
-    // Only peers some principal of the policy accepts can help satisfy it.
+    // Only peers some principal of the policy accepts can help satisfy it. Peers have no function
+    // or level, so authority principals ('Org1.finance@3') are left to co-signers (docs/identity.md).
     const principals = policy.principals();
-    const counts = (r: { org: string; role: string }): boolean => principals.some((x) => x.org === r.org && (x.role === r.role || x.role === 'member'));
+    const counts = (r: PolicySigner): boolean => principals.some((x) => principalAccepts(x, r));
     for (const p of ordered) {
       const r = peerRole(chain, p);
       if (r === undefined || !counts(r) || roles.some((x) => x.org === r.org)) continue;

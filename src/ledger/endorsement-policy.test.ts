@@ -9,26 +9,32 @@ import {
   MAX_POLICY_LENGTH,
   parseEndorsementPolicy,
   policyOrgs,
-  type OrgRole,
+  principalAccepts,
+  type PolicyAuthority,
   type PolicyExpression,
   type PolicyOutOf,
   type PolicyPrincipal,
+  type PolicySigner,
 } from './endorsement-policy.js';
 
 const p = (org: string, role: string): PolicyPrincipal => ({ kind: 'principal', org, role });
+const fp = (org: string, fn: string, minLevel: number): PolicyAuthority => ({ kind: 'authority', org, function: fn, minLevel });
 const outOf = (n: number, ...rules: PolicyExpression[]): PolicyOutOf => ({ kind: 'outOf', n, rules });
 const and = (...rules: PolicyExpression[]): PolicyOutOf => outOf(rules.length, ...rules);
 const or = (...rules: PolicyExpression[]): PolicyOutOf => outOf(1, ...rules);
 
-/** Parses `"A.peer, B.admin"` into signers. */
-function signers(list: string): OrgRole[] {
+/** Parses `"A.peer, B.admin, A.member:finance@3"` into signers (`:function@level` for keys with authority). */
+function signers(list: string): PolicySigner[] {
   return list
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '')
     .map((entry) => {
-      const [org = '', role = ''] = entry.split('.');
-      return { org, role };
+      const [orgRole = '', authority] = entry.split(':');
+      const [org = '', role = ''] = orgRole.split('.');
+      if (authority === undefined) return { org, role };
+      const [fn = '', level = ''] = authority.split('@');
+      return { org, role, function: fn, level: Number(level) };
     });
 }
 
@@ -56,6 +62,21 @@ void describe('parseEndorsementPolicy', () => {
     assert.deepEqual(parseEndorsementPolicy("OR('Org1.peer')"), or(p('Org1', 'peer')));
     assert.deepEqual(parseEndorsementPolicy("'Org1.admin'"), p('Org1', 'admin'));
     assert.deepEqual(parseEndorsementPolicy('"Org_1-x.peer"'), p('Org_1-x', 'peer'));
+  });
+
+  void it('parses authority principals (function and minimum level)', () => {
+    assert.deepEqual(parseEndorsementPolicy("'Org1.finance@3'"), fp('Org1', 'finance', 3));
+    assert.deepEqual(
+      parseEndorsementPolicy(`AND('Org1.peer', OR("Org1.finance@3", 'Org2.audit@9'), 'Org1.member')`),
+      and(p('Org1', 'peer'), or(fp('Org1', 'finance', 3), fp('Org2', 'audit', 9)), p('Org1', 'member')),
+    );
+    assertPolicyError("'Org1.finance@'", /expected a level 1\.\.9 after '@' at position 15, found "'"/);
+    assertPolicyError("'Org1.finance@0'", /the level at position 15 must be 1\.\.9, got 0/);
+    assertPolicyError("'Org1.finance@10'", /the level at position 15 must be 1\.\.9, got 10/);
+    assertPolicyError("'Org1.finance@x'", /expected a level 1\.\.9 after '@' at position 15, found "x"/);
+    assertPolicyError("'Org1.finance@3@4'", /expected closing ' .* at position 16, found "@"/);
+    assertPolicyError("'Org1.finance @3'", /expected closing ' .* at position 14, found " "/);
+    assertPolicyError("'Org1@3'", /expected '\.' between org and role at position 6/);
   });
 
   void it('expands MAJORITY and ANY into OutOf', () => {
@@ -140,6 +161,8 @@ void describe('formatEndorsementPolicy', () => {
     assert.equal(formatEndorsementPolicy(parseEndorsementPolicy("OutOf(1,'A.p')")), "OR('A.p')");
     assert.equal(formatEndorsementPolicy(parseEndorsementPolicy("OutOf(2,'A.p','B.p')")), "AND('A.p', 'B.p')");
     assert.equal(formatEndorsementPolicy(p('Org1', 'admin')), "'Org1.admin'");
+    assert.equal(formatEndorsementPolicy(parseEndorsementPolicy('and( "Org1.peer",or("Org1.finance@3" ,"Org2.audit@9"))')), "AND('Org1.peer', OR('Org1.finance@3', 'Org2.audit@9'))");
+    assert.equal(formatEndorsementPolicy(fp('Org1', 'finance', 3)), "'Org1.finance@3'");
   });
 
   void it('rejects hand-built expressions that would not parse back', () => {
@@ -153,6 +176,11 @@ void describe('formatEndorsementPolicy', () => {
     rejects(p('A.B', 'peer'));
     rejects(p('A', "pe'er"));
     rejects(p('', 'peer'));
+    rejects(fp('Org1', 'finance', 0));
+    rejects(fp('Org1', 'finance', 10));
+    rejects(fp('Org1', 'finance', 2.5));
+    rejects(fp('Org1', 'fin@ance', 3));
+    rejects(fp('Org.1', 'finance', 3));
     let deep: PolicyExpression = p('A', 'peer');
     for (let i = 0; i <= MAX_POLICY_DEPTH; i++) deep = or(deep);
     rejects(deep);
@@ -171,6 +199,13 @@ void describe('policyOrgs and principals()', () => {
       { org: 'Customs', role: 'admin' },
       { org: 'SellerEU', role: 'peer' },
     ]);
+    assert.deepEqual(compileEndorsementPolicy("OR('A.finance@3', 'A.finance', 'A.finance@3', 'A.finance@4', 'B.member')").principals(), [
+      { org: 'A', function: 'finance', minLevel: 3 },
+      { org: 'A', role: 'finance' },
+      { org: 'A', function: 'finance', minLevel: 4 },
+      { org: 'B', role: 'member' },
+    ]);
+    assert.deepEqual(policyOrgs(parseEndorsementPolicy("AND('A.peer', 'C.audit@2')")), ['A', 'C']);
     // Callers get fresh copies they may change.
     const first = policy.principals()[0]!;
     (first as { org: string }).org = 'Changed';
@@ -300,6 +335,70 @@ void describe('isSatisfiedBy', () => {
     ]);
   });
 
+  void it('evaluates authority principals by function and minimum level; an admin meets any function of its org', () => {
+    truthTable("'Org1.finance@3'", [
+      ['', false],
+      ['Org1.member:finance@3', true],
+      ['Org1.member:finance@9', true],
+      ['Org1.device:finance@3', true],
+      // Below the level, another function, another org, no authority at all.
+      ['Org1.member:finance@2', false],
+      ['Org1.member:sales@9', false],
+      ['Org2.member:finance@3', false],
+      ['Org1.peer', false],
+      ['Org1.client', false],
+      // A role named like the function is not the function.
+      ['Org1.finance', false],
+      // A configured admin (function admin, level 9) of the org meets it; of another org, not.
+      ['Org1.admin:admin@9', true],
+      ['Org2.admin:admin@9', false],
+      // An admin function below the level does not.
+      ['Org1.member:admin@2', false],
+    ]);
+    truthTable("'Org1.admin@9'", [
+      ['Org1.admin:admin@9', true],
+      ['Org1.member:finance@9', false],
+    ]);
+  });
+
+  void it('assigns a signer that matches a role and an authority principal to only one of them', () => {
+    truthTable("AND('Org1.member', 'Org1.finance@3')", [
+      ['Org1.member:finance@3', false],
+      ['Org1.member:finance@3, Org1.peer', true],
+      ['Org1.member:finance@3, Org1.member:finance@2', true],
+      ['Org1.member:finance@2, Org1.peer', false],
+      ['Org1.admin:admin@9, Org1.peer', true],
+    ]);
+    truthTable("AND('Org1.peer', 'Org1.finance@3', 'Org1.finance@5')", [
+      ['Org1.peer, Org1.member:finance@5', false],
+      ['Org1.peer, Org1.member:finance@5, Org1.member:finance@3', true],
+      ['Org1.peer, Org1.member:finance@4, Org1.member:finance@3', false],
+      ['Org1.peer, Org1.admin:admin@9, Org1.member:finance@3', true],
+    ]);
+    // Greedy would give the level-5 key to the first principal and leave none for the second.
+    truthTable("OutOf(2, 'Org1.finance@3', 'Org1.finance@5', 'Org1.audit@1')", [
+      ['Org1.member:finance@5, Org1.member:finance@3', true],
+      ['Org1.member:finance@5, Org1.member:audit@1', true],
+      ['Org1.member:finance@3, Org1.member:finance@4', false],
+    ]);
+    truthTable("AND(OR('Org1.finance@3', 'Org2.peer'), 'Org1.admin')", [
+      ['Org1.admin:admin@9', false],
+      ['Org1.admin:admin@9, Org1.member:finance@3', true],
+      ['Org1.admin:admin@9, Org2.peer', true],
+      ['Org1.admin:admin@9, Org1.admin:admin@9', true],
+    ]);
+  });
+
+  void it('principalAccepts mirrors hasAuthority', () => {
+    const finance3 = { org: 'Org1', function: 'finance', minLevel: 3 };
+    assert.equal(principalAccepts(finance3, { org: 'Org1', role: 'member', function: 'finance', level: 3 }), true);
+    assert.equal(principalAccepts(finance3, { org: 'Org1', role: 'member', function: 'finance', level: 2 }), false);
+    assert.equal(principalAccepts(finance3, { org: 'Org1', role: 'admin', function: 'admin', level: 9 }), true);
+    assert.equal(principalAccepts(finance3, { org: 'Org1', role: 'peer' }), false);
+    assert.equal(principalAccepts({ org: 'Org1', role: 'member' }, { org: 'Org1', role: 'peer' }), true);
+    assert.equal(principalAccepts({ org: 'Org1', role: 'peer' }, { org: 'Org1', role: 'member', function: 'finance', level: 9 }), false);
+  });
+
   void it('stays fast when no assignment exists among many overlapping choices', { timeout: 10_000 }, () => {
     const orgs = Array.from({ length: 16 }, (_, i) => `O${i}`);
     const text = `AND(${orgs.map(() => `OR(${orgs.map((org) => `'${org}.member'`).join(',')})`).join(',')})`;
@@ -314,21 +413,25 @@ void describe('isSatisfiedBy', () => {
 // Properties
 
 /** Tries every assignment of distinct signers to principals, then evaluates the gates. */
-function bruteForceSatisfied(expr: PolicyExpression, given: readonly OrgRole[]): boolean {
-  const leaves: PolicyPrincipal[] = [];
+function bruteForceSatisfied(expr: PolicyExpression, given: readonly PolicySigner[]): boolean {
+  const leaves: (PolicyPrincipal | PolicyAuthority)[] = [];
   const collect = (node: PolicyExpression): void => {
-    if (node.kind === 'principal') leaves.push(node);
-    else node.rules.forEach(collect);
+    if (node.kind === 'outOf') node.rules.forEach(collect);
+    else leaves.push(node);
   };
   collect(expr);
   const satisfied = leaves.map(() => false);
   const evaluate = (node: PolicyExpression, next: { index: number }): boolean => {
-    if (node.kind === 'principal') return satisfied[next.index++]!;
+    if (node.kind !== 'outOf') return satisfied[next.index++]!;
     const results = node.rules.map((rule) => evaluate(rule, next));
     return results.filter(Boolean).length >= node.n;
   };
-  const matches = (leaf: PolicyPrincipal, signer: OrgRole): boolean =>
-    leaf.org === signer.org && (leaf.role === 'member' || leaf.role === signer.role);
+  // Written out independently of principalAccepts: the rule of hasAuthority() for authority principals.
+  const matches = (leaf: PolicyPrincipal | PolicyAuthority, signer: PolicySigner): boolean =>
+    leaf.org === signer.org &&
+    (leaf.kind === 'principal'
+      ? leaf.role === 'member' || leaf.role === signer.role
+      : signer.level !== undefined && signer.level >= leaf.minLevel && (signer.function === leaf.function || signer.function === 'admin'));
   const search = (i: number, used: readonly boolean[]): boolean => {
     if (i === leaves.length) return evaluate(expr, { index: 0 });
     satisfied[i] = false;
@@ -347,14 +450,22 @@ function bruteForceSatisfied(expr: PolicyExpression, given: readonly OrgRole[]):
 }
 
 function leafCount(expr: PolicyExpression): number {
-  return expr.kind === 'principal' ? 1 : expr.rules.reduce((sum, rule) => sum + leafCount(rule), 0);
+  return expr.kind === 'outOf' ? expr.rules.reduce((sum, rule) => sum + leafCount(rule), 0) : 1;
 }
 
 const orgArb = fc.constantFrom('A', 'B', 'C');
 const roleArb = fc.constantFrom('member', 'peer', 'admin', 'client');
 // fc.record builds null-prototype objects; map to plain ones so deepEqual compares like with like.
-const principalArb: fc.Arbitrary<PolicyPrincipal> = fc.tuple(orgArb, roleArb).map(([org, role]) => p(org, role));
-const signerArb: fc.Arbitrary<OrgRole> = fc.tuple(fc.constantFrom('A', 'B', 'C', 'D'), roleArb).map(([org, role]) => ({ org, role }));
+const functionArb = fc.constantFrom('finance', 'sales', 'admin');
+const levelArb = fc.integer({ min: 1, max: 9 });
+const rolePrincipalArb: fc.Arbitrary<PolicyPrincipal> = fc.tuple(orgArb, roleArb).map(([org, role]) => p(org, role));
+const authorityPrincipalArb: fc.Arbitrary<PolicyAuthority> = fc.tuple(orgArb, functionArb, fc.constantFrom(1, 3, 5, 9)).map(([org, fn, level]) => fp(org, fn, level));
+const principalArb: fc.Arbitrary<PolicyPrincipal | PolicyAuthority> = fc.oneof({ weight: 2, arbitrary: rolePrincipalArb }, { weight: 1, arbitrary: authorityPrincipalArb });
+// Signers: configured members (role only), configured admins (function admin, level 9) and registered keys (member/device with a function and level).
+const signerArb: fc.Arbitrary<PolicySigner> = fc.oneof(
+  fc.tuple(fc.constantFrom('A', 'B', 'C', 'D'), roleArb).map(([org, role]): PolicySigner => (role === 'admin' ? { org, role, function: 'admin', level: 9 } : { org, role })),
+  fc.tuple(fc.constantFrom('A', 'B', 'C', 'D'), fc.constantFrom('member', 'device'), fc.constantFrom('finance', 'sales', 'audit', 'admin'), levelArb).map(([org, role, fn, level]): PolicySigner => ({ org, role, function: fn, level })),
+);
 
 const policyArb = fc.letrec<{ rule: PolicyExpression; gate: PolicyOutOf }>((tie) => ({
   rule: fc.oneof({ maxDepth: 3, depthIdentifier: 'policy' }, principalArb, tie('gate')),
@@ -395,6 +506,16 @@ void describe('properties', () => {
         assert.equal(policy.isSatisfiedBy([...given].reverse()), policy.isSatisfiedBy(given));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  void it('a signer with a function and level counts for at most one principal (brute force over many same-org keys)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('A'), fc.constantFrom('peer', 'member'), fc.constantFrom('finance', 'sales', 'admin'), levelArb), { maxLength: 6 }), flatPolicyArb, (keys, expr) => {
+        const given = keys.map(([org, role, fn, level]): PolicySigner => ({ org, role, function: fn, level }));
+        assert.equal(compileEndorsementPolicy(formatEndorsementPolicy(expr)).isSatisfiedBy(given), bruteForceSatisfied(expr, given));
+      }),
+      { numRuns: 300 },
     );
   });
 

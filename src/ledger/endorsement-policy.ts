@@ -3,6 +3,11 @@
  * `AND('Customs.officer', OR('SellerCN.member', 'SellerEU.member'))`, parsed into a small
  * AST, printed back canonically, and compiled into evaluators that run for every transaction.
  *
+ * A principal names a role (`'Org1.peer'`, or `'Org1.member'` for any signer of the org) or an
+ * authority (`'Org1.finance@3'`: a signer of Org1 whose registered function is `finance` at level 3
+ * or more; an org admin, function `admin` at level 9, meets any function of its org, as
+ * `hasAuthority()` rules for contracts).
+ *
  * Each signer may satisfy at most one principal in an evaluation (Fabric's signature
  * de-duplication), so `AND('A.member', 'A.member')` needs two distinct signers of org `A`.
  * Unlike Fabric's greedy evaluator, {@link CompiledPolicy.isSatisfiedBy} searches every
@@ -15,6 +20,19 @@ export interface PolicyPrincipal {
   readonly kind: 'principal';
   readonly org: string;
   readonly role: string;
+}
+
+/**
+ * A principal `'Org.function@level'`: satisfied by one signer of `org` whose function is
+ * `function` (or `admin`) and whose level is at least `minLevel`. Signers without a level (peers,
+ * configured clients) never satisfy it.
+ */
+export interface PolicyAuthority {
+  readonly kind: 'authority';
+  readonly org: string;
+  readonly function: string;
+  /** 1..9. */
+  readonly minLevel: number;
 }
 
 /** A threshold gate: satisfied when `n` of its `rules` are. `AND` is `n = rules.length`, `OR` is `n = 1`. */
@@ -31,13 +49,32 @@ export interface PolicyOutOf {
  * const expr: PolicyExpression = { kind: 'outOf', n: 1, rules: [
  *   { kind: 'principal', org: 'A', role: 'peer' }, { kind: 'principal', org: 'B', role: 'member' }] };
  */
-export type PolicyExpression = PolicyPrincipal | PolicyOutOf;
+export type PolicyExpression = PolicyPrincipal | PolicyAuthority | PolicyOutOf;
 
 /** An org and a role: the identity of a signer, or a principal a policy names. */
 export interface OrgRole {
   readonly org: string;
   readonly role: string;
 }
+
+/**
+ * A signer as policies see it: its org and role, and for keys with authority (registered keys,
+ * configured admins) its function and level. `ResolvedIdentity` is one.
+ */
+export interface PolicySigner extends OrgRole {
+  readonly function?: string;
+  readonly level?: number;
+}
+
+/** An org, a function and a minimum level: an authority principal a policy names. */
+export interface OrgAuthority {
+  readonly org: string;
+  readonly function: string;
+  readonly minLevel: number;
+}
+
+/** A principal as {@link CompiledPolicy.principals} lists it. */
+export type PrincipalRequirement = OrgRole | OrgAuthority;
 
 /**
  * A parsed, cached policy ready to evaluate against the signers of a transaction.
@@ -54,9 +91,9 @@ export interface CompiledPolicy {
    * True when distinct signers can be assigned to principals so that the policy holds.
    * Duplicate entries (same org and role twice) count as two signers, as given.
    */
-  isSatisfiedBy(signers: readonly OrgRole[]): boolean;
-  /** The distinct principals the policy names, in order of first appearance. */
-  principals(): OrgRole[];
+  isSatisfiedBy(signers: readonly PolicySigner[]): boolean;
+  /** The distinct principals the policy names, in order of first appearance: `{org, role}` or `{org, function, minLevel}`. */
+  principals(): PrincipalRequirement[];
 }
 
 /** The longest policy text {@link parseEndorsementPolicy} accepts, in characters. */
@@ -67,6 +104,13 @@ export const MAX_POLICY_DEPTH = 16;
 
 /** The role that any signer of an org satisfies. */
 const MEMBER_ROLE = 'member';
+
+/** The function of an org admin, which meets every function requirement of its org. */
+const ADMIN_FUNCTION = 'admin';
+
+/** Authority levels a principal may require (as in identity certificates). */
+const MIN_LEVEL = 1;
+const MAX_LEVEL = 9;
 
 /** How many compiled policies stay cached; the least recently used one goes first. */
 const POLICY_CACHE_LIMIT = 512;
@@ -85,7 +129,7 @@ const GATE_THRESHOLDS: ReadonlyMap<string, (ruleCount: number) => number> = new 
   ['majority', (ruleCount: number) => Math.floor(ruleCount / 2) + 1],
 ]);
 const OUT_OF_KEYWORD = 'outof';
-const EXPECTED_RULE = "a quoted principal such as 'Org1.member' or one of AND, OR, OutOf, MAJORITY, ANY";
+const EXPECTED_RULE = "a quoted principal such as 'Org1.member' or 'Org1.finance@3', or one of AND, OR, OutOf, MAJORITY, ANY";
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -126,7 +170,18 @@ function expectChar(cursor: Cursor, char: string, expected: string): void {
   cursor.pos += 1;
 }
 
-function parsePrincipal(cursor: Cursor): PolicyPrincipal {
+function parseLevel(cursor: Cursor): number {
+  const at = cursor.pos;
+  const digits = readRun(cursor, DIGIT_RUN);
+  if (digits === '') throw syntaxError(cursor, `a level ${MIN_LEVEL}..${MAX_LEVEL} after '@'`);
+  const level = Number(digits);
+  if (digits.length > 1 || level < MIN_LEVEL) {
+    throw policyError(`the level at position ${at + 1} must be ${MIN_LEVEL}..${MAX_LEVEL}, got ${digits}`, at + 1);
+  }
+  return level;
+}
+
+function parsePrincipal(cursor: Cursor): PolicyPrincipal | PolicyAuthority {
   const start = cursor.pos;
   const quote = cursor.text[start] ?? '';
   cursor.pos += 1;
@@ -136,10 +191,16 @@ function parsePrincipal(cursor: Cursor): PolicyPrincipal {
   cursor.pos += 1;
   const role = readRun(cursor, NAME_RUN);
   if (role === '') throw syntaxError(cursor, 'a role name ([A-Za-z0-9_-]+)');
+  let minLevel: number | undefined;
+  if (cursor.text[cursor.pos] === '@') {
+    cursor.pos += 1;
+    minLevel = parseLevel(cursor);
+  }
   if (cursor.text[cursor.pos] !== quote) {
     throw syntaxError(cursor, `closing ${quote} of the principal opened at position ${start + 1}`);
   }
   cursor.pos += 1;
+  if (minLevel !== undefined) return Object.freeze({ kind: 'authority', org, function: role, minLevel });
   return Object.freeze({ kind: 'principal', org, role });
 }
 
@@ -207,8 +268,8 @@ function parseGate(cursor: Cursor, word: string, start: number, depth: number): 
 /**
  * Parses endorsement policy text into a {@link PolicyExpression}.
  *
- * Grammar: a quoted principal `'Org.role'` (single or double quotes; names are `[A-Za-z0-9_-]+`),
- * or a gate `AND(r, …)`, `OR(r, …)`, `OutOf(n, r, …)`, `MAJORITY(r, …)` (n = ⌊len/2⌋ + 1) or
+ * Grammar: a quoted principal `'Org.role'` or `'Org.function@level'` (single or double quotes;
+ * names are `[A-Za-z0-9_-]+`, the level one digit 1..9), or a gate `AND(r, …)`, `OR(r, …)`, `OutOf(n, r, …)`, `MAJORITY(r, …)` (n = ⌊len/2⌋ + 1) or
  * `ANY(r, …)` (n = 1). Keywords are case-insensitive; whitespace is free. The returned tree is frozen.
  *
  * @param text - The policy text, at most {@link MAX_POLICY_LENGTH} characters.
@@ -246,6 +307,15 @@ function checkExpression(expr: PolicyExpression, depth: number): void {
     }
     return;
   }
+  if (expr.kind === 'authority') {
+    if (!NAME_PATTERN.test(expr.org) || !NAME_PATTERN.test(expr.function)) {
+      throw new SilkError('INVALID_ARGUMENT', `endorsement policy: principal ${JSON.stringify(`${expr.org}.${expr.function}`)} has an org or function outside [A-Za-z0-9_-]+`);
+    }
+    if (!Number.isSafeInteger(expr.minLevel) || expr.minLevel < MIN_LEVEL || expr.minLevel > MAX_LEVEL) {
+      throw new SilkError('INVALID_ARGUMENT', `endorsement policy: principal ${JSON.stringify(`${expr.org}.${expr.function}`)} has level ${expr.minLevel}, outside ${MIN_LEVEL}..${MAX_LEVEL}`);
+    }
+    return;
+  }
   if (depth >= MAX_POLICY_DEPTH) {
     throw new SilkError('INVALID_ARGUMENT', `endorsement policy: gates nest deeper than ${MAX_POLICY_DEPTH} levels`);
   }
@@ -257,6 +327,7 @@ function checkExpression(expr: PolicyExpression, depth: number): void {
 
 function formatRule(expr: PolicyExpression): string {
   if (expr.kind === 'principal') return `'${expr.org}.${expr.role}'`;
+  if (expr.kind === 'authority') return `'${expr.org}.${expr.function}@${expr.minLevel}'`;
   const body = expr.rules.map(formatRule).join(', ');
   if (expr.n === 1) return `OR(${body})`;
   if (expr.n === expr.rules.length) return `AND(${body})`;
@@ -264,13 +335,14 @@ function formatRule(expr: PolicyExpression): string {
 }
 
 /**
- * Prints a policy in canonical form: single-quoted principals, `OR` for n = 1, `AND` for
+ * Prints a policy in canonical form: single-quoted principals (`'Org.role'`,
+ * `'Org.function@level'`), `OR` for n = 1, `AND` for
  * n = rule count, `OutOf(n, …)` otherwise, rules separated by `", "`. The result always parses
  * back to an equal expression.
  *
  * @param expr - The policy to print (checked, since it may be built by hand).
  * @returns The canonical policy text.
- * @throws {SilkError} `INVALID_ARGUMENT` when a name is outside `[A-Za-z0-9_-]+`, a gate has no
+ * @throws {SilkError} `INVALID_ARGUMENT` when a name is outside `[A-Za-z0-9_-]+`, a level outside 1..9, a gate has no
  *   rules or an out-of-range n, gates nest deeper than {@link MAX_POLICY_DEPTH}, or the text
  *   would exceed {@link MAX_POLICY_LENGTH} characters.
  * @example
@@ -286,10 +358,18 @@ export function formatEndorsementPolicy(expr: PolicyExpression): string {
   return text;
 }
 
-function collectPrincipals(expr: PolicyExpression, into: PolicyPrincipal[]): PolicyPrincipal[] {
-  if (expr.kind === 'principal') into.push(expr);
-  else for (const rule of expr.rules) collectPrincipals(rule, into);
+/** A leaf of a policy: a role or an authority principal. */
+type PolicyLeaf = PolicyPrincipal | PolicyAuthority;
+
+function collectPrincipals(expr: PolicyExpression, into: PolicyLeaf[]): PolicyLeaf[] {
+  if (expr.kind === 'outOf') for (const rule of expr.rules) collectPrincipals(rule, into);
+  else into.push(expr);
   return into;
+}
+
+/** The canonical text of a principal, without quotes: its identity among a policy's principals. */
+function principalText(principal: PrincipalRequirement): string {
+  return 'role' in principal ? `${principal.org}.${principal.role}` : `${principal.org}.${principal.function}@${principal.minLevel}`;
 }
 
 /**
@@ -306,16 +386,57 @@ export function policyOrgs(expr: PolicyExpression): string[] {
   return [...new Set(collectPrincipals(expr, []).map((principal) => principal.org))];
 }
 
+/**
+ * True when one signer satisfies one principal, taken alone (in a policy each signer still counts
+ * for at most one principal). A role principal wants the org and the role (`member`: any role); an
+ * authority principal wants the org, a level of at least `minLevel` and the function, or the
+ * function `admin` — the same rule as the contract framework's `hasAuthority()`.
+ *
+ * @param principal - `{org, role}` or `{org, function, minLevel}` (as {@link CompiledPolicy.principals} lists them, or a parsed leaf).
+ * @param signer - The signer's org and role, and its function and level when it has them.
+ * @returns Whether the signer can be assigned to the principal.
+ * @throws Never.
+ * @example
+ * principalAccepts({ org: 'Org1', function: 'finance', minLevel: 3 }, { org: 'Org1', role: 'admin', function: 'admin', level: 9 }); // true
+ * principalAccepts({ org: 'Org1', function: 'finance', minLevel: 3 }, { org: 'Org1', role: 'peer' }); // false: no level
+ */
+export function principalAccepts(principal: PrincipalRequirement, signer: PolicySigner): boolean {
+  if (signer.org !== principal.org) return false;
+  if ('role' in principal) return principal.role === MEMBER_ROLE || principal.role === signer.role;
+  if (signer.level === undefined || signer.level < principal.minLevel) return false;
+  return signer.function === principal.function || signer.function === ADMIN_FUNCTION;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 //
-// Signers are tallied into classes: per org, one class per role some principal names (other than
-// `member`) and one class for every other role. Signers in the same class are interchangeable,
-// so a transaction's signers reduce to a vector of class counts, and duplicates simply count twice.
+// Signers are tallied into classes. Two signers are interchangeable when they satisfy exactly the
+// same principals, so each class stands for one such set. Within an org, what a signer satisfies
+// depends only on its role slot (one per role some principal names, other than `member`, and one
+// for every other role) and, when the org has authority principals, its authority profile: its
+// function slot (each function a principal names, `admin`, every other) and level bucket (how many
+// of the named minimum levels it reaches). The plan enumerates those slots once and gives every
+// distinct set of satisfied principals a class; a transaction's signers then reduce to a vector of
+// class counts, and duplicates simply count twice. Policies without authority principals get
+// exactly the classes they always had (one profile per org).
 
 interface OrgClasses {
+  /** Role slot of each role some principal names (other than `member`). */
   readonly byRole: ReadonlyMap<string, number>;
-  readonly other: number;
+  /** The role slot of every other role. */
+  readonly otherRole: number;
+  /** Function slot of each function an authority principal names, and of `admin` (empty without authority principals). */
+  readonly byFunction: ReadonlyMap<string, number>;
+  /** The function slot of every other function, and of signers without one. */
+  readonly otherFunction: number;
+  /** The distinct minimum levels the org's authority principals name, ascending. */
+  readonly levels: readonly number[];
+  /** Authority profiles per role slot: function slots × level buckets (1 without authority principals). */
+  readonly profiles: number;
+  /** The class of role slot `r` with profile `f` is `classOf[r * profiles + f]`. */
+  readonly classOf: readonly number[];
+  /** One representative signer per class, with its class. */
+  readonly representatives: readonly { readonly cls: number; readonly signer: PolicySigner }[];
 }
 
 interface PlanLeaf {
@@ -344,42 +465,94 @@ interface EvaluationPlan {
 /** How many signers of each class are available (capped), or used by a partial assignment. */
 type ClassCounts = readonly number[];
 
-function buildOrgClasses(principals: readonly PolicyPrincipal[]): Map<string, OrgClasses> {
-  const roles = new Map<string, Set<string>>();
-  for (const { org, role } of principals) {
-    const named = roles.get(org) ?? new Set<string>();
-    if (role !== MEMBER_ROLE) named.add(role);
-    roles.set(org, named);
-  }
-  const orgs = new Map<string, OrgClasses>();
-  let next = 0;
-  for (const [org, named] of roles) {
-    const byRole = new Map<string, number>();
-    for (const role of named) byRole.set(role, next++);
-    orgs.set(org, { byRole, other: next++ });
-  }
-  return orgs;
+interface OrgPrincipals {
+  readonly roles: Set<string>;
+  readonly functions: Set<string>;
+  readonly levels: Set<number>;
+  readonly distinct: Map<string, PolicyLeaf>;
 }
 
-function leafClasses(principal: PolicyPrincipal, orgs: ReadonlyMap<string, OrgClasses>): number[] {
+function groupByOrg(principals: readonly PolicyLeaf[]): Map<string, OrgPrincipals> {
+  const byOrg = new Map<string, OrgPrincipals>();
+  for (const principal of principals) {
+    const group = byOrg.get(principal.org) ?? { roles: new Set<string>(), functions: new Set<string>(), levels: new Set<number>(), distinct: new Map<string, PolicyLeaf>() };
+    if (principal.kind === 'principal') {
+      if (principal.role !== MEMBER_ROLE) group.roles.add(principal.role);
+    } else {
+      group.functions.add(principal.function);
+      group.levels.add(principal.minLevel);
+    }
+    group.distinct.set(principalText(principal), principal);
+    byOrg.set(principal.org, group);
+  }
+  return byOrg;
+}
+
+/** The role, function and level a signer in role slot `roleSlot` with profile `profile` stands for. */
+function representative(org: string, roles: readonly string[], functions: readonly string[], levels: readonly number[], roleSlot: number, profile: number): PolicySigner {
+  // Names outside [A-Za-z0-9_-]+ (here '.') are never named by a principal: they stand for "every other".
+  const role = roles[roleSlot] ?? '.other';
+  if (levels.length === 0) return { org, role };
+  const bucket = profile % (levels.length + 1);
+  const fn = functions[Math.floor(profile / (levels.length + 1))] ?? '.other';
+  const level = bucket === 0 ? undefined : levels[bucket - 1];
+  return level === undefined ? { org, role, function: fn } : { org, role, function: fn, level };
+}
+
+function buildOrgClasses(principals: readonly PolicyLeaf[]): { orgs: Map<string, OrgClasses>; classCount: number } {
+  const orgs = new Map<string, OrgClasses>();
+  let next = 0;
+  for (const [org, group] of groupByOrg(principals)) {
+    const roles = [...group.roles];
+    const functions = group.functions.size === 0 ? [] : [...new Set([...group.functions, ADMIN_FUNCTION])];
+    const levels = [...group.levels].sort((a, b) => a - b);
+    const profiles = levels.length === 0 ? 1 : (functions.length + 1) * (levels.length + 1);
+    const distinct = [...group.distinct.values()];
+    const classByMask = new Map<string, number>();
+    const classOf: number[] = [];
+    const representatives: { cls: number; signer: PolicySigner }[] = [];
+    for (let r = 0; r <= roles.length; r++) {
+      for (let f = 0; f < profiles; f++) {
+        const signer = representative(org, roles, functions, levels, r, f);
+        const mask = distinct.map((principal) => (principalAccepts(principal, signer) ? '1' : '0')).join('');
+        let cls = classByMask.get(mask);
+        if (cls === undefined) {
+          cls = next++;
+          classByMask.set(mask, cls);
+          representatives.push({ cls, signer });
+        }
+        classOf.push(cls);
+      }
+    }
+    orgs.set(org, {
+      byRole: new Map(roles.map((role, slot) => [role, slot])),
+      otherRole: roles.length,
+      byFunction: new Map(functions.map((fn, slot) => [fn, slot])),
+      otherFunction: functions.length,
+      levels,
+      profiles,
+      classOf,
+      representatives,
+    });
+  }
+  return { orgs, classCount: next };
+}
+
+function leafClasses(principal: PolicyLeaf, orgs: ReadonlyMap<string, OrgClasses>): number[] {
   const org = orgs.get(principal.org);
   if (org === undefined) return [];
-  if (principal.role === MEMBER_ROLE) return [org.other, ...org.byRole.values()];
-  const exact = org.byRole.get(principal.role);
-  return exact === undefined ? [] : [exact];
+  return org.representatives.filter(({ signer }) => principalAccepts(principal, signer)).map(({ cls }) => cls);
 }
 
 function buildPlanNode(expr: PolicyExpression, orgs: ReadonlyMap<string, OrgClasses>): PlanNode {
-  if (expr.kind === 'principal') return { kind: 'leaf', classes: leafClasses(expr, orgs) };
+  if (expr.kind !== 'outOf') return { kind: 'leaf', classes: leafClasses(expr, orgs) };
   const children = expr.rules.map((rule) => buildPlanNode(rule, orgs));
   return { kind: 'gate', n: expr.n, children, flat: children.every((child) => child.kind === 'leaf') };
 }
 
 function buildPlan(expr: PolicyExpression): EvaluationPlan {
   const principals = collectPrincipals(expr, []);
-  const orgs = buildOrgClasses(principals);
-  let classCount = 0;
-  for (const org of orgs.values()) classCount = Math.max(classCount, org.other + 1);
+  const { orgs, classCount } = buildOrgClasses(principals);
   const caps = new Array<number>(classCount).fill(0);
   for (const principal of principals) {
     for (const c of leafClasses(principal, orgs)) caps[c] = (caps[c] ?? 0) + 1;
@@ -387,12 +560,22 @@ function buildPlan(expr: PolicyExpression): EvaluationPlan {
   return { orgs, caps, root: buildPlanNode(expr, orgs) };
 }
 
-function tallySigners(plan: EvaluationPlan, signers: readonly OrgRole[]): number[] {
+/** The authority profile of a signer in an org (0 when the org has no authority principals). */
+function profileOf(org: OrgClasses, signer: PolicySigner): number {
+  if (org.levels.length === 0) return 0;
+  const fn = signer.function === undefined ? org.otherFunction : (org.byFunction.get(signer.function) ?? org.otherFunction);
+  let bucket = 0;
+  if (signer.level !== undefined) while (bucket < org.levels.length && (org.levels[bucket] ?? Infinity) <= signer.level) bucket++;
+  return fn * (org.levels.length + 1) + bucket;
+}
+
+function tallySigners(plan: EvaluationPlan, signers: readonly PolicySigner[]): number[] {
   const counts = plan.caps.map(() => 0);
   for (const signer of signers) {
     const org = plan.orgs.get(signer.org);
     if (org === undefined) continue;
-    const c = org.byRole.get(signer.role) ?? org.other;
+    const c = org.classOf[(org.byRole.get(signer.role) ?? org.otherRole) * org.profiles + profileOf(org, signer)];
+    if (c === undefined) continue;
     const count = counts[c] ?? 0;
     if (count < (plan.caps[c] ?? 0)) counts[c] = count + 1;
   }
@@ -512,7 +695,7 @@ function minimumSigners(node: PlanNode): number {
   return needs.slice(0, node.n).reduce((sum, need) => sum + need, 0);
 }
 
-function planSatisfied(plan: EvaluationPlan, minimum: number, signers: readonly OrgRole[]): boolean {
+function planSatisfied(plan: EvaluationPlan, minimum: number, signers: readonly PolicySigner[]): boolean {
   const available = tallySigners(plan, signers);
   if (available.reduce((sum, count) => sum + count, 0) < minimum) return false;
   const root = plan.root;
@@ -521,16 +704,23 @@ function planSatisfied(plan: EvaluationPlan, minimum: number, signers: readonly 
   return usagesOf(root, available, true).length > 0;
 }
 
+function requirementOf(principal: PolicyLeaf): PrincipalRequirement {
+  return principal.kind === 'principal' ? { org: principal.org, role: principal.role } : { org: principal.org, function: principal.function, minLevel: principal.minLevel };
+}
+
 function createCompiledPolicy(text: string, expression: PolicyExpression): CompiledPolicy {
   const plan = buildPlan(expression);
   const minimum = minimumSigners(plan.root);
-  const distinct = new Map<string, OrgRole>();
-  for (const { org, role } of collectPrincipals(expression, [])) distinct.set(`${org}.${role}`, { org, role });
+  const distinct = new Map<string, PolicyLeaf>();
+  for (const principal of collectPrincipals(expression, [])) {
+    const key = principalText(principal);
+    if (!distinct.has(key)) distinct.set(key, principal);
+  }
   return Object.freeze({
     text,
     expression,
-    isSatisfiedBy: (signers: readonly OrgRole[]) => planSatisfied(plan, minimum, signers),
-    principals: () => [...distinct.values()].map(({ org, role }) => ({ org, role })),
+    isSatisfiedBy: (signers: readonly PolicySigner[]) => planSatisfied(plan, minimum, signers),
+    principals: () => [...distinct.values()].map(requirementOf),
   });
 }
 

@@ -5,6 +5,7 @@
 import { decodeCanonical, encodeCanonical, type CanonicalValue } from '../codec/canonical-cbor.js';
 import { onlyFields, readArray, readBytes, readMap, readString, readUint, readVersion } from '../codec/shape.js';
 import { sha256 } from '../crypto/hash.js';
+import type { Signer } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import { compileEndorsementPolicy } from './endorsement-policy.js';
 import { computeTxId, decodeProposal, MAX_PROPOSAL_BYTES, type Proposal } from './proposal.js';
@@ -244,4 +245,26 @@ export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
   if (Buffer.compare(ph, result.proposalHash) !== 0) throw new SilkError('MALFORMED', 'result.proposalHash does not match the proposal', { path: 'result.proposalHash' });
   if (result.contract !== proposal.contract) throw new SilkError('MALFORMED', 'result.contract does not match the proposal', { path: 'result.contract' });
   return { envelope, proposal, result, txId: computeTxId(proposal.nonce, proposal.creator) };
+}
+
+/**
+ * Adds `signer`'s endorsement to an envelope: its signature over the envelope's result, the bytes
+ * endorsing peers sign. For policies that name signers other than peers — chiefly an authority
+ * principal such as `'Org1.finance@3'`, which only a registered key of that function and level
+ * (or an org admin) can satisfy: endorse with peers, co-sign, then order the envelope.
+ *
+ * @param envelope - An encoded envelope, usually from `Gateway.endorse()`.
+ * @param signer - The co-signing key; validation resolves it like any endorser (registered keys included).
+ * @returns The envelope with one more endorsement.
+ * @throws {SilkError} `MALFORMED` when the envelope does not decode; `INVALID_ARGUMENT` when the key already endorsed it.
+ * @example
+ * const { envelope } = gateway.endorse(gateway.propose(params, clerk));
+ * await gateway.submitEnvelope(chain, cosignEnvelope(envelope, financeManager));
+ */
+export function cosignEnvelope(envelope: Uint8Array, signer: Signer): Uint8Array {
+  const e = decodeEnvelope(envelope);
+  if (e.endorsements.some((x) => Buffer.compare(x.endorser, signer.publicKey) === 0)) {
+    throw new SilkError('INVALID_ARGUMENT', 'this key has already endorsed the envelope');
+  }
+  return encodeEnvelope({ ...e, endorsements: [...e.endorsements, { endorser: signer.publicKey, signature: signer.sign(e.result) }] });
 }

@@ -1,18 +1,36 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AnchoredHeader } from '../contracts/anchor/anchor-contract.js';
 import { toHex } from '../crypto/hash.js';
+import { createSigner } from '../crypto/p256.js';
+import { privateKeyObjectOfScalar } from '../keys/async-signer.js';
+import { isKeystoreError, readKeystore } from '../keys/keystore.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { verifyLedgerFile } from '../peer/ledger-verifier.js';
 import { tempDir } from '../testing/fixtures.js';
-import { DEMO_CONTRACTS, DEMO_IDENTITIES, seedDemoAlliance, type SeedSummary } from './demo-alliance.js';
+import { DEMO_CONTRACTS, DEMO_IDENTITIES, DEMO_PASSWORD, seedDemoAlliance, type SeedSummary } from './demo-alliance.js';
 import { DEMO_SPEC } from './demo-spec.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from './embedded-network.js';
 import { anchorLatestHeaders } from './header-anchoring.js';
 
-const open = (dataDir: string): Promise<EmbeddedNetwork> => openEmbeddedNetwork({ dataDir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, parallelVerify: false, commitTimeoutMs: 10_000 });
+/** The demo's HD keys, with a cheap scrypt (a test: `silk start` uses the default cost). */
+const open = (dataDir: string): Promise<EmbeddedNetwork> => openEmbeddedNetwork({ dataDir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, parallelVerify: false, commitTimeoutMs: 10_000, keys: { kind: 'hd', password: DEMO_PASSWORD, scrypt: { N: 1024, r: 8, p: 1 } } });
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const path = join(dir, f);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** Every identity's public key, by `org/name`. */
+function publicKeys(net: EmbeddedNetwork): Map<string, string> {
+  const ids = [...DEMO_IDENTITIES.map((i) => [i.org, i.name] as const), ...net.peers.map((p) => [p.org, p.name] as const), ['orderer', 'orderer0'] as const];
+  return new Map(ids.map(([org, name]) => [`${org}/${name}`, toHex(net.identity(org, name).publicKey)]));
+}
 
 /** Polls `condition` every 5 ms until it holds. @throws AssertionError after `timeoutMs` */
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -55,10 +73,12 @@ describe('demo alliance', () => {
   });
 
   it('seeds through real transactions on every chain and reports them', async () => {
+    // Each user's key on each chain of its org: 14 users, 44 registrations.
+    assert.deepEqual(summary.registrations, { product: 9, trade: 10, logistics: 11, anchor: 14 });
     assert.deepEqual(summary.transactions, { product: 5, trade: 5, logistics: 5, anchor: 1 });
     assert.equal(summary.anchoredHeaders, 3);
-    assert.deepEqual(progress.at(-1), [16, 16]);
-    assert.deepEqual(progress.map(([done]) => done), Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.deepEqual(progress.at(-1), [60, 60]);
+    assert.deepEqual(progress.map(([done]) => done), Array.from({ length: 60 }, (_, i) => i + 1));
     for (const chain of DEMO_SPEC.chains.map((c) => c.name)) {
       const height = summary.heights[chain]!;
       assert.equal(net.orderer.height(chain), height);
@@ -95,23 +115,76 @@ describe('demo alliance', () => {
     }
   });
 
-  it('lists identities that are what the chains say they are', () => {
+  it('lists identities that are what the chains say they are: admins configured, users registered by their admin', () => {
     assert.equal(DEMO_IDENTITIES.filter((i) => i.role === 'admin').length, 12);
-    assert.ok(DEMO_IDENTITIES.some((i) => i.org === 'Platform' && i.name === 'consumer' && i.role === 'client'));
-    assert.ok(DEMO_IDENTITIES.some((i) => i.org === 'Regulator' && i.name === 'auditor' && i.chains.length === 4));
+    assert.equal(DEMO_IDENTITIES.filter((i) => i.role === 'member').length, 14);
+    assert.ok(DEMO_IDENTITIES.some((i) => i.org === 'Platform' && i.name === 'consumer' && i.role === 'member'));
+    assert.ok(DEMO_IDENTITIES.some((i) => i.org === 'Regulator' && i.name === 'auditor' && i.function === 'audit' && i.level === 2 && i.chains.length === 4));
+    const roleOf = (org: string, name: string): string => { const i = DEMO_IDENTITIES.find((x) => x.org === org && x.name === name)!; return `${i.function}@${i.level}`; };
+    assert.equal(roleOf('SellerCN', 'yiwu-seller'), 'sales@3');
+    assert.equal(roleOf('CustomsEU', 'officer'), 'customs@3');
+    assert.equal(roleOf('BankCN', 'clerk'), 'finance@5');
     for (const id of DEMO_IDENTITIES) {
       assert.ok(id.chains.includes('anchor'));
+      const key = toHex(net.identity(id.org, id.name).publicKey);
       for (const chain of id.chains) {
         const peer = net.peers.find((p) => p.chains().includes(chain))!;
-        assert.deepEqual(peer.identity(chain, net.identity(id.org, id.name).publicKey), { org: id.org, role: id.role, name: id.name, key: toHex(net.identity(id.org, id.name).publicKey), ...(id.role === 'admin' ? { function: 'admin', level: 9 } : {}) }, `${id.org}/${id.name} on ${chain}`);
+        const config = peer.config(chain).orgs[id.org]!.members;
+        if (id.role === 'admin') {
+          assert.deepEqual(peer.identity(chain, net.identity(id.org, id.name).publicKey), { org: id.org, role: 'admin', name: 'admin', key, function: 'admin', level: 9 }, `${id.org}/admin on ${chain}`);
+          continue;
+        }
+        // A user is no configuration member: its key is in the identity contract's registry,
+        // certified by its org's admin key, with its function and level.
+        assert.ok(!config.some((m) => m.key === key), `${id.org}/${id.name} is not configured on ${chain}`);
+        const { record } = read(net, id.org, id.name, chain, 'identity', 'identityOf', { key }) as { record: { org: string; function: string; level: number; parent: string; status: string; kind: string; path: string } };
+        assert.deepEqual({ org: record.org, function: record.function, level: record.level, parent: record.parent, status: record.status, kind: record.kind }, { org: id.org, function: id.function, level: id.level, parent: toHex(net.identity(id.org, 'admin').publicKey), status: 'active', kind: 'member' }, `${id.org}/${id.name} on ${chain}`);
+        assert.deepEqual(peer.identity(chain, net.identity(id.org, id.name).publicKey), { org: id.org, role: 'member', name: record.path, key, function: id.function, level: id.level });
       }
     }
   });
 
-  it('reopens from disk with the same chains and state, and every ledger verifies', async () => {
+  it('keeps every key in keystores under the demo password, with no key material in plaintext', async () => {
+    const keysDir = join(dir.path, 'keys');
+    const files = filesUnder(keysDir);
+    assert.ok(files.length > 0);
+    for (const f of files) assert.match(f, /\.keystore\.json$/, `only keystores under keys/: ${f}`);
+    // Every file of the data folder, SQLite files included.
+    const texts = filesUnder(dir.path).map((f) => [f, readFileSync(f, 'latin1')] as const);
+    for (const [f, text] of texts) assert.ok(!text.includes('PRIVATE KEY'), `${f} holds no PEM private key`);
+    for (const org of DEMO_SPEC.orgs) {
+      const file = join(keysDir, org.name, 'mnemonic.keystore.json');
+      const ks = await readKeystore(file, DEMO_PASSWORD);
+      assert.equal(ks.kind, 'mnemonic');
+      const words = (ks.secret).split(' ');
+      assert.equal(words.length, 24);
+      // No three of its words in a row appear in any file.
+      for (const [f, text] of texts) {
+        for (let i = 0; i + 3 <= words.length; i++) assert.ok(!text.includes(words.slice(i, i + 3).join(' ')), `${f} holds words of ${org.name}'s mnemonic`);
+      }
+      await assert.rejects(readKeystore(file, 'not-the-demo-password'), (e: unknown) => isKeystoreError(e, 'wrong-password'));
+    }
+    // Each user's keystore holds the key the network signs with, and opens with the demo password only.
+    for (const u of net.userKeystores) {
+      const ks = await readKeystore(u.file, DEMO_PASSWORD);
+      assert.equal(ks.kind, 'private-key');
+      assert.equal(toHex(ks.pubkey), toHex(net.identity(u.org, u.name).publicKey), u.file);
+      await assert.rejects(readKeystore(u.file, 'silkledger-demo2'), (e: unknown) => isKeystoreError(e, 'wrong-password'));
+    }
+    assert.equal(net.userKeystores.length, 14);
+    await assert.rejects(readKeystore(join(keysDir, 'orderer', 'orderer0.keystore.json'), 'x'), (e: unknown) => isKeystoreError(e, 'wrong-password'));
+    const spec = readFileSync(join(dir.path, 'network.json'), 'utf8');
+    assert.doesNotMatch(spec, /password|mnemonic|silkledger-demo/);
+  });
+
+  it('reopens from disk with the same keys, chains and state, and every ledger verifies', async () => {
+    const before = publicKeys(net);
     await net.close();
+    await assert.rejects(openEmbeddedNetwork({ dataDir: dir.path, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, parallelVerify: false, keys: { kind: 'hd', password: 'wrong' } }), (e: unknown) => isKeystoreError(e, 'wrong-password'));
+    await assert.rejects(openEmbeddedNetwork({ dataDir: dir.path, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, parallelVerify: false }), { code: 'CONFIG_INVALID' });
     net = await open(dir.path);
     assert.equal(net.created, false);
+    assert.deepEqual(publicKeys(net), before);
     for (const chain of DEMO_SPEC.chains.map((c) => c.name)) {
       for (const p of net.peers.filter((x) => membersOf(chain).includes(x.org))) assert.equal(p.height(chain), summary.heights[chain], `${p.name} on ${chain}`);
     }
@@ -127,5 +200,12 @@ describe('demo alliance', () => {
       assert.ok(v.ok, `${file}: ${JSON.stringify(v.problems)}`);
       assert.equal(v.blocks, summary.heights[v.chain!], file);
     }
+  });
+  it("commits a user's transaction signed with the key from its keystore", async () => {
+    const ks = await readKeystore(join(dir.path, 'keys', 'SellerCN', 'yiwu-seller.keystore.json'), DEMO_PASSWORD);
+    assert.equal(ks.kind, 'private-key');
+    const signer = createSigner(privateKeyObjectOfScalar(ks.secret));
+    const r = await net.gateway('SellerCN').submit({ chain: 'product', contract: 'basic', fn: 'createAsset', args: { id: 'silk-fan-004', owner: 'SellerCN/yiwu-seller', colour: 'jade', size: 1, appraisedValue: 900 } }, signer);
+    assert.equal(r.code, 'VALID');
   });
 });

@@ -17,9 +17,18 @@ import type { Peer } from '../peer/peer.js';
 import { DEMO_SPEC } from './demo-spec.js';
 import type { EmbeddedNetwork } from './embedded-network.js';
 import { anchorLatestHeaders, ANCHOR_CHAIN } from './header-anchoring.js';
+import { orgUsers } from './org-keyring.js';
+import { plannedRegistrations, registerFunctionUsers } from './user-registration.js';
 
 /** The contracts every peer of the demo alliance installs. */
 export const DEMO_CONTRACTS: readonly Contract[] = [new BasicContract(), new AnchorContract()];
+
+/**
+ * The password of every keystore of the demo alliance (orgs' mnemonics, the orderer's key, the
+ * users' keys). `silk start` prints it: it protects nothing, it only keeps the keys out of
+ * plaintext files so the demo works the way a real deployment does.
+ */
+export const DEMO_PASSWORD = 'silkledger-demo';
 
 /** The org that anchors the other chains' headers in the demo (it has a peer on every chain). */
 export const DEMO_ANCHORING_ORG = 'Platform';
@@ -29,8 +38,15 @@ export interface DemoIdentity {
   readonly org: string;
   /** `admin` or a user name, as `EmbeddedNetwork.identity(org, name)` takes it. */
   readonly name: string;
-  /** The role the chains know it by. */
-  readonly role: 'admin' | 'client';
+  /**
+   * The role the chains know it by: `admin` for the org admin (a configuration member), `member`
+   * for a user (a function key registered through the identity contract).
+   */
+  readonly role: 'admin' | 'member';
+  /** Function in the chains' function registry: `admin` for the org admin. */
+  readonly function: string;
+  /** Authority level 1..9 (an org admin's is 9). */
+  readonly level: number;
   /** Chains its org is a member of, in spec order. */
   readonly chains: readonly string[];
 }
@@ -41,13 +57,15 @@ function chainsOf(org: string): string[] {
 
 /** Every org's admin and users in {@link DEMO_SPEC}, in spec order. */
 export const DEMO_IDENTITIES: readonly DemoIdentity[] = DEMO_SPEC.orgs.flatMap((o) => [
-  { org: o.name, name: 'admin', role: 'admin' as const, chains: chainsOf(o.name) },
-  ...(o.users ?? []).map((name) => ({ org: o.name, name, role: 'client' as const, chains: chainsOf(o.name) })),
+  { org: o.name, name: 'admin', role: 'admin' as const, function: 'admin', level: 9, chains: chainsOf(o.name) },
+  ...orgUsers(o).flatMap((u) => (u.configured ? [] : [{ org: o.name, name: u.name, role: 'member' as const, function: u.function, level: u.level, chains: chainsOf(o.name) }])),
 ]);
 
 /** What {@link seedDemoAlliance} did. */
 export interface SeedSummary {
-  /** Transactions committed per chain (the anchor run counts on `anchor`). */
+  /** Users' keys registered through the identity contract, per chain. */
+  readonly registrations: Readonly<Record<string, number>>;
+  /** Business transactions committed per chain (the anchor run counts on `anchor`). */
   readonly transactions: Readonly<Record<string, number>>;
   /** Block headers the final anchor run recorded. */
   readonly anchoredHeaders: number;
@@ -132,21 +150,32 @@ async function submitStep(net: EmbeddedNetwork, step: SeedStep): Promise<void> {
   if (r.code !== 'VALID') throw new CommitError(r.code, `seeding ${step.chain} ${step.fn} by ${step.org}/${step.user} committed as ${r.code}`, { txId: r.txId, block: r.blockNumber });
 }
 
+/** Resolves when every member peer of every chain holds all the blocks ordered so far. */
+async function allPeersCaughtUp(net: EmbeddedNetwork): Promise<void> {
+  await Promise.all(net.spec.chains.flatMap((c) => net.peers.filter((p) => p.chains().includes(c.name)).map((p) => waitForHeight(p, c.name, net.orderer.height(c.name)))));
+}
+
 /**
- * Seeds the demo alliance's data through real transactions, each signed by the user whose
- * business it is, then anchors every chain's latest header once. Call it once, on a network
+ * Seeds the demo alliance: first each org's admin registers its users' keys through the identity
+ * contract on each of its chains (certificates signed by the admin key); then the data, through
+ * real transactions, each signed by the user whose business it is; then it anchors every
+ * chain's latest header once. Call it once, on a network
  * this start created with {@link DEMO_SPEC} and {@link DEMO_CONTRACTS}.
  * @param net the freshly created demo network
- * @param onProgress called after each transaction with (done, total)
- * @returns transactions per chain, headers anchored and the chains' heights
+ * @param onProgress called after each transaction (registrations included) with (done, total)
+ * @returns registrations and transactions per chain, headers anchored and the chains' heights
  * @throws EndorseError CONTRACT_ERROR when the network is already seeded (the assets exist);
  *   the gateway's errors; CommitError when a transaction commits invalid
- * @example const net = await openEmbeddedNetwork({ dataDir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS }); if (net.created) await seedDemoAlliance(net)
+ * @example const net = await openEmbeddedNetwork({ dataDir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, keys: { kind: 'hd', password: DEMO_PASSWORD } }); if (net.created) await seedDemoAlliance(net)
  */
 export async function seedDemoAlliance(net: EmbeddedNetwork, onProgress?: (done: number, total: number) => void): Promise<SeedSummary> {
-  const total = SEED_ROUNDS.reduce((n, round) => n + round.length, 0) + 1;
+  const registrationCount = plannedRegistrations(net.spec).length;
+  const total = registrationCount + SEED_ROUNDS.reduce((n, round) => n + round.length, 0) + 1;
+  const registrations = await registerFunctionUsers(net, { onProgress: (n) => onProgress?.(n, total) });
+  // A user's first transaction may be endorsed by any member peer: every one must know its key.
+  await allPeersCaughtUp(net);
   const transactions: Record<string, number> = Object.fromEntries(net.spec.chains.map((c) => [c.name, 0]));
-  let done = 0;
+  let done = registrationCount;
   for (const round of SEED_ROUNDS) {
     await Promise.all(round.map(async (step) => {
       await submitStep(net, step);
@@ -162,5 +191,5 @@ export async function seedDemoAlliance(net: EmbeddedNetwork, onProgress?: (done:
   if (run.txId !== undefined) transactions[ANCHOR_CHAIN] = (transactions[ANCHOR_CHAIN] ?? 0) + 1;
   onProgress?.(total, total);
   const heights = Object.fromEntries(net.spec.chains.map((c) => [c.name, net.orderer.height(c.name)]));
-  return { transactions, anchoredHeaders: run.headers.length, heights };
+  return { registrations, transactions, anchoredHeaders: run.headers.length, heights };
 }

@@ -13,19 +13,23 @@ const PRODUCT_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'Logistics', 'Warehous
 const TRADE_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'BankCN', 'BankEU', 'Insurer', 'CreditBureau', 'Regulator'];
 const LOGISTICS_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'Logistics', 'Warehouse', 'CustomsCN', 'CustomsEU', 'Insurer', 'Regulator'];
 
-const ORGS = [
-  { name: 'Platform', users: ['operator', 'consumer'] },
-  { name: 'SellerCN', users: ['yiwu-seller'] },
-  { name: 'SellerEU', users: ['madrid-seller'] },
-  { name: 'Logistics', users: ['dispatcher'] },
-  { name: 'Warehouse', users: ['warehouse-keeper'] },
-  { name: 'CustomsCN', users: ['officer'] },
-  { name: 'CustomsEU', users: ['officer'] },
-  { name: 'BankCN', users: ['clerk'] },
-  { name: 'BankEU', users: ['clerk'] },
-  { name: 'Insurer', users: ['underwriter', 'claims-adjuster'] },
-  { name: 'CreditBureau', users: ['analyst'] },
-  { name: 'Regulator', users: ['auditor'] },
+/**
+ * The orgs and their users. Each user is a function key of its org's tree at the level its work
+ * needs (docs/keys.md), registered on chain by its org's admin when the alliance is seeded.
+ */
+const ORGS: NetworkSpec['orgs'] = [
+  { name: 'Platform', users: [{ name: 'operator', function: 'sales', level: 5 }, { name: 'consumer', function: 'sales', level: 1 }] },
+  { name: 'SellerCN', users: [{ name: 'yiwu-seller', function: 'sales', level: 3 }] },
+  { name: 'SellerEU', users: [{ name: 'madrid-seller', function: 'sales', level: 3 }] },
+  { name: 'Logistics', users: [{ name: 'dispatcher', function: 'logistics', level: 3 }] },
+  { name: 'Warehouse', users: [{ name: 'warehouse-keeper', function: 'logistics', level: 2 }] },
+  { name: 'CustomsCN', users: [{ name: 'officer', function: 'customs', level: 3 }] },
+  { name: 'CustomsEU', users: [{ name: 'officer', function: 'customs', level: 3 }] },
+  { name: 'BankCN', users: [{ name: 'clerk', function: 'finance', level: 5 }] },
+  { name: 'BankEU', users: [{ name: 'clerk', function: 'finance', level: 5 }] },
+  { name: 'Insurer', users: [{ name: 'underwriter', function: 'finance', level: 4 }, { name: 'claims-adjuster', function: 'finance', level: 3 }] },
+  { name: 'CreditBureau', users: [{ name: 'analyst', function: 'audit', level: 3 }] },
+  { name: 'Regulator', users: [{ name: 'auditor', function: 'audit', level: 2 }] },
 ];
 
 /** `'A.peer', 'B.peer', …` for the orgs given. */
@@ -39,7 +43,8 @@ function endorsers(orgs: readonly string[]): string[] {
 }
 
 /**
- * The demo alliance: twelve orgs with one peer each and four chains.
+ * The demo alliance: twelve orgs with one peer each and four chains. Every user is a function
+ * key (sales, logistics, customs, finance, audit) registered on chain, not a configuration member.
  *
  * | chain | members | contract and endorsement policy |
  * |---|---|---|

@@ -2,13 +2,14 @@
  * The embedded network: one process hosts an alliance's peers (one SQLite file per peer per
  * chain), a solo orderer and a gateway per org. It is created from a network spec on first
  * start (keys written under the data folder, chains created by signed configuration
- * transactions) and reopened from disk after.
+ * transactions) and reopened from disk after. Keys come from src/network/org-keyring.ts: PEM
+ * files by default (tests), or each org's HD key tree in keystores (`keys: { kind: 'hd' }`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { toHex } from '../crypto/hash.js';
-import { generatePrivateKeyPem, signerFromPem, type Signer } from '../crypto/p256.js';
+import type { Signer } from '../crypto/p256.js';
 import { createInlineVerifier, createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { IdentityContract } from '../contracts/identity/identity-contract.js';
@@ -21,14 +22,19 @@ import type { Orderer } from '../ordering/orderer.js';
 import { createSoloOrderer } from '../ordering/solo-orderer.js';
 import { createPeer, type Peer } from '../peer/peer.js';
 import { lockDataFolder, type DataLock } from '../storage/data-lock.js';
+import { openOrgKeyring, orgUsers, peerName, type NetworkKeysOptions, type OrgKeyring, type UserSpec } from './org-keyring.js';
 
 /** An organisation of the network. */
 export interface OrgSpec {
   readonly name: string;
   /** Peers of the org (default 1). */
   readonly peers?: number;
-  /** Client identities besides the admin (role `client`). */
-  readonly users?: readonly string[];
+  /**
+   * Users besides the admin: a plain name is a configuration member with role `client` (PEM keys
+   * only); `{ name, function, level }` is a key of the org's tree, not in the configuration,
+   * which the org's admin registers through the identity contract (see `orgUsers`).
+   */
+  readonly users?: readonly UserSpec[];
 }
 
 /** A chain of the network. */
@@ -61,6 +67,8 @@ export interface EmbeddedNetworkOptions {
   readonly parallelVerify?: boolean;
   readonly logger?: Logger;
   readonly commitTimeoutMs?: number;
+  /** Where keys live: PEM files (default) or HD key trees in keystores; see src/network/org-keyring.ts. */
+  readonly keys?: NetworkKeysOptions;
 }
 
 /** A running embedded network. */
@@ -79,11 +87,11 @@ export interface EmbeddedNetwork {
   gateway(org: string): Gateway;
   /** Folder holding the key files. */
   readonly keysDir: string;
+  /** How the keys are kept: `pem` files or `hd` trees in keystores. */
+  readonly keyKind: OrgKeyring['kind'];
+  /** Keystores of the function users' keys (HD keys only), for their holders to sign with. */
+  readonly userKeystores: OrgKeyring['userKeystores'];
   close(): Promise<void>;
-}
-
-function peerName(org: string, i: number): string {
-  return `peer${i}.${org.toLowerCase()}`;
 }
 
 /**
@@ -101,16 +109,6 @@ function withIdentityContract(chain: ChainSpec, orgs: readonly string[]): ChainS
   return chain.contracts.some((c) => c.name === IDENTITY_CONTRACT) ? chain.contracts : [...chain.contracts, { name: IDENTITY_CONTRACT, policy: identityPolicy(orgs) }];
 }
 
-function loadOrCreateKey(keysDir: string, org: string, name: string): Signer {
-  const dir = join(keysDir, org);
-  const file = join(dir, `${name}.pem`);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, generatePrivateKeyPem(), { mode: 0o600 });
-  }
-  return signerFromPem(readFileSync(file, 'utf8'));
-}
-
 /**
  * Builds a chain's genesis configuration from the network spec and the members' keys.
  * @returns the configuration (sequence 0)
@@ -123,7 +121,8 @@ export function chainConfigFromSpec(spec: NetworkSpec, chain: ChainSpec, keyOf: 
     if (o === undefined) throw new SilkError('CONFIG_INVALID', `chain ${chain.name} names unknown org ${name}`);
     const members = [{ name: 'admin', key: toHex(keyOf(name, 'admin').publicKey), role: 'admin' }];
     for (let i = 0; i < (o.peers ?? 1); i++) members.push({ name: peerName(name, i), key: toHex(keyOf(name, peerName(name, i)).publicKey), role: 'peer' });
-    for (const u of o.users ?? []) members.push({ name: u, key: toHex(keyOf(name, u).publicKey), role: 'client' });
+    // Function users are registered on chain, not configured (docs/identity.md).
+    for (const u of orgUsers(o).filter((x) => x.configured)) members.push({ name: u.name, key: toHex(keyOf(name, u.name).publicKey), role: 'client' });
     orgs[name] = { members };
   }
   return {
@@ -161,16 +160,8 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
   const created = !existsSync(specFile);
   const spec: NetworkSpec = created ? options.spec : (JSON.parse(readFileSync(specFile, 'utf8')) as NetworkSpec);
   const keysDir = join(dataDir, 'keys');
-  const keys = new Map<string, Signer>();
-  const keyOf = (org: string, name: string): Signer => {
-    const id = `${org}/${name}`;
-    let k = keys.get(id);
-    if (k === undefined) {
-      k = loadOrCreateKey(keysDir, org, name);
-      keys.set(id, k);
-    }
-    return k;
-  };
+  const keyring = await openOrgKeyring({ keysDir, spec, keys: options.keys ?? { kind: 'pem' }, create: created });
+  const keyOf = (org: string, name: string): Signer => keyring.signer(org, name);
   const ordererSigner = keyOf('orderer', 'orderer0');
   mkdirSync(join(dataDir, 'orderer'), { recursive: true });
   const orderer = createSoloOrderer({ signer: ordererSigner, path: join(dataDir, 'orderer', 'log.sqlite') });
@@ -224,6 +215,8 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
     verifier,
     created,
     keysDir,
+    keyKind: keyring.kind,
+    userKeystores: keyring.userKeystores,
     peer(name) {
       const p = peers.find((x) => x.name === name);
       if (p === undefined) throw new SilkError('INVALID_ARGUMENT', `no peer ${name}`);

@@ -121,7 +121,7 @@ export interface SilkClient {
    * `trust`, the keys are the chain's orderers and peers as this node reports them now.
    */
   verifyReceipt(receipt: ReceiptJson | Receipt, trust?: ReceiptTrust): Promise<ReceiptVerification>;
-  /** Keys registered through the identity contract (of one org with `org`), newest state first. */
+  /** Keys registered through the identity contract (of one org with `org`), in key order. */
   identities(chain: string, options?: PageOptions & { readonly org?: string }): Promise<Page<JsonValue>>;
   /** One key: its record, whether it may sign now (`standing`) and its certificate chain. @throws SilkError NOT_FOUND */
   identity(chain: string, key: string): Promise<JsonValue>;

@@ -21,6 +21,10 @@ export function registerIdentityRoutes(app: FastifyInstance, backend: ApiBackend
       const { org, limit = DEFAULT_PAGE_SIZE, bookmark } = req.query;
       const reader = peer.reader(chain, IDENTITY_CONTRACT);
       const page = { limit, ...(bookmark === undefined ? {} : { bookmark }) };
+      // A range bookmark is the last key listed (base64url): one outside the records is not one this list returned.
+      if (org === undefined && bookmark !== undefined && !Buffer.from(bookmark, 'base64url').toString('utf8').startsWith(IDENTITY_KEY_PREFIX)) {
+        throw new SilkError('INVALID_ARGUMENT', 'bookmark is not one this list returned', { path: 'querystring.bookmark' });
+      }
       const found = org === undefined ? reader.range(IDENTITY_KEY_PREFIX, 'id;', page) : reader.query({ selector: { org } }, page);
       return { items: found.items.map((e) => e.value), ...(found.bookmark === undefined ? {} : { bookmark: found.bookmark }) };
     },

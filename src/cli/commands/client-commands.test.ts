@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { generatePrivateKeyPem } from '../../crypto/p256.js';
+import { createPrivateKey } from 'node:crypto';
+import { generatePrivateKeyPem, signerFromPem } from '../../crypto/p256.js';
+import { writeKeystore } from '../../keys/keystore.js';
 import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
 import { tempDir } from '../../testing/fixtures.js';
 
@@ -197,6 +199,29 @@ describe('silk client commands against a running node', () => {
     assertOneLine(tx, /^silk: NOT_FOUND: /);
   });
 
+  it('signs with a keystore given as --key, its password from $SILK_KEYSTORE_PASSWORD; a wrong or missing password is one line, exit 2', async () => {
+    // Alice's key, sealed in a private-key keystore (cheap scrypt: a test).
+    const pem = readFileSync(aliceKey, 'utf8');
+    const d = createPrivateKey(pem).export({ format: 'jwk' }).d;
+    assert.ok(d !== undefined);
+    const keystore = join(scratch.path, 'alice.keystore.json');
+    await writeKeystore(keystore, { kind: 'private-key', bytes: new Uint8Array(Buffer.from(d, 'base64url')), pubkey: signerFromPem(pem).publicKey, path: null }, 'alice-password', { scrypt: { N: 1024, r: 8, p: 1 } });
+
+    const ok = await silk(['submit', 'trade', 'basic', 'createAsset', asset('ks-1'), '--key', keystore, '--json', ...url], { SILK_KEYSTORE_PASSWORD: 'alice-password' });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { code: string }).code, 'VALID');
+    const read = await silk(['query', 'trade', 'basic', 'readAsset', '{"id":"ks-1"}', ...url], { SILK_KEY: keystore, SILK_KEYSTORE_PASSWORD: 'alice-password' });
+    assert.equal(read.code, 0, read.stderr);
+    assert.match(read.stdout, /ks-1/);
+
+    const wrong = await silk(['submit', 'trade', 'basic', 'createAsset', asset('ks-2'), '--key', keystore, ...url], { SILK_KEYSTORE_PASSWORD: 'not-it' });
+    assert.equal(wrong.code, 2);
+    assertOneLine(wrong, /^silk: .*alice\.keystore\.json.*wrong password/);
+    const none = await silk(['submit', 'trade', 'basic', 'createAsset', asset('ks-3'), '--key', keystore, ...url], { SILK_KEYSTORE_PASSWORD: '' });
+    assert.equal(none.code, 2);
+    assertOneLine(none, /^silk: .*alice\.keystore\.json is a keystore: set \$SILK_KEYSTORE_PASSWORD/);
+  });
+
   it('says in one line what is wrong with what was typed, and exits 2', async () => {
     const notPem = join(scratch.path, 'not-a-key.pem');
     writeFileSync(notPem, 'hello');
@@ -205,7 +230,7 @@ describe('silk client commands against a running node', () => {
       [['query', 'trade', 'basic', 'readAsset', '{"id":', '--key', aliceKey], /^silk: ARGS-JSON is not valid JSON/],
       [['submit', 'trade', 'basic', 'createAsset', asset('k'), '--key', join(scratch.path, 'missing.pem')], /^silk: cannot read key file .*missing\.pem: no such file$/],
       [['submit', 'trade', 'basic', 'createAsset', asset('k'), '--key', notPem], /^silk: key file .*not-a-key\.pem does not hold a PEM private key/],
-      [['submit', 'trade', 'basic', 'createAsset', asset('k')], /^silk: submit signs with your key: give --key PEM-FILE/],
+      [['submit', 'trade', 'basic', 'createAsset', asset('k')], /^silk: submit signs with your key: give --key FILE/],
       [['block', 'trade', 'seven'], /^silk: the block number must be a whole number, got 'seven'$/],
       [['tx', 'trade', 'xyz'], /^silk: a transaction id is 64 lowercase hex digits/],
       [['query', 'trade', 'basic', '--range', 'a', '--limit', '500'], /^silk: --limit must be 1\.\.100, got 500$/],

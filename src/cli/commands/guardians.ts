@@ -79,7 +79,7 @@ function where(values: { chain?: string | undefined; org?: string | undefined })
 }
 
 async function submit(values: { url?: string | undefined; key?: string | undefined }, chain: string, fn: string, args: unknown, what: string): Promise<{ txId: string; blockNumber: number; response: JsonValue }> {
-  const signer = keyFile(values, `guardians ${what}`);
+  const signer = await keyFile(values, `guardians ${what}`);
   const r = await nodeClient(values).submit({ chain, contract: RECALL_CONTRACT, fn, args: args as JsonValue }, signer);
   return { txId: r.txId, blockNumber: r.blockNumber, response: r.response ?? null };
 }
@@ -117,7 +117,7 @@ async function setup(argv: string[]): Promise<number> {
       guardians.push({ org: g, encryptionKey: fromHex(published.publicKey) });
     }
     const secret = await loadMasterSecret(values, USAGE);
-    const signer = keyFile(values, 'guardians setup');
+    const signer = await keyFile(values, 'guardians setup');
     let made;
     try {
       made = await createGuardianSetup({ secret, chain, org, threshold, guardians, delayMs, signer });

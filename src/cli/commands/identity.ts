@@ -55,16 +55,32 @@ function keyHex(text: string | undefined, what: string): string {
   return text;
 }
 
-function certificateArgs(chain: string, v: Values, parent: Signer): { certificate: string; signature: string } {
+/** `--member` (the default), `--device` or `--kind member|device`; contradictions are refused rather than guessed. */
+function kindOf(v: Values): IdentityKind {
+  if (v.kind !== undefined && v.kind !== 'member' && v.kind !== 'device') throw new InputError(`--kind is member or device, got '${v.kind}'`);
+  const asked = new Set<IdentityKind>();
+  if (v.member === true) asked.add('member');
+  if (v.device === true) asked.add('device');
+  if (v.kind !== undefined) asked.add(v.kind);
+  if (asked.size > 1) throw new InputError('give one kind: --member, --device or --kind');
+  return asked.has('device') ? 'device' : 'member';
+}
+
+/**
+ * Builds and signs the certificate. Without `--valid-days` it is valid for a year, but never past
+ * `parentNotAfter` (a registered parent's end): a child's window must lie inside its parent's.
+ */
+function certificateArgs(chain: string, v: Values, parent: Signer, parentNotAfter: number | undefined): { certificate: string; signature: string } {
   const subject = v.pubkey !== undefined ? keyHex(v.pubkey, '--pubkey') : v['key-file'] !== undefined ? toHex(pem(v['key-file'], '--key-file').publicKey) : undefined;
   if (subject === undefined) throw new InputError('give the new key as --key-file PEM or --pubkey HEX');
   if (v.org === undefined || v.function === undefined || v.level === undefined || v.path === undefined) throw new InputError('give --org, --function, --level and --path');
-  const kind: IdentityKind = v.device === true || v.kind === 'device' ? 'device' : 'member';
+  const kind = kindOf(v);
   const notBefore = v['not-before'] === undefined ? Date.now() : integerArgument(v['not-before'], '--not-before');
-  const days = v['valid-days'] === undefined ? 365 : integerArgument(v['valid-days'], '--valid-days');
+  const days = v['valid-days'] === undefined ? undefined : integerArgument(v['valid-days'], '--valid-days');
+  const notAfter = days === undefined ? Math.min(notBefore + 365 * DAY_MS, parentNotAfter ?? Number.MAX_SAFE_INTEGER) : notBefore + days * DAY_MS;
   const cert: IdentityCertificate = {
     v: 1, chain, org: v.org, key: Uint8Array.from(Buffer.from(subject, 'hex')), parent: parent.publicKey,
-    function: v.function, level: integerArgument(v.level, '--level'), path: v.path, kind, notBefore, notAfter: notBefore + days * DAY_MS,
+    function: v.function, level: integerArgument(v.level, '--level'), path: v.path, kind, notBefore, notAfter,
   };
   try {
     const { bytes, signature } = signCertificate(cert, parent);
@@ -88,8 +104,13 @@ export async function identityCommand(argv: string[]): Promise<number> {
     const client = nodeClient(v);
     if (action === 'list') {
       const page = await client.identities(chain, { ...(v.org === undefined ? {} : { org: v.org }), ...(v.limit === undefined ? {} : { limit: integerArgument(v.limit, '--limit') }), ...(v.bookmark === undefined ? {} : { bookmark: v.bookmark }) });
-      if (json) console.log(JSON.stringify(page));
-      else for (const item of page.items as { key: string; org: string; function: string; level: number; kind: string; status: string; path: string }[]) console.log(`${item.key}  ${item.org}  ${item.function}@${item.level}  ${item.kind}  ${item.status}  ${item.path}`);
+      if (json) {
+        console.log(JSON.stringify(page));
+        return EXIT.ok;
+      }
+      for (const item of page.items as { key: string; org: string; function: string; level: number; kind: string; status: string; path: string }[]) console.log(`${item.key}  ${item.org}  ${item.function}@${item.level}  ${item.kind}  ${item.status}  ${item.path}`);
+      const n = `${page.items.length} ${page.items.length === 1 ? 'identity' : 'identities'}`;
+      console.log(page.bookmark === undefined ? n : `${n}; more: run again with --bookmark ${page.bookmark}`);
       return EXIT.ok;
     }
     let fn: string;
@@ -105,7 +126,13 @@ export async function identityCommand(argv: string[]): Promise<number> {
       org = record.record?.org;
     } else {
       const parent = pem(v['parent-key'], '--parent-key');
-      const cert = certificateArgs(chain, v, parent);
+      // Bad options are refused (exit 2) before the node is asked anything.
+      let cert = certificateArgs(chain, v, parent, undefined);
+      if (v['valid-days'] === undefined) {
+        // A configured admin key has no record (and no window); a registered parent's bounds the child's.
+        const parentView = (await client.identity(chain, toHex(parent.publicKey))) as { record?: { notAfter?: number } };
+        if (parentView.record?.notAfter !== undefined) cert = certificateArgs(chain, v, parent, parentView.record.notAfter);
+      }
       fn = action;
       args = action === 'rotate' ? { oldKey: keyHex(v['old-key'], '--old-key'), ...cert } : cert;
       signer = v['admin-key'] === undefined ? parent : pem(v['admin-key'], '--admin-key');

@@ -15,6 +15,7 @@ import { checkScryptParameters, DEFAULT_KEYSTORE_SCRYPT, isKeystoreError, keysto
 import { generateMnemonic, mnemonicToSeed } from '../../keys/mnemonic.js';
 import { derivePath, masterKeyFromSeed } from '../../keys/slip10.js';
 import { EXIT, UsageError } from '../cli-support.js';
+import { promptHidden as promptOnTerminal } from '../password-prompt.js';
 import { fields } from '../human-format.js';
 
 /** The password of keystores read, and of keystores written unless the next one is set. */
@@ -36,39 +37,11 @@ class KeysInputError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // Passwords
 
-/** Reads a line from the terminal without echoing it. */
-function promptHidden(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = (error?: Error): void => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      if (error === undefined) resolve(value);
-      else reject(error);
-    };
-    const onData = (chunk: string): void => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-          finish();
-          return;
-        }
-        if (ch === '\u0003') {
-          finish(new KeysInputError('cancelled'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') value = Array.from(value).slice(0, -1).join('');
-        else if (ch >= ' ') value += ch;
-      }
-    };
-    process.stderr.write(prompt);
-    stdin.setEncoding('utf8');
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
+/** Reads a line from the terminal without echoing it. @throws KeysInputError on Ctrl+C */
+async function promptHidden(prompt: string): Promise<string> {
+  const value = await promptOnTerminal(prompt);
+  if (value === undefined) throw new KeysInputError('cancelled');
+  return value;
 }
 
 function nonEmpty(password: string, where: string): string {

@@ -102,7 +102,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     const args: JsonValue = argsText === undefined ? {} : jsonArgument(argsText, 'ARGS-JSON');
-    const signer = keyFile(values, 'query');
+    const signer = await keyFile(values, 'query');
     const result = await nodeClient(values).evaluate({ chain, contract, fn: fn ?? '', args }, signer);
     console.log(json ? JSON.stringify(result) : pretty(result));
     return EXIT.ok;

@@ -127,7 +127,7 @@ async function register(argv: string[]): Promise<number> {
   if (values.offline === true && values.out === undefined) throw new UsageError(`--offline needs --out RECORD.json\n${USAGE}`);
   const json = values.json === true;
   return reportFailures(json, async () => {
-    const signer = keyFile(values, 'recall register');
+    const signer = await keyFile(values, 'recall register');
     const secret = await loadMasterSecret(values, USAGE);
     const word: RecallWord = values['phrase-file'] === undefined ? { kind: 'generated', words: generateRecallWord() } : { kind: 'own', phrase: readTextArgument(values['phrase-file'], 'phrase file') };
     const started = performance.now();

@@ -14,6 +14,9 @@ import { openSqliteLedgerStore } from '../../storage/sqlite-ledger-store.js';
 import { runCli, spawnCli, startedApiUrl } from '../../testing/cli-run.js';
 import { tempDir } from '../../testing/fixtures.js';
 
+// This test is about stopping, not keys: cheap keystores (silk start warns about it on stderr).
+process.env.SILK_KEYSTORE_SCRYPT_N = '1024';
+
 const CLIENTS = 16;
 /** Commits acknowledged before the signal is sent. */
 const ACKS_BEFORE_SIGNAL = 40;

@@ -1,9 +1,11 @@
 /**
- * `silk start` as a new user runs it: the first start creates and seeds the demo alliance and
- * answers /api/health; the seeded ledgers verify; a second start reopens the same alliance.
+ * `silk start` as a new user runs it: the first start creates and seeds the demo alliance (keys
+ * in keystores at the default scrypt cost, under the printed demo password) and answers
+ * /api/health; a demo user signs from the CLI with its keystore; the seeded ledgers verify; a
+ * second start reopens the same alliance.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli, spawnCli, startedApiUrl } from '../../testing/cli-run.js';
@@ -47,7 +49,18 @@ describe('silk start', () => {
       assert.match(out, /created and seeded/);
       assert.ok(out.includes(join(data, 'keys')), 'says where the keys were written');
       assert.match(out, /reset: stop this process and delete/);
-      assert.ok(existsSync(join(data, 'keys', 'SellerCN', 'yiwu-seller.pem')));
+      assert.match(out, /password: silkledger-demo \(a demo password/);
+      const keystore = join(data, 'keys', 'SellerCN', 'yiwu-seller.keystore.json');
+      assert.ok(existsSync(keystore));
+      assert.ok(existsSync(join(data, 'keys', 'SellerCN', 'mnemonic.keystore.json')));
+      assert.deepEqual(readdirSync(join(data, 'keys', 'SellerCN')).filter((f) => !f.endsWith('.keystore.json')), [], 'no plaintext key files');
+
+      // The seller signs on its own machine with its keystore, the password from the environment.
+      process.env.SILK_KEYSTORE_PASSWORD = 'silkledger-demo';
+      const submitted = await runCli(['submit', 'product', 'basic', 'createAsset', JSON.stringify({ id: 'jade-fan-009', owner: 'SellerCN/yiwu-seller', colour: 'jade', size: 1, appraisedValue: 900 }), '--key', keystore, '--url', url, '--json']);
+      delete process.env.SILK_KEYSTORE_PASSWORD;
+      assert.equal(submitted.code, 0, submitted.stderr);
+      assert.equal((JSON.parse(submitted.stdout) as { code: string }).code, 'VALID');
     } finally {
       assert.match(await stop(first), /stopped cleanly/);
     }

@@ -11,12 +11,13 @@ import { pino } from 'pino';
 import { embeddedApiBackend } from '../../api/backend.js';
 import { createNodeMetrics } from '../../api/metrics.js';
 import { createApiServer } from '../../api/server.js';
-import { DEMO_ANCHORING_ORG, DEMO_CONTRACTS, DEMO_IDENTITIES, seedDemoAlliance } from '../../network/demo-alliance.js';
+import { DEMO_ANCHORING_ORG, DEMO_CONTRACTS, DEMO_IDENTITIES, DEMO_PASSWORD, seedDemoAlliance } from '../../network/demo-alliance.js';
 import { DEMO_SPEC } from '../../network/demo-spec.js';
 import { openEmbeddedNetwork } from '../../network/embedded-network.js';
 import { startHeaderAnchoring, type HeaderAnchoring } from '../../network/header-anchoring.js';
 import { dataDir, EXIT, portOf } from '../cli-support.js';
 import { createProgressBar } from '../progress.js';
+import { PASSWORD_ENV, writeCost } from './keys.js';
 
 /** The org whose node serves the demo API. */
 const API_ORG = 'Platform';
@@ -34,7 +35,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => { done(); });
     process.once('SIGTERM', () => { done(); });
   });
-  const net = await openEmbeddedNetwork({ dataDir: dir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, logger });
+  // Every org's key tree lives in keystores under the demo password; $SILK_KEYSTORE_SCRYPT_N
+  // lowers their scrypt cost for tests, with a warning (as for silk keys).
+  const opening = Date.now();
+  const net = await openEmbeddedNetwork({ dataDir: dir, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, logger, keys: { kind: 'hd', password: DEMO_PASSWORD, scrypt: writeCost() } });
+  logger.info({ ms: Date.now() - opening, created: net.created }, 'keystores unlocked, network open');
   let api;
   let metrics;
   let anchoring: HeaderAnchoring | undefined;
@@ -45,7 +50,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       bar.finish();
     }
     anchoring = startHeaderAnchoring(net, { org: DEMO_ANCHORING_ORG, intervalMs: ANCHOR_INTERVAL_MS, logger });
-    const demoIdentities = DEMO_IDENTITIES.filter((d) => d.role === 'client');
+    const demoIdentities = DEMO_IDENTITIES.filter((d) => d.role !== 'admin');
     const backend = embeddedApiBackend(net, { org: API_ORG, demoIdentities });
     metrics = createNodeMetrics(backend);
     api = await createApiServer({ backend, logger, rateLimitPerMinute: Number(process.env.SILK_RATE_LIMIT ?? 6000), plugins: [metrics.plugin] });
@@ -57,7 +62,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.log(`  orgs:  ${DEMO_SPEC.orgs.map((o) => o.name).join(', ')}: one peer each, solo orderer`);
     console.log(`  chains: ${chains.join(', ')}`);
     console.log(`  metrics: ${url}/metrics (Prometheus)`);
-    console.log(`  keys:  ${net.keysDir} (PKCS#8 PEM per org and identity)`);
+    console.log(`  keys:  ${net.keysDir}: each org's mnemonic in <org>/mnemonic.keystore.json, each user's key in <org>/<user>.keystore.json`);
+    console.log(`  password: ${DEMO_PASSWORD} (a demo password, printed for everyone: never use it for real keys)`);
+    console.log(`  sign:  ${PASSWORD_ENV}=${DEMO_PASSWORD} npx silk submit … --key ${net.keysDir}/SellerCN/yiwu-seller.keystore.json`);
     console.log('  demo:  this server holds the demo users\' keys (/api/demo/...); real members sign locally');
     console.log(`  check: npx silk verify --data ${dir}`);
     console.log(`  reset: stop this process and delete ${dir}`);

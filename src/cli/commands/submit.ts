@@ -42,7 +42,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   return reportFailures(json, async () => {
     const args = jsonArgument(argsText, 'ARGS-JSON');
     const orgs = endorsingOrgs(values['endorsing-orgs']);
-    const signer = keyFile(values, 'submit');
+    const signer = await keyFile(values, 'submit');
     const result = await nodeClient(values).submit({ chain, contract, fn, args, ...orgs }, signer);
     console.log(json ? JSON.stringify(result) : describe(chain, result));
     return EXIT.ok;

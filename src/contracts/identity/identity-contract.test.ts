@@ -10,6 +10,7 @@ import { isSilkError } from '../../errors.js';
 import type { SubmitResult } from '../../gateway/gateway.js';
 import { signCertificate, type IdentityCertificate } from '../../identity/identity-certificate.js';
 import type { JsonValue } from '../../ledger/json-value.js';
+import { cosignEnvelope } from '../../ledger/transaction.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../../network/embedded-network.js';
 import { verifyLedgerFile } from '../../peer/ledger-verifier.js';
 import { tempDir, waitUntil } from '../../testing/fixtures.js';
@@ -177,6 +178,31 @@ describe('identities on chain', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, notAfter - Date.now() + 50)));
     const late = await codeOf(net.gateway('Org1').submitEnvelope(CHAIN, signedInTime));
     assert.equal(late.code, 'UNKNOWN_CREATOR');
+  });
+
+  it("a key-level policy naming 'Org1.finance@3' is met by a co-signing finance key at level 3 or the org admin, never by peers alone", async () => {
+    const manager = generateSigner();
+    const clerk = generateSigner();
+    const seller = generateSigner();
+    assert.equal((await register(admin, manager, { level: 3 })).code, 'VALID');
+    assert.equal((await register(admin, clerk, { level: 2 })).code, 'VALID');
+    assert.equal((await register(admin, seller, { function: 'sales', level: 3 })).code, 'VALID');
+    const gw = net.gateway('Org1');
+    const basic = (fn: string, args: JsonValue): Promise<SubmitResult> => gw.submit({ chain: CHAIN, contract: 'basic', fn, args }, admin);
+    assert.equal((await basic('createAsset', { id: 'cargo-1', owner: 'Org1', colour: 'red', size: 1, appraisedValue: 100 })).code, 'VALID');
+    assert.equal((await basic('protectAsset', { id: 'cargo-1', policy: "AND('Org1.peer', 'Org1.finance@3')" })).code, 'VALID');
+    const transfer = (newOwner: string): Uint8Array => gw.endorse(gw.propose({ chain: CHAIN, contract: 'basic', fn: 'transferAsset', args: { id: 'cargo-1', newOwner } }, admin), { endorsingOrgs: ['Org1'] }).envelope;
+    const outcome = async (envelope: Uint8Array): Promise<string> => (await codeOf(gw.submitEnvelope(CHAIN, envelope))).code;
+    // Peers have no function or level; neither a finance key below level 3 nor a sales key at level 3 meets it.
+    assert.equal(await outcome(transfer('peers-only')), 'ENDORSEMENT_POLICY_FAILURE');
+    assert.equal(await outcome(cosignEnvelope(transfer('clerk'), clerk)), 'ENDORSEMENT_POLICY_FAILURE');
+    assert.equal(await outcome(cosignEnvelope(transfer('seller'), seller)), 'ENDORSEMENT_POLICY_FAILURE');
+    // A finance key at level 3, or the org's configured admin (function admin, level 9), co-signing with the Org1 peer.
+    assert.equal(await outcome(cosignEnvelope(transfer('manager'), manager)), 'VALID');
+    assert.equal(await outcome(cosignEnvelope(transfer('admin'), admin)), 'VALID');
+    const asset = gw.evaluate({ chain: CHAIN, contract: 'basic', fn: 'readAsset', args: { id: 'cargo-1' } }, admin) as { owner: string };
+    assert.equal(asset.owner, 'admin');
+    assert.throws(() => cosignEnvelope(cosignEnvelope(transfer('twice'), manager), manager), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT'));
   });
 
   it('lists identities, survives a restart and passes silk verify', async () => {
