@@ -22,13 +22,22 @@ export interface CliProcess {
   readonly exited: Promise<CliRun>;
 }
 
+/** Environment changes for a child: a value sets the variable, `undefined` removes it. */
+export type EnvChanges = Readonly<Record<string, string | undefined>>;
+
+function childEnv(changes: EnvChanges): Record<string, string> {
+  const merged: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...changes };
+  return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 /**
- * Starts `silk ARGS…` in a child process (LOG_LEVEL defaults to warn).
+ * Starts `silk ARGS…` in a child process (LOG_LEVEL defaults to warn), stdin closed (no terminal).
  * @param timeoutMs the child is killed after this long (default 60 s)
+ * @param env variables to set, or to remove with `undefined`
  * @example const p = spawnCli(['start', '--data', dir, '--port', '0']); … p.child.kill('SIGTERM'); const r = await p.exited
  */
-export function spawnCli(args: readonly string[], timeoutMs = 60_000): CliProcess {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+export function spawnCli(args: readonly string[], timeoutMs = 60_000, env: EnvChanges = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
@@ -50,8 +59,8 @@ export function spawnCli(args: readonly string[], timeoutMs = 60_000): CliProces
  * @param timeoutMs the child is killed after this long (default 60 s)
  * @example const r = await runCli(['verify', '--data', dir, '--json']); assert.equal(r.code, 0)
  */
-export function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
-  return spawnCli(args, timeoutMs).exited;
+export function runCli(args: readonly string[], timeoutMs = 60_000, env: EnvChanges = {}): Promise<CliRun> {
+  return spawnCli(args, timeoutMs, env).exited;
 }
 
 /**

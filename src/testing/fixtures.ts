@@ -1,5 +1,6 @@
 /** Shared test fixtures: temporary data folders and a small three-org network. */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
@@ -36,4 +37,16 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, wh
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * A loopback port nothing listens on (taken and released at once).
+ * @example const url = `http://127.0.0.1:${await unusedPort()}`
+ */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

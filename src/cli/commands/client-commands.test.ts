@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
 import { generatePrivateKeyPem, signerFromPem } from '../../crypto/p256.js';
 import { writeKeystore } from '../../keys/keystore.js';
 import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
-import { tempDir } from '../../testing/fixtures.js';
+import { runCli } from '../../testing/cli-run.js';
+import { tempDir, unusedPort } from '../../testing/fixtures.js';
 
-const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
 
 interface Run {
   readonly code: number | null;
@@ -19,32 +16,11 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs `silk ARGS…` as a user would, without blocking the test's own node. */
+/** Runs `silk ARGS…` as a user would, without blocking the test's own node (no node or key from the tester's environment). */
 function silk(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Run> {
-  const { SILK_URL: _url, SILK_KEY: _key, ...inherited } = process.env;
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, 30_000, { SILK_URL: undefined, SILK_KEY: undefined, ...env });
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function assertOneLine(r: Run, pattern: RegExp): void {
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line expected, got:\n${r.stderr}`);
@@ -247,7 +223,7 @@ describe('silk client commands against a running node', () => {
   });
 
   it('exits 5 when the node cannot be reached', async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const r = await silk(['status'], { SILK_URL: `http://127.0.0.1:${port}` });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /^silk: UNREACHABLE: GET http:\/\/127\.0\.0\.1:\d+\/api\/\w+: cannot reach the node \(ECONNREFUSED\)/);

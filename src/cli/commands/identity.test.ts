@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toHex } from '../../crypto/hash.js';
 import { generatePrivateKeyPem } from '../../crypto/p256.js';
 import { signerFromPem } from '../../sdk/index.js';
 import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
-import { CLI_PATH } from '../../testing/cli-run.js';
-import { tempDir } from '../../testing/fixtures.js';
+import { runCli } from '../../testing/cli-run.js';
+import { tempDir, unusedPort } from '../../testing/fixtures.js';
 
 interface Run {
   readonly code: number | null;
@@ -17,31 +15,11 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs `silk ARGS…` as a user would, without blocking the test's own node. */
+/** Runs `silk ARGS…` as a user would, without blocking the test's own node (no node or key from the tester's environment). */
 function silk(args: readonly string[]): Promise<Run> {
-  const { SILK_URL: _url, SILK_KEY: _key, ...inherited } = process.env;
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: inherited });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, 30_000, { SILK_URL: undefined, SILK_KEY: undefined });
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface ListedIdentity {
   readonly key: string;
@@ -168,7 +146,7 @@ describe('silk identity against a running node', () => {
     const unknown = await silk(['identity', 'revoke', 'trade', '--key', newKey('nobody').hex, '--reason', 'retired', '--admin-key', adminPem, '--json', ...url]);
     assert.equal(unknown.code, 4, unknown.stderr);
     assert.equal((JSON.parse(unknown.stdout) as { error: { code: string } }).error.code, 'NOT_FOUND');
-    const down = await silk(['identity', 'list', 'trade', '--url', `http://127.0.0.1:${await closedPort()}`]);
+    const down = await silk(['identity', 'list', 'trade', '--url', `http://127.0.0.1:${await unusedPort()}`]);
     assert.equal(down.code, 5, down.stderr);
   });
 });

@@ -4,7 +4,6 @@
  * files, an existing file without --force) with its exit code and nothing overwritten.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { adminKeyPath, deriveSigningKey, signingKeyPath } from '../../keys/key-t
 import { readKeystore } from '../../keys/keystore.js';
 import { mnemonicToSeed } from '../../keys/mnemonic.js';
 import { derivePath, masterKeyFromSeed } from '../../keys/slip10.js';
-import { CLI_PATH } from '../../testing/cli-run.js';
+import { runCli } from '../../testing/cli-run.js';
 import { tempDir } from '../../testing/fixtures.js';
 
 const PASSWORD = 'silk road 1877';
@@ -31,22 +30,8 @@ interface Run {
  * Small scrypt parameters unless `env` says otherwise (`SILK_KEYSTORE_SCRYPT_N: ''` = the default).
  */
 function silk(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Promise<Run> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SILK_KEYSTORE_')));
-  const merged: Record<string, string | undefined> = { ...inherited, SILK_KEYSTORE_PASSWORD: PASSWORD, SILK_KEYSTORE_SCRYPT_N: '1024', ...env };
-  const childEnv = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
-  const child = spawn(process.execPath, [CLI_PATH, 'keys', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const keystoreVars = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('SILK_KEYSTORE_')).map((k) => [k, undefined]));
+  return runCli(['keys', ...args], 30_000, { ...keystoreVars, SILK_KEYSTORE_PASSWORD: PASSWORD, SILK_KEYSTORE_SCRYPT_N: '1024', ...env });
 }
 
 function json(r: Run): Record<string, unknown> {
