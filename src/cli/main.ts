@@ -11,6 +11,7 @@ import { blockCommand } from './commands/block.js';
 import { guardiansCommand } from './commands/guardians.js';
 import { identityCommand } from './commands/identity.js';
 import { keysCommand } from './commands/keys.js';
+import { productsCommand } from './commands/products.js';
 import { queryCommand } from './commands/query.js';
 import { recallCommand } from './commands/recall.js';
 import { restoreCommand } from './commands/restore.js';
@@ -62,6 +63,9 @@ Usage:
   silk recall recover --chain C --org O --word-file F --registration-number N --registered-address A
              --legal-representative R [--record FILE] --out FILE
                                           recover the master secret from the record, word and facts
+  silk products register-prefix|register-line|register-lot|commission …
+                                          GS1 company prefixes, product lines, lots; commission
+                                          serialized items in batches (silk products for details)
   silk guardians publish-key|setup|request|cancel|release|recover …
                                           k-of-n recovery by guardian orgs after a delay the old admin
                                           can cancel in (silk guardians for details)
@@ -94,6 +98,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   keys: keysCommand,
   recall: recallCommand,
   guardians: guardiansCommand,
+  products: productsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -403,6 +403,8 @@ describe('endorsement, submission and queries', () => {
       assert.ok(pages.every((p) => p.items.every((i) => i.owner === 'zed')));
       assert.deepEqual(allPages((b) => byOwner('zed', 5, b)).map((p) => p.items.length), [5]);
       assert.deepEqual(byOwner('yan', 100).items.map((i) => i.id), ['y1', 'y2']);
+      // The largest page a contract may ask for is served, not refused by the index layer.
+      assert.deepEqual(byOwner('yan', 1000).items.map((i) => i.id), ['y1', 'y2']);
       assert.deepEqual(byOwner('nobody', 10), { items: [] });
     });
   });

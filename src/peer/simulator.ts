@@ -133,7 +133,7 @@ export function createSimulationContext(p: SimulationParameters): { ctx: Transac
     },
     query(query: RichQuery, page): Page<StateEntry> {
       const limit = pageLimit(page);
-      const compiled = compileMangoQuery(p.ns, query, p.indexes, { limit: limit + 1, ...(page?.bookmark === undefined ? {} : { bookmark: page.bookmark }) });
+      const compiled = compileMangoQuery(p.ns, query, p.indexes, { limit, ...(page?.bookmark === undefined ? {} : { bookmark: page.bookmark }) });
       const rows = p.store.select(compiled.sql, compiled.params);
       const items = rows.slice(0, limit).map((r) => ({ key: r.key as string, value: JSON.parse(r.value as string) as JsonValue }));
       const lastRow = rows[limit - 1];
