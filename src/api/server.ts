@@ -14,6 +14,7 @@ import type { ApiBackend } from './backend.js';
 import { sendError } from './error-reply.js';
 import { createShutdownGate } from './shutdown-gate.js';
 import { registerChainRoutes } from './routes/chain-routes.js';
+import { registerEpcisRoutes } from './routes/epcis-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIdentityRoutes } from './routes/identity-routes.js';
@@ -84,7 +85,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Silkledger API', version: '1', description: 'Permissioned ledger for cross-border e-commerce alliances. Errors are `{ "error": { "code", "message", … } }` with codes from docs/errors.md.' },
-      tags: [{ name: 'node' }, { name: 'chains' }, { name: 'blocks' }, { name: 'transactions' }, { name: 'state' }, { name: 'events' }, { name: 'identities' }, { name: 'demo' }],
+      tags: [{ name: 'node' }, { name: 'chains' }, { name: 'blocks' }, { name: 'transactions' }, { name: 'state' }, { name: 'events' }, { name: 'identities' }, { name: 'traceability' }, { name: 'demo' }],
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
@@ -105,6 +106,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   registerTransactionRoutes(app, backend);
   registerEventRoutes(app, backend);
   registerIdentityRoutes(app, backend);
+  registerEpcisRoutes(app, backend);
   for (const plugin of options.plugins ?? []) await plugin(app);
   await app.ready();
 

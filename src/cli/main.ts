@@ -8,6 +8,7 @@ import { isSilkError } from '../errors.js';
 import { EXIT, UsageError, type Command } from './cli-support.js';
 import { backupCommand } from './commands/backup.js';
 import { blockCommand } from './commands/block.js';
+import { epcisCommand } from './commands/epcis.js';
 import { guardiansCommand } from './commands/guardians.js';
 import { identityCommand } from './commands/identity.js';
 import { keysCommand } from './commands/keys.js';
@@ -66,6 +67,11 @@ Usage:
   silk products register-prefix|register-line|register-lot|commission …
                                           GS1 company prefixes, product lines, lots; commission
                                           serialized items in batches (silk products for details)
+  silk epcis import FILE --chain C --key PEM [--parts] [--url URL] [--json]
+                                          validate an EPCIS 2.0 document locally and record its events
+                                          (one transaction, all or nothing); prints their event hashes
+  silk epcis events --chain C [--epc EPC] [--biz-step S] [--from T] [--to T] [--url URL] [--json]
+                                          recorded EPCIS events, in eventTime order
   silk guardians publish-key|setup|request|cancel|release|recover …
                                           k-of-n recovery by guardian orgs after a delay the old admin
                                           can cancel in (silk guardians for details)
@@ -98,6 +104,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   keys: keysCommand,
   recall: recallCommand,
   guardians: guardiansCommand,
+  epcis: epcisCommand,
   products: productsCommand,
 };
 

@@ -10,6 +10,8 @@
  */
 import { AnchorContract } from '../contracts/anchor/anchor-contract.js';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
+import { ProductContract } from '../contracts/products/product-contract.js';
+import { EpcisContract } from '../contracts/traceability/epcis-contract.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { CommitError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
@@ -21,7 +23,7 @@ import { orgUsers } from './org-keyring.js';
 import { plannedRegistrations, registerFunctionUsers } from './user-registration.js';
 
 /** The contracts every peer of the demo alliance installs. */
-export const DEMO_CONTRACTS: readonly Contract[] = [new BasicContract(), new AnchorContract()];
+export const DEMO_CONTRACTS: readonly Contract[] = [new BasicContract(), new AnchorContract(), new ProductContract(), new EpcisContract()];
 
 /**
  * The password of every keystore of the demo alliance (orgs' mnemonics, the orderer's key, the

@@ -58,7 +58,15 @@ function endorsers(orgs: readonly string[]): string[] {
 export const DEMO_SPEC: NetworkSpec = {
   orgs: ORGS,
   chains: [
-    { name: 'product', orgs: PRODUCT_ORGS, contracts: [{ name: 'basic', policy: `OR(${peersOf(endorsers(PRODUCT_ORGS))})` }] },
+    {
+      name: 'product',
+      orgs: PRODUCT_ORGS,
+      contracts: [
+        { name: 'basic', policy: `OR(${peersOf(endorsers(PRODUCT_ORGS))})` },
+        { name: 'products', policy: `OR(${peersOf(endorsers(PRODUCT_ORGS))})` },
+        { name: 'epcis', policy: `OR(${peersOf(endorsers(PRODUCT_ORGS))})` },
+      ],
+    },
     { name: 'trade', orgs: TRADE_ORGS, contracts: [{ name: 'basic', policy: `OutOf(2, ${peersOf(['Platform', 'SellerCN', 'SellerEU', 'BankCN', 'BankEU'])})` }] },
     { name: 'logistics', orgs: LOGISTICS_ORGS, contracts: [{ name: 'basic', policy: `OR(${peersOf(endorsers(LOGISTICS_ORGS))})` }] },
     { name: 'anchor', contracts: [{ name: 'anchor', policy: `OutOf(2, ${peersOf(ORGS.map((o) => o.name))})` }] },
