@@ -2,6 +2,7 @@
 import { embeddedApiBackend, type ApiBackend } from '../api/backend.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../api/server.js';
 import type { EmbeddedNetwork, NetworkSpec } from '../network/embedded-network.js';
+import type { Contract } from '../contracts/framework/contract.js';
 import { openTestNetwork } from './fixtures.js';
 
 /** A running test API. */
@@ -16,6 +17,8 @@ export interface TestApi {
 /** Options of {@link openTestApi}. */
 export interface TestApiOptions {
   readonly spec?: NetworkSpec;
+  /** Contracts installed (default `basic`). */
+  readonly contracts?: readonly Contract[];
   /** The org whose peer and gateway the API uses (default Org1). */
   readonly org?: string;
   /** Serve demo routes for these identities (default: none, as a production node). */
@@ -29,7 +32,7 @@ export interface TestApiOptions {
  * @example const t = await openTestApi(); try { await fetch(`${t.url}/api/health`) } finally { await t.close() }
  */
 export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const net = await openTestNetwork(options.spec);
+  const net = await openTestNetwork(options.spec, undefined, options.contracts);
   const backend = embeddedApiBackend(net, { org: options.org ?? 'Org1', ...(options.demoIdentities === undefined ? {} : { demoIdentities: options.demoIdentities }) });
   const server = typeof options.server === 'function' ? options.server(backend) : options.server;
   const api = await createApiServer({ backend, rateLimitPerMinute: 0, ...server });

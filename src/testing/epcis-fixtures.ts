@@ -1,12 +1,10 @@
 /** Test fixtures for traceability: a network whose `product` chain runs the `epcis` contract, and the GS1 example documents. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { embeddedApiBackend } from '../api/backend.js';
-import { createApiServer } from '../api/server.js';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
 import { EpcisContract } from '../contracts/traceability/epcis-contract.js';
-import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
-import type { TestApi } from './api-fixtures.js';
-import { tempDir } from './fixtures.js';
+import type { EmbeddedNetwork, NetworkSpec } from '../network/embedded-network.js';
+import { openTestApi, type TestApi } from './api-fixtures.js';
+import { openTestNetwork } from './fixtures.js';
 
 /** Three orgs; chain `product` runs `epcis` (and `basic`), endorsed by any one org's peer. */
 export const EPCIS_SPEC: NetworkSpec = {
@@ -24,28 +22,13 @@ export const EPCIS_SPEC: NetworkSpec = {
 };
 
 /** Opens {@link EPCIS_SPEC} in a temporary folder. */
-export async function openEpcisTestNetwork(): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
-  const dir = tempDir('silk-epcis-');
-  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec: EPCIS_SPEC, contracts: [new BasicContract(), new EpcisContract()], parallelVerify: false, commitTimeoutMs: 10_000 });
-  return Object.assign(net, { cleanupDir: () => { dir.cleanup(); } });
+export function openEpcisTestNetwork(): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
+  return openTestNetwork(EPCIS_SPEC, undefined, [new BasicContract(), new EpcisContract()]);
 }
 
 /** {@link openEpcisTestNetwork} served by a real API server (Org1's node) on 127.0.0.1. */
-export async function openEpcisTestApi(options: { readonly demoIdentities?: readonly { readonly org: string; readonly name: string }[] } = {}): Promise<TestApi> {
-  const net = await openEpcisTestNetwork();
-  const backend = embeddedApiBackend(net, { org: 'Org1', ...(options.demoIdentities === undefined ? {} : { demoIdentities: options.demoIdentities }) });
-  const api = await createApiServer({ backend, rateLimitPerMinute: 0 });
-  const url = await api.listen({ port: 0 });
-  return {
-    net,
-    api,
-    url,
-    async close() {
-      await api.close();
-      await net.close();
-      net.cleanupDir();
-    },
-  };
+export function openEpcisTestApi(options: { readonly demoIdentities?: readonly { readonly org: string; readonly name: string }[] } = {}): Promise<TestApi> {
+  return openTestApi({ spec: EPCIS_SPEC, contracts: [new BasicContract(), new EpcisContract()], ...options });
 }
 
 /** The folder of the GS1 EPCIS 2.0 example documents. */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
+import type { Contract } from '../contracts/framework/contract.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
 
 /** A fresh temporary folder; `cleanup()` removes it. */
@@ -20,10 +21,10 @@ export const THREE_ORG_SPEC: NetworkSpec = {
   ],
 };
 
-/** Opens a three-org network in a temporary folder. */
-export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDir?: string): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
+/** Opens a three-org network (or `spec`, with `contracts` installed; default `basic`) in a temporary folder. */
+export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDir?: string, contracts: readonly Contract[] = [new BasicContract()]): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
   const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => undefined };
-  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts: [new BasicContract()], parallelVerify: false, commitTimeoutMs: 10_000 });
+  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts, parallelVerify: false, commitTimeoutMs: 10_000 });
   return Object.assign(net, { cleanupDir: () => { dir.cleanup(); } });
 }
 
