@@ -7,7 +7,7 @@ import { signCertificate, type IdentityCertificate } from '../../identity/identi
 import { DEFAULT_FUNCTIONS } from '../../identity/identity-record.js';
 import type { JsonValue } from '../../ledger/json-value.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../../network/embedded-network.js';
-import { tempDir } from '../../testing/fixtures.js';
+import { tempDir, waitUntil } from '../../testing/fixtures.js';
 import { commissionSerials, sequentialSerials } from '../../traceability/commissioning.js';
 import { gs1CheckDigit } from '../../traceability/epc-identifiers.js';
 import { BasicContract } from '../basic/basic-contract.js';
@@ -44,8 +44,12 @@ describe('products contract', () => {
   const org2Logistics = generateSigner();
   let seq = 0;
 
-  const submit = (fn: string, args: JsonValue, signer: Signer, org = 'Org1'): ReturnType<ReturnType<EmbeddedNetwork['gateway']>['submit']> =>
-    net.gateway(org).submit({ chain: CHAIN, contract: 'products', fn, args }, signer);
+  /** Submits through `org`'s gateway and waits until every peer has the block, so reads at Org1's peer see it. */
+  const submit = async (fn: string, args: JsonValue, signer: Signer, org = 'Org1'): ReturnType<ReturnType<EmbeddedNetwork['gateway']>['submit']> => {
+    const r = await net.gateway(org).submit({ chain: CHAIN, contract: 'products', fn, args }, signer);
+    await waitUntil(() => net.peers.every((p) => p.height(CHAIN) > r.blockNumber), 10_000, `every peer to commit block ${r.blockNumber}`);
+    return r;
+  };
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
   const read = <T = JsonValue>(fn: string, args: JsonValue): T => net.gateway('Org1').evaluate({ chain: CHAIN, contract: 'products', fn, args }, net.identity('Org1', 'alice')) as T;
   const refused = async (fn: string, args: JsonValue, signer: Signer, pattern: RegExp, code = 'CONTRACT_ERROR', org = 'Org1'): Promise<void> => {
