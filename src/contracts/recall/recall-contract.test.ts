@@ -242,19 +242,19 @@ describe('recall contract', () => {
     });
 
     it('the delay is enforced by the proposal timestamp the contract sees', async () => {
-      const delayed = await createGuardianSetup({ secret: tree('Org1').secret, chain: CHAIN, org: 'Org1', threshold: 2, guardians: guardianOrgs.map((org) => ({ org, encryptionKey: enc(org).publicKey })), delayMs: 1500, signer: admin('Org1') });
+      const delayed = await createGuardianSetup({ secret: tree('Org1').secret, chain: CHAIN, org: 'Org1', threshold: 2, guardians: guardianOrgs.map((org) => ({ org, encryptionKey: enc(org).publicKey })), delayMs: 4000, signer: admin('Org1') });
       await submit('setupGuardians', { setup: delayed }, admin('Org1'));
       const { request: req, encryptionPrivateKey } = await request();
       const requested = stored(req.requestId).request;
-      assert.equal(requested.delayMs, 1500);
+      assert.equal(requested.delayMs, 4000);
       const early = await createShareRelease({ setup: delayed, request: requested, guardian: 'Org2', encryptionPrivateKey: enc('Org2').privateKey });
       await assert.rejects(submit('releaseShare', { release: early }, admin('Org2')), { code: 'CONTRACT_ERROR', message: /delay not over: shares of request [0-9a-f]{32} may be released from \d+/ });
       await assert.rejects(createShareRelease({ setup: delayed, request: requested, guardian: 'Org2', encryptionPrivateKey: enc('Org2').privateKey, now: Date.now() }), { reason: 'delay-not-over' });
-      await new Promise((resolve) => setTimeout(resolve, requested.requestedAt + 1500 - Date.now() + 20));
+      await new Promise((resolve) => setTimeout(resolve, requested.requestedAt + 4000 - Date.now() + 20));
       await submit('releaseShare', { release: early }, admin('Org2'));
       await release('Org3', req.requestId);
       const now = stored(req.requestId);
-      assert.ok(now.releases.every((r) => (r as unknown as { releasedAt: number }).releasedAt >= requested.requestedAt + 1500));
+      assert.ok(now.releases.every((r) => (r as unknown as { releasedAt: number }).releasedAt >= requested.requestedAt + 4000));
       assert.deepEqual((await recoverFromGuardians({ setup: delayed, request: now.request, releases: now.releases, encryptionPrivateKey })).secret, tree('Org1').secret);
       // A set-up replaced after a request voids it.
       await submit('setupGuardians', { setup }, admin('Org1'));
