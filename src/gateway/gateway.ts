@@ -48,19 +48,39 @@ export interface GatewayOptions {
   readonly commitTimeoutMs?: number;
 }
 
+/**
+ * What a caller (an API route) requires of a client-signed proposal: its chain (an unknown one is
+ * UNKNOWN_CHAIN, another one WRONG_CHAIN) and optionally its contract and function.
+ */
+export interface ExpectedProposal {
+  readonly chain: string;
+  readonly contract?: string;
+  readonly fn?: string;
+}
+
+/** Checks a decoded proposal against what the caller expects. */
+function checkExpected(peer: Peer, proposal: Proposal, expect: ExpectedProposal | undefined): void {
+  if (expect === undefined) return;
+  peer.height(expect.chain); // UNKNOWN_CHAIN before anything is said about the proposal
+  if (proposal.chain !== expect.chain) throw new SubmitError('WRONG_CHAIN', `the proposal is for chain ${proposal.chain}, posted to ${expect.chain}`, { path: 'body.proposal' });
+  if ((expect.contract !== undefined && proposal.contract !== expect.contract) || (expect.fn !== undefined && proposal.fn !== expect.fn)) {
+    throw new SubmitError('INVALID_ARGUMENT', `this call takes a proposal for ${expect.contract ?? proposal.contract}.${expect.fn ?? proposal.fn}, not ${proposal.contract}.${proposal.fn}`, { path: 'body.proposal' });
+  }
+}
+
 /** The gateway. */
 export interface Gateway {
   /** Signs with `signer`, endorses, orders and waits for the commit. @throws EndorseError, SubmitError, CommitError (timeout) */
   submit(params: ProposalParameters, signer: Signer): Promise<SubmitResult>;
-  /** Like submit, for a proposal the client signed itself. */
-  submitSigned(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[] }): Promise<SubmitResult>;
+  /** Like submit, for a proposal the client signed itself. @throws also WRONG_CHAIN / INVALID_ARGUMENT when it is not what `expect` names */
+  submitSigned(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[]; expect?: ExpectedProposal }): Promise<SubmitResult>;
   /** Resubmits an envelope; returns its existing outcome if it was already committed. */
   submitEnvelope(chain: string, envelope: Uint8Array): Promise<SubmitResult>;
   /** Endorses a proposal and returns the envelope without ordering it. */
   endorse(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[] }): { envelope: Uint8Array; txId: string; response: JsonValue | undefined };
   /** Runs a query function on the commit peer. */
   evaluate(params: ProposalParameters, signer: Signer): JsonValue | undefined;
-  evaluateSigned(signed: SignedProposalBytes): JsonValue | undefined;
+  evaluateSigned(signed: SignedProposalBytes, options?: { expect?: ExpectedProposal }): JsonValue | undefined;
   /** Builds and signs a proposal for the chain's current contract version. */
   propose(params: ProposalParameters, signer: Signer): SignedProposal;
   status(chain: string, txId: string): TransactionStatus | undefined;
@@ -290,6 +310,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async submitSigned(signed, opts) {
       const proposal = decodeProposal(signed.bytes);
+      checkExpected(options.commitPeer, proposal, opts?.expect);
       // A replayed proposal is refused here, before any peer or the orderer spends work on it.
       const txId = computeTxId(proposal.nonce, proposal.creator);
       const committed = options.commitPeer.transactionStatus(proposal.chain, txId);
@@ -318,7 +339,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     evaluate(params, signer) {
       return options.commitPeer.evaluate(gateway.propose(params, signer));
     },
-    evaluateSigned(signed) {
+    evaluateSigned(signed, opts) {
+      if (opts?.expect !== undefined) checkExpected(options.commitPeer, decodeProposal(signed.bytes), opts.expect);
       return options.commitPeer.evaluate(signed);
     },
     status: (chain, txId) => options.commitPeer.transactionStatus(chain, txId),

@@ -14,7 +14,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SilkError } from '../../errors.js';
-import { decodeProposal } from '../../ledger/proposal.js';
 import { receiptToJson } from '../../ledger/receipt.js';
 import { captureDocument } from '../../traceability/epcis-capture.js';
 import { epcisQueryDocument } from '../../traceability/epcis-export.js';
@@ -81,14 +80,8 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
     },
     async (req, reply) => {
       const { chain } = req.query;
-      peer.height(chain); // UNKNOWN_CHAIN first
       const signed = { bytes: fromBase64(req.body.proposal), signature: fromBase64(req.body.signature) };
-      const proposal = decodeProposal(signed.bytes);
-      if (proposal.chain !== chain) throw new SilkError('WRONG_CHAIN', `the proposal is for chain ${proposal.chain}, posted to ${chain}`, { path: 'body.proposal' });
-      if (proposal.contract !== CONTRACT || proposal.fn !== 'captureEvents') {
-        throw new SilkError('INVALID_ARGUMENT', `a capture is a proposal for epcis.captureEvents, not ${proposal.contract}.${proposal.fn}`, { path: 'body.proposal' });
-      }
-      const r = await gateway.submitSigned(signed, req.body.endorsingOrgs === undefined ? {} : { endorsingOrgs: req.body.endorsingOrgs });
+      const r = await gateway.submitSigned(signed, { ...(req.body.endorsingOrgs === undefined ? {} : { endorsingOrgs: req.body.endorsingOrgs }), expect: { chain, contract: CONTRACT, fn: 'captureEvents' } });
       if (r.code !== 'VALID') throw new SilkError('CONTRACT_ERROR', `capture transaction ${r.txId} committed as ${r.code}: no event was recorded`, { txId: r.txId });
       void reply.status(201);
       return { captureID: r.txId, blockNumber: r.blockNumber, response: r.response ?? null, receipt: receiptToJson(r.receipt) };

@@ -8,18 +8,13 @@ import type { Signer } from '../../crypto/p256.js';
 import { CommitError, SilkError } from '../../errors.js';
 import type { SubmitResult } from '../../gateway/gateway.js';
 import type { JsonValue } from '../../ledger/json-value.js';
-import { decodeProposal } from '../../ledger/proposal.js';
 import { receiptToJson } from '../../ledger/receipt.js';
 import type { SignedProposalBytes } from '../../peer/peer.js';
 import type { ApiBackend } from '../backend.js';
 import { ChainParams, DemoCallBody, fromBase64, SignedProposalBody } from '../wire.js';
 
-function signedFrom(backend: ApiBackend, body: SignedProposalBody, chain: string): SignedProposalBytes {
-  backend.peer.height(chain); // UNKNOWN_CHAIN before anything else is said about the proposal
-  const signed = { bytes: fromBase64(body.proposal), signature: fromBase64(body.signature) };
-  const proposal = decodeProposal(signed.bytes);
-  if (proposal.chain !== chain) throw new SilkError('WRONG_CHAIN', `the proposal is for chain ${proposal.chain}, posted to ${chain}`, { path: 'body.proposal' });
-  return signed;
+function signedFrom(body: SignedProposalBody): SignedProposalBytes {
+  return { bytes: fromBase64(body.proposal), signature: fromBase64(body.signature) };
 }
 
 /** The response of a committed transaction; an invalid commit is an error with its receipt. */
@@ -39,7 +34,7 @@ export function registerTransactionRoutes(app: FastifyInstance, backend: ApiBack
   app.post<{ Params: ChainParams; Body: SignedProposalBody }>(
     '/api/chains/:chain/evaluate',
     { schema: { tags: ['transactions'], summary: 'Runs a query function of a contract with a signed proposal; nothing is ordered', params: ChainParams, body: SignedProposalBody } },
-    (req) => ({ result: gateway.evaluateSigned(signedFrom(backend, req.body, req.params.chain)) ?? null }),
+    (req) => ({ result: gateway.evaluateSigned(signedFrom(req.body), { expect: { chain: req.params.chain } }) ?? null }),
   );
 
   app.post<{ Params: ChainParams; Body: SignedProposalBody }>(
@@ -53,7 +48,7 @@ export function registerTransactionRoutes(app: FastifyInstance, backend: ApiBack
         body: SignedProposalBody,
       },
     },
-    async (req) => committed(await gateway.submitSigned(signedFrom(backend, req.body, req.params.chain), orgsOption(req.body.endorsingOrgs))),
+    async (req) => committed(await gateway.submitSigned(signedFrom(req.body), { ...orgsOption(req.body.endorsingOrgs), expect: { chain: req.params.chain } })),
   );
 
   const demo = backend.demoIdentities;
