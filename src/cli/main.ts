@@ -70,8 +70,12 @@ Usage:
   silk epcis import FILE --chain C --key PEM [--parts] [--url URL] [--json]
                                           validate an EPCIS 2.0 document locally and record its events
                                           (one transaction, all or nothing); prints their event hashes
-  silk epcis events --chain C [--epc EPC] [--biz-step S] [--from T] [--to T] [--url URL] [--json]
-                                          recorded EPCIS events, in eventTime order
+  silk epcis events --chain C [--epc EPC] [--biz-step S] [--lot LOT] [--from T] [--to T] [--error-declared]
+             [--where NAME=VALUE] [--per-page N] [--next-page-token T] [--url URL] [--json]
+                                          recorded EPCIS events, in eventTime order (EPCIS 2.0 REST
+                                          binding query names with --where, e.g. EQ_bizStep=shipping,receiving)
+  silk epcis sign-sensors FILE --device-key KEY [--out FILE]
+                                          sign each event's sensor readings with a registered device key
   silk guardians publish-key|setup|request|cancel|release|recover …
                                           k-of-n recovery by guardian orgs after a delay the old admin
                                           can cancel in (silk guardians for details)

@@ -12,6 +12,7 @@ import { verifyLedgerFile } from '../peer/ledger-verifier.js';
 import { tempDir } from '../testing/fixtures.js';
 import { DEMO_CONTRACTS, DEMO_IDENTITIES, DEMO_PASSWORD, seedDemoAlliance, type SeedSummary } from './demo-alliance.js';
 import { DEMO_SPEC } from './demo-spec.js';
+import { DEMO_CONTAINER, DEMO_GTIN, DEMO_ITEM_COUNT, DEMO_LOT } from './demo-traceability.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from './embedded-network.js';
 import { anchorLatestHeaders } from './header-anchoring.js';
 
@@ -73,12 +74,14 @@ describe('demo alliance', () => {
   });
 
   it('seeds through real transactions on every chain and reports them', async () => {
-    // Each user's key on each chain of its org: 14 users, 44 registrations.
-    assert.deepEqual(summary.registrations, { product: 9, trade: 10, logistics: 11, anchor: 14 });
-    assert.deepEqual(summary.transactions, { product: 5, trade: 5, logistics: 5, anchor: 1 });
+    // Each user's key on each chain of its org: 15 users, 48 registrations.
+    assert.deepEqual(summary.registrations, { product: 10, trade: 11, logistics: 12, anchor: 15 });
+    // On `product`: 5 assets, then the traceability story's 4 products transactions and 7 EPCIS captures.
+    assert.deepEqual(summary.transactions, { product: 16, trade: 5, logistics: 5, anchor: 1 });
+    assert.equal(summary.epcisEvents, 13);
     assert.equal(summary.anchoredHeaders, 3);
-    assert.deepEqual(progress.at(-1), [60, 60]);
-    assert.deepEqual(progress.map(([done]) => done), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.deepEqual(progress.at(-1), [75, 75]);
+    assert.deepEqual(progress.map(([done]) => done), Array.from({ length: 75 }, (_, i) => i + 1));
     for (const chain of DEMO_SPEC.chains.map((c) => c.name)) {
       const height = summary.heights[chain]!;
       assert.equal(net.orderer.height(chain), height);
@@ -89,6 +92,20 @@ describe('demo alliance', () => {
       assert.equal(new Set(members.map((p) => p.committedBlock(chain, height - 1)!.commitHash)).size, 1);
       for (const p of net.peers.filter((x) => !membersOf(chain).includes(x.org))) assert.ok(!p.chains().includes(chain));
     }
+  });
+
+  it('records the scarves of the traceability story: lot, items and the EPCIS events of their journey', () => {
+    const line = read(net, 'CustomsEU', 'officer', 'product', 'products', 'productLine', { gtin: DEMO_GTIN }) as { org: string; hsCode: string };
+    assert.equal(line.org, 'SellerCN');
+    assert.equal(line.hsCode, '621410');
+    const lot = read(net, 'Regulator', 'auditor', 'product', 'products', 'itemsOfLot', { gtin: DEMO_GTIN, lot: DEMO_LOT, limit: 100 }) as { items: unknown[] };
+    assert.equal(lot.items.length, DEMO_ITEM_COUNT);
+    // Scarf 7's own events, asked for in its Digital Link form, each recorded by the org responsible.
+    const events = read(net, 'Platform', 'consumer', 'product', 'epcis', 'eventsByEpc', { epc: `https://id.gs1.org/01/${DEMO_GTIN}/21/7` }) as { items: { event: { bizStep: string }; recordedBy: string }[] };
+    assert.deepEqual(events.items.map((r) => [r.event.bizStep, r.recordedBy]), [['commissioning', 'SellerCN'], ['packing', 'SellerCN'], ['picking', 'Warehouse'], ['retail_selling', 'Platform']]);
+    const container = read(net, 'Regulator', 'auditor', 'product', 'epcis', 'eventsByEpc', { epc: DEMO_CONTAINER }) as { items: { event: { bizStep: string }; recordedBy: string }[] };
+    assert.deepEqual(container.items.map((r) => r.event.bizStep), ['loading', 'departing', 'arriving', 'inspecting', 'unloading']);
+    assert.equal(container.items[3]?.recordedBy, 'CustomsEU');
   });
 
   it('holds the seeded state, readable by members only', () => {
@@ -117,7 +134,7 @@ describe('demo alliance', () => {
 
   it('lists identities that are what the chains say they are: admins configured, users registered by their admin', () => {
     assert.equal(DEMO_IDENTITIES.filter((i) => i.role === 'admin').length, 12);
-    assert.equal(DEMO_IDENTITIES.filter((i) => i.role === 'member').length, 14);
+    assert.equal(DEMO_IDENTITIES.filter((i) => i.role === 'member').length, 15);
     assert.ok(DEMO_IDENTITIES.some((i) => i.org === 'Platform' && i.name === 'consumer' && i.role === 'member'));
     assert.ok(DEMO_IDENTITIES.some((i) => i.org === 'Regulator' && i.name === 'auditor' && i.function === 'audit' && i.level === 2 && i.chains.length === 4));
     const roleOf = (org: string, name: string): string => { const i = DEMO_IDENTITIES.find((x) => x.org === org && x.name === name)!; return `${i.function}@${i.level}`; };
@@ -171,7 +188,7 @@ describe('demo alliance', () => {
       assert.equal(toHex(ks.pubkey), toHex(net.identity(u.org, u.name).publicKey), u.file);
       await assert.rejects(readKeystore(u.file, 'silkledger-demo2'), (e: unknown) => isKeystoreError(e, 'wrong-password'));
     }
-    assert.equal(net.userKeystores.length, 14);
+    assert.equal(net.userKeystores.length, 15);
     await assert.rejects(readKeystore(join(keysDir, 'orderer', 'orderer0.keystore.json'), 'x'), (e: unknown) => isKeystoreError(e, 'wrong-password'));
     const spec = readFileSync(join(dir.path, 'network.json'), 'utf8');
     assert.doesNotMatch(spec, /password|mnemonic|silkledger-demo/);

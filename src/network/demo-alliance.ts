@@ -18,6 +18,8 @@ import type { JsonValue } from '../ledger/json-value.js';
 import type { Peer } from '../peer/peer.js';
 import { DEMO_SPEC } from './demo-spec.js';
 import type { EmbeddedNetwork } from './embedded-network.js';
+import { captureDocument } from '../traceability/epcis-capture.js';
+import { demoTraceabilitySteps, type TraceabilitySeedStep } from './demo-traceability.js';
 import { anchorLatestHeaders, ANCHOR_CHAIN } from './header-anchoring.js';
 import { orgUsers } from './org-keyring.js';
 import { plannedRegistrations, registerFunctionUsers } from './user-registration.js';
@@ -69,6 +71,8 @@ export interface SeedSummary {
   readonly registrations: Readonly<Record<string, number>>;
   /** Business transactions committed per chain (the anchor run counts on `anchor`). */
   readonly transactions: Readonly<Record<string, number>>;
+  /** EPCIS events the traceability story recorded on `product` (demo-traceability.ts). */
+  readonly epcisEvents: number;
   /** Block headers the final anchor run recorded. */
   readonly anchoredHeaders: number;
   /** Height of each chain after seeding, at the ordering service. */
@@ -147,9 +151,24 @@ function waitForHeight(peer: Peer, chain: string, height: number): Promise<void>
   });
 }
 
-async function submitStep(net: EmbeddedNetwork, step: SeedStep): Promise<void> {
-  const r = await net.gateway(step.org).submit({ chain: step.chain, contract: 'basic', fn: step.fn, args: step.args }, net.identity(step.org, step.user));
-  if (r.code !== 'VALID') throw new CommitError(r.code, `seeding ${step.chain} ${step.fn} by ${step.org}/${step.user} committed as ${r.code}`, { txId: r.txId, block: r.blockNumber });
+async function submitStep(net: EmbeddedNetwork, step: SeedStep, contract = 'basic'): Promise<void> {
+  const r = await net.gateway(step.org).submit({ chain: step.chain, contract, fn: step.fn, args: step.args }, net.identity(step.org, step.user));
+  if (r.code !== 'VALID') throw new CommitError(r.code, `seeding ${step.chain} ${contract}.${step.fn} by ${step.org}/${step.user} committed as ${r.code}`, { txId: r.txId, block: r.blockNumber });
+}
+
+/** The chain the traceability story is recorded on. */
+const TRACE_CHAIN = 'product';
+
+/** Records one step of the traceability story; @returns the EPCIS events it recorded. */
+async function traceabilityStep(net: EmbeddedNetwork, step: TraceabilitySeedStep): Promise<number> {
+  if (step.kind === 'products') {
+    await submitStep(net, { chain: TRACE_CHAIN, org: step.org, user: step.user, fn: step.fn, args: step.args }, 'products');
+    return 0;
+  }
+  const gateway = net.gateway(step.org);
+  const signer = net.identity(step.org, step.user);
+  const r = await captureDocument(step.document, (p) => gateway.submit(p, signer), { chain: TRACE_CHAIN });
+  return r.hashes.length;
 }
 
 /** Resolves when every member peer of every chain holds all the blocks ordered so far. */
@@ -172,7 +191,8 @@ async function allPeersCaughtUp(net: EmbeddedNetwork): Promise<void> {
  */
 export async function seedDemoAlliance(net: EmbeddedNetwork, onProgress?: (done: number, total: number) => void): Promise<SeedSummary> {
   const registrationCount = plannedRegistrations(net.spec).length;
-  const total = registrationCount + SEED_ROUNDS.reduce((n, round) => n + round.length, 0) + 1;
+  const story = demoTraceabilitySteps();
+  const total = registrationCount + SEED_ROUNDS.reduce((n, round) => n + round.length, 0) + story.length + 1;
   const registrations = await registerFunctionUsers(net, { onProgress: (n) => onProgress?.(n, total) });
   // A user's first transaction may be endorsed by any member peer: every one must know its key.
   await allPeersCaughtUp(net);
@@ -186,6 +206,14 @@ export async function seedDemoAlliance(net: EmbeddedNetwork, onProgress?: (done:
       onProgress?.(done, total);
     }));
   }
+  // The traceability story: each step relies on the previous ones, so one at a time.
+  let epcisEvents = 0;
+  for (const step of story) {
+    epcisEvents += await traceabilityStep(net, step);
+    transactions[TRACE_CHAIN] = (transactions[TRACE_CHAIN] ?? 0) + 1;
+    done += 1;
+    onProgress?.(done, total);
+  }
   // Anchor what every chain holds now: let the anchoring org's peers commit the last blocks first.
   const anchorPeers = net.peers.filter((p) => p.org === DEMO_ANCHORING_ORG);
   await Promise.all(net.spec.chains.flatMap((c) => anchorPeers.filter((p) => p.chains().includes(c.name)).map((p) => waitForHeight(p, c.name, net.orderer.height(c.name)))));
@@ -193,5 +221,5 @@ export async function seedDemoAlliance(net: EmbeddedNetwork, onProgress?: (done:
   if (run.txId !== undefined) transactions[ANCHOR_CHAIN] = (transactions[ANCHOR_CHAIN] ?? 0) + 1;
   onProgress?.(total, total);
   const heights = Object.fromEntries(net.spec.chains.map((c) => [c.name, net.orderer.height(c.name)]));
-  return { registrations, transactions, anchoredHeaders: run.headers.length, heights };
+  return { registrations, transactions, epcisEvents, anchoredHeaders: run.headers.length, heights };
 }

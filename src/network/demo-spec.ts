@@ -19,7 +19,7 @@ const LOGISTICS_ORGS = ['Platform', 'SellerCN', 'SellerEU', 'Logistics', 'Wareho
  */
 const ORGS: NetworkSpec['orgs'] = [
   { name: 'Platform', users: [{ name: 'operator', function: 'sales', level: 5 }, { name: 'consumer', function: 'sales', level: 1 }] },
-  { name: 'SellerCN', users: [{ name: 'yiwu-seller', function: 'sales', level: 3 }] },
+  { name: 'SellerCN', users: [{ name: 'yiwu-seller', function: 'sales', level: 3 }, { name: 'packing-line', function: 'logistics', level: 2 }] },
   { name: 'SellerEU', users: [{ name: 'madrid-seller', function: 'sales', level: 3 }] },
   { name: 'Logistics', users: [{ name: 'dispatcher', function: 'logistics', level: 3 }] },
   { name: 'Warehouse', users: [{ name: 'warehouse-keeper', function: 'logistics', level: 2 }] },

@@ -3,6 +3,10 @@
  * captured (its `eventID` and `eventTime` string kept, so its hash is the same), with the
  * JSON-LD prefixes its document declared. Events may come from many captured documents: their
  * prefixes go into the document's context when they agree, and onto the event otherwise.
+ *
+ * An event declared erroneous after capture comes back with its `errorDeclaration` (as EPCIS query
+ * results carry it): the captured declaration's members, without the ledger's `declaredBy` and
+ * `txId`. The CBV 2.0 hash ignores `errorDeclaration`, so the exported event hashes the same.
  */
 import type { JsonValue } from '../ledger/json-value.js';
 import type { RecordedEpcisEvent } from './epcis-ledger-index.js';
@@ -16,6 +20,19 @@ export interface EpcisQueryDocumentOptions {
   readonly creationDate: string;
   /** Default `SimpleEventQuery`. */
   readonly queryName?: string;
+}
+
+/**
+ * A recorded event as EPCIS query results give it: as captured, plus its error declaration if one
+ * was recorded later.
+ * @param record - as the `epcis` contract returns it
+ * @returns the event object
+ * @example exportedEvent(record).errorDeclaration // { declarationTime: '…', reason: 'incorrect_data' }
+ */
+export function exportedEvent(r: RecordedEpcisEvent): { readonly [field: string]: JsonValue } {
+  if (r.errorDeclaration === undefined) return r.event;
+  const { declaredBy: _by, txId: _tx, ...declaration } = r.errorDeclaration;
+  return { ...r.event, errorDeclaration: declaration };
 }
 
 /**
@@ -37,7 +54,8 @@ export function epcisQueryDocument(records: readonly RecordedEpcisEvent[], optio
   for (const prefix of conflicting) Reflect.deleteProperty(shared, prefix);
   const eventList = records.map((r) => {
     const own = Object.fromEntries(Object.entries(r.namespaces).filter(([prefix]) => conflicting.has(prefix)));
-    return Object.keys(own).length === 0 ? r.event : { '@context': [own], ...r.event };
+    const event = exportedEvent(r);
+    return Object.keys(own).length === 0 ? event : { '@context': [own], ...event };
   });
   return {
     '@context': Object.keys(shared).length === 0 ? [EPCIS_CONTEXT_URL] : [EPCIS_CONTEXT_URL, shared],

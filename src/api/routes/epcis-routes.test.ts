@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { generateSigner } from '../../crypto/p256.js';
+import { epcisClient } from '../../sdk/epcis.js';
 import { connect } from '../../sdk/index.js';
 import type { TestApi } from '../../testing/api-fixtures.js';
-import { conformingEpcisExamples, EPCIS_EXAMPLES_DIR, NONCONFORMING_EXAMPLE, openEpcisTestApi } from '../../testing/epcis-fixtures.js';
+import { conformingEpcisExamples, EPCIS_EXAMPLES_DIR, epcisDocument, lotEvents, NONCONFORMING_EXAMPLE, openEpcisTestApi, registerOrgKey, sensorEvent } from '../../testing/epcis-fixtures.js';
+import { waitUntil } from '../../testing/fixtures.js';
+import { signDocumentSensorData } from '../../traceability/epcis-document-sensor-signature.js';
 import { toDigitalLink } from '../../traceability/epc-identifiers.js';
 import { prepareCapture } from '../../traceability/epcis-capture.js';
 import { validateEpcisDocument } from '../../traceability/epcis-document.js';
@@ -74,10 +78,10 @@ describe('EPCIS REST routes', () => {
 
   it('GET /api/epcis/events: an EPCISQueryDocument of the original events, by EPC in either form, paginated', async () => {
     const urn = 'urn:epc:id:sgtin:0614141.107346.2017';
-    const byUrn = await call(`${t.url}/api/epcis/events?chain=product&epc=${encodeURIComponent(urn)}`);
+    const byUrn = await call(`${t.url}/api/epcis/events?chain=product&MATCH_anyEPC=${encodeURIComponent(urn)}`);
     assert.equal(byUrn.status, 200, JSON.stringify(byUrn.body));
     assert.equal(byUrn.body['type'], 'EPCISQueryDocument');
-    const byLink = await call(`${t.url}/api/epcis/events?chain=product&epc=${encodeURIComponent(toDigitalLink(urn))}`);
+    const byLink = await call(`${t.url}/api/epcis/events?chain=product&MATCH_anyEPC=${encodeURIComponent(toDigitalLink(urn))}`);
     assert.deepEqual(eventList(byLink.body), eventList(byUrn.body));
     const original = (example('Example_9.6.1-ObjectEvent.jsonld') as { epcisBody: { eventList: Record<string, unknown>[] } }).epcisBody.eventList[0]!;
     const exported = eventList(byUrn.body).find((e) => e['eventID'] === original['eventID']);
@@ -87,25 +91,138 @@ describe('EPCIS REST routes', () => {
     assert.equal(documentEventHashes(byUrn.body)[0]?.hashId, documentEventHashes(example('Example_9.6.1-ObjectEvent.jsonld'))[0]?.hashId);
 
     const seen: unknown[] = [];
-    let next: string | undefined = '/api/epcis/events?chain=product&limit=2';
+    let next: string | undefined = '/api/epcis/events?chain=product&perPage=2';
     while (next !== undefined) {
       const r = await call(`${t.url}${next}`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       seen.push(...eventList(r.body).map((e) => e['eventID']));
       next = /^<([^>]+)>; rel="next"$/.exec(r.headers.get('link') ?? '')?.[1];
-      assert.equal(next === undefined, r.body['bookmark'] === undefined);
+      if (next !== undefined) assert.match(next, /[?&]nextPageToken=[A-Za-z0-9_-]+/);
     }
-    const all = await call(`${t.url}/api/epcis/events?chain=product&limit=100`);
+    const all = await call(`${t.url}/api/epcis/events?chain=product&perPage=100`);
     assert.deepEqual(seen, eventList(all.body).map((e) => e['eventID']));
     assert.ok(seen.length >= 10, `paged ${seen.length} events`);
-    const shipping = await call(`${t.url}/api/epcis/events?chain=product&bizStep=${encodeURIComponent('urn:epcglobal:cbv:bizstep:shipping')}`);
+    const shipping = await call(`${t.url}/api/epcis/events?chain=product&EQ_bizStep=${encodeURIComponent('urn:epcglobal:cbv:bizstep:shipping')}`);
     assert.ok(eventList(shipping.body).length > 0);
     assert.ok(eventList(shipping.body).every((e) => /shipping/i.test(String(e['bizStep']))));
 
     const windowed = await call(`${t.url}/api/epcis/events?chain=product&GE_eventTime=2005-04-03T00:00:00Z&LT_eventTime=2005-04-04T00:00:00Z`);
     assert.ok(eventList(windowed.body).every((e) => String(e['eventTime']).startsWith('2005-04-0')));
 
-    const badStep = await call(`${t.url}/api/epcis/events?chain=product&bizStep=no_such_step`);
+    const badStep = await call(`${t.url}/api/epcis/events?chain=product&EQ_bizStep=no_such_step`);
     assert.equal(badStep.status, 400);
+    assert.equal((badStep.body['error'] as { path: string }).path, 'EQ_bizStep');
+  });
+
+  it('GET /api/epcis/events: the REST binding names, comma lists as OR, paging with nextPageToken; old and unknown names refused by name', async () => {
+    const hashesOf = async (query: string): Promise<string[]> => {
+      const out: string[] = [];
+      let next: string | undefined = `/api/epcis/events?chain=product&${query}`;
+      while (next !== undefined) {
+        const r = await call(`${t.url}${next}`);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        out.push(...documentEventHashes(r.body).map((h) => h.hashId));
+        next = /^<([^>]+)>; rel="next"$/.exec(r.headers.get('link') ?? '')?.[1];
+      }
+      return out;
+    };
+    const shipping = await hashesOf('EQ_bizStep=shipping&perPage=100');
+    const receiving = await hashesOf(`EQ_bizStep=${encodeURIComponent('https://ref.gs1.org/cbv/BizStep-receiving')}&perPage=100`);
+    assert.ok(shipping.length > 0 && receiving.length > 0);
+    const all = await hashesOf('perPage=100');
+    const union = all.filter((h) => shipping.includes(h) || receiving.includes(h));
+    assert.deepEqual(await hashesOf('EQ_bizStep=shipping,receiving&perPage=1'), union, 'OR, in eventTime order, one per page');
+    assert.deepEqual(await hashesOf('EQ_bizStep=shipping&EQ_bizStep=receiving&perPage=3'), union, 'the parameter repeated is the same list');
+    const sscc = 'urn:epc:id:sscc:0614141.1234567890';
+    const parent = await hashesOf(`MATCH_parentID=${encodeURIComponent(sscc)}`);
+    assert.ok(parent.length >= 1);
+    assert.deepEqual(await hashesOf(`MATCH_epc=${encodeURIComponent(sscc)}`), [], 'a parentID is not matched by MATCH_epc');
+    assert.deepEqual(await hashesOf(`MATCH_anyEPC=${encodeURIComponent(sscc)}&eventType=AggregationEvent&EQ_action=OBSERVE`), parent);
+    const windowed = await hashesOf('GE_eventTime=2005-04-03T00:00:00Z&LT_eventTime=2005-04-05T00:00:00Z&EQ_disposition=in_transit,in_progress');
+    assert.ok(windowed.length >= 1);
+
+    for (const [name, value] of [['epc', 'urn:epc:id:sscc:0614141.1234567890'], ['bizStep', 'shipping'], ['limit', '5'], ['bookmark', 'x'], ['EQ_colour', 'red']] as const) {
+      const r = await call(`${t.url}/api/epcis/events?chain=product&${name}=${encodeURIComponent(value)}`);
+      assert.equal(r.status, 400, name);
+      assert.match((r.body['error'] as { message: string }).message, new RegExp(name), `${name} is named`);
+    }
+    const badToken = await call(`${t.url}/api/epcis/events?chain=product&nextPageToken=garbage`);
+    assert.equal(badToken.status, 400);
+    assert.equal((badToken.body['error'] as { path: string }).path, 'nextPageToken');
+  });
+
+  it('error declarations and lots through the routes: EXISTS_errorDeclaration returns the event with its declaration; lot in every form', async () => {
+    const client = connect({ url: t.url });
+    const epcis = epcisClient(client);
+    const alice = t.net.identity('Org1', 'alice');
+    const event = { ...sensorEvent(20), eventTime: '2036-01-01T00:00:00Z' } as Record<string, unknown>;
+    delete event['sensorElementList'];
+    const declaration = { declarationTime: '2036-01-02T00:00:00Z', reason: 'incorrect_data' };
+    const captured = await epcis.capture(epcisDocument([event, ...lotEvents('R5', 2036)]), { chain: 'product', signer: alice });
+    await epcis.capture(epcisDocument([{ ...event, errorDeclaration: declaration }]), { chain: 'product', signer: alice });
+    const declared = await epcis.events('product', { EXISTS_errorDeclaration: true, perPage: 100 });
+    const found = declared.events.find((e) => e['eventTime'] === '2036-01-01T00:00:00Z');
+    assert.deepEqual(found?.['errorDeclaration'], declaration);
+    assert.equal(documentEventHashes(declared.document).find((h) => h.hashId === captured.hashes[0]) !== undefined, true, 'the exported event hashes as captured');
+    const raw = await call(`${t.url}/api/epcis/events?chain=product&EXISTS_errorDeclaration&GE_eventTime=2036-01-01T00:00:00Z`);
+    assert.equal(eventList(raw.body).length, 1);
+
+    const lotHashes = captured.hashes.slice(1);
+    for (const lot of ['urn:epc:class:lgtin:4012345.012345.R5', toDigitalLink('urn:epc:class:lgtin:4012345.012345.R5'), `${toDigitalLink('urn:epc:class:lgtin:4012345.012345.R5').split('/')[4] ?? ''}/R5`]) {
+      const page = await epcis.events('product', { lot });
+      assert.deepEqual(documentEventHashes(page.document).map((h) => h.hashId), lotHashes, lot);
+    }
+    const paged = await epcis.events('product', { lot: 'urn:epc:class:lgtin:4012345.012345.R5', perPage: 1 });
+    assert.equal(paged.events.length, 1);
+    assert.ok(paged.nextPageToken !== undefined);
+    const rest = await epcis.events('product', { lot: 'urn:epc:class:lgtin:4012345.012345.R5', perPage: 1, nextPageToken: paged.nextPageToken });
+    assert.deepEqual(documentEventHashes(rest.document).map((h) => h.hashId), [lotHashes[1]]);
+  });
+
+  it('sensor data signed at the source: a registered device of the capturing org is accepted; unregistered, another org\'s, non-device keys and forged readings are refused', async () => {
+    const epcis = epcisClient(connect({ url: t.url }));
+    const alice = t.net.identity('Org1', 'alice');
+    const device = generateSigner();
+    const org2Device = generateSigner();
+    const salesKey = generateSigner();
+    await registerOrgKey(t.net, 'product', 'Org1', device);
+    await registerOrgKey(t.net, 'product', 'Org2', org2Device);
+    await registerOrgKey(t.net, 'product', 'Org1', salesKey, 'sales', 3);
+    // The API's node (Org1's peer) sees every registration, Org2's included.
+    await waitUntil(() => t.net.peers.every((p) => p.height('product') === t.net.peers[0]!.height('product')), 10_000, 'peers at one height');
+
+    const signed = signDocumentSensorData(epcisDocument([sensorEvent(31)]), device).document;
+    const r = await epcis.capture(signed, { chain: 'product', signer: alice });
+    const record = t.net.peers[0]!.reader('product', 'epcis').entry(`event:${/sha-256;([0-9a-f]{64})/.exec(r.hashes[0]!)?.[1] ?? ''}`)?.value as { sensorSignedBy?: string };
+    assert.equal(record.sensorSignedBy, Buffer.from(device.publicKey).toString('hex'));
+
+    const before = height();
+    const refusedBy = async (doc: unknown): Promise<{ code: string; message: string; path?: string }> => {
+      try {
+        await epcis.capture(doc, { chain: 'product', signer: alice });
+      } catch (e) {
+        const err = e as { code: string; message: string; details: { path?: string } };
+        return { code: err.code, message: err.message, ...(err.details.path === undefined ? {} : { path: err.details.path }) };
+      }
+      return assert.fail('expected a refusal');
+    };
+    const unregistered = await refusedBy(signDocumentSensorData(epcisDocument([sensorEvent(32)]), generateSigner()).document);
+    assert.equal(unregistered.code, 'INVALID_ARGUMENT');
+    assert.equal(unregistered.path, 'events[0].silk:sensorSignature.device');
+    assert.match(unregistered.message, /is not registered on chain product/);
+    const otherOrg = await refusedBy(signDocumentSensorData(epcisDocument([sensorEvent(33)]), org2Device).document);
+    assert.match(otherOrg.message, /Org2's device key; sensor data must be signed by a device key \(function device\) of the capturing org Org1/);
+    const notDevice = await refusedBy(signDocumentSensorData(epcisDocument([sensorEvent(34)]), salesKey).document);
+    assert.match(notDevice.message, /Org1's sales key/);
+    const forged = signDocumentSensorData(epcisDocument([sensorEvent(35, 5)]), device).document as { epcisBody: { eventList: { sensorElementList: { sensorReport: { value: number }[] }[] }[] } };
+    forged.epcisBody.eventList[0]!.sensorElementList[0]!.sensorReport[0]!.value = 2;
+    const forgedRefusal = await refusedBy(forged);
+    assert.match(forgedRefusal.message, /does not verify/);
+    assert.equal(height(), before, 'nothing recorded');
+
+    // The demo capture checks the same.
+    const demo = await call(`${t.url}/api/demo/epcis/capture?chain=product`, { body: { as: { org: 'Org2', name: 'bob' }, document: signDocumentSensorData(epcisDocument([sensorEvent(36)]), device).document } });
+    assert.equal(demo.status, 400);
+    assert.match((demo.body['error'] as { message: string }).message, /Org1's device key; .* capturing org Org2/);
   });
 });

@@ -8,21 +8,33 @@
  * server-held key. Either way one document is one transaction: all events recorded or none
  * (`GS1-Capture-Error-Behaviour: rollback`).
  *
+ * Both capture routes check sensor data signed at the source: every `silk:sensorSignature` must
+ * name a key the identity registry resolves, now, to the capturing org with function `device`.
+ * The contract verifies the signature itself but cannot see the registry (a contract reads only
+ * its own state), so this check lives here, where the node's identity resolver is.
+ *
  * `GET /api/epcis/events` reads committed state (no signature, like the other state reads) and
- * answers with an `EPCISQueryDocument` of the events exactly as captured.
+ * answers with an `EPCISQueryDocument` of the events as captured (with their error
+ * declarations). Its parameters are the EPCIS 2.0 REST binding's (`EQ_bizStep`, `MATCH_anyEPC`,
+ * `GE_eventTime`, `perPage`, `nextPageToken`, …; comma lists mean OR) plus `lot`; the next page
+ * is in a `Link: <…>; rel="next"` header carrying `nextPageToken`.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SilkError } from '../../errors.js';
+import { fromHex } from '../../crypto/hash.js';
+import type { JsonValue } from '../../ledger/json-value.js';
+import { decodeProposal } from '../../ledger/proposal.js';
 import { receiptToJson } from '../../ledger/receipt.js';
+import type { Peer } from '../../peer/peer.js';
 import { captureDocument } from '../../traceability/epcis-capture.js';
+import { sensorSignatureMemberOf, verifiedSensorSigner } from '../../traceability/epcis-document-sensor-signature.js';
 import { epcisQueryDocument } from '../../traceability/epcis-export.js';
-import { queryEpcisEvents, type EpcisEventQuery, type EpcisStateReader } from '../../traceability/epcis-ledger-index.js';
+import { eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, queryEpcisEvents, type EpcisStateReader } from '../../traceability/epcis-ledger-index.js';
 import type { ApiBackend } from '../backend.js';
 import { DEFAULT_PAGE_SIZE, fromBase64, MAX_PAGE_SIZE, SignedProposalBody } from '../wire.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
-const Uri = Type.String({ minLength: 1, maxLength: 700 });
 const Time = Type.String({ minLength: 20, maxLength: 40, description: 'RFC 3339 with an offset' });
 
 /** Which chain a capture goes to. */
@@ -39,19 +51,34 @@ export const DemoEpcisCaptureBody = Type.Object(
 );
 export type DemoEpcisCaptureBody = Static<typeof DemoEpcisCaptureBody>;
 
-/** Event query parameters: the EPCIS 2.0 REST binding's names where it has them. */
+const ValueList = Type.Array(Type.String({ minLength: 1, maxLength: 45_000 }), { maxItems: 64, description: 'comma-separated values (or the parameter repeated): any of them matches' });
+const LIST_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  eventType: 'ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent',
+  EQ_action: 'ADD, OBSERVE or DELETE',
+  EQ_bizStep: 'CBV business step, bare, URN or web form',
+  EQ_disposition: 'CBV disposition, bare, URN or web form',
+  EQ_readPoint: 'read point identifier (SGLN URN, Digital Link or other URI)',
+  EQ_bizLocation: 'business location identifier',
+  MATCH_epc: 'EPC in epcList or childEPCs (URN or Digital Link)',
+  MATCH_parentID: 'EPC as parentID',
+  MATCH_inputEPC: 'EPC in inputEPCList',
+  MATCH_outputEPC: 'EPC in outputEPCList',
+  MATCH_anyEPC: 'EPC in any of epcList, childEPCs, parentID, inputEPCList, outputEPCList',
+  MATCH_epcClass: 'EPC class in quantityList or childQuantityList',
+  MATCH_anyEPCClass: 'EPC class in any quantity list',
+  EQ_eventID: 'eventID (a supplied one, or the hash ID)',
+  lot: 'a lot: LGTIN URN, Digital Link …/01/<gtin>/10/<lot>, or <gtin>/<lot>; events naming the lot class or commissioning its items (ILMD lotNumber)',
+};
+
+/** Event query parameters: the EPCIS 2.0 REST binding's names, plus `lot`. */
 export const EpcisEventsQuery = Type.Object(
   {
     chain: Name,
-    epc: Type.Optional(Type.String({ ...Uri, description: 'an EPC or EPC class in any list of the event (URN or Digital Link)' })),
-    bizStep: Type.Optional(Uri),
-    disposition: Type.Optional(Uri),
-    readPoint: Type.Optional(Uri),
-    bizLocation: Type.Optional(Uri),
-    GE_eventTime: Type.Optional(Time),
-    LT_eventTime: Type.Optional(Time),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
-    bookmark: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    ...Object.fromEntries(EVENT_QUERY_LIST_NAMES.map((name) => [name, Type.Optional({ ...ValueList, description: `${LIST_DESCRIPTIONS[name] ?? name}; comma-separated values mean OR` })])),
+    ...Object.fromEntries(EVENT_QUERY_TIME_NAMES.map((name) => [name, Type.Optional({ ...Time, description: `${name.startsWith('GE_') ? 'inclusive' : 'exclusive'} bound, RFC 3339 with an offset${name.endsWith('recordTime') ? ' (record time: the capturing transaction\'s time)' : ''}` })])),
+    EXISTS_errorDeclaration: Type.Optional(Type.String({ maxLength: 5, description: 'present (no value, or true): only events declared erroneous; false: only the others' })),
+    perPage: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
+    nextPageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'from the previous page\'s Link header' })),
   },
   { additionalProperties: false },
 );
@@ -59,9 +86,32 @@ export type EpcisEventsQuery = Static<typeof EpcisEventsQuery>;
 
 const CONTRACT = 'epcis';
 
-/** Keeps only the members that are set. */
-function defined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Refuses a capture whose sensor data a key signed that is not, at the chain's current height,
+ * a key the registry resolves to the capturing org with function `device`.
+ * @param args - the `captureEvents` arguments
+ * @throws SilkError `INVALID_ARGUMENT` naming the event's signature member; `UNKNOWN_CREATOR` when the creator does not resolve
+ */
+function checkSensorDevices(peer: Peer, chain: string, creator: Uint8Array, timestamp: number, args: JsonValue): void {
+  if (!isObject(args) || !Array.isArray(args['events'])) return;
+  const namespaces = isObject(args['namespaces']) ? (args['namespaces'] as Record<string, string>) : {};
+  const resolver = peer.identities(chain);
+  const height = peer.height(chain);
+  let org: string | undefined;
+  args['events'].forEach((event, i) => {
+    if (!isObject(event) || event['errorDeclaration'] !== undefined) return;
+    const where = `events[${i}]`;
+    const device = verifiedSensorSigner(event, namespaces, where);
+    if (device === undefined) return;
+    org ??= resolver.resolve(chain, creator, height, timestamp)?.org;
+    if (org === undefined) throw new SilkError('UNKNOWN_CREATOR', `the creator is not a member of chain ${chain}`);
+    const id = resolver.resolve(chain, fromHex(device), height, timestamp);
+    const path = `${where}.${sensorSignatureMemberOf(event, namespaces) ?? 'sensorSignature'}.device`;
+    if (id === undefined) throw new SilkError('INVALID_ARGUMENT', `${path}: device key ${device} is not registered on chain ${chain}, or not valid now (${resolver.standing(chain, device, height, timestamp)}); register it with function device (silk identity register … --function device --device)`, { path });
+    if (id.org !== org || id.function !== 'device') throw new SilkError('INVALID_ARGUMENT', `${path}: key ${device} is ${id.org}'s ${id.function ?? id.role} key; sensor data must be signed by a device key (function device) of the capturing org ${org}`, { path });
+  });
 }
 
 /** Registers the EPCIS capture and query routes (and the demo capture when the backend has demo keys). */
@@ -81,6 +131,8 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
     async (req, reply) => {
       const { chain } = req.query;
       const signed = { bytes: fromBase64(req.body.proposal), signature: fromBase64(req.body.signature) };
+      const proposal = decodeProposal(signed.bytes);
+      if (proposal.chain === chain && proposal.contract === CONTRACT && proposal.fn === 'captureEvents') checkSensorDevices(peer, chain, proposal.creator, proposal.ts, proposal.args);
       const r = await gateway.submitSigned(signed, { ...(req.body.endorsingOrgs === undefined ? {} : { endorsingOrgs: req.body.endorsingOrgs }), expect: { chain, contract: CONTRACT, fn: 'captureEvents' } });
       if (r.code !== 'VALID') throw new SilkError('CONTRACT_ERROR', `capture transaction ${r.txId} committed as ${r.code}: no event was recorded`, { txId: r.txId });
       void reply.status(201);
@@ -90,29 +142,23 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
 
   app.get<{ Querystring: EpcisEventsQuery }>(
     '/api/epcis/events',
-    { schema: { tags: ['traceability'], summary: 'EPCIS events matching the query, in eventTime order, as an EPCISQueryDocument (bookmark of the next page in `bookmark` and a Link header)', querystring: EpcisEventsQuery } },
+    { schema: { tags: ['traceability'], summary: 'EPCIS events matching the query (EPCIS 2.0 REST binding names), in eventTime order, as an EPCISQueryDocument; the next page is in the Link header (rel="next", with nextPageToken)', querystring: EpcisEventsQuery } },
     (req, reply) => {
-      const q = req.query;
-      const ledger = peer.reader(q.chain, CONTRACT);
+      const { chain, perPage, ...filters } = req.query;
+      const ledger = peer.reader(chain, CONTRACT);
       const reader: EpcisStateReader = { get: (key) => ledger.entry(key)?.value, range: (start, end, page) => ledger.range(start, end, page) };
-      const query: EpcisEventQuery = defined({
-        epc: q.epc,
-        bizStep: q.bizStep,
-        disposition: q.disposition,
-        readPoint: q.readPoint,
-        bizLocation: q.bizLocation,
-        from: q.GE_eventTime,
-        to: q.LT_eventTime,
-        limit: q.limit ?? DEFAULT_PAGE_SIZE,
-        bookmark: q.bookmark,
-      });
+      const params = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+      const query = eventQueryFromParameters({ ...params, perPage: perPage ?? DEFAULT_PAGE_SIZE });
       const page = queryEpcisEvents(reader, query);
       const document = epcisQueryDocument(page.items, { creationDate: new Date().toISOString() });
-      if (page.bookmark === undefined) return document;
-      const next = new URLSearchParams(Object.entries(q).filter(([k]) => k !== 'bookmark').map(([k, v]): [string, string] => [k, String(v)]));
-      next.set('bookmark', page.bookmark);
+      if (page.nextPageToken === undefined) return document;
+      const next = new URLSearchParams();
+      for (const [k, v] of Object.entries(req.query as Record<string, string | number | string[] | undefined>)) {
+        if (k !== 'nextPageToken' && v !== undefined) next.set(k, Array.isArray(v) ? v.join(',') : String(v));
+      }
+      next.set('nextPageToken', page.nextPageToken);
       void reply.header('Link', `</api/epcis/events?${next.toString()}>; rel="next"`);
-      return { ...document, bookmark: page.bookmark };
+      return document;
     },
   );
 
@@ -126,7 +172,11 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
       const signer = demo.get(`${as.org}/${as.name}`);
       if (signer === undefined) throw new SilkError('INVALID_ARGUMENT', `${as.org}/${as.name} is not a demo identity; GET /api/demo/identities lists them`, { path: 'body.as' });
       peer.height(req.query.chain);
-      const result = await captureDocument(document, (p) => gateway.submit(p, signer), { chain: req.query.chain });
+      const chain = req.query.chain;
+      const result = await captureDocument(document, (p) => {
+        checkSensorDevices(peer, chain, signer.publicKey, Date.now(), p.args);
+        return gateway.submit(p, signer);
+      }, { chain });
       void reply.status(201);
       return { captureID: result.transactions[0]?.txId ?? null, blockNumber: result.transactions[0]?.blockNumber ?? null, hashes: result.hashes, eventIDs: result.eventIDs };
     },

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { TestApi } from '../../testing/api-fixtures.js';
 import { runCli } from '../../testing/cli-run.js';
-import { EPCIS_EXAMPLES_DIR, NONCONFORMING_EXAMPLE, openEpcisTestApi } from '../../testing/epcis-fixtures.js';
+import { generatePrivateKeyPem, signerFromPem } from '../../crypto/p256.js';
+import { EPCIS_EXAMPLES_DIR, epcisDocument, NONCONFORMING_EXAMPLE, openEpcisTestApi, registerOrgKey, sensorEvent } from '../../testing/epcis-fixtures.js';
 import { tempDir } from '../../testing/fixtures.js';
 import { documentEventHashes } from '../../traceability/event-hash.js';
 
@@ -66,5 +67,56 @@ describe('silk epcis', () => {
     const human = await silk(['epcis', 'events', '--chain', 'product', '--url', t.url]);
     assert.equal(human.code, 0, human.stderr);
     assert.ok(human.stdout.trim().split('\n').length >= 3, human.stdout);
+  });
+
+  it('events: REST binding names through shorthands and --where, comma lists, paging with --next-page-token', async () => {
+    const url = ['--url', t.url];
+    const count = async (steps: string): Promise<number> => {
+      const r = await silk(['epcis', 'events', '--chain', 'product', '--biz-step', steps, '--json', ...url]);
+      assert.equal(r.code, 0, r.stderr);
+      const events = (JSON.parse(r.stdout) as { epcisBody: { queryResults: { resultsBody: { eventList: { bizStep: string }[] } } } }).epcisBody.queryResults.resultsBody.eventList;
+      assert.ok(events.every((e) => steps.split(',').some((s) => e.bizStep.includes(s))));
+      return events.length;
+    };
+    const receiving = await count('receiving');
+    assert.ok(receiving >= 1);
+    assert.equal(await count('shipping,receiving'), (await count('shipping')) + receiving);
+    const where = await silk(['epcis', 'events', '--chain', 'product', '--where', 'MATCH_parentID=urn:epc:id:sscc:0614141.1234567890', '--where', 'eventType=AggregationEvent', ...url]);
+    assert.equal(where.code, 0, where.stderr);
+    assert.equal(where.stdout.trim().split('\n').length, 1, where.stdout);
+    const first = await silk(['epcis', 'events', '--chain', 'product', '--per-page', '1', ...url]);
+    const token = /^more: --next-page-token (\S+)$/m.exec(first.stdout)?.[1];
+    assert.ok(token !== undefined, first.stdout);
+    const second = await silk(['epcis', 'events', '--chain', 'product', '--per-page', '1', '--next-page-token', token, ...url]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.notEqual(second.stdout.split('\n')[0], first.stdout.split('\n')[0]);
+    const unknown = await silk(['epcis', 'events', '--chain', 'product', '--where', 'EQ_colour=red', ...url]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /EQ_colour: not a query name/);
+  });
+
+  it('sign-sensors signs sensor data with a device key; import records it when the device is registered to the org, and is refused otherwise', async () => {
+    const url = ['--url', t.url];
+    const pem = generatePrivateKeyPem();
+    const device = signerFromPem(pem);
+    const devicePem = join(scratch.path, 'device.pem');
+    writeFileSync(devicePem, pem);
+    const doc = join(scratch.path, 'readings.jsonld');
+    writeFileSync(doc, JSON.stringify(epcisDocument([sensorEvent(40)])));
+    const signedFile = join(scratch.path, 'readings.signed.jsonld');
+    const signed = await silk(['epcis', 'sign-sensors', doc, '--device-key', devicePem, '--out', signedFile]);
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.match(signed.stdout, /signed the sensor data of 1 event/);
+    const refused = await silk(['epcis', 'import', signedFile, '--chain', 'product', '--key', key, ...url]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /silk:sensorSignature\.device: device key [0-9a-f]{66} is not registered/);
+    await registerOrgKey(t.net, 'product', 'Org1', device);
+    const recorded = await silk(['epcis', 'import', signedFile, '--chain', 'product', '--key', key, ...url]);
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const noSensors = join(scratch.path, 'plain.jsonld');
+    writeFileSync(noSensors, readFileSync(examplePath('Example_9.6.2-ObjectEvent.jsonld')));
+    const nothing = await silk(['epcis', 'sign-sensors', noSensors, '--device-key', devicePem]);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /no event has a sensorElementList/);
   });
 });
