@@ -18,6 +18,7 @@ import { registerEpcisRoutes } from './routes/epcis-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIdentityRoutes } from './routes/identity-routes.js';
+import { registerProvenanceRoutes } from './routes/provenance-routes.js';
 import { registerStateRoutes } from './routes/state-routes.js';
 import { registerTransactionRoutes } from './routes/transaction-routes.js';
 import { DEMO_MODE_HEADER } from './wire.js';
@@ -107,6 +108,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   registerEventRoutes(app, backend);
   registerIdentityRoutes(app, backend);
   registerEpcisRoutes(app, backend);
+  registerProvenanceRoutes(app, backend);
   for (const plugin of options.plugins ?? []) await plugin(app);
   await app.ready();
 

@@ -1,7 +1,8 @@
 /**
  * The Silkledger benchmark: `npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
- * [--warmup S] [--duration S] [--rate TPS] [--txs N]`, the HTTP API benchmark with `--http`, or
- * the key-derivation micro-benchmark with `--keys`.
+ * [--warmup S] [--duration S] [--rate TPS] [--txs N]`, the HTTP API benchmark with `--http`, the
+ * key-derivation micro-benchmark with `--keys`, or the provenance fixture with
+ * `--workload trace-fixture [--trace-events N]`.
  * Progress goes to stderr; with `--json` each workload's figures (or the HTTP run's) go to
  * stdout as one JSON object per line (docs/benchmarks.md).
  *
@@ -11,9 +12,11 @@
 import { formatHttpReport, runHttpBench } from './http-bench.js';
 import { formatKeyReport, runKeyBench } from './key-costs.js';
 import { measureMachineLimit } from './machine-limit.js';
-import { parseBenchOptions, UsageError, USAGE, type BenchOptions } from './options.js';
-import type { WorkloadReport } from './report.js';
+import { DEFAULT_TRACE_EVENTS, parseBenchOptions, UsageError, USAGE, type BenchOptions } from './options.js';
 import { planFor, runRssFlatness, runWorkload, type WorkloadOutcome } from './run-workload.js';
+import { runTraceCapture, TRACE_CAPTURE } from './trace-capture.js';
+import { openTraceFixture, traceFixtureReport, verifyTraceFixture } from './trace-fixture.js';
+import { runProvenance } from './trace-provenance.js';
 import { findWorkload, WORKLOADS, type Workload } from './workloads.js';
 
 const started = performance.now();
@@ -21,14 +24,26 @@ const log = (line: string): void => {
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 };
 
-function selectWorkloads(o: BenchOptions): Workload[] {
-  if (o.workload === undefined) return o.txs === undefined ? [...WORKLOADS] : [findWorkload('rmw')!];
-  const w = findWorkload(o.workload);
-  if (w === undefined) throw new UsageError(`unknown workload ${o.workload}; choose one of ${WORKLOADS.map((x) => x.name).join(', ')}`);
-  return [w];
+/** What a run runs: workloads on `basic`, then `trace-capture`; or one workload on the trace fixture. */
+interface Selection {
+  readonly basic: Workload[];
+  readonly traceCapture: boolean;
+  readonly fixture: 'trace-fixture' | 'provenance' | undefined;
 }
 
-function printHuman(r: WorkloadReport): void {
+const WORKLOAD_NAMES = [...WORKLOADS.map((x) => x.name), TRACE_CAPTURE, 'trace-fixture', 'provenance'];
+
+/** The default run takes the `basic` workloads and `trace-capture`, never a fixture workload. */
+function selectWorkloads(o: BenchOptions): Selection {
+  if (o.workload === undefined) return o.txs === undefined ? { basic: [...WORKLOADS], traceCapture: true, fixture: undefined } : { basic: [findWorkload('rmw')!], traceCapture: false, fixture: undefined };
+  if (o.workload === TRACE_CAPTURE) return { basic: [], traceCapture: true, fixture: undefined };
+  if (o.workload === 'trace-fixture' || o.workload === 'provenance') return { basic: [], traceCapture: false, fixture: o.workload };
+  const w = findWorkload(o.workload);
+  if (w === undefined) throw new UsageError(`unknown workload ${o.workload}; choose one of ${WORKLOAD_NAMES.join(', ')}`);
+  return { basic: [w], traceCapture: false, fixture: undefined };
+}
+
+function printHuman(r: Readonly<Record<string, unknown>> & { readonly workload: string; readonly mode: string }): void {
   const lines = Object.entries(r).map(([k, v]) => `  ${k.padEnd(26)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
   process.stdout.write(`${r.workload} (${r.mode})\n${lines.join('\n')}\n`);
 }
@@ -58,16 +73,47 @@ async function runKeys(o: BenchOptions): Promise<number> {
   return 0;
 }
 
+/** `--workload trace-fixture`: builds the fixture (or checks the cached one) and verifies its ledgers. */
+async function runTraceFixture(o: BenchOptions): Promise<number> {
+  const events = o.traceEvents ?? DEFAULT_TRACE_EVENTS;
+  const fixture = await openTraceFixture({ events, seed: o.seed, log });
+  await fixture.close();
+  log(`verifying the fixture's ledgers as silk verify does (${fixture.net.peers.length} peers)`);
+  const verification = await verifyTraceFixture(fixture.dir);
+  const report = traceFixtureReport(o.mode, fixture, verification);
+  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else printHuman(report);
+  if (!verification.ok) {
+    process.stderr.write(`bench: FAILED: the fixture's ledgers do not verify: ${verification.problems.join('; ')}\n`);
+    return 1;
+  }
+  log('done');
+  return 0;
+}
+
+/** `--workload provenance`: random items' provenance with proofs on the fixture, and its verification. */
+async function runProvenanceWorkload(o: BenchOptions): Promise<number> {
+  const { report, failure } = await runProvenance({ mode: o.mode, seed: o.seed, events: o.traceEvents ?? DEFAULT_TRACE_EVENTS, log });
+  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else printHuman(report);
+  if (failure !== undefined) {
+    process.stderr.write(`bench: FAILED: ${failure}\n`);
+    return 1;
+  }
+  log('done');
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let o: BenchOptions;
-  let workloads: Workload[];
+  let selection: Selection;
   try {
     o = parseBenchOptions(argv);
     if (o.help) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    workloads = selectWorkloads(o);
+    selection = selectWorkloads(o);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
@@ -79,11 +125,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (o.http) return runHttp(o);
   if (o.keys) return runKeys(o);
+  if (selection.fixture === 'trace-fixture') return runTraceFixture(o);
+  if (selection.fixture === 'provenance') return runProvenanceWorkload(o);
   const plan = planFor(o);
   let limit = await measureMachineLimit(plan.limitMs);
   log(`machine limit before: ${limit.verifiesPerSec.toFixed(0)} P-256 verifies/s on ${limit.workers} workers (${limit.verifiesPerSecPerCore.toFixed(0)} per core)`);
-  for (const w of workloads) {
-    const outcome: WorkloadOutcome = o.txs === undefined ? await runWorkload(w, o, limit, log) : await runRssFlatness(w, o.txs, o, limit, log);
+  const runs: ((limitBefore: typeof limit) => Promise<WorkloadOutcome>)[] = selection.basic.map((w) => (l) => (o.txs === undefined ? runWorkload(w, o, l, log) : runRssFlatness(w, o.txs, o, l, log)));
+  if (selection.traceCapture) runs.push((l) => runTraceCapture({ mode: o.mode, seed: o.seed, warmupS: o.warmupS, durationS: o.durationS, limitMs: plan.limitMs, limitBefore: l, log }));
+  for (const run of runs) {
+    const outcome = await run(limit);
     limit = outcome.limitAfter;
     if (o.json) process.stdout.write(`${JSON.stringify(outcome.report)}\n`);
     else printHuman(outcome.report);

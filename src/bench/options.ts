@@ -25,8 +25,15 @@ export interface BenchOptions {
   readonly http: boolean;
   /** The key-derivation micro-benchmark instead of the workloads (docs/keys.md, "Costs"). */
   readonly keys: boolean;
+  /** Events of the provenance fixture (`--workload trace-fixture|provenance`); undefined: the default. */
+  readonly traceEvents: number | undefined;
   readonly help: boolean;
 }
+
+/** Workloads on the traceability fixture, which is built once and cached (docs/benchmarks.md, "Traceability"). */
+export const FIXTURE_WORKLOADS: readonly string[] = ['trace-fixture', 'provenance'];
+/** Events of the provenance fixture unless `--trace-events` says otherwise. */
+export const DEFAULT_TRACE_EVENTS = 1_000_000;
 
 /** A command-line mistake: main prints it with the usage and exits 2. */
 export class UsageError extends Error {
@@ -36,11 +43,15 @@ export class UsageError extends Error {
 /** The usage text. */
 export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode embedded|distributed]
                        [--warmup S] [--duration S] [--rate TPS] [--txs N] [--seed N]
+       npm run bench -- --workload trace-fixture|provenance [--trace-events N] [--json] [--seed N]
        npm run bench -- --http [--json] [--warmup S] [--duration S] [--seed N]
        npm run bench -- --keys [--json] [--warmup S] [--duration S]
 
   --json        one JSON object per workload as the last lines of stdout
-  --workload    blind-write | rmw | rmw-2of3 (default: all three)
+  --workload    blind-write | rmw | rmw-2of3 | trace-capture (default: these four)
+                | trace-fixture | provenance (on the cached fixture; only when named)
+  --trace-events N  events of the provenance fixture (default 1,000,000; CI size 20,000),
+                built once through the commit path and cached in .bench-cache/
   --mode        embedded (default) | distributed (not built yet)
   --warmup S    warm-up seconds at the measured rate (default 10)
   --duration S  measured seconds (default 60)
@@ -66,6 +77,17 @@ function positiveNumber(name: string, text: string | undefined, fallback: number
   return v;
 }
 
+/** `--trace-events` and the limits of the trace workloads. */
+function traceEventsOption(text: string | undefined, workload: string | undefined, rate: string | undefined, txs: number | undefined): number | undefined {
+  const traceEvents = positiveNumber('trace-events', text, undefined);
+  if (traceEvents !== undefined && (!Number.isSafeInteger(traceEvents) || traceEvents < 1000)) throw new UsageError(`--trace-events must be a whole number of at least 1000, got ${text ?? ''}`);
+  if (traceEvents !== undefined && !FIXTURE_WORKLOADS.includes(workload ?? '')) throw new UsageError('--trace-events sizes the provenance fixture: it needs --workload trace-fixture or provenance');
+  if (workload !== undefined && (FIXTURE_WORKLOADS.includes(workload) || workload === 'trace-capture') && (rate !== undefined || txs !== undefined)) {
+    throw new UsageError(`--workload ${workload} takes no --rate or --txs`);
+  }
+  return traceEvents;
+}
+
 /**
  * Parses the benchmark's arguments.
  * @param argv arguments after the script name
@@ -87,6 +109,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         seed: { type: 'string' },
         http: { type: 'boolean', default: false },
         keys: { type: 'boolean', default: false },
+        'trace-events': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -107,6 +130,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   if (v.keys && (v.http || v.rate !== undefined || txs !== undefined || v.workload !== undefined)) {
     throw new UsageError('--keys measures key derivation alone: it takes no --http, --rate, --txs or --workload');
   }
+  const traceEvents = traceEventsOption(v['trace-events'], v.workload, v.rate, txs);
   const defaults = v.keys ? KEYS_DEFAULTS : v.http ? HTTP_DEFAULTS : RUN_DEFAULTS;
   return {
     json: v.json,
@@ -119,6 +143,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     seed: Math.floor(seed),
     http: v.http,
     keys: v.keys,
+    traceEvents,
     help: v.help,
   };
 }

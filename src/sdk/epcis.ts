@@ -13,11 +13,18 @@ import type { JsonValue } from '../ledger/json-value.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
 import type { EventQueryListName, EventQueryTimeName } from '../traceability/epcis-ledger-index.js';
+import { eventHashId } from '../traceability/event-hash.js';
+import type { SensorThreshold } from '../traceability/provenance.js';
+import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
+import type { LotRecallStatus } from '../traceability/recall-queries.js';
 import type { SilkClient } from './client.js';
 import { createHttpTransport, type FetchFunction } from './http-transport.js';
 
 export { signDocumentSensorData, signSensorData, SILK_EPCIS_NAMESPACE, type SensorSignature } from '../traceability/epcis-document-sensor-signature.js';
 export type { CaptureDocumentResult } from '../traceability/epcis-capture.js';
+export type { ContainmentInterval, ItemProvenance, JourneyStop, ProvenanceEvent, SensorLeg, SensorThreshold } from '../traceability/provenance.js';
+export type { ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
+export type { LotRecallStatus, RecallItemStatus } from '../traceability/recall-queries.js';
 
 /** Options of {@link EpcisClient.capture}. */
 export interface EpcisCaptureOptions extends PrepareCaptureOptions {
@@ -63,6 +70,28 @@ export interface EpcisClient {
   capture(document: unknown, options: EpcisCaptureOptions): Promise<CaptureDocumentResult>;
   /** One page of events matching the parameters, in event-time order. */
   events(chain: string, parameters?: EpcisEventsParameters): Promise<EpcisEventsPage>;
+  /**
+   * An item's provenance with a receipt per cited transaction (`GET /api/epcis/provenance`);
+   * with `verify`, every receipt is checked against the chain's keys at its block and every
+   * event's hash is recomputed from the event as returned.
+   * @throws SilkError `BAD_RESPONSE` when `verify` finds a receipt or an event hash that does not check
+   */
+  provenance(chain: string, epc: string, options?: ProvenanceRequest): Promise<ProvenanceWithProofs>;
+  /** Every item of a lot, where it is now and who holds it (`GET /api/epcis/recall`). */
+  recall(chain: string, lot: string, options?: { readonly maxItems?: number }): Promise<LotRecallStatus>;
+}
+
+/** Options of {@link EpcisClient.provenance}. */
+export interface ProvenanceRequest {
+  readonly lineageDepth?: number;
+  readonly maxEvents?: number;
+  readonly maxLotEvents?: number;
+  /** Sensor limits, e.g. `[{ type: 'Temperature', uom: 'CEL', min: 2, max: 8 }]`. */
+  readonly thresholds?: readonly SensorThreshold[];
+  /** Leave the receipts out. */
+  readonly proofs?: boolean;
+  /** Check every receipt and event hash before returning. */
+  readonly verify?: boolean;
 }
 
 function queryValues(chain: string, parameters: EpcisEventsParameters): Record<string, string> {
@@ -75,6 +104,23 @@ function queryValues(chain: string, parameters: EpcisEventsParameters): Record<s
     else throw new SilkError('INVALID_ARGUMENT', `${name}: expected a string, a list of strings or a number`, { path: name });
   }
   return query;
+}
+
+/**
+ * Checks a provenance answer: every receipt against the chain's orderer and peer keys at its
+ * block, and every returned event's CBV 2.0 hash recomputed from the event as returned, and
+ * proven by a receipt of the transaction that recorded it.
+ * @throws SilkError `BAD_RESPONSE` naming the first receipt or event that does not check
+ */
+export async function verifyProvenance(client: SilkClient, answer: ProvenanceWithProofs): Promise<void> {
+  for (const [txId, receipt] of Object.entries(answer.proofs)) {
+    const v = await client.verifyReceipt(receipt);
+    if (!v.ok) throw new SilkError('BAD_RESPONSE', `the receipt of transaction ${txId} does not verify: ${v.reason}`, { txId });
+  }
+  for (const e of provenanceEvents(answer.provenance)) {
+    if (eventHashId(e.event, { namespaces: e.namespaces ?? {} }) !== e.hash) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: its content does not hash to its ID`, { hash: e.hash });
+    if (answer.proofs[e.txId] === undefined) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: no receipt for its transaction ${e.txId}`, { hash: e.hash });
+  }
 }
 
 /**
@@ -97,6 +143,22 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
         const r = await http.request<{ captureID: string; blockNumber: number }>('POST', '/api/epcis/capture', { query: { chain: p.chain }, body: { proposal: toBase64(signed.bytes), signature: toBase64(signed.signature) } });
         return { txId: r.captureID, code: 'VALID', blockNumber: r.blockNumber };
       }, o),
+    async provenance(chain, epc, o = {}) {
+      const http = createHttpTransport({ url: client.url, timeoutMs, fetch: baseFetch });
+      const query: Record<string, string> = { chain, epc };
+      if (o.lineageDepth !== undefined) query['lineageDepth'] = String(o.lineageDepth);
+      if (o.maxEvents !== undefined) query['maxEvents'] = String(o.maxEvents);
+      if (o.maxLotEvents !== undefined) query['maxLotEvents'] = String(o.maxLotEvents);
+      if (o.thresholds !== undefined) query['thresholds'] = o.thresholds.map((t) => `${t.type}:${t.uom ?? ''}:${t.min ?? ''}:${t.max ?? ''}`).join(',');
+      if (o.proofs === false) query['proofs'] = 'false';
+      const answer = await http.request<ProvenanceWithProofs>('GET', '/api/epcis/provenance', { query });
+      if (o.verify === true) await verifyProvenance(client, answer);
+      return answer;
+    },
+    async recall(chain, lot, o = {}) {
+      const http = createHttpTransport({ url: client.url, timeoutMs, fetch: baseFetch });
+      return http.request<LotRecallStatus>('GET', '/api/epcis/recall', { query: { chain, lot, ...(o.maxItems === undefined ? {} : { maxItems: String(o.maxItems) }) } });
+    },
     async events(chain, parameters = {}) {
       const seen: { link: string | null } = { link: null };
       const recording: FetchFunction = async (input, init) => {

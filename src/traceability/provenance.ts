@@ -74,6 +74,8 @@ export interface ProvenanceEvent {
   readonly role: ProvenanceRole;
   /** For role `container`: the container (canonical EPC) whose event this is. */
   readonly container?: string;
+  /** JSON-LD prefixes of the capturing document, when it declared any (the event hash expands the event's CURIEs with them). */
+  readonly namespaces?: { readonly [prefix: string]: string };
   /** The event exactly as captured. */
   readonly event: { readonly [field: string]: JsonValue };
 }
@@ -636,6 +638,7 @@ function describe(e: LoadedEvent, role: ProvenanceRole, container?: string): Pro
     type: str(e.event['type']) ?? '',
     role,
     ...(container === undefined ? {} : { container }),
+    ...(Object.keys(e.record.namespaces).length === 0 ? {} : { namespaces: e.record.namespaces }),
     event: e.event,
   };
 }

@@ -119,4 +119,34 @@ describe('silk epcis', () => {
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /no event has a sensorElementList/);
   });
+
+  it('trace: prints an item\'s history through its case with every proof checked; recall lists the lot\'s items', async () => {
+    const item = (n: number): string => `urn:epc:id:sgtin:4012345.012345.T${n}`;
+    const CASE = 'urn:epc:id:sscc:4012345.0000000077';
+    const doc = epcisDocument([
+      { type: 'ObjectEvent', action: 'ADD', bizStep: 'commissioning', epcList: [item(1), item(2)], eventTime: '2032-01-01T08:00:00.000+01:00', eventTimeZoneOffset: '+01:00', ilmd: { 'cbvmda:lotNumber': 'T1' } },
+      { type: 'AggregationEvent', action: 'ADD', bizStep: 'packing', parentID: CASE, childEPCs: [item(1), item(2)], eventTime: '2032-01-01T09:00:00.000+01:00', eventTimeZoneOffset: '+01:00' },
+      { type: 'ObjectEvent', action: 'OBSERVE', bizStep: 'shipping', epcList: [CASE], eventTime: '2032-01-02T09:00:00.000+01:00', eventTimeZoneOffset: '+01:00', sensorElementList: [{ sensorMetadata: { time: '2032-01-02T10:00:00.000+01:00' }, sensorReport: [{ type: 'Temperature', value: 12, uom: 'CEL' }] }] },
+    ]);
+    const file = join(scratch.path, 'trace.jsonld');
+    writeFileSync(file, JSON.stringify(doc));
+    assert.equal((await silk(['epcis', 'import', file, '--chain', 'product', '--key', key, '--url', t.url])).code, 0);
+    const human = await silk(['epcis', 'trace', item(1), '--chain', 'product', '--threshold', 'Temperature:CEL:2:8', '--url', t.url]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /every receipt and event hash checked here/);
+    assert.match(human.stdout, /shipping .* by Org1 .*\(via https:\/\/id\.gs1\.org\/00\/040123450000000771\)/);
+    assert.match(human.stdout, /Temperature CEL: 1 reading\(s\), min 12, max 12, mean 12, 1 EXCURSION/);
+    const json = await silk(['epcis', 'trace', item(1), '--chain', 'product', '--json', '--url', t.url]);
+    const answer = JSON.parse(json.stdout) as { provenance: { events: unknown[]; lot: { lotNumber: string } }; proofs: Record<string, unknown> };
+    assert.equal(answer.provenance.events.length, 3);
+    assert.equal(answer.provenance.lot.lotNumber, 'T1');
+    assert.equal(Object.keys(answer.proofs).length, 1);
+    const bad = await silk(['epcis', 'trace', item(1), '--chain', 'product', '--threshold', 'Temperature:CEL', '--url', t.url]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--threshold Temperature:CEL: give TYPE:UOM:MIN:MAX/);
+    const recall = await silk(['epcis', 'recall', 'urn:epc:class:lgtin:4012345.012345.T1', '--chain', 'product', '--url', t.url]);
+    assert.equal(recall.code, 0, recall.stderr);
+    assert.match(recall.stdout, /: 2 item\(s\)/);
+    assert.match(recall.stdout, /\/21\/T1 .*held by Org1 .*in https:\/\/id\.gs1\.org\/00\/040123450000000771/);
+  });
 });

@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isSilkError } from '../../errors.js';
-import { epcisClient, signDocumentSensorData, type EpcisEventsParameters } from '../../sdk/epcis.js';
+import { epcisClient, signDocumentSensorData, type EpcisEventsParameters, type ProvenanceWithProofs, type SensorThreshold } from '../../sdk/epcis.js';
 import { MAX_EVENTS_PER_CAPTURE } from '../../traceability/epcis-capture.js';
 import { EVENT_QUERY_NAMES } from '../../traceability/epcis-ledger-index.js';
 import { EXIT, UsageError } from '../cli-support.js';
@@ -33,6 +33,8 @@ const EVENTS_OPTIONS = {
   'per-page': { type: 'string' },
   'next-page-token': { type: 'string' },
 } as const;
+const TRACE_OPTIONS = { ...CLIENT_OPTIONS, chain: { type: 'string' }, 'lineage-depth': { type: 'string' }, threshold: { type: 'string', multiple: true }, 'no-verify': { type: 'boolean' } } as const;
+const RECALL_OPTIONS = { ...CLIENT_OPTIONS, chain: { type: 'string' } } as const;
 const SIGN_OPTIONS = { json: { type: 'boolean' }, 'device-key': { type: 'string' }, out: { type: 'string' } } as const;
 
 const USAGE = `usage: silk epcis import FILE --chain C --key KEY [--parts] [--events-per-tx N] [--url URL] [--json]
@@ -40,6 +42,13 @@ const USAGE = `usage: silk epcis import FILE --chain C --key KEY [--parts] [--ev
                          [--lot LOT] [--from TIME] [--to TIME] [--error-declared] [--where NAME=VALUE …]
                          [--per-page N] [--next-page-token T] [--url URL] [--json]
        silk epcis sign-sensors FILE --device-key KEY [--out FILE] [--json]
+       silk epcis trace EPC --chain C [--threshold TYPE:UOM:MIN:MAX …] [--lineage-depth N] [--no-verify] [--url URL] [--json]
+       silk epcis recall LOT --chain C [--url URL] [--json]
+
+  trace prints an item's history (its own events, its lot's, its containers' while it was
+  inside), where it travelled and who held it, and sensor readings per leg; every transaction
+  it cites is proven by a receipt, checked on this machine unless --no-verify.
+  recall lists every item of a lot (LGTIN URN, Digital Link or GTIN/LOT), where it is and who holds it.
 
   events options are shorthands of the EPCIS 2.0 REST binding's query names: --epc MATCH_anyEPC,
   --biz-step EQ_bizStep, --disposition EQ_disposition, --read-point EQ_readPoint, --biz-location
@@ -177,8 +186,104 @@ async function signSensorsCommand(argv: string[]): Promise<number> {
   });
 }
 
+/** `--threshold Temperature:CEL:2:8` as a sensor limit. */
+function thresholdArgument(text: string): SensorThreshold {
+  const [type = '', uom = '', min = '', max = ''] = text.split(':');
+  const number = (v: string): number | undefined => {
+    if (v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InputError(`--threshold ${text}: ${JSON.stringify(v)} is not a number`);
+    return n;
+  };
+  const lo = number(min);
+  const hi = number(max);
+  if (type === '' || (lo === undefined && hi === undefined)) throw new InputError(`--threshold ${text}: give TYPE:UOM:MIN:MAX (UOM, MIN or MAX may be empty, not both limits), e.g. Temperature:CEL:2:8`);
+  return { type, ...(uom === '' ? {} : { uom }), ...(lo === undefined ? {} : { min: lo }), ...(hi === undefined ? {} : { max: hi }) };
+}
+
+const short = (uri: string): string => uri.replace(/^https:\/\/ref\.gs1\.org\/cbv\/(BizStep|Disp)-/, '');
+
+function printSensors(sensors: ProvenanceWithProofs['provenance']['sensors']): void {
+  const legs = sensors.filter((l) => l.sensors.length > 0);
+  if (legs.length === 0) return;
+  console.log('\nSensors');
+  for (const l of legs) {
+    console.log(`  ${l.leg === 'item' ? 'the item itself' : `in ${l.parent ?? '?'}`}`);
+    for (const s of l.sensors) {
+      const first = s.excursions[0];
+      const excursions = s.excursionCount > 0 ? `, ${s.excursionCount} EXCURSION(S), first at ${first?.time ?? '?'} (${first?.value ?? '?'})` : '';
+      console.log(`    ${s.type} ${s.uom ?? ''}: ${s.count} reading(s), min ${s.min}, max ${s.max}, mean ${Math.round(s.mean * 100) / 100}${excursions}`);
+    }
+  }
+}
+
+function printTrace(answer: ProvenanceWithProofs, verified: boolean): void {
+  const p = answer.provenance;
+  console.log(`Item        ${p.epc}`);
+  if (p.lot !== null) console.log(`Lot         ${p.lot.lotNumber} of GTIN ${p.lot.gtin} (${p.lot.events.length} lot event(s)${p.lot.truncated ? ', more with silk epcis events --lot' : ''})`);
+  console.log(`Events      ${p.events.length}, in ${Object.keys(answer.proofs).length} transaction(s), ${verified ? 'every receipt and event hash checked here' : 'not checked (--no-verify)'}${p.truncated ? '; TRUNCATED: the item has more than the events read' : ''}`);
+  console.log('\nHistory');
+  for (const e of p.events) {
+    const step = typeof e.event['bizStep'] === 'string' ? short(e.event['bizStep']) : '-';
+    const via = e.role === 'container' && e.container !== undefined ? `  (via ${e.container})` : '';
+    console.log(`  ${e.eventTime}  ${step.padEnd(16)} ${e.type.padEnd(18)} by ${e.recordedBy}  block ${e.ledger.block}${via}`);
+  }
+  if (p.containment.length > 0) {
+    console.log('\nInside');
+    for (const c of p.containment) console.log(`  ${'  '.repeat(c.level - 1)}${c.parent}  from ${c.from.eventTime}  to ${c.to?.eventTime ?? 'now'}`);
+  }
+  if (p.journey.length > 0) {
+    console.log('\nJourney');
+    for (const s of p.journey) console.log(`  ${s.arrival}  ${s.place}  held by ${s.custodians.map((c) => c.party).join(', ') || '-'}`);
+  }
+  printSensors(p.sensors);
+  if (p.lineage.length > 0) console.log(`\nMade from   ${p.lineage.flatMap((l) => l.inputs.map((i) => i.epc)).join(', ')}`);
+  if (p.declaredErroneous.length > 0) console.log(`\nDeclared erroneous: ${p.declaredErroneous.map((e) => e.hash).join(', ')}`);
+}
+
+async function traceCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: TRACE_OPTIONS, allowPositionals: true, strict: true });
+  const [epc, ...extra] = positionals;
+  if (epc === undefined || extra.length > 0 || values.chain === undefined) throw new UsageError(USAGE);
+  const chain = values.chain;
+  const json = values.json === true;
+  return reportFailures(json, async () => {
+    const epcis = epcisClient(nodeClient(values));
+    const verify = values['no-verify'] !== true;
+    const answer = await epcis.provenance(chain, epc, {
+      verify,
+      ...(values['lineage-depth'] === undefined ? {} : { lineageDepth: integerArgument(values['lineage-depth'], '--lineage-depth') }),
+      ...(values.threshold === undefined ? {} : { thresholds: values.threshold.map(thresholdArgument) }),
+    });
+    if (json) console.log(JSON.stringify(answer));
+    else printTrace(answer, verify);
+    return EXIT.ok;
+  });
+}
+
+async function recallCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: RECALL_OPTIONS, allowPositionals: true, strict: true });
+  const [lot, ...extra] = positionals;
+  if (lot === undefined || extra.length > 0 || values.chain === undefined) throw new UsageError(USAGE);
+  const chain = values.chain;
+  const json = values.json === true;
+  return reportFailures(json, async () => {
+    const status = await epcisClient(nodeClient(values)).recall(chain, lot);
+    if (json) {
+      console.log(JSON.stringify(status));
+      return EXIT.ok;
+    }
+    console.log(`Lot ${status.epcClass}: ${status.items.length} item(s)${status.truncated ? ' (more than listed)' : ''}`);
+    for (const i of status.items) {
+      const inside = i.containers.length > 0 ? `  in ${i.containers.join(' in ')}` : '';
+      console.log(`  ${i.epc}  at ${i.place?.id ?? 'unknown'} since ${i.place?.since ?? '-'}  held by ${i.custodian?.party ?? '-'}${i.owner === null ? '' : `  owner ${i.owner}`}${inside}`);
+    }
+    return EXIT.ok;
+  });
+}
+
 /**
- * Runs `silk epcis import|events|sign-sensors …`.
+ * Runs `silk epcis import|events|sign-sensors|trace|recall …`.
  * @returns 0 on success, 2 for bad usage or an invalid document (nothing sent), 4 when the node refused, 5 when unreachable
  */
 export async function epcisCommand(argv: string[]): Promise<number> {
@@ -186,5 +291,7 @@ export async function epcisCommand(argv: string[]): Promise<number> {
   if (sub === 'import') return importCommand(rest);
   if (sub === 'events') return eventsCommand(rest);
   if (sub === 'sign-sensors') return signSensorsCommand(rest);
+  if (sub === 'trace') return traceCommand(rest);
+  if (sub === 'recall') return recallCommand(rest);
   throw new UsageError(USAGE);
 }
