@@ -1,7 +1,8 @@
 /**
  * Micro-benchmarks run in the same process as the workload: the CPU cost of one P-256 verify and
- * one sign on this thread (to split the process CPU time into signature work and the rest), and
- * the cost of the canonical encoding of one transaction envelope.
+ * one sign on this thread (to split the process CPU time into signature work and the rest), the
+ * cost of the canonical encoding of one transaction envelope, and the cost of one receipt of a
+ * transaction in an old block (served from the rows stored at commit).
  */
 import { randomBytes } from 'node:crypto';
 import { encodeCanonical, type CanonicalValue } from '../codec/canonical-cbor.js';
@@ -70,5 +71,21 @@ export function measureEncodeCost(envelope: Uint8Array, budgetMs: number): numbe
     encodeCanonical(x.proposal as unknown as CanonicalValue);
     encodeTxResult(x.result);
     encodeEnvelope(x.envelope);
+  });
+}
+
+/**
+ * Cost of one receipt: the reads of the rows its commit stored (no block decoding, no hashing).
+ * Pass transactions of old blocks: the reads provenance queries make for every event.
+ * @param receipt reads one receipt, e.g. `(txId) => peer.receipt('trade', txId)`
+ * @param txIds committed transactions to ask for, in turn
+ * @param budgetMs wall time to spend
+ * @returns microseconds of CPU per receipt
+ * @throws Error when `txIds` is empty or a receipt is missing
+ */
+export function measureReceiptCost(receipt: (txId: string) => unknown, txIds: readonly string[], budgetMs: number): number {
+  if (txIds.length === 0) throw new Error('micro-benchmark: no transaction to read receipts of');
+  return timePerCall(budgetMs, txIds.length, (i) => {
+    if (receipt(txIds[i]!) === undefined) throw new Error(`micro-benchmark: no receipt for ${txIds[i]!}`);
   });
 }

@@ -7,12 +7,15 @@ import { isSilkError } from '../errors.js';
 import {
   MERKLE_HASH_LENGTH,
   allInclusionProofs,
+  merkleRootAndProofs,
   consistencyProof,
   inclusionProof,
   merkleLeafHash,
   merkleNodeHash,
   merkleRoot,
   merkleRootFromLeafHashes,
+  packInclusionPath,
+  unpackInclusionPath,
   verifyConsistencyProof,
   verifyInclusionProof,
 } from './merkle.js';
@@ -240,6 +243,10 @@ void describe('inclusion proofs over trees of 1..70 leaves', () => {
       const root = merkleRootFromLeafHashes(hashes);
       const all = allInclusionProofs(hashes);
       assert.equal(all.length, size);
+      // One pass gives the same root and paths.
+      const tree = merkleRootAndProofs(hashes);
+      assert.deepEqual(hexes([tree.root]), hexes([root]));
+      assert.deepEqual(tree.proofs.map(hexes), all.map(hexes));
       for (let index = 0; index < size; index++) {
         const path = inclusionProof(hashes, index);
         assert.deepEqual(hexes(all[index]!), hexes(path), `allInclusionProofs[${index}]`);
@@ -328,6 +335,31 @@ void describe('inclusion proof inputs', () => {
     const parameters = { leafHash, index: treeSize - 1, treeSize, path: [left], root: merkleNodeHash(left, leafHash) };
     assert.equal(verifyInclusionProof(parameters), true);
     assert.equal(verifyInclusionProof({ ...parameters, index: treeSize - 2 }), false);
+  });
+});
+
+void describe('packed inclusion paths', () => {
+  void it('round-trip every path of a 70-leaf tree and still verify', () => {
+    const hashes = entries(70, 'packed').map((entry) => merkleLeafHash(entry));
+    const root = merkleRootFromLeafHashes(hashes);
+    allInclusionProofs(hashes).forEach((path, index) => {
+      const packed = packInclusionPath(path);
+      assert.equal(packed.length, path.length * MERKLE_HASH_LENGTH);
+      const unpacked = unpackInclusionPath(packed);
+      assert.deepEqual(hexes(unpacked), hexes(path), `path ${index}`);
+      assert.equal(verifyInclusionProof({ leafHash: hashes[index]!, index, treeSize: 70, path: unpacked, root }), true);
+    });
+  });
+
+  void it('pack an empty path to no bytes and back', () => {
+    assert.equal(packInclusionPath([]).length, 0);
+    assert.deepEqual(unpackInclusionPath(new Uint8Array(0)), []);
+  });
+
+  void it('refuse bytes that are not whole hashes', () => {
+    assert.throws(() => unpackInclusionPath(new Uint8Array(33)), isInvalidArgument);
+    assert.throws(() => unpackInclusionPath('00' as unknown as Uint8Array), isInvalidArgument);
+    assert.throws(() => packInclusionPath([new Uint8Array(31)]), isInvalidArgument);
   });
 });
 

@@ -150,6 +150,62 @@ export function allInclusionProofs(leafHashes: readonly Uint8Array[]): Uint8Arra
 }
 
 /**
+ * Hashes the tree once and returns both its head and every leaf's inclusion path: what a peer
+ * needs to check a block's data hash and store each transaction's receipt path, in n − 1 node
+ * hashes in all.
+ * @param leafHashes - Every leaf hash of the tree, in order.
+ * @returns `root` as {@link merkleRootFromLeafHashes} and `proofs` as {@link allInclusionProofs}
+ * @throws {SilkError} `INVALID_ARGUMENT` when `leafHashes` is not an array of 32-byte `Uint8Array`s.
+ * @example
+ * const { root, proofs } = merkleRootAndProofs(leafHashes);
+ */
+export function merkleRootAndProofs(leafHashes: readonly Uint8Array[]): { readonly root: Uint8Array; readonly proofs: Uint8Array[][] } {
+  assertHashList(leafHashes, 'leafHashes');
+  if (leafHashes.length === 0) return { root: emptyTreeHash(), proofs: [] };
+  const levels = buildLevels(leafHashes);
+  const top = levels[levels.length - 1] as readonly Uint8Array[];
+  return { root: item(top, 0).slice(), proofs: leafHashes.map((_, index) => pathFromLevels(levels, index)) };
+}
+
+/**
+ * Packs an inclusion path into one byte string: its 32-byte hashes, nearest first, end to end
+ * (the form a ledger stores beside each transaction).
+ * @param path - The path, as {@link inclusionProof} returns it.
+ * @returns `32 × path.length` bytes; empty for an empty path.
+ * @throws {SilkError} `INVALID_ARGUMENT` when `path` is not an array of 32-byte `Uint8Array`s.
+ * @example
+ * const stored = packInclusionPath(inclusionProof(leafHashes, 5));
+ */
+export function packInclusionPath(path: readonly Uint8Array[]): Uint8Array {
+  assertHashList(path, 'path');
+  const packed = new Uint8Array(path.length * MERKLE_HASH_LENGTH);
+  path.forEach((hash, i) => {
+    packed.set(hash, i * MERKLE_HASH_LENGTH);
+  });
+  return packed;
+}
+
+/**
+ * Splits a packed inclusion path back into its hashes. The hashes are views of `packed`, not
+ * copies: treat them as immutable.
+ * @param packed - Bytes from {@link packInclusionPath}.
+ * @returns The path, nearest sibling first.
+ * @throws {SilkError} `INVALID_ARGUMENT` when `packed` is not a `Uint8Array` whose length is a
+ * multiple of 32.
+ * @example
+ * verifyInclusionProof({ leafHash, index, treeSize, path: unpackInclusionPath(stored), root });
+ */
+export function unpackInclusionPath(packed: Uint8Array): Uint8Array[] {
+  assertBytes(packed, 'packed');
+  if (packed.length % MERKLE_HASH_LENGTH !== 0) {
+    throw invalid(`packed must be a multiple of ${MERKLE_HASH_LENGTH} bytes long, got ${packed.length}`, 'packed');
+  }
+  const path: Uint8Array[] = [];
+  for (let at = 0; at < packed.length; at += MERKLE_HASH_LENGTH) path.push(packed.subarray(at, at + MERKLE_HASH_LENGTH));
+  return path;
+}
+
+/**
  * Checks an inclusion proof with the algorithm of RFC 9162 §2.1.3.2, step by step.
  * A proof binds the leaf, its index and the root; it binds the tree size only as far as the
  * shape of the path goes, so take `treeSize` from the same trusted source as `root`.

@@ -7,8 +7,8 @@ import { encodeCanonical } from '../codec/canonical-cbor.js';
 import { bytesEqual, fromHex, sha256, toHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
 import { SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
-import { blockHash, decodeBlockHeader, encodeBlockHeader } from './block.js';
-import { merkleLeafHash, verifyInclusionProof } from './merkle.js';
+import { blockHash, decodeBlockHeader, encodeBlockHeader, txLeafHashes, type Block } from './block.js';
+import { allInclusionProofs, merkleLeafHash, packInclusionPath, verifyInclusionProof } from './merkle.js';
 
 /** What a peer signs after committing a block. */
 export interface CommitStatement {
@@ -45,6 +45,39 @@ export interface Receipt {
   readonly commitHash: Uint8Array;
   readonly peer: Uint8Array;
   readonly peerSignature: Uint8Array;
+}
+
+/** One transaction's part of its receipt, stored beside its block at commit. */
+export interface TxProof {
+  /** SHA-256 of the envelope bytes. */
+  readonly envelopeHash: Uint8Array;
+  /** RFC 9162 leaf hash of the envelope. */
+  readonly leafHash: Uint8Array;
+  /** The inclusion path, packed: 32-byte sibling hashes, nearest first (`unpackInclusionPath` splits it). */
+  readonly path: Uint8Array;
+}
+
+/** What the receipts of one block need from the block itself, so serving them decodes nothing. */
+export interface BlockProofs {
+  /** Canonical header bytes: what the orderer signed and the inclusion paths lead to. */
+  readonly header: Uint8Array;
+  readonly ordererSignature: Uint8Array;
+  /** One entry per transaction, in block order. */
+  readonly txs: readonly TxProof[];
+}
+
+/**
+ * Computes the receipt material of a block: every inclusion path from the leaf hashes (n − 1
+ * node hashes for the whole block) and one SHA-256 per envelope.
+ * @param block the decoded block
+ * @param leaves its leaf hashes when already computed (the data hash check has them); hashed here otherwise
+ * @throws SilkError INVALID_ARGUMENT when `leaves` does not have one hash per transaction
+ * @example const proofs = computeBlockProofs(block, checked.leaves)
+ */
+export function computeBlockProofs(block: Block, leaves: readonly Uint8Array[] = txLeafHashes(block.txs), paths: readonly (readonly Uint8Array[])[] = allInclusionProofs(leaves)): BlockProofs {
+  if (leaves.length !== block.txs.length || paths.length !== leaves.length) throw new SilkError('INVALID_ARGUMENT', `block ${block.header.number} has ${block.txs.length} transactions but ${leaves.length} leaf hashes and ${paths.length} paths were given`, { path: 'leaves' });
+  const txs = block.txs.map((envelope, i): TxProof => ({ envelopeHash: sha256(envelope), leafHash: leaves[i] as Uint8Array, path: packInclusionPath(paths[i] as Uint8Array[]) }));
+  return { header: encodeBlockHeader(block.header), ordererSignature: block.signature, txs };
 }
 
 /** The keys a verifier trusts for the chain at the receipt's height. */

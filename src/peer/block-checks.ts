@@ -8,7 +8,7 @@ import { bytesEqual, toHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
 import type { IdentityResolver } from '../identity/identity-resolver.js';
 import { encodeBlockHeader, txLeafHashes, type Block } from '../ledger/block.js';
-import { merkleRootFromLeafHashes } from '../ledger/merkle.js';
+import { merkleRootAndProofs } from '../ledger/merkle.js';
 
 /** Where the block must fit: the chain, the number expected and the previous block's hash and time. */
 export interface ChainTip {
@@ -18,8 +18,8 @@ export interface ChainTip {
   readonly previousTimestamp: number;
 }
 
-/** The outcome: the first problem found, or the block's leaf hashes (kept for receipts). */
-export type BlockCheck = { readonly problem: string } | { readonly problem?: undefined; readonly leaves: Uint8Array[] };
+/** The outcome: the first problem found, or the block's leaf hashes and inclusion paths (stored for receipts). */
+export type BlockCheck = { readonly problem: string } | { readonly problem?: undefined; readonly leaves: Uint8Array[]; readonly paths: Uint8Array[][] };
 
 /**
  * Checks a decoded block against the chain's tip and its orderers.
@@ -34,8 +34,10 @@ export function checkBlock(block: Block, tip: ChainTip, resolver: IdentityResolv
   if (!bytesEqual(h.previousHash, tip.previousHash)) return { problem: 'previous hash does not match the hash chain' };
   if (h.timestamp < tip.previousTimestamp) return { problem: 'timestamp goes backwards' };
   const leaves = txLeafHashes(block.txs);
-  if (!bytesEqual(merkleRootFromLeafHashes(leaves), h.dataHash)) return { problem: 'data hash is not the Merkle root of its transactions' };
+  // One pass over the tree gives the root to check and every receipt path to store.
+  const tree = merkleRootAndProofs(leaves);
+  if (!bytesEqual(tree.root, h.dataHash)) return { problem: 'data hash is not the Merkle root of its transactions' };
   if (tip.number > 0 && !resolver.configAt(tip.number).orderers.includes(toHex(h.orderer))) return { problem: 'cut by an orderer the chain does not list' };
   if (!verifyP256(h.orderer, encodeBlockHeader(h), block.signature)) return { problem: 'orderer signature does not verify' };
-  return { leaves };
+  return { leaves, paths: tree.proofs };
 }

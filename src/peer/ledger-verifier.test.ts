@@ -123,6 +123,39 @@ describe('silk verify', () => {
     assert.equal(commit.problems[0]?.block, 6);
   });
 
+  it('names the block when its stored receipt rows differ from the block', async () => {
+    const path = await tampered(ledger, work.path, 'receipt-path', (db) => {
+      // Block 3 holds one transaction: its path is empty, so any stored hash is a forged one.
+      db.prepare('UPDATE receipt_txs SET path = ? WHERE block = 3 AND tx = 0').run(Buffer.alloc(32, 7));
+    });
+    assert.equal(path.ok, false);
+    assert.equal(path.problems[0]?.block, 3);
+    assert.match(JSON.stringify(path.problems), /inclusion path of tx 0/);
+
+    const header = await tampered(ledger, work.path, 'receipt-header', (db) => {
+      const row = db.prepare<[], { header: Buffer }>('SELECT header FROM receipt_blocks WHERE number = 5').get()!;
+      db.prepare('UPDATE receipt_blocks SET header = ? WHERE number = 5').run(flip(row.header, row.header.length - 3));
+    });
+    assert.equal(header.ok, false);
+    assert.equal(header.problems[0]?.block, 5);
+    assert.match(JSON.stringify(header.problems), /receipt header/);
+
+    const leaf = await tampered(ledger, work.path, 'receipt-leaf', (db) => {
+      const row = db.prepare<[], { leaf: Buffer }>('SELECT leaf FROM receipt_txs WHERE block = 2 AND tx = 0').get()!;
+      db.prepare('UPDATE receipt_txs SET leaf = ? WHERE block = 2 AND tx = 0').run(flip(row.leaf, 31));
+    });
+    assert.equal(leaf.ok, false);
+    assert.equal(leaf.problems[0]?.block, 2);
+    assert.match(JSON.stringify(leaf.problems), /leaf hash of tx 0/);
+
+    const missing = await tampered(ledger, work.path, 'receipt-missing', (db) => {
+      db.prepare('DELETE FROM receipt_blocks WHERE number = 6').run();
+    });
+    assert.equal(missing.ok, false);
+    assert.equal(missing.problems[0]?.block, 6);
+    assert.match(JSON.stringify(missing.problems), /receipt rows are missing/);
+  });
+
   it('the CLI exits 0 on an intact data folder and 1 naming the bad block otherwise', () => {
     const ok = spawnSync(process.execPath, [CLI, 'verify', '--data', data.path], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);

@@ -1,8 +1,9 @@
 /**
  * Re-verifies a peer's whole ledger for one chain: the hash chain, Merkle roots, orderer
  * signatures, every transaction's signatures and policies (by re-validating each block from
- * scratch), the stored validation codes, commit hashes and peer signatures, and finally the
- * stored world state against the state replayed from the blocks.
+ * scratch), the stored validation codes, commit hashes and peer signatures, the stored receipt
+ * material (headers, inclusion paths, leaf and envelope hashes) against the blocks, and finally
+ * the stored world state against the state replayed from the blocks.
  */
 import { bytesEqual, fromHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
@@ -10,9 +11,10 @@ import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-p
 import { createRegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
 import { feedIdentityWrites } from './identity-feed.js';
 import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
-import { encodeCommitStatement } from '../ledger/receipt.js';
+import { computeBlockProofs, encodeCommitStatement, type BlockProofs } from '../ledger/receipt.js';
 import { VALIDATION_CODES } from '../errors.js';
-import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
+import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
+import { openSqliteLedgerStore, type LedgerStore, type StoredBlock, type StoredProofs } from '../storage/sqlite-ledger-store.js';
 import { validateBlock } from './block-validator.js';
 import { checkBlock } from './block-checks.js';
 import { computeCommitHash, encodeValidationCodes } from '../ledger/commit-hash.js';
@@ -92,6 +94,30 @@ function compareState(stored: LedgerStore, replay: LedgerStore): { problem?: Led
   }
 }
 
+/**
+ * Compares a block's stored receipt material with the one computed from the block.
+ * @param required whether the ledger's schema promises the rows (an older ledger, read-only, may lack them)
+ * @returns the first difference, or undefined
+ */
+function receiptProblem(stored: StoredProofs | undefined, expected: BlockProofs, row: StoredBlock, required: boolean): string | undefined {
+  if (stored === undefined) return required ? 'its receipt rows are missing' : undefined;
+  if (!bytesEqual(stored.header, expected.header)) return 'stored receipt header differs from the block header';
+  if (!bytesEqual(stored.ordererSignature, expected.ordererSignature)) return "stored receipt orderer signature differs from the block's";
+  if (!bytesEqual(stored.codes, row.codes) || !bytesEqual(stored.commitHash, row.commitHash) || !bytesEqual(stored.peerSignature, row.peerSignature)) {
+    return 'stored receipt commit statement (codes, commit hash or peer signature) differs from the block row';
+  }
+  if (stored.txs.length !== expected.txs.length) return `stored receipt rows cover ${stored.txs.length} transactions; the block has ${expected.txs.length}`;
+  for (let i = 0; i < expected.txs.length; i++) {
+    const s = stored.txs[i];
+    const e = expected.txs[i];
+    if (s === undefined || e === undefined) break;
+    if (!bytesEqual(s.path, e.path)) return `stored inclusion path of tx ${i} differs from the block's Merkle tree`;
+    if (!bytesEqual(s.leafHash, e.leafHash)) return `stored leaf hash of tx ${i} differs from its envelope`;
+    if (!bytesEqual(s.envelopeHash, e.envelopeHash)) return `stored envelope hash of tx ${i} differs from its envelope`;
+  }
+  return undefined;
+}
+
 async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: VerifyLedgerOptions): Promise<LedgerVerification> {
   const verifier = options.verifier ?? createInlineVerifier();
   const resolver = createRegistryIdentityResolver();
@@ -107,6 +133,7 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
     problems.push({ block: n, message: `block ${n}: ${message}` });
   };
 
+  const receiptsRequired = Number(stored.meta('schema_version') ?? 1) >= LEDGER_SCHEMA_VERSION;
   if (stored.savepoint() !== height - 1) problems.push({ message: `savepoint ${stored.savepoint()} does not match the block store height ${height}` });
 
   for (let n = 0; n < height && problems.length === 0; n++) {
@@ -124,9 +151,12 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
     }
     chain ??= block.header.chain;
     const checked = checkBlock(block, { chain, number: n, previousHash: prevHash, previousTimestamp: prevTs }, resolver);
-    const problem = checked.problem ?? (bytesEqual(blockHash(block.header), row.hash) ? undefined : 'stored block hash differs from the header hash');
-    if (problem !== undefined) {
-      fail(n, problem);
+    if (checked.problem !== undefined) {
+      fail(n, checked.problem);
+      break;
+    }
+    if (!bytesEqual(blockHash(block.header), row.hash)) {
+      fail(n, 'stored block hash differs from the header hash');
       break;
     }
     const v = await validateBlock({ block, store: replay, resolver, verifier });
@@ -150,7 +180,14 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
       fail(n, "peer's commit signature does not verify");
       break;
     }
-    replay.commit({ ...row, txIndex: v.txIndex, writes: v.writes });
+    // Checked once the block row itself holds: a difference is then the receipt rows' own.
+    const proofs = computeBlockProofs(block, checked.leaves, checked.paths);
+    const badReceipt = receiptProblem(stored.proofs(n), proofs, row, receiptsRequired);
+    if (badReceipt !== undefined) {
+      fail(n, badReceipt);
+      break;
+    }
+    replay.commit({ ...row, txIndex: v.txIndex, writes: v.writes, proofs });
     if (v.config !== undefined) resolver.addConfig(n, v.config);
     feedIdentityWrites(resolver, n, v.writes);
     prevHash = row.hash;

@@ -15,15 +15,14 @@ import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '
 import type { ResolvedIdentity } from '../identity/identity-resolver.js';
 import { createRegistryIdentityResolver, type RegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
 import { feedIdentityWrites, rebuildIdentityRegistry } from './identity-feed.js';
-import { blockHash, decodeBlock, encodeBlockHeader, GENESIS_PREVIOUS_HASH, txLeafHashes, type Block } from '../ledger/block.js';
+import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import { allInclusionProofs } from '../ledger/merkle.js';
 import { decodeProposal, computeTxId, type Proposal } from '../ledger/proposal.js';
-import { encodeCommitStatement, type Receipt } from '../ledger/receipt.js';
+import { computeBlockProofs, encodeCommitStatement, type Receipt } from '../ledger/receipt.js';
 import { encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type TxResult } from '../ledger/transaction.js';
 import { indexDdl } from '../storage/mango-query.js';
-import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
+import { openSqliteLedgerStore, type LedgerStore, type StoredReceipt } from '../storage/sqlite-ledger-store.js';
 import { validateBlock, type CommittedEvents } from './block-validator.js';
 import { computeCommitHash, encodeValidationCodes } from '../ledger/commit-hash.js';
 import { checkBlock } from './block-checks.js';
@@ -106,6 +105,7 @@ export interface Peer {
   /** A committed block's summary. */
   committedBlock(chain: string, n: number): CommittedBlock | undefined;
   transactionStatus(chain: string, txId: string): TransactionStatus | undefined;
+  /** A committed transaction's receipt, read from what the commit stored (no block decoding, no hashing); undefined for an unknown id. */
   receipt(chain: string, txId: string): Receipt | undefined;
   /** The ledger store of a chain (for queries, verification and backup). */
   store(chain: string): LedgerStore;
@@ -131,19 +131,6 @@ export interface LedgerReader {
   history(key: string, options?: PageRequest & { readonly order?: 'asc' | 'desc' }): Page<KeyModification>;
 }
 
-/** What receipts of a recent block need, kept so a receipt costs no re-hashing. */
-interface ReceiptBlock {
-  readonly block: Block;
-  readonly leaves: readonly Uint8Array[];
-  readonly header: Uint8Array;
-  readonly codes: Uint8Array;
-  readonly commitHash: Uint8Array;
-  readonly peerSignature: Uint8Array;
-  proofs?: Uint8Array[][];
-}
-
-/** Recent blocks whose receipts are served from memory. */
-const RECEIPT_CACHE_BLOCKS = 32;
 /** How often a peer retries the blocks it could not commit because the disk was full. */
 const DISK_FULL_RETRY_MS = 1000;
 /** Blocks a peer holds in memory while its disk is full; later ones wait for a restart's catch-up. */
@@ -151,7 +138,6 @@ const MAX_HELD_BLOCKS = 256;
 
 interface ChainLedger {
   readonly store: LedgerStore;
-  readonly recent: Map<number, ReceiptBlock>;
   readonly resolver: RegistryIdentityResolver;
   readonly listeners: Set<(b: CommittedBlock) => void>;
   queue: Promise<unknown>;
@@ -226,16 +212,15 @@ export function createPeer(options: PeerOptions): Peer {
     }
     const checked = checkBlock(block, { chain, number: expected, previousHash: expected === 0 ? GENESIS_PREVIOUS_HASH : l.lastHash, previousTimestamp: l.lastTimestamp }, l.resolver);
     if (checked.problem !== undefined) throw new SilkError('BAD_BLOCK', `block ${block.header.number} of ${block.header.chain}: ${checked.problem}`, { block: block.header.number });
-    const { leaves } = checked;
+    const { leaves, paths } = checked;
     const v = await validateBlock({ block, store: l.store, resolver: l.resolver, verifier: options.verifier });
     if (expected === 0 && v.config === undefined) throw new SilkError('BAD_BLOCK', `genesis block of ${chain} carries no valid configuration`);
     const codes = encodeValidationCodes(v.codes);
     const commitHash = computeCommitHash(l.lastCommitHash, expected, codes, v.writes);
     const hash = blockHash(block.header);
     const peerSignature = options.signer.sign(encodeCommitStatement({ chain, number: expected, blockHash: hash, codes, commitHash }));
-    await l.store.commitAsync({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes });
-    l.recent.set(expected, { block, leaves, header: encodeHeader(block), codes, commitHash, peerSignature });
-    if (l.recent.size > RECEIPT_CACHE_BLOCKS) l.recent.delete(l.recent.keys().next().value as number);
+    const proofs = computeBlockProofs(block, leaves, paths);
+    await l.store.commitAsync({ number: expected, hash, bytes, codes, commitHash, peerSignature, timestamp: block.header.timestamp, txIndex: v.txIndex, writes: v.writes, proofs });
     l.lastHash = hash;
     l.lastTimestamp = block.header.timestamp;
     l.lastCommitHash = commitHash;
@@ -295,7 +280,7 @@ export function createPeer(options: PeerOptions): Peer {
     const store = openSqliteLedgerStore(join(options.dataDir, `${chain}.sqlite`), { writerThread: true });
     const keyHex = toHex(options.signer.publicKey);
     if (store.meta('peer_key') !== keyHex) store.setMeta('peer_key', keyHex);
-    const l: ChainLedger = { store, recent: new Map(), resolver: createRegistryIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), held: [], retryTimer: undefined, lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
+    const l: ChainLedger = { store, resolver: createRegistryIdentityResolver(), listeners: new Set(), queue: Promise.resolve(), held: [], retryTimer: undefined, lastHash: ZERO32, lastTimestamp: 0, lastCommitHash: ZERO32 };
     installIndexes(l);
     const savepoint = store.savepoint();
     for (const row of store.history(CONFIG_NAMESPACE, CONFIG_KEY, 'asc', 1_000_000)) {
@@ -428,34 +413,7 @@ export function createPeer(options: PeerOptions): Peer {
       const l = ledger(chain);
       const t = l.store.tx(txId);
       if (t === undefined) return undefined;
-      // Recent blocks are served from memory: no block read, no re-hashing.
-      let recent = l.recent.get(t.block);
-      if (recent === undefined) {
-        const stored = l.store.block(t.block);
-        if (stored === undefined) return undefined;
-        const block = decodeBlock(stored.bytes);
-        recent = { block, leaves: txLeafHashes(block.txs), header: encodeHeader(block), codes: stored.codes, commitHash: stored.commitHash, peerSignature: stored.peerSignature };
-      }
-      recent.proofs ??= allInclusionProofs(recent.leaves);
-      const { block, leaves } = recent;
-      const envelope = block.txs[t.tx] as Uint8Array;
-      return {
-        chain,
-        txId,
-        blockNumber: t.block,
-        txIndex: t.tx,
-        code: VALIDATION_CODES[t.code] ?? 'MALFORMED',
-        envelopeHash: sha256(envelope),
-        leafHash: leaves[t.tx] as Uint8Array,
-        treeSize: leaves.length,
-        path: recent.proofs[t.tx] as Uint8Array[],
-        header: recent.header,
-        ordererSignature: block.signature,
-        codes: recent.codes,
-        commitHash: recent.commitHash,
-        peer: options.signer.publicKey,
-        peerSignature: recent.peerSignature,
-      };
+      return toReceipt(chain, txId, l.store.receipt(t), options.signer.publicKey);
     },
     store: (chain) => ledger(chain).store,
     reader(chain, contractName) {
@@ -497,6 +455,23 @@ export function createPeer(options: PeerOptions): Peer {
   };
 }
 
-function encodeHeader(block: Block): Uint8Array {
-  return encodeBlockHeader(block.header);
+/** A stored receipt with the chain, the tx id and the key of the peer that signed its commit statement. */
+function toReceipt(chain: string, txId: string, r: StoredReceipt, peer: Uint8Array): Receipt {
+  return {
+    chain,
+    txId,
+    blockNumber: r.block,
+    txIndex: r.tx,
+    code: VALIDATION_CODES[r.code] ?? 'MALFORMED',
+    envelopeHash: r.envelopeHash,
+    leafHash: r.leafHash,
+    treeSize: r.codes.length,
+    path: r.path,
+    header: r.header,
+    ordererSignature: r.ordererSignature,
+    codes: r.codes,
+    commitHash: r.commitHash,
+    peer,
+    peerSignature: r.peerSignature,
+  };
 }

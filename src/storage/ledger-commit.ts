@@ -7,6 +7,11 @@ import { SilkError } from '../errors.js';
 import { killPoint } from './kill-points.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
+/** Stores a block's share of its receipts (the commit and the migration of older ledgers). */
+export const INSERT_RECEIPT_BLOCK = 'INSERT OR REPLACE INTO receipt_blocks (number, header, orderer_sig, codes, commit_hash, peer_sig) VALUES (?, ?, ?, ?, ?, ?)';
+/** Stores one transaction's share of its receipt. */
+export const INSERT_RECEIPT_TX = 'INSERT OR REPLACE INTO receipt_txs (block, tx, env_hash, leaf, path) VALUES (?, ?, ?, ?, ?)';
+
 /**
  * Prepares the commit statements on a connection and returns the function committing a block.
  * @param db an open, writable connection to a ledger file
@@ -20,6 +25,8 @@ export function createBlockCommitter(db: Database.Database): (c: BlockCommit) =>
     del: db.prepare('DELETE FROM state WHERE ns = ? AND key = ?'),
     hist: db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     txIndex: db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)'),
+    receiptBlock: db.prepare(INSERT_RECEIPT_BLOCK),
+    receiptTx: db.prepare(INSERT_RECEIPT_TX),
     setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
   };
   const commitTx = db.transaction((c: BlockCommit) => {
@@ -33,6 +40,9 @@ export function createBlockCommitter(db: Database.Database): (c: BlockCommit) =>
       q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
     }
     for (const t of c.txIndex) q.txIndex.run(t.txId, c.number, t.tx, t.code);
+    const { proofs } = c;
+    q.receiptBlock.run(c.number, proofs.header, proofs.ordererSignature, c.codes, c.commitHash, c.peerSignature);
+    proofs.txs.forEach((t, i) => q.receiptTx.run(c.number, i, t.envelopeHash, t.leafHash, t.path));
     q.setSavepoint.run(c.number);
     killPoint('after-state-writes');
     killPoint('before-commit');

@@ -1,14 +1,20 @@
 /**
  * A peer's ledger for one chain in one SQLite file: blocks, validation codes, commit hashes,
- * world state (JSON text with versions), key history and the tx index. A block and everything
- * it changes land in one SQLite transaction (WAL, synchronous=FULL), so a crash leaves either
- * the whole block or none of it.
+ * world state (JSON text with versions), key history, the tx index and each block's receipt
+ * material (header, orderer signature, commit statement parts, and per transaction its
+ * envelope hash, leaf hash and inclusion path). A block and everything it changes land in one
+ * SQLite transaction (WAL, synchronous=FULL), so a crash leaves either the whole block or none
+ * of it.
  */
 import Database from 'better-sqlite3';
 import { SilkError } from '../errors.js';
+import { decodeBlock } from '../ledger/block.js';
+import { MERKLE_HASH_LENGTH, unpackInclusionPath } from '../ledger/merkle.js';
+import { computeBlockProofs, type BlockProofs, type TxProof } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
 import { createBlockCommitter } from './ledger-commit.js';
 import { openLedgerWriter } from './ledger-writer-pool.js';
+import { migrateLedger } from './receipt-migration.js';
 
 /** A stored state value with its version and key-level policy. */
 export interface StoredState {
@@ -46,6 +52,33 @@ export interface StateWrite {
 export interface BlockCommit extends StoredBlock {
   readonly txIndex: readonly { readonly txId: string; readonly tx: number; readonly code: number }[];
   readonly writes: readonly StateWrite[];
+  /** The block's receipt material (`computeBlockProofs`), stored so receipts need no decoding. */
+  readonly proofs: BlockProofs;
+}
+
+/** A block's receipt material as stored, with the copies of its commit statement parts. */
+export interface StoredProofs extends BlockProofs {
+  readonly codes: Uint8Array;
+  readonly commitHash: Uint8Array;
+  readonly peerSignature: Uint8Array;
+}
+
+/** Everything a receipt of one transaction holds except the chain, tx id and peer key. */
+export interface StoredReceipt {
+  readonly block: number;
+  readonly tx: number;
+  /** The validation code's index. */
+  readonly code: number;
+  readonly envelopeHash: Uint8Array;
+  readonly leafHash: Uint8Array;
+  /** The inclusion path, nearest sibling first (views of one stored buffer). */
+  readonly path: readonly Uint8Array[];
+  readonly header: Uint8Array;
+  readonly ordererSignature: Uint8Array;
+  /** One byte per transaction of the block, so also the tree size. */
+  readonly codes: Uint8Array;
+  readonly commitHash: Uint8Array;
+  readonly peerSignature: Uint8Array;
 }
 
 /** A history row. */
@@ -73,7 +106,26 @@ CREATE TABLE IF NOT EXISTS history (ns TEXT NOT NULL, key TEXT NOT NULL, block I
   value TEXT, ts INTEGER NOT NULL, PRIMARY KEY (ns, key, block, tx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS txs (txid TEXT PRIMARY KEY, block INTEGER NOT NULL, tx INTEGER NOT NULL, code INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receipt_blocks (number INTEGER PRIMARY KEY, header BLOB NOT NULL, orderer_sig BLOB NOT NULL, codes BLOB NOT NULL,
+  commit_hash BLOB NOT NULL, peer_sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS receipt_txs (block INTEGER NOT NULL, tx INTEGER NOT NULL, env_hash BLOB NOT NULL, leaf BLOB NOT NULL, path BLOB NOT NULL,
+  PRIMARY KEY (block, tx)) WITHOUT ROWID;
 `;
+
+/** A receipt's rows: one statement, two primary-key reads. */
+const RECEIPT_SQL = `SELECT r.env_hash, r.leaf, r.path, b.header, b.orderer_sig, b.codes, b.commit_hash, b.peer_sig
+  FROM receipt_txs r JOIN receipt_blocks b ON b.number = r.block WHERE r.block = ? AND r.tx = ?`;
+
+interface ReceiptRow {
+  env_hash: Buffer;
+  leaf: Buffer;
+  path: Buffer;
+  header: Buffer;
+  orderer_sig: Buffer;
+  codes: Buffer;
+  commit_hash: Buffer;
+  peer_sig: Buffer;
+}
 
 /** Options of {@link openSqliteLedgerStore}. */
 export interface OpenLedgerStoreOptions {
@@ -85,6 +137,8 @@ export interface OpenLedgerStoreOptions {
    * reads stay on the calling thread (WAL lets them run beside the writer).
    */
   readonly writerThread?: boolean;
+  /** Transactions backfilled per SQLite transaction when a writable open migrates an older ledger (default 8192). */
+  readonly migrationBatchTxs?: number;
 }
 
 /** The ledger store of one peer for one chain. */
@@ -101,6 +155,15 @@ export interface LedgerStore {
   select(sql: string, params: readonly unknown[]): Record<string, unknown>[];
   history(ns: string, key: string, order: 'asc' | 'desc', limit: number, after?: { block: number; tx: number }): HistoryRow[];
   tx(txId: string): TxLocation | undefined;
+  /**
+   * What the receipt of the transaction at `at` (from {@link LedgerStore.tx}) needs: two
+   * primary-key reads of the receipt rows, no block decoding and no hashing. A ledger not
+   * migrated yet (an older one opened read-only) computes it from the stored block instead.
+   * @throws SilkError LEDGER_CORRUPT when the block or its rows are missing or unreadable
+   */
+  receipt(at: TxLocation): StoredReceipt;
+  /** A block's stored receipt material, or undefined when none is stored (for verification). */
+  proofs(n: number): StoredProofs | undefined;
   /** Commits a block and all it changes atomically on this thread. @throws SilkError STORAGE_FULL, INTERNAL */
   commit(c: BlockCommit): void;
   /** Commits a block atomically, on the writer thread when the store has one. @throws SilkError STORAGE_FULL, INTERNAL */
@@ -136,6 +199,12 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
+    try {
+      migrateLedger(db, options.migrationBatchTxs === undefined ? {} : { batchTxs: options.migrationBatchTxs });
+    } catch (e) {
+      db.close();
+      throw e;
+    }
   }
   db.pragma('cache_size = -32768');
   db.pragma('temp_store = MEMORY');
@@ -154,8 +223,39 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     putMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
   };
+  // An older ledger opened read-only has no receipt tables: its receipts are computed from blocks.
+  const hasReceiptTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'receipt_txs'").get() !== undefined;
+  const rq = hasReceiptTables
+    ? {
+      receipt: db.prepare<[number, number], ReceiptRow>(RECEIPT_SQL),
+      block: db.prepare<[number], { header: Buffer; orderer_sig: Buffer; codes: Buffer; commit_hash: Buffer; peer_sig: Buffer }>('SELECT header, orderer_sig, codes, commit_hash, peer_sig FROM receipt_blocks WHERE number = ?'),
+      txs: db.prepare<[number], { env_hash: Buffer; leaf: Buffer; path: Buffer }>('SELECT env_hash, leaf, path FROM receipt_txs WHERE block = ? ORDER BY tx'),
+    }
+    : undefined;
 
-  const commitTx = createBlockCommitter(db);
+  /** A receipt from the block itself, for a block whose receipt rows are not stored. */
+  const computedReceipt = (t: TxLocation): StoredReceipt => {
+    const stored = q.block.get(t.block);
+    if (stored === undefined) throw new SilkError('LEDGER_CORRUPT', `${path}: the tx index names block ${t.block}, which is not stored`, { block: t.block });
+    let proofs: BlockProofs;
+    try {
+      proofs = computeBlockProofs(decodeBlock(stored.bytes));
+    } catch (e) {
+      throw new SilkError('LEDGER_CORRUPT', `${path}: stored block ${t.block} does not decode: ${(e as Error).message}`, { block: t.block }, { cause: e });
+    }
+    const tx = proofs.txs[t.tx];
+    if (tx === undefined) throw new SilkError('LEDGER_CORRUPT', `${path}: the tx index names tx ${t.tx} of block ${t.block}, which has ${proofs.txs.length}`, { block: t.block });
+    return { block: t.block, tx: t.tx, code: t.code, envelopeHash: tx.envelopeHash, leafHash: tx.leafHash, path: unpackStoredPath(tx.path, t.block), header: proofs.header, ordererSignature: proofs.ordererSignature, codes: stored.codes, commitHash: stored.commit_hash, peerSignature: stored.peer_sig };
+  };
+
+  const readReceipt = (t: TxLocation): StoredReceipt => {
+    // No row: an older ledger not migrated yet (read-only), or one migrating (a prefix is done).
+    const r = rq?.receipt.get(t.block, t.tx);
+    if (r === undefined) return computedReceipt(t);
+    return { block: t.block, tx: t.tx, code: t.code, envelopeHash: r.env_hash, leafHash: r.leaf, path: unpackStoredPath(r.path, t.block), header: r.header, ordererSignature: r.orderer_sig, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig };
+  };
+
+  const commitTx = options.readonly ? undefined : createBlockCommitter(db);
   const writer = options.writerThread === true && !options.readonly ? openLedgerWriter(path) : undefined;
   if (writer !== undefined) db.pragma('busy_timeout = 10000');
   let cachedHeight: number | undefined;
@@ -199,8 +299,16 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     tx(txId) {
       return q.tx.get(txId);
     },
+    receipt: readReceipt,
+    proofs(n) {
+      const b = rq?.block.get(n);
+      if (rq === undefined || b === undefined) return undefined;
+      const txs = rq.txs.all(n).map((t): TxProof => ({ envelopeHash: t.env_hash, leafHash: t.leaf, path: t.path }));
+      return { header: b.header, ordererSignature: b.orderer_sig, codes: b.codes, commitHash: b.commit_hash, peerSignature: b.peer_sig, txs };
+    },
     commit(c) {
       if (writer !== undefined) throw new SilkError('INTERNAL', 'this store commits on its writer thread: use commitAsync');
+      if (commitTx === undefined) throw new SilkError('INTERNAL', `${path} is open read-only: it commits nothing`);
       commitTx(c);
       noteCommitted(c.number);
     },
@@ -252,4 +360,10 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
   };
   return store;
+}
+
+/** A stored packed path as hashes. @throws SilkError LEDGER_CORRUPT for bytes that are not whole hashes */
+function unpackStoredPath(packed: Uint8Array, block: number): Uint8Array[] {
+  if (packed.length % MERKLE_HASH_LENGTH !== 0) throw new SilkError('LEDGER_CORRUPT', `the stored inclusion path of a transaction of block ${block} is ${packed.length} bytes, not whole ${MERKLE_HASH_LENGTH}-byte hashes`, { block });
+  return unpackInclusionPath(packed);
 }
