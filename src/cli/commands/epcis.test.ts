@@ -148,5 +148,11 @@ describe('silk epcis', () => {
     assert.equal(recall.code, 0, recall.stderr);
     assert.match(recall.stdout, /: 2 item\(s\)/);
     assert.match(recall.stdout, /\/21\/T1 .*held by Org1 .*in https:\/\/id\.gs1\.org\/00\/040123450000000771/);
+    // Recording the recall: one event naming the lot and both items, part of each item's history.
+    const record = await silk(['epcis', 'recall', '04012345123456/T1', '--chain', 'product', '--record', '--key', key, '--json', '--url', t.url]);
+    assert.equal(record.code, 0, record.stderr);
+    const recorded = (JSON.parse(record.stdout) as { recallEvent: { hash: string } }).recallEvent;
+    const after = JSON.parse((await silk(['epcis', 'trace', item(2), '--chain', 'product', '--json', '--url', t.url])).stdout) as { provenance: { events: { hash: string; event: { disposition?: string } }[] } };
+    assert.equal(after.provenance.events.find((e) => e.hash === recorded.hash)?.event.disposition, 'recalled');
   });
 });

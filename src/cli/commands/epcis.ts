@@ -9,7 +9,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isSilkError } from '../../errors.js';
-import { epcisClient, signDocumentSensorData, type EpcisEventsParameters, type ProvenanceWithProofs, type SensorThreshold } from '../../sdk/epcis.js';
+import { epcisClient, signDocumentSensorData, type EpcisEventsParameters, type LotRecallStatus, type ProvenanceWithProofs, type SensorThreshold } from '../../sdk/epcis.js';
+import { lotRecallEvent } from '../../traceability/recall-queries.js';
 import { MAX_EVENTS_PER_CAPTURE } from '../../traceability/epcis-capture.js';
 import { EVENT_QUERY_NAMES } from '../../traceability/epcis-ledger-index.js';
 import { EXIT, UsageError } from '../cli-support.js';
@@ -34,7 +35,9 @@ const EVENTS_OPTIONS = {
   'next-page-token': { type: 'string' },
 } as const;
 const TRACE_OPTIONS = { ...CLIENT_OPTIONS, chain: { type: 'string' }, 'lineage-depth': { type: 'string' }, threshold: { type: 'string', multiple: true }, 'no-verify': { type: 'boolean' } } as const;
-const RECALL_OPTIONS = { ...CLIENT_OPTIONS, chain: { type: 'string' } } as const;
+const RECALL_OPTIONS = { ...CLIENT_OPTIONS, ...SIGNING_OPTIONS, chain: { type: 'string' }, record: { type: 'boolean' }, 'read-point': { type: 'string' }, 'biz-location': { type: 'string' } } as const;
+/** Items a recorded recall event names one by one; a larger lot is named by its class only. */
+const RECALL_EVENT_MAX_ITEMS = 1000;
 const SIGN_OPTIONS = { json: { type: 'boolean' }, 'device-key': { type: 'string' }, out: { type: 'string' } } as const;
 
 const USAGE = `usage: silk epcis import FILE --chain C --key KEY [--parts] [--events-per-tx N] [--url URL] [--json]
@@ -43,12 +46,14 @@ const USAGE = `usage: silk epcis import FILE --chain C --key KEY [--parts] [--ev
                          [--per-page N] [--next-page-token T] [--url URL] [--json]
        silk epcis sign-sensors FILE --device-key KEY [--out FILE] [--json]
        silk epcis trace EPC --chain C [--threshold TYPE:UOM:MIN:MAX …] [--lineage-depth N] [--no-verify] [--url URL] [--json]
-       silk epcis recall LOT --chain C [--url URL] [--json]
+       silk epcis recall LOT --chain C [--record --key KEY [--read-point R] [--biz-location L]] [--url URL] [--json]
 
   trace prints an item's history (its own events, its lot's, its containers' while it was
   inside), where it travelled and who held it, and sensor readings per leg; every transaction
   it cites is proven by a receipt, checked on this machine unless --no-verify.
-  recall lists every item of a lot (LGTIN URN, Digital Link or GTIN/LOT), where it is and who holds it.
+  recall lists every item of a lot (LGTIN URN, Digital Link or GTIN/LOT), where it is and who holds it;
+  --record also records the recall: an ObjectEvent (business step holding, disposition recalled)
+  naming the lot class and its items, signed with your key.
 
   events options are shorthands of the EPCIS 2.0 REST binding's query names: --epc MATCH_anyEPC,
   --biz-step EQ_bizStep, --disposition EQ_disposition, --read-point EQ_readPoint, --biz-location
@@ -261,6 +266,34 @@ async function traceCommand(argv: string[]): Promise<number> {
   });
 }
 
+type RecallValues = ReturnType<typeof parseArgs<{ args: string[]; options: typeof RECALL_OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+/** Records the recall event of a lot: its class, and its items one by one when there are few enough. */
+async function recordRecall(values: RecallValues, chain: string, status: LotRecallStatus): Promise<{ hash: string; blockNumber: number }> {
+  const m = /\/01\/(\d{14})\/10\/([^/?#]+)$/.exec(status.epcClass);
+  if (m === null) throw new InputError(`the node answered an unexpected lot ${status.epcClass}`);
+  const signer = await keyFile(values, 'epcis recall --record');
+  const items = status.items.length <= RECALL_EVENT_MAX_ITEMS && !status.truncated ? status.items.map((i) => i.epc) : [];
+  let event;
+  try {
+    event = lotRecallEvent({
+      gtin: m[1] as string,
+      lot: decodeURIComponent(m[2] as string),
+      eventTime: new Date().toISOString(),
+      eventTimeZoneOffset: '+00:00',
+      epcs: items,
+      ...(values['read-point'] === undefined ? {} : { readPoint: values['read-point'] }),
+      ...(values['biz-location'] === undefined ? {} : { bizLocation: values['biz-location'] }),
+    });
+  } catch (e) {
+    if (isSilkError(e) && e.code === 'INVALID_ARGUMENT') throw new InputError(`epcis recall --record: ${e.message}`);
+    throw e;
+  }
+  const document = { '@context': ['https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld'], type: 'EPCISDocument', schemaVersion: '2.0', creationDate: new Date().toISOString(), epcisBody: { eventList: [event] } };
+  const r = await epcisClient(nodeClient(values)).capture(document, { chain, signer });
+  return { hash: r.hashes[0] ?? '', blockNumber: r.transactions[0]?.blockNumber ?? -1 };
+}
+
 async function recallCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: RECALL_OPTIONS, allowPositionals: true, strict: true });
   const [lot, ...extra] = positionals;
@@ -268,9 +301,11 @@ async function recallCommand(argv: string[]): Promise<number> {
   const chain = values.chain;
   const json = values.json === true;
   return reportFailures(json, async () => {
-    const status = await epcisClient(nodeClient(values)).recall(chain, lot);
+    const epcis = epcisClient(nodeClient(values));
+    const status = await epcis.recall(chain, lot);
+    const recorded = values.record === true ? await recordRecall(values, chain, status) : undefined;
     if (json) {
-      console.log(JSON.stringify(status));
+      console.log(JSON.stringify(recorded === undefined ? status : { ...status, recallEvent: recorded }));
       return EXIT.ok;
     }
     console.log(`Lot ${status.epcClass}: ${status.items.length} item(s)${status.truncated ? ' (more than listed)' : ''}`);
@@ -278,6 +313,7 @@ async function recallCommand(argv: string[]): Promise<number> {
       const inside = i.containers.length > 0 ? `  in ${i.containers.join(' in ')}` : '';
       console.log(`  ${i.epc}  at ${i.place?.id ?? 'unknown'} since ${i.place?.since ?? '-'}  held by ${i.custodian?.party ?? '-'}${i.owner === null ? '' : `  owner ${i.owner}`}${inside}`);
     }
+    if (recorded !== undefined) console.log(`Recall recorded: event ${recorded.hash} in block ${recorded.blockNumber}`);
     return EXIT.ok;
   });
 }
