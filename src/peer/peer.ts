@@ -421,7 +421,7 @@ export function createPeer(options: PeerOptions): Peer {
       const contract = contracts.get(contractName);
       if (contract === undefined || l.resolver.current().contracts[contractName] === undefined) throw new SilkError('UNKNOWN_CONTRACT', `contract ${contractName} is not defined on chain ${chain}`, { chain });
       const self: CreatorIdentity = { org: options.org, role: 'peer', name: options.name, key: toHex(options.signer.publicKey) };
-      const { ctx } = createSimulationContext({ store: l.store, ns: contractName, chain, txId: '', timestamp: 0, creator: self, indexes: contract.indexes, readonly: true });
+      const { ctx } = createSimulationContext({ store: l.store, ns: contractName, chain, txId: '', timestamp: 0, creator: self, indexes: contract.indexes, readonly: true, trackReads: false });
       return {
         entry(key) {
           const s = l.store.state(contractName, key);

@@ -29,6 +29,11 @@ export interface SimulationParameters {
   readonly indexes: readonly StateIndex[];
   /** Query functions may not write. */
   readonly readonly: boolean;
+  /**
+   * Record what is read (default true): a simulation's read set. Off for a peer's long-lived
+   * read-only views (`Peer.reader`), whose reads nobody validates.
+   */
+  readonly trackReads?: boolean;
 }
 
 const DEFAULT_PAGE = 100;
@@ -63,8 +68,9 @@ export function createSimulationContext(p: SimulationParameters): { ctx: Transac
   const readKeys = new Set<string>();
   const written = new Map<string, KeyWrite>();
 
+  const tracking = p.trackReads !== false;
   const recordRead = (key: string, version: { block: number; tx: number } | null): void => {
-    if (readKeys.has(key) || written.has(key)) return;
+    if (!tracking || readKeys.has(key) || written.has(key)) return;
     readKeys.add(key);
     record.reads.push({ key, version });
   };
@@ -128,7 +134,7 @@ export function createSimulationContext(p: SimulationParameters): { ctx: Transac
       // since keys never contain it.
       const lo = after !== undefined && after + '\u0000' > start ? after + '\u0000' : start;
       const hi = rows.length > limit && last !== undefined ? last.key + '\u0000' : end;
-      if (lo < hi) record.ranges.push({ start: lo, end: hi, reads: seen.map((r) => ({ key: r.key, version: { block: r.block, tx: r.tx } })) });
+      if (tracking && lo < hi) record.ranges.push({ start: lo, end: hi, reads: seen.map((r) => ({ key: r.key, version: { block: r.block, tx: r.tx } })) });
       return rows.length > limit && last !== undefined ? { items, bookmark: Buffer.from(last.key).toString('base64url') } : { items };
     },
     query(query: RichQuery, page): Page<StateEntry> {

@@ -460,7 +460,9 @@ class ProvenanceSession {
     if (state.complete || state.next >= end || state.events.length >= limit) return state.events;
     let added = false;
     for (;;) {
-      const page = this.#reader.range(state.next, end, { limit: RANGE_PAGE }).items;
+      // A bounded read asks for what it may still keep (and one more), not a whole page.
+      const wanted = Number.isFinite(limit) ? Math.min(RANGE_PAGE, limit - state.events.length + 1) : RANGE_PAGE;
+      const page = this.#reader.range(state.next, end, { limit: wanted }).items;
       for (const item of page) {
         if (state.events.length >= limit) return this.#sorted(state, added);
         const hex = typeof item.value === 'string' ? item.value : item.key.slice(-64);
@@ -475,7 +477,7 @@ class ProvenanceSession {
           added = true;
         }
       }
-      if (page.length < RANGE_PAGE) break;
+      if (page.length < wanted) break;
     }
     state.next = end;
     if (upperTimeKey === undefined) state.complete = true;
