@@ -1,0 +1,145 @@
+/**
+ * One configured connection to an etcd cluster, shared by the block log and the leader election:
+ * every unary call carries a deadline (the etcd3 client sets none by default) and every failure
+ * becomes a {@link SilkError} `ORDERING_UNAVAILABLE` that names the endpoints it could not reach.
+ */
+import { ClientClosedError, Etcd3, type IOptions } from 'etcd3';
+import { SilkError, isSilkError } from '../errors.js';
+
+/**
+ * Deadline of one etcd operation (all of the client's retries across members included). Long
+ * enough for a Raft leader election on a loaded machine (election timeout 2.5 s, see
+ * `etcd-cluster.ts`), short enough that a caller learns within seconds that the cluster has no
+ * quorum.
+ */
+export const ETCD_CALL_DEADLINE_MS = 5_000;
+
+/**
+ * Pause before the client re-opens a broken watch stream. The etcd3 default grows to 30 s, which
+ * would leave a peer blind for that long after a member restart.
+ */
+export const WATCH_RECONNECT_MS = 250;
+
+/** TLS files for the client connection (mutual TLS with certificates issued by each org). */
+export interface EtcdClientTlsFiles {
+  /** PEM of the CA that signed the members' server certificates. */
+  readonly caFile: string;
+  /** PEM of this client's certificate and key, for mutual TLS. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** Options of {@link openEtcdConnection}. */
+export interface EtcdConnectionOptions {
+  /** Client URLs of the members, e.g. `http://127.0.0.1:2379`. */
+  readonly endpoints: readonly string[];
+  /** Deadline of each operation in milliseconds (default {@link ETCD_CALL_DEADLINE_MS}). */
+  readonly deadlineMs?: number;
+  /** Reserved for mutual TLS; not supported yet (an error says so). */
+  readonly tls?: EtcdClientTlsFiles;
+}
+
+/** A client for one etcd cluster with deadlines and error mapping. */
+export interface EtcdConnection {
+  /** The underlying etcd3 client (its unary calls carry the deadline by default). */
+  readonly client: Etcd3;
+  readonly endpoints: readonly string[];
+  readonly deadlineMs: number;
+  /**
+   * The deadline of one attempt starting now (half the operation's deadline, at least 1 s), so
+   * an attempt stuck on a dead member leaves time to retry on another. Unary calls get it by
+   * default; pass it explicitly only to calls that open a stream.
+   */
+  deadline(): number;
+  /**
+   * Runs `operation` and maps any failure to `ORDERING_UNAVAILABLE` naming `what` and the
+   * endpoints; a {@link SilkError} thrown inside passes through unchanged. A JavaScript timer
+   * bounds the whole operation by the deadline even if the client keeps retrying.
+   */
+  call<T>(what: string, operation: () => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+/** Deadline of one attempt within an operation of `deadlineMs`. */
+function attemptMs(deadlineMs: number): number {
+  return Math.min(deadlineMs, Math.max(1_000, Math.ceil(deadlineMs / 2)));
+}
+
+const URL_PATTERN = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
+
+/**
+ * Opens a client to the etcd cluster at `endpoints`.
+ * @throws SilkError INVALID_ARGUMENT when the endpoints or the deadline are not valid
+ * @example
+ * const etcd = openEtcdConnection({ endpoints: cluster.clientUrls });
+ */
+export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnection {
+  const endpoints = [...options.endpoints];
+  if (endpoints.length === 0 || endpoints.some((url) => !URL_PATTERN.test(url))) {
+    throw new SilkError('INVALID_ARGUMENT', `etcd endpoints must be one or more URLs like http://127.0.0.1:2379; got ${JSON.stringify(endpoints)}`);
+  }
+  const deadlineMs = options.deadlineMs ?? ETCD_CALL_DEADLINE_MS;
+  if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 100 || deadlineMs > 120_000) {
+    throw new SilkError('INVALID_ARGUMENT', `etcd deadline must be an integer between 100 and 120000 ms; got ${String(deadlineMs)}`);
+  }
+  if (options.tls !== undefined) {
+    throw new SilkError('INVALID_ARGUMENT', 'TLS to etcd is not supported yet: use plain http:// endpoints on a trusted network');
+  }
+  const watchBackoff = { duration: WATCH_RECONNECT_MS, next() { return watchBackoff; } };
+  const clientOptions: IOptions = {
+    hosts: endpoints,
+    dialTimeout: deadlineMs,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attemptMs(deadlineMs) }),
+    faultHandling: { watchBackoff },
+  };
+  const client = new Etcd3(clientOptions);
+  return new EtcdConnectionImpl(client, endpoints, deadlineMs);
+}
+
+class EtcdConnectionImpl implements EtcdConnection {
+  constructor(readonly client: Etcd3, readonly endpoints: readonly string[], readonly deadlineMs: number) {}
+
+  deadline(): number {
+    return Date.now() + attemptMs(this.deadlineMs);
+  }
+
+  async call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no answer within ${this.deadlineMs} ms`));
+      }, this.deadlineMs + 250);
+    });
+    try {
+      return await Promise.race([operation(), timeout]);
+    } catch (error) {
+      throw orderingUnavailable(what, this.endpoints, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Maps a client failure to `ORDERING_UNAVAILABLE` (a {@link SilkError} passes through). */
+export function orderingUnavailable(what: string, endpoints: readonly string[], error: unknown): SilkError {
+  if (isSilkError(error)) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SilkError(
+    'ORDERING_UNAVAILABLE',
+    `etcd cluster at ${endpoints.join(', ')} unreachable or without quorum while trying to ${what}: ${reason}`,
+    { endpoints: [...endpoints], reason: 'unreachable' },
+    { cause: error },
+  );
+}
+
+/** True when `error` (or an error it wraps) says the etcd client was closed: retrying is pointless. */
+export function isClientClosed(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ClientClosedError) return true;
+  }
+  return false;
+}

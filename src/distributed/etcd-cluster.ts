@@ -1,0 +1,592 @@
+/**
+ * A local etcd cluster for distributed mode: N members (normally 3) on loopback with their data
+ * under one folder, started with settings chosen for a ledger (each a named constant below with
+ * its reason), and the operations an operator or a failure test needs: stop, kill, pause, resume
+ * and restart a member, health and leader, NOSPACE alarm handling, defragmentation one member at
+ * a time, snapshot backup, and runtime member add/remove.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { SilkError } from '../errors.js';
+
+/** Raft heartbeat: 250 ms (etcd's 100 ms default misses beats on a loaded 2-core machine). */
+export const HEARTBEAT_INTERVAL_MS = 250;
+/**
+ * Raft election timeout: 10 heartbeats, 2.5 s. A member that misses beats for a GC pause or a
+ * slow fsync must not start an election; a real leader failure still recovers within seconds.
+ */
+export const ELECTION_TIMEOUT_MS = 2_500;
+/**
+ * Raft snapshot every 1,000 applied entries (default 100,000): keeps the in-memory Raft log and
+ * the catch-up of a restarted member short; our entries are blocks of up to 64 KiB.
+ */
+export const SNAPSHOT_COUNT = 1_000;
+/**
+ * Backend quota: 2 GiB (etcd's own default and recommended size). The block log keeps at most
+ * `MAX_RETAINED_BLOCKS × MAX_BLOCK_BYTES` = 256 MiB of blocks, so the quota leaves room for
+ * revision history between compactions and for bbolt's free pages before a defragmentation.
+ */
+export const QUOTA_BACKEND_BYTES = 2 * 1024 ** 3;
+/** Largest request etcd accepts: its 1.5 MiB default, left as is (blocks stay ≤ 64 KiB). */
+export const MAX_REQUEST_BYTES = 1_572_864;
+/** Auto-compaction off (`0`): the block log compacts itself once every peer has committed. */
+export const AUTO_COMPACTION_RETENTION = '0';
+/**
+ * Pre-vote on: a member that was paused or cut off does not bump the Raft term and depose a
+ * healthy leader when it comes back.
+ */
+export const PRE_VOTE = true;
+/** Check the member's data against its peers' before serving, on every start. */
+export const INITIAL_CORRUPT_CHECK = true;
+/** How long `start()` and `restartMember()` wait for the cluster to be healthy. */
+export const START_TIMEOUT_MS = 30_000;
+/** How long a stopped member may take to exit after SIGTERM before it gets SIGKILL. */
+export const STOP_GRACE_MS = 10_000;
+/** Deadline of one administrative call (status, alarm, defragment) to one member. */
+export const ADMIN_CALL_DEADLINE_MS = 5_000;
+
+/** TLS files of a member (mutual TLS with certificates issued by each org); not supported yet. */
+export interface EtcdMemberTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly trustedCaFile: string;
+}
+
+/** The two loopback ports of one member. */
+export interface EtcdMemberPorts {
+  readonly client: number;
+  readonly peer: number;
+}
+
+/** Options of {@link createEtcdCluster}. */
+export interface EtcdClusterOptions {
+  /** Folder holding one sub-folder per member (`etcd-1/data`, `etcd-1/etcd.log`, …). */
+  readonly dataDir: string;
+  /** Number of members, 1 to 7 (default 3). */
+  readonly size?: number;
+  /** Ports per member; free loopback ports are picked when omitted. */
+  readonly ports?: readonly EtcdMemberPorts[];
+  /** Backend quota in bytes (default {@link QUOTA_BACKEND_BYTES}; tests use a small one). */
+  readonly quotaBackendBytes?: number;
+  /** Path of the etcd binary (default: `etcd` on PATH, else /usr/bin/etcd). */
+  readonly etcdPath?: string;
+  /** Path of etcdctl, used for snapshots (default: `etcdctl` on PATH, else /usr/bin/etcdctl). */
+  readonly etcdctlPath?: string;
+  /** Reserved for peer and client TLS; not supported yet (an error says so). */
+  readonly tls?: { readonly peer?: EtcdMemberTlsFiles; readonly client?: EtcdMemberTlsFiles };
+}
+
+/** Where one member lives. */
+export interface EtcdMemberInfo {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+}
+
+/** What one member reports about itself, or why it could not be asked. */
+export interface EtcdMemberStatus {
+  readonly name: string;
+  readonly running: boolean;
+  readonly paused: boolean;
+  readonly reachable: boolean;
+  /** etcd's member id (decimal string), when reachable. */
+  readonly id?: string;
+  /** The member id this member believes leads (`'0'`: none). */
+  readonly leaderId?: string;
+  readonly isLeader: boolean;
+  readonly dbSizeBytes?: number;
+  readonly dbSizeInUseBytes?: number;
+  readonly raftTerm?: string;
+  readonly revision?: string;
+  readonly error?: string;
+}
+
+/** The cluster seen from outside. */
+export interface EtcdClusterStatus {
+  readonly members: readonly EtcdMemberStatus[];
+  /** Name of the member every reachable member agrees leads, if any. */
+  readonly leader?: string;
+  /** Every member running, reachable and agreeing on one leader, and no alarm raised. */
+  readonly healthy: boolean;
+  readonly alarms: readonly EtcdAlarm[];
+}
+
+/** A raised etcd alarm. */
+export interface EtcdAlarm {
+  readonly memberId: string;
+  readonly alarm: 'NOSPACE' | 'CORRUPT';
+}
+
+/** What {@link EtcdCluster.resolveNoSpaceAlarm} did. */
+export interface NoSpaceResolution {
+  readonly hadAlarm: boolean;
+  readonly compactedRevision?: string;
+  readonly dbSizeBytesBefore: number;
+  readonly dbSizeBytesAfter: number;
+}
+
+/** A local etcd cluster. */
+export interface EtcdCluster {
+  readonly members: readonly EtcdMemberInfo[];
+  /** Client URLs of every member, for {@link openEtcdConnection}. */
+  readonly clientUrls: readonly string[];
+  /** Starts every member that is not running and waits until the cluster is healthy. */
+  start(): Promise<void>;
+  /** SIGTERM, then SIGKILL after {@link STOP_GRACE_MS}; resolves once the process exited. */
+  stopMember(name: string): Promise<void>;
+  /** SIGKILL (a crash); resolves once the process exited. */
+  killMember(name: string): Promise<void>;
+  /** SIGSTOP: the process stays but answers nothing (a hung machine). */
+  pauseMember(name: string): void;
+  /** SIGCONT after {@link pauseMember}. */
+  resumeMember(name: string): void;
+  /**
+   * Starts a stopped or killed member again (stopping it first if it runs), after its old
+   * process has exited and its ports are free. Does not wait for health: use {@link waitHealthy}.
+   */
+  restartMember(name: string): Promise<void>;
+  isRunning(name: string): boolean;
+  status(): Promise<EtcdClusterStatus>;
+  /** Name of the Raft leader, or undefined while there is none. */
+  leader(): Promise<string | undefined>;
+  /** Resolves once {@link status} says healthy. @throws SilkError ORDERING_UNAVAILABLE after `timeoutMs` */
+  waitHealthy(timeoutMs?: number): Promise<EtcdClusterStatus>;
+  /** Defragments every running member, one at a time, so a quorum always serves. */
+  defragment(): Promise<void>;
+  /**
+   * If a NOSPACE alarm is raised: compacts the revision history to the current revision,
+   * defragments member by member and disarms the alarm. Free space only returns if the
+   * history (or deleted blocks) held it: delete committed blocks first with the block log's
+   * `compact()` (deletes are allowed during the alarm).
+   */
+  resolveNoSpaceAlarm(): Promise<NoSpaceResolution>;
+  /** Writes a snapshot of the keyspace to `file` with `etcdctl snapshot save`. */
+  snapshotSave(file: string): Promise<void>;
+  /** Adds a member at runtime (reconfiguration) and starts it; resolves with its info. */
+  addMember(ports?: EtcdMemberPorts): Promise<EtcdMemberInfo>;
+  /** Removes a member at runtime and stops its process. */
+  removeMember(name: string): Promise<void>;
+  /** SIGKILLs every member process and waits for the exits. Data stays on disk. */
+  close(): Promise<void>;
+}
+
+const LIVE_CHILDREN = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Makes sure no etcd member outlives this process, whichever way it exits. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of LIVE_CHILDREN) {
+      try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+}
+
+function findExecutable(name: string, fallback: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try { accessSync(candidate, fsConstants.X_OK); return candidate; } catch { /* next */ }
+  }
+  return existsSync(fallback) ? fallback : undefined;
+}
+
+const INSTALL_HINT = 'run scripts/install-system-packages.sh (installs the Debian packages etcd-server and etcd-client)';
+
+/** A loopback port nothing listens on now (taken and released at once). */
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => { resolve(false); });
+    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve(true); }); });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Validates the options; returns the member count and the quota. */
+function checkClusterOptions(options: EtcdClusterOptions): { size: number; quota: number } {
+  const size = options.size ?? options.ports?.length ?? 3;
+  if (!Number.isSafeInteger(size) || size < 1 || size > 7) {
+    throw new SilkError('INVALID_ARGUMENT', `an etcd cluster has 1 to 7 members (3 or 5 for fault tolerance); got ${String(size)}`);
+  }
+  if (options.ports !== undefined && options.ports.length !== size) {
+    throw new SilkError('INVALID_ARGUMENT', `ports must list one entry per member: ${size} expected, ${options.ports.length} given`);
+  }
+  for (const p of options.ports ?? []) {
+    for (const port of [p.client, p.peer]) {
+      if (!Number.isSafeInteger(port) || port < 1 || port > 65_535) throw new SilkError('INVALID_ARGUMENT', `etcd port must be an integer from 1 to 65535; got ${String(port)}`);
+    }
+  }
+  const quota = options.quotaBackendBytes ?? QUOTA_BACKEND_BYTES;
+  if (!Number.isSafeInteger(quota) || quota < 64 * 1024 || quota > 8 * 1024 ** 3) {
+    throw new SilkError('INVALID_ARGUMENT', `quotaBackendBytes must be between 64 KiB and 8 GiB; got ${String(quota)}`);
+  }
+  if (options.tls !== undefined) {
+    throw new SilkError('INVALID_ARGUMENT', 'TLS between etcd members and clients is not supported yet: run the cluster on loopback or a trusted network');
+  }
+  return { size, quota };
+}
+
+/**
+ * Describes a local etcd cluster under `options.dataDir`; nothing runs until `start()`.
+ * @throws SilkError INVALID_ARGUMENT for a bad size, ports or quota; ORDERING_UNAVAILABLE when etcd is not installed
+ * @example
+ * const cluster = await createEtcdCluster({ dataDir: '/var/lib/silk/etcd' });
+ * await cluster.start();
+ * const etcd = openEtcdConnection({ endpoints: cluster.clientUrls });
+ */
+export async function createEtcdCluster(options: EtcdClusterOptions): Promise<EtcdCluster> {
+  const { size, quota } = checkClusterOptions(options);
+  const etcdPath = options.etcdPath ?? findExecutable('etcd', '/usr/bin/etcd');
+  const etcdctlPath = options.etcdctlPath ?? findExecutable('etcdctl', '/usr/bin/etcdctl');
+  if (etcdPath === undefined || etcdctlPath === undefined) {
+    throw new SilkError('ORDERING_UNAVAILABLE', `etcd${etcdPath === undefined ? '' : 'ctl'} is not installed: ${INSTALL_HINT}`, { reason: 'etcd-missing' });
+  }
+  const ports: EtcdMemberPorts[] = [];
+  for (let i = 0; i < size; i++) ports.push(options.ports?.[i] ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() });
+  mkdirSync(options.dataDir, { recursive: true });
+  return new LocalEtcdCluster(options.dataDir, ports, quota, etcdPath, etcdctlPath);
+}
+
+interface MemberState {
+  info: EtcdMemberInfo;
+  ports: EtcdMemberPorts;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  paused: boolean;
+  admin?: Etcd3;
+  /** `new` until the member first joined; a restart uses `existing`. */
+  clusterState: 'new' | 'existing';
+  /** The `--initial-cluster` a member added at runtime must start with. */
+  initialCluster?: string;
+}
+
+class LocalEtcdCluster implements EtcdCluster {
+  readonly #dataDir: string;
+  readonly #quota: number;
+  readonly #etcdPath: string;
+  readonly #etcdctlPath: string;
+  readonly #token: string;
+  readonly #members: MemberState[] = [];
+  readonly #usePdeathsig: boolean;
+
+  constructor(dataDir: string, ports: readonly EtcdMemberPorts[], quota: number, etcdPath: string, etcdctlPath: string) {
+    this.#dataDir = dataDir;
+    this.#quota = quota;
+    this.#etcdPath = etcdPath;
+    this.#etcdctlPath = etcdctlPath;
+    // One token per cluster folder, so members of two clusters on one host never join each other.
+    this.#token = `silk-${String(statSync(dataDir).ino)}-${String(ports[0]?.client ?? 0)}`;
+    this.#usePdeathsig = existsSync('/usr/bin/setpriv');
+    ports.forEach((p, i) => { this.#members.push(this.#memberState(`etcd-${i + 1}`, p)); });
+    installExitHook();
+  }
+
+  #memberState(name: string, ports: EtcdMemberPorts): MemberState {
+    const dir = join(this.#dataDir, name);
+    return {
+      info: { name, clientUrl: `http://127.0.0.1:${ports.client}`, peerUrl: `http://127.0.0.1:${ports.peer}`, dataDir: join(dir, 'data'), logFile: join(dir, 'etcd.log') },
+      ports,
+      paused: false,
+      clusterState: existsSync(join(dir, 'data', 'member')) ? 'existing' : 'new',
+    };
+  }
+
+  get members(): readonly EtcdMemberInfo[] { return this.#members.map((m) => m.info); }
+  get clientUrls(): readonly string[] { return this.#members.map((m) => m.info.clientUrl); }
+
+  #member(name: string): MemberState {
+    const member = this.#members.find((m) => m.info.name === name);
+    if (member === undefined) throw new SilkError('INVALID_ARGUMENT', `no etcd member named ${JSON.stringify(name)}; members: ${this.#members.map((m) => m.info.name).join(', ')}`);
+    return member;
+  }
+
+  #initialCluster(): string {
+    return this.#members.map((m) => `${m.info.name}=${m.info.peerUrl}`).join(',');
+  }
+
+  #args(member: MemberState): string[] {
+    const { info } = member;
+    return [
+      '--name', info.name,
+      '--data-dir', info.dataDir,
+      '--listen-client-urls', info.clientUrl,
+      '--advertise-client-urls', info.clientUrl,
+      '--listen-peer-urls', info.peerUrl,
+      '--initial-advertise-peer-urls', info.peerUrl,
+      '--initial-cluster', member.initialCluster ?? this.#initialCluster(),
+      '--initial-cluster-state', member.clusterState,
+      '--initial-cluster-token', this.#token,
+      '--heartbeat-interval', String(HEARTBEAT_INTERVAL_MS),
+      '--election-timeout', String(ELECTION_TIMEOUT_MS),
+      '--snapshot-count', String(SNAPSHOT_COUNT),
+      '--quota-backend-bytes', String(this.#quota),
+      '--max-request-bytes', String(MAX_REQUEST_BYTES),
+      '--auto-compaction-retention', AUTO_COMPACTION_RETENTION,
+      `--pre-vote=${String(PRE_VOTE)}`,
+      `--experimental-initial-corrupt-check=${String(INITIAL_CORRUPT_CHECK)}`,
+      '--logger', 'zap',
+      '--log-outputs', 'stderr',
+    ];
+  }
+
+  #spawn(member: MemberState): void {
+    mkdirSync(join(this.#dataDir, member.info.name), { recursive: true });
+    const log = openSync(member.info.logFile, 'a');
+    const args = this.#args(member);
+    // setpriv's parent-death signal kills the member if this process dies without running exit hooks.
+    const child = this.#usePdeathsig
+      ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', this.#etcdPath, ...args], { stdio: ['ignore', log, log] })
+      : spawn(this.#etcdPath, args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    LIVE_CHILDREN.add(child);
+    member.child = child;
+    member.paused = false;
+    member.exited = new Promise<void>((resolve) => {
+      const done = (): void => { LIVE_CHILDREN.delete(child); if (member.child === child) member.child = undefined; resolve(); };
+      child.once('exit', done);
+      child.once('error', done);
+    });
+    member.clusterState = 'existing';
+  }
+
+  isRunning(name: string): boolean {
+    return this.#member(name).child !== undefined;
+  }
+
+  async start(): Promise<void> {
+    for (const member of this.#members) {
+      if (member.child === undefined) this.#spawn(member);
+    }
+    await this.waitHealthy(START_TIMEOUT_MS);
+  }
+
+  async #signalAndWait(member: MemberState, signal: NodeJS.Signals): Promise<void> {
+    const { child, exited } = member;
+    if (child === undefined || exited === undefined) return;
+    child.kill(signal);
+    if (member.paused) { child.kill('SIGCONT'); member.paused = false; }
+    if (signal === 'SIGKILL') { await exited; return; }
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async stopMember(name: string): Promise<void> {
+    const member = this.#member(name);
+    this.#dropAdmin(member);
+    await this.#signalAndWait(member, 'SIGTERM');
+  }
+
+  async killMember(name: string): Promise<void> {
+    const member = this.#member(name);
+    this.#dropAdmin(member);
+    await this.#signalAndWait(member, 'SIGKILL');
+  }
+
+  pauseMember(name: string): void {
+    const member = this.#member(name);
+    if (member.child === undefined) throw new SilkError('INVALID_ARGUMENT', `etcd member ${name} is not running`);
+    member.child.kill('SIGSTOP');
+    member.paused = true;
+  }
+
+  resumeMember(name: string): void {
+    const member = this.#member(name);
+    if (member.child === undefined) throw new SilkError('INVALID_ARGUMENT', `etcd member ${name} is not running`);
+    member.child.kill('SIGCONT');
+    member.paused = false;
+  }
+
+  async restartMember(name: string): Promise<void> {
+    const member = this.#member(name);
+    await this.stopMember(name);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (const port of [member.ports.client, member.ports.peer]) {
+      while (!(await portIsFree(port))) {
+        if (Date.now() > deadline) throw new SilkError('ORDERING_UNAVAILABLE', `cannot restart etcd member ${name}: port ${port} is still in use after ${START_TIMEOUT_MS} ms`);
+        await sleep(100);
+      }
+    }
+    this.#spawn(member);
+  }
+
+  #adminClient(member: MemberState): Etcd3 {
+    member.admin ??= new Etcd3({ hosts: member.info.clientUrl, dialTimeout: ADMIN_CALL_DEADLINE_MS });
+    return member.admin;
+  }
+
+  /** Drops a member's admin client, so the next call starts with a fresh channel and circuit breaker. */
+  #dropAdmin(member: MemberState): void {
+    member.admin?.close();
+    member.admin = undefined;
+  }
+
+  async #adminCall<T>(member: MemberState, call: (client: Etcd3, options: { deadline: number }) => Promise<T>, deadlineMs = ADMIN_CALL_DEADLINE_MS): Promise<T> {
+    try {
+      return await call(this.#adminClient(member), { deadline: Date.now() + deadlineMs });
+    } catch (error) {
+      this.#dropAdmin(member);
+      throw error;
+    }
+  }
+
+  async #memberStatus(member: MemberState): Promise<EtcdMemberStatus> {
+    const base = { name: member.info.name, running: member.child !== undefined, paused: member.paused };
+    if (member.child === undefined || member.paused) return { ...base, reachable: false, isLeader: false };
+    try {
+      const s = await this.#adminCall(member, (c, o) => c.maintenance.status(o), 2_000);
+      return {
+        ...base, reachable: true, id: s.header.member_id, leaderId: s.leader, isLeader: s.leader === s.header.member_id && s.leader !== '0',
+        dbSizeBytes: Number(s.dbSize), dbSizeInUseBytes: Number(s.dbSizeInUse), raftTerm: s.raftTerm, revision: s.header.revision,
+      };
+    } catch (error) {
+      return { ...base, reachable: false, isLeader: false, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async #alarms(): Promise<EtcdAlarm[]> {
+    for (const member of this.#members) {
+      if (member.child === undefined || member.paused) continue;
+      try {
+        const res = await this.#adminCall(member, (c, o) => c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }, o));
+        return res.alarms.filter((a) => a.alarm !== 'None').map((a) => ({ memberId: a.memberID, alarm: a.alarm === 'Nospace' ? 'NOSPACE' : 'CORRUPT' }));
+      } catch { /* ask the next member */ }
+    }
+    return [];
+  }
+
+  async status(): Promise<EtcdClusterStatus> {
+    const members = await Promise.all(this.#members.map((m) => this.#memberStatus(m)));
+    const reachable = members.filter((m) => m.reachable);
+    const leaderIds = new Set(reachable.map((m) => m.leaderId));
+    const leaderId = leaderIds.size === 1 ? [...leaderIds][0] : undefined;
+    const leader = members.find((m) => m.id !== undefined && m.id === leaderId)?.name;
+    const alarms = reachable.length > 0 ? await this.#alarms() : [];
+    const healthy = leader !== undefined && reachable.length === members.length && alarms.length === 0;
+    return { members, leader, healthy, alarms };
+  }
+
+  async leader(): Promise<string | undefined> {
+    return (await this.status()).leader;
+  }
+
+  async waitHealthy(timeoutMs = START_TIMEOUT_MS): Promise<EtcdClusterStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status();
+      if (status.healthy) return status;
+      const dead = this.#members.find((m) => m.child === undefined);
+      if (Date.now() > deadline || dead !== undefined) {
+        const why = dead === undefined ? JSON.stringify(status.members.map((m) => ({ name: m.name, reachable: m.reachable, error: m.error }))) : `member ${dead.info.name} is not running; its log ends: ${this.#logTail(dead)}`;
+        throw new SilkError('ORDERING_UNAVAILABLE', `etcd cluster not healthy${dead === undefined ? ` after ${timeoutMs} ms` : ''}: ${why}`, { reason: 'unhealthy' });
+      }
+      await sleep(200);
+    }
+  }
+
+  #logTail(member: MemberState): string {
+    try { return readFileSync(member.info.logFile, 'utf8').slice(-1_500); } catch { return '(no log)'; }
+  }
+
+  #running(): MemberState[] {
+    return this.#members.filter((m) => m.child !== undefined && !m.paused);
+  }
+
+  async defragment(): Promise<void> {
+    for (const member of this.#running()) {
+      // Defragmentation blocks the member while it rewrites its database: one at a time keeps a quorum serving.
+      await this.#adminCall(member, (c, o) => c.maintenance.defragment(o), 60_000);
+    }
+  }
+
+  async resolveNoSpaceAlarm(): Promise<NoSpaceResolution> {
+    const before = await this.status();
+    const sizeOf = (s: EtcdClusterStatus): number => Math.max(0, ...s.members.map((m) => m.dbSizeBytes ?? 0));
+    const alarms = before.alarms.filter((a) => a.alarm === 'NOSPACE');
+    if (alarms.length === 0) return { hadAlarm: false, dbSizeBytesBefore: sizeOf(before), dbSizeBytesAfter: sizeOf(before) };
+    const any = this.#running()[0];
+    if (any === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is running to resolve the NOSPACE alarm');
+    const revision = (await this.#adminCall(any, (c, o) => c.maintenance.status(o))).header.revision;
+    try {
+      await this.#adminCall(any, (c, o) => c.kv.compact({ revision, physical: true }, o), 60_000);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.includes('compacted'))) throw error;
+    }
+    await this.defragment();
+    for (const alarm of alarms) {
+      await this.#adminCall(any, (c, o) => c.maintenance.alarm({ action: 'Deactivate', memberID: alarm.memberId, alarm: 'Nospace' }, o));
+    }
+    const after = await this.status();
+    return { hadAlarm: true, compactedRevision: revision, dbSizeBytesBefore: sizeOf(before), dbSizeBytesAfter: sizeOf(after) };
+  }
+
+  async snapshotSave(file: string): Promise<void> {
+    const status = await this.status();
+    const member = status.members.find((m) => m.reachable);
+    if (member === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is reachable to take a snapshot from');
+    const url = this.#member(member.name).info.clientUrl;
+    await new Promise<void>((resolve, reject) => {
+      execFile(this.#etcdctlPath, ['--endpoints', url, '--command-timeout', '60s', 'snapshot', 'save', file], { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 120_000 }, (error, _stdout, stderr) => {
+        if (error === null) { resolve(); return; }
+        reject(new SilkError('ORDERING_UNAVAILABLE', `etcdctl snapshot save from ${url} to ${file} failed: ${stderr.trim() || error.message}`, { reason: 'snapshot-failed' }, { cause: error }));
+      });
+    });
+  }
+
+  async addMember(ports?: EtcdMemberPorts): Promise<EtcdMemberInfo> {
+    const chosen = ports ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() };
+    const used = new Set(this.#members.map((m) => m.info.name));
+    let n = this.#members.length + 1;
+    while (used.has(`etcd-${n}`)) n++;
+    const member = this.#memberState(`etcd-${n}`, chosen);
+    const any = this.#running()[0];
+    if (any === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is running to add a member through');
+    await this.#adminCall(any, (c, o) => c.cluster.memberAdd({ peerURLs: [member.info.peerUrl] }, o));
+    this.#members.push(member);
+    member.clusterState = 'existing';
+    member.initialCluster = this.#initialCluster();
+    this.#spawn(member);
+    return member.info;
+  }
+
+  async removeMember(name: string): Promise<void> {
+    const member = this.#member(name);
+    const status = await this.#memberStatus(member);
+    const through = this.#running().find((m) => m !== member);
+    if (through === undefined) throw new SilkError('ORDERING_UNAVAILABLE', `no other etcd member is running to remove ${name} through`);
+    let id = status.id;
+    if (id === undefined) {
+      const list = await this.#adminCall(through, (c, o) => c.cluster.memberList({}, o));
+      id = list.members.find((m) => m.peerURLs.includes(member.info.peerUrl))?.ID;
+    }
+    if (id === undefined) throw new SilkError('INVALID_ARGUMENT', `etcd member ${name} is not in the cluster's member list`);
+    const memberId = id;
+    await this.#adminCall(through, (c, o) => c.cluster.memberRemove({ ID: memberId }, o));
+    await this.stopMember(name);
+    this.#members.splice(this.#members.indexOf(member), 1);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#members.map(async (member) => {
+      this.#dropAdmin(member);
+      await this.#signalAndWait(member, 'SIGKILL');
+    }));
+  }
+}
