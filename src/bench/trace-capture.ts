@@ -18,7 +18,7 @@ import type { WorkloadOutcome } from './run-workload.js';
 import { createSampleList, percentile, round, rssMb } from './stats.js';
 import { captureBatches, supplyChainEvents, type BatchSizes, type CaptureBatch, type EpcisEventObject } from './trace-events.js';
 import { measureEventHashLimit, type EventHashLimit } from './trace-hash-limit.js';
-import { openSupplyNetwork, signCapture, SUPPLY_CHAIN, supplySigners } from './trace-network.js';
+import { openSupplyNetwork, signCaptures, SUPPLY_CHAIN, supplySigners } from './trace-network.js';
 
 /** The workload's name. */
 export const TRACE_CAPTURE = 'trace-capture';
@@ -197,20 +197,22 @@ async function captureLoop(net: Awaited<ReturnType<typeof openSupplyNetwork>>, o
     const measuredTx = startedAt >= measureFrom;
     const next = batches.next();
     if (next.done === true) throw new Error('the endless supply-chain history ended');
-    const capture = signCapture(net, next.value, signers);
-    proposals++;
+    const captures = signCaptures(net, next.value, signers);
     if (measuredTx) {
       tally.prepareUs += (performance.now() - startedAt) * 1000;
-      tally.preparedEvents += capture.events;
+      tally.preparedEvents += captures.reduce((n, c) => n + c.events, 0);
       tally.firstStart = Math.min(tally.firstStart, startedAt);
     }
-    inFlight++;
-    const txId = capture.signed.txId;
-    tracker.track(txId, onDone(measuredTx, capture.events, startedAt));
-    net.gateway(capture.org).submitSigned(capture.signed).catch((e: unknown) => {
-      // A commit-stage error means the capture reached a block: the tracker reports it from there.
-      if (!(e instanceof CommitError)) tracker.fail(txId, e instanceof SilkError ? e.code : 'INTERNAL');
-    });
+    for (const capture of captures) {
+      proposals++;
+      inFlight++;
+      const txId = capture.signed.txId;
+      tracker.track(txId, onDone(measuredTx, capture.events, startedAt));
+      net.gateway(capture.org).submitSigned(capture.signed).catch((e: unknown) => {
+        // A commit-stage error means the capture reached a block: the tracker reports it from there.
+        if (!(e instanceof CommitError)) tracker.fail(txId, e instanceof SilkError ? e.code : 'INTERNAL');
+      });
+    }
   };
 
   let lastProgress = t0;

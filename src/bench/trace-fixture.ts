@@ -16,7 +16,7 @@ import { SilkError } from '../errors.js';
 import type { EmbeddedNetwork } from '../network/embedded-network.js';
 import { round } from './stats.js';
 import { captureBatches, CASES_PER_PALLET, ITEMS_PER_CASE, PALLETS_PER_CONTAINER, planSupplyChain, supplyChainEvents, supplyIdentifiers, SUPPLY_ORGS, type BatchSizes } from './trace-events.js';
-import { openSupplyNetwork, signCapture, SUPPLY_CHAIN, supplySigners } from './trace-network.js';
+import { openSupplyNetwork, signCaptures, SUPPLY_CHAIN, supplySigners } from './trace-network.js';
 
 /** Version of the fixture's layout and history; a change makes earlier caches unused. */
 export const TRACE_FIXTURE_FORMAT = 1;
@@ -168,7 +168,7 @@ async function buildHistory(net: EmbeddedNetwork, o: OpenTraceFixtureOptions, lo
   for (const batch of captureBatches(supplyChainEvents({ seed: o.seed, events: o.events }), FIXTURE_BATCH_SIZES, o.seed)) {
     while (inFlight.size >= BUILD_IN_FLIGHT) await Promise.race(inFlight);
     if (state.failure !== undefined) break;
-    const capture = signCapture(net, batch, signers);
+    for (const capture of signCaptures(net, batch, signers)) {
     const p: Promise<void> = net.gateway(capture.org).submitSigned(capture.signed).then((r) => {
       if (r.code !== 'VALID') throw new SilkError('CONTRACT_ERROR', `fixture capture ${r.txId} committed as ${r.code}`, { txId: r.txId });
       state.done += capture.events;
@@ -180,6 +180,7 @@ async function buildHistory(net: EmbeddedNetwork, o: OpenTraceFixtureOptions, lo
       }
     }).catch((e: unknown) => { state.failure ??= e instanceof Error ? e : new Error('a fixture capture failed', { cause: e }); }).finally(() => { inFlight.delete(p); });
     inFlight.add(p);
+    }
   }
   await Promise.all(inFlight);
   bar.finish();

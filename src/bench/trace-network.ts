@@ -39,19 +39,16 @@ export interface SignedCapture {
 
 /**
  * What a client does before it submits a batch: builds the EPCIS document, validates it and
- * computes its event hashes (`prepareCapture`), and signs the `captureEvents` proposal with the
- * org's key through the org's gateway.
- * @throws SilkError INVALID_ARGUMENT when a generated event does not validate; PAYLOAD_TOO_LARGE
- *   when the batch does not fit one transaction
+ * computes its event hashes (`prepareCapture`), and signs one `captureEvents` proposal per part
+ * (one unless the batch is too large for one transaction) with the org's key.
+ * @throws SilkError INVALID_ARGUMENT when a generated event does not validate
  */
-export function signCapture(net: EmbeddedNetwork, batch: CaptureBatch, signers: ReadonlyMap<SupplyOrg, Signer>): SignedCapture {
+export function signCaptures(net: EmbeddedNetwork, batch: CaptureBatch, signers: ReadonlyMap<SupplyOrg, Signer>): SignedCapture[] {
   const prepared = prepareCapture(captureDocumentOf(batch));
-  const [args, more] = prepared.parts;
-  if (args === undefined || more !== undefined) throw new RangeError(`a batch of ${batch.events.length} events needs ${prepared.parts.length} transactions; batches must fit one`);
   const signer = signers.get(batch.org);
   if (signer === undefined) throw new RangeError(`no signer for org ${batch.org}`);
-  const signed = net.gateway(batch.org).propose({ chain: SUPPLY_CHAIN, contract: 'epcis', fn: 'captureEvents', args }, signer);
-  return { org: batch.org, signed, events: batch.events.length };
+  // A batch whose transaction would be too large is split as any client's capture is (prepareCapture's parts).
+  return prepared.parts.map((args) => ({ org: batch.org, signed: net.gateway(batch.org).propose({ chain: SUPPLY_CHAIN, contract: 'epcis', fn: 'captureEvents', args }, signer), events: args.events.length }));
 }
 
 /** Each org's capturing key. */

@@ -14,13 +14,36 @@
 import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { validateEpcisDocument, type ValidateEpcisDocumentResult } from './epcis-document.js';
-import { MAX_EVENTS_PER_CAPTURE } from './epcis-ledger-index.js';
+import { indexKeysOf, indexValuesOf, MAX_EVENTS_PER_CAPTURE } from './epcis-ledger-index.js';
 import { documentEventHashes, eventHashContextOf } from './event-hash.js';
 
 export { MAX_EVENTS_PER_CAPTURE } from './epcis-ledger-index.js';
 
 /** Most bytes of event JSON in one capture transaction (512 KiB). */
 export const MAX_CAPTURE_BYTES = 512 * 1024;
+
+/**
+ * Most bytes a capture transaction's envelope may be estimated at: the envelope carries each
+ * event twice (in the proposal and in the write set's record) plus one index entry per value
+ * the event is indexed by (an aggregation of 40 children writes 40+), and the ordering
+ * service refuses envelopes over 2 MiB (`MAX_ENVELOPE_BYTES`); this leaves room for the
+ * proposal header, endorsements and response.
+ */
+export const MAX_CAPTURE_ENVELOPE_BYTES = 1536 * 1024;
+/** Bytes an index entry adds to the write set besides its key: the hash value and encoding. */
+const INDEX_ENTRY_OVERHEAD = 80;
+
+/** What one event adds to its capture transaction's envelope, estimated from its JSON and its index entries. */
+function envelopeCost(event: Readonly<Record<string, unknown>>, namespaces: Readonly<Record<string, string>>, size: number): number {
+  let keys = 0;
+  try {
+    const time = typeof event['eventTime'] === 'string' ? event['eventTime'] : '1970-01-01T00:00:00Z';
+    for (const key of indexKeysOf(indexValuesOf(event, namespaces), time, '0'.repeat(64))) keys += key.length + INDEX_ENTRY_OVERHEAD;
+  } catch {
+    // The contract refuses an event it cannot index, naming it; count its JSON only.
+  }
+  return 2 * size + keys;
+}
 
 /** The argument of one `epcis.captureEvents` transaction. */
 export interface CaptureEventsArgs {
@@ -68,18 +91,23 @@ export function prepareCapture(document: unknown, options: PrepareCaptureOptions
   let events: JsonValue[] = [];
   let partHashes: string[] = [];
   let bytes = 0;
+  let envelope = 0;
   validated.events.forEach((event, i) => {
     const size = Buffer.byteLength(JSON.stringify(event.original));
     if (size > maxBytes) throw new SilkError('PAYLOAD_TOO_LARGE', `${event.path} is ${size} bytes; one capture transaction holds at most ${maxBytes} bytes of events`, { path: event.path });
-    if (events.length === maxEvents || bytes + size > maxBytes) {
+    const cost = envelopeCost(event.original, shared.namespaces, size);
+    if (cost > MAX_CAPTURE_ENVELOPE_BYTES) throw new SilkError('PAYLOAD_TOO_LARGE', `${event.path} would make a transaction of about ${cost} bytes with its index entries; one holds at most ${MAX_CAPTURE_ENVELOPE_BYTES}`, { path: event.path });
+    if (events.length === maxEvents || bytes + size > maxBytes || envelope + cost > MAX_CAPTURE_ENVELOPE_BYTES) {
       parts.push({ events, hashes: partHashes, ...shared });
       events = [];
       partHashes = [];
       bytes = 0;
+      envelope = 0;
     }
     events.push(event.original as JsonValue);
     partHashes.push(hashes[i] ?? '');
     bytes += size;
+    envelope += cost;
   });
   if (events.length > 0) parts.push({ events, hashes: partHashes, ...shared });
   return { validated, hashes, parts };
