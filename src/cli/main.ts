@@ -12,6 +12,7 @@ import { epcisCommand } from './commands/epcis.js';
 import { guardiansCommand } from './commands/guardians.js';
 import { identityCommand } from './commands/identity.js';
 import { keysCommand } from './commands/keys.js';
+import { networkCommand } from './commands/network.js';
 import { productsCommand } from './commands/products.js';
 import { queryCommand } from './commands/query.js';
 import { recallCommand } from './commands/recall.js';
@@ -36,6 +37,13 @@ Usage:
   silk restore --from DIR [--data DIR] [--peer NAME] [--chain NAME] [--json]
                                           put backed-up ledgers back while the network is stopped;
                                           peers catch up from the ordering service on the next start
+  silk network up [--dir DIR] [--orgs N|--demo] [--base-port P] [--json]
+                                          run a distributed network on this machine: 3 etcd members,
+                                          2 orderers, one peer process per org (DIR/network.yaml)
+  silk network down [--dir DIR] [--json]  stop every process of the network and free its ports
+  silk network status [--dir DIR] [--json]
+                                          each process's pid, liveness, readiness and heights; each
+                                          chain's leader; etcd's health
   silk status [--url URL] [--json]        is the node up and caught up; its chains and their heights
   silk block CHAIN [N|latest] [--url URL] [--json]
                                           one block and the outcome of each of its transactions
@@ -96,6 +104,7 @@ or not found, 5 the node could not be reached.`;
 /** Every command by name. */
 const COMMANDS: Readonly<Record<string, Command>> = {
   start: startCommand,
+  network: networkCommand,
   backup: backupCommand,
   restore: restoreCommand,
   verify: verifyCommand,

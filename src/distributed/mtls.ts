@@ -31,7 +31,7 @@ export function readTlsCredentials(files: ProcessTlsFiles): TlsCredentials {
     try {
       return readFileSync(file, 'utf8');
     } catch (cause) {
-      throw new SilkError('CONFIG_INVALID', `cannot read TLS file ${file}: ${(cause as Error).message} (run silk network certificates)`, {}, { cause });
+      throw new SilkError('CONFIG_INVALID', `cannot read TLS file ${file}: ${(cause as Error).message} (silk network up writes them when it bootstraps a network)`, {}, { cause });
     }
   };
   return { cert: read(files.certFile), key: read(files.keyFile), ca: read(files.caFile) };

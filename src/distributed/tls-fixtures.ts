@@ -35,7 +35,7 @@ export async function openTlsFixture(basePort = 21_000): Promise<TlsFixture> {
     if (s === undefined) others.set(`${org}/${name}`, (s = generateSigner()));
     return s;
   };
-  const config = chainConfigFromSpec(spec, CHAIN, keyOf, generateSigner().publicKey);
+  const config = chainConfigFromSpec(spec, CHAIN, keyOf, [generateSigner().publicKey]);
   const description = localNetworkDescription({
     orgs: Object.entries(admins).map(([name, s]) => ({ name, adminKey: toHex(s.publicKey) })),
     chains: [CHAIN], basePort, dataDir: dir.path,

@@ -348,7 +348,7 @@ function nameAttributes(name: string): Map<string, string> {
 
 function checkValidity(cert: X509Certificate, now: Date, what: string): void {
   if (now.getTime() < new Date(cert.validFrom).getTime()) throw refuse('not-yet-valid', `${what} is not valid before ${new Date(cert.validFrom).toISOString()}`);
-  if (now.getTime() > new Date(cert.validTo).getTime()) throw refuse('expired', `${what} expired on ${new Date(cert.validTo).toISOString()}: issue a new one (silk network certificates)`);
+  if (now.getTime() > new Date(cert.validTo).getTime()) throw refuse('expired', `${what} expired on ${new Date(cert.validTo).toISOString()}: its org must issue a new one`);
 }
 
 /** The member org whose CA issued `cert`, checking the CA key is an admin key of the org. */

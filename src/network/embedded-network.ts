@@ -111,9 +111,15 @@ function withIdentityContract(chain: ChainSpec, orgs: readonly string[]): ChainS
 
 /**
  * Builds a chain's genesis configuration from the network spec and the members' keys.
+ * @param keyOf the key of an org's `admin`, of its i-th peer (`peerName(org, i)`) and of its configured users
+ * @param orderers every orderer's public key (33-byte compressed): a block signed by any of them
+ *   is accepted (the embedded network lists its solo orderer alone)
  * @returns the configuration (sequence 0)
+ * @throws SilkError CONFIG_INVALID for a chain naming an unknown org or a network without orderer keys
+ * @example chainConfigFromSpec(spec, spec.chains[0], keyOf, [orderer0.publicKey, orderer1.publicKey])
  */
-export function chainConfigFromSpec(spec: NetworkSpec, chain: ChainSpec, keyOf: (org: string, name: string) => Signer, ordererKey: Uint8Array): ChainConfig {
+export function chainConfigFromSpec(spec: NetworkSpec, chain: ChainSpec, keyOf: (org: string, name: string) => Signer, orderers: readonly Uint8Array[]): ChainConfig {
+  if (orderers.length === 0) throw new SilkError('CONFIG_INVALID', `chain ${chain.name} needs at least one orderer key`);
   const orgNames = chain.orgs ?? spec.orgs.map((o) => o.name);
   const orgs: ChainConfig['orgs'] = {};
   for (const name of orgNames) {
@@ -130,7 +136,7 @@ export function chainConfigFromSpec(spec: NetworkSpec, chain: ChainSpec, keyOf: 
     chain: chain.name,
     sequence: 0,
     orgs,
-    orderers: [toHex(ordererKey)],
+    orderers: [...new Set(orderers.map((k) => toHex(k)))],
     adminPolicy: `MAJORITY(${orgNames.map((o) => `'${o}.admin'`).join(', ')})`,
     contracts: Object.fromEntries(withIdentityContract(chain, orgNames).map((c) => [c.name, { version: '', policy: c.policy }])),
     txWindowMs: chain.txWindowMs ?? 300_000,
@@ -186,7 +192,7 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
       if (first === undefined) throw new SilkError('LEDGER_CORRUPT', `the ordering log has no genesis block for ${chain.name}`);
       genesis = first;
     } else {
-      const config = chainConfigFromSpec(spec, chain, keyOf, ordererSigner.publicKey);
+      const config = chainConfigFromSpec(spec, chain, keyOf, [ordererSigner.publicKey]);
       for (const c of withIdentityContract(chain, Object.keys(config.orgs))) {
         const contract = contractsByName.get(c.name);
         if (contract === undefined) throw new SilkError('UNKNOWN_CONTRACT', `chain ${chain.name} names contract ${c.name}, which is not installed`);

@@ -1,0 +1,132 @@
+/**
+ * `silk network up | down | status`: a distributed network (etcd ordering log, orderer processes,
+ * one peer process per org) on this machine, from `<dir>/network.yaml` (docs/distributed.md).
+ */
+import { parseArgs } from 'node:util';
+import { isSilkError } from '../../errors.js';
+import { networkDown, networkStatus, networkUp, type NetworkStatus, type UpProgress } from '../../distributed/network-launcher.js';
+import type { NetworkKeysOptions } from '../../network/org-keyring.js';
+import { EXIT, UsageError } from '../cli-support.js';
+import { table } from '../human-format.js';
+import { createProgressBar } from '../progress.js';
+import { PASSWORD_ENV, writeCost } from './keys.js';
+
+/** The network folder: `--dir`, else `$SILK_NETWORK_DIR`, else `./network`. */
+function networkDir(values: { dir?: string | undefined }): string {
+  return values.dir ?? process.env.SILK_NETWORK_DIR ?? './network';
+}
+
+function wholeNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} takes a whole number, got '${text}'`);
+  return Number(text);
+}
+
+/** Org keys in keystores when a password is given in the environment, else PEM files. */
+function keysOption(): NetworkKeysOptions | undefined {
+  const password = process.env[PASSWORD_ENV];
+  if (password === undefined || password === '') return undefined;
+  return { kind: 'hd', password, scrypt: writeCost() };
+}
+
+function progressLine(p: UpProgress): string | undefined {
+  if (p.stage === 'bootstrap') return 'bootstrapping: keys, genesis configurations, TLS certificates';
+  if (p.stage === 'started') return `started  ${p.kind ?? ''} ${p.name} (pid ${p.pid ?? '?'})`;
+  return `ready    ${p.kind ?? ''} ${p.name} [${p.done}/${p.total}]`;
+}
+
+async function up(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { dir: { type: 'string' }, orgs: { type: 'string' }, demo: { type: 'boolean' }, 'base-port': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length > 0) throw new UsageError(`network up takes no arguments, got '${positionals.join(' ')}'`);
+  if (values.orgs !== undefined && values.demo === true) throw new UsageError('give --orgs N or --demo, not both');
+  const orgs = wholeNumber('--orgs', values.orgs);
+  const basePort = wholeNumber('--base-port', values['base-port']);
+  const json = values.json === true;
+  const bar = createProgressBar('starting the network', !json && process.stderr.isTTY);
+  const keys = keysOption();
+  const result = await networkUp({
+    dir: networkDir(values),
+    ...(orgs === undefined ? {} : { orgs }),
+    ...(values.demo === true ? { demo: true } : {}),
+    ...(basePort === undefined ? {} : { basePort }),
+    ...(keys === undefined ? {} : { keys }),
+    onProgress: (p) => {
+      if (json) return;
+      if (process.stderr.isTTY) bar.update(p.done, p.total);
+      else {
+        const line = progressLine(p);
+        if (line !== undefined) process.stderr.write(`${line}\n`);
+      }
+    },
+  });
+  bar.finish();
+  if (json) {
+    console.log(JSON.stringify({ description: result.descriptionFile, api: result.apiUrl, peers: result.peerUrls, processes: result.processes }));
+    return EXIT.ok;
+  }
+  console.log(`Silkledger network running (${result.describedNow ? 'described and bootstrapped now' : 'from its existing description'}): ${result.descriptionFile}`);
+  console.log(`  api:    ${result.apiUrl}/api/health   (OpenAPI at ${result.apiUrl}/docs)`);
+  console.log(`  peers:  ${Object.entries(result.peerUrls).map(([name, url]) => `${name} ${url}`).join(', ')}`);
+  console.log(`  keys:   ${result.bootstrap.keysDir} (each org's admin key signs: --key ${result.bootstrap.keysDir}/<org>/admin.pem)`);
+  console.log(`  status: silk network status --dir ${networkDir(values)}`);
+  console.log(`  stop:   silk network down --dir ${networkDir(values)}`);
+  return EXIT.ok;
+}
+
+async function down(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { dir: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length > 0) throw new UsageError(`network down takes no arguments, got '${positionals.join(' ')}'`);
+  const stopped = await networkDown(networkDir(values));
+  if (values.json === true) console.log(JSON.stringify({ stopped }));
+  else console.log(stopped.length === 0 ? 'no network process was running' : `stopped ${stopped.join(', ')}; every port is free`);
+  return EXIT.ok;
+}
+
+function yesNo(value: boolean): string {
+  return value ? 'yes' : 'no';
+}
+
+function printStatus(s: NetworkStatus): void {
+  console.log(`Network ${s.dir}: ${s.ready ? 'running and ready' : s.started ? 'NOT ready' : 'not started'}; etcd ${s.etcd.healthy ? `healthy (leader ${s.etcd.leader ?? '?'})` : 'NOT healthy'}; api ${s.apiUrl ?? '?'}`);
+  console.log('');
+  console.log(table(['PROCESS', 'KIND', 'PID', 'ALIVE', 'READY', 'DETAIL'], s.processes.map((p) => [
+    p.name,
+    p.kind,
+    p.pid === undefined ? '-' : String(p.pid),
+    yesNo(p.alive),
+    yesNo(p.ready),
+    p.chains !== undefined
+      ? Object.entries(p.chains).map(([c, h]) => `${c} ${h.height}/${h.ordered}${h.commitHash === undefined ? '' : ` ${h.commitHash.slice(0, 12)}`}`).join(', ')
+      : p.kind === 'etcd' ? (p.isLeader === true ? 'raft leader' : (p.error ?? '')) : (p.error ?? ''),
+  ])));
+  console.log('');
+  console.log(table(['CHAIN', 'ORDERED', 'LEADER'], s.chains.map((c) => [c.name, c.ordered === undefined ? '?' : String(c.ordered), c.leader ?? (c.error ?? 'none')])));
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { dir: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length > 0) throw new UsageError(`network status takes no arguments, got '${positionals.join(' ')}'`);
+  const s = await networkStatus(networkDir(values));
+  if (values.json === true) console.log(JSON.stringify(s));
+  else printStatus(s);
+  return s.ready ? EXIT.ok : EXIT.failure;
+}
+
+const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = { up, down, status };
+
+/**
+ * Runs `silk network up|down|status`.
+ * @returns 0 on success (status: every process alive and ready), 2 bad usage, 3 a failure (status: not ready)
+ */
+export async function networkCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const run = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (run === undefined) throw new UsageError(sub === undefined ? 'network needs up, down or status' : `unknown network subcommand '${sub}' (up, down, status)`);
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (!isSilkError(error) || !rest.includes('--json')) throw error;
+    console.log(JSON.stringify({ error: { code: error.code, message: error.message } }));
+    return EXIT.failure;
+  }
+}

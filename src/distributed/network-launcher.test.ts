@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { signerFromPem } from '../crypto/p256.js';
+import { connect } from '../sdk/index.js';
+import { runCli } from '../testing/cli-run.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { requireEtcd } from './etcd-test-support.js';
+import { isLaunchedAlive, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
+import { createServer } from 'node:net';
+
+/** Ports `2 × 3 etcd + 2 orderers + 2 peers + 1 API` = 11 consecutive free loopback ports. */
+const PORTS = 11;
+
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((done) => {
+    server.once('error', () => { done(false); });
+    server.listen(port, '127.0.0.1', () => { server.close(() => { done(true); }); });
+  });
+}
+
+async function freeRange(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let p = base; p < base + PORTS && ok; p++) ok = await isFree(p);
+    if (ok) return base;
+  }
+  throw new Error('no 11 consecutive free ports found');
+}
+
+/** A process that still runs (a zombie awaiting its reaper has no command line and does not count). */
+function alive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
+  } catch {
+    return false;
+  }
+}
+
+describe('silk network up | status | down', { timeout: 240_000 }, () => {
+  const dir = tempDir('silk-network-');
+  let pids: PidsFile | undefined;
+
+  after(async () => {
+    // Whatever happened, nothing of the network outlives the test.
+    if (existsSync(join(dir.path, PIDS_FILE))) await networkDown(dir.path).catch(() => undefined);
+    for (const p of pids?.processes ?? []) if (isLaunchedAlive(p)) process.kill(p.pid, 'SIGKILL');
+    dir.cleanup();
+  });
+
+  it('runs 3 etcd members, 2 orderers and a peer per org; both orgs submit; every peer ends at one height and commit hash; down frees everything', async () => {
+    requireEtcd();
+    const base = await freeRange();
+    const up = await runCli(['network', 'up', '--dir', dir.path, '--orgs', '2', '--base-port', String(base), '--json'], 200_000);
+    assert.equal(up.code, 0, `network up failed:\n${up.stdout}\n${up.stderr.slice(-3000)}`);
+    const started = JSON.parse(up.stdout) as { api: string; peers: Record<string, string> };
+    pids = JSON.parse(readFileSync(join(dir.path, PIDS_FILE), 'utf8')) as PidsFile;
+    assert.deepEqual(pids.processes.map((p) => p.kind).sort(), ['etcd', 'orderer', 'orderer', 'peer', 'peer']);
+    assert.equal(started.api, `http://127.0.0.1:${base + 10}`, 'the API address comes last in the layout');
+
+    // Each org submits through its own peer's API with its admin key, written by the bootstrap.
+    for (const [org, peer] of [['Org1', 'peer0.org1'], ['Org2', 'peer0.org2']] as const) {
+      const url = started.peers[peer];
+      assert.ok(url !== undefined);
+      const signer = signerFromPem(readFileSync(join(dir.path, 'keys', org, 'admin.pem'), 'utf8'));
+      const client = connect({ url, signer });
+      for (let i = 0; i < 2; i++) {
+        const r = await client.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: `${org}-${i}`, owner: org, colour: 'red', size: 1, appraisedValue: 100 } });
+        assert.equal(r.code, 'VALID');
+      }
+    }
+
+    // status --json: every process alive and ready, both peers at the ordered height with one commit hash.
+    let latest: { code: number | null; status?: NetworkStatus } = { code: null };
+    const polling = { on: true };
+    const poll = (async () => {
+      while (polling.on) {
+        const r = await runCli(['network', 'status', '--dir', dir.path, '--json'], 30_000);
+        latest = { code: r.code, status: JSON.parse(r.stdout) as NetworkStatus };
+        await new Promise((done) => setTimeout(done, 300));
+      }
+    })();
+    const converged = (): boolean => {
+      const peers = latest.status?.processes.filter((p) => p.kind === 'peer') ?? [];
+      const views = peers.map((p) => p.chains?.trade);
+      return latest.code === 0 && views.length === 2 && views.every((v) => v !== undefined && v.height === views[0]?.height && v.commitHash === views[0].commitHash && v.height === v.ordered);
+    };
+    try {
+      await waitUntil(converged, 60_000, 'every peer at one height and commit hash in silk network status');
+    } finally {
+      polling.on = false;
+      await poll;
+    }
+    const status = latest.status;
+    assert.ok(status !== undefined);
+    assert.equal(status.ready, true);
+    assert.equal(status.etcd.healthy, true);
+    assert.deepEqual(status.processes.filter((p) => p.kind === 'etcd').map((p) => p.name), ['etcd-1', 'etcd-2', 'etcd-3']);
+    assert.ok(status.processes.every((p) => p.alive && p.ready));
+    const trade = status.chains.find((c) => c.name === 'trade');
+    assert.ok(trade?.leader !== undefined && ['orderer0', 'orderer1'].includes(trade.leader), `a leading orderer is named, got ${JSON.stringify(trade)}`);
+    const heights = status.processes.filter((p) => p.kind === 'peer').map((p) => p.chains?.trade?.height);
+    assert.ok((heights[0] ?? 0) >= 2, 'the four transactions are on the ledger (block 0 is the genesis)');
+    assert.equal(trade.ordered, heights[0]);
+
+    const down = await runCli(['network', 'down', '--dir', dir.path], 120_000);
+    assert.equal(down.code, 0, `network down failed:\n${down.stdout}\n${down.stderr}`);
+    for (const p of pids.processes) assert.equal(isLaunchedAlive(p), false, `${p.name} (pid ${p.pid}) is gone`);
+    for (const p of status.processes) if (p.pid !== undefined) assert.equal(alive(p.pid), false, `${p.name} (pid ${p.pid}) is gone`);
+    for (let port = base; port < base + PORTS; port++) assert.equal(await isFree(port), true, `port ${port} is free`);
+    assert.equal(existsSync(join(dir.path, PIDS_FILE)), false);
+    const after = await runCli(['network', 'status', '--dir', dir.path, '--json'], 30_000);
+    assert.equal(after.code, 3, 'status of a stopped network says it is not ready');
+  });
+});

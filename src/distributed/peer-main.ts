@@ -1,0 +1,364 @@
+/**
+ * A peer process of distributed mode: `node dist/distributed/peer-main.js --description FILE --name PEER`.
+ *
+ * It opens its peer (its own SQLite ledgers under `<peer dataDir>/ledger`, its key from
+ * `<peer dataDir>/keys/peer.pem`, the demo contracts installed), connects to the ordering service
+ * (the etcd-backed orderer client), joins the chains the description lists for it from their
+ * genesis blocks, follows delivery, and serves the HTTP API on its own address (and on the API's
+ * address too when the description's `api` fronts it). Readiness (`GET /api/ready`) means every
+ * block ordered so far is committed here.
+ *
+ * A peer that is behind the ordering log's retained window (the log compacts once every peer has
+ * committed) fetches the missing blocks from other peers' APIs
+ * (`GET /api/chains/{chain}/blocks/{n}/raw`) and checks each one itself: `peer.deliver` checks the
+ * hash chain, the orderer's signature and recomputes every transaction's validation. Nothing is
+ * copied as files.
+ *
+ * SIGTERM or SIGINT stop it gracefully: the API drains, delivery stops, the ledgers close.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import type { ApiBackend } from '../api/backend.js';
+import { createApiServer, type ApiServer } from '../api/server.js';
+import type { Contract } from '../contracts/framework/contract.js';
+import { IdentityContract } from '../contracts/identity/identity-contract.js';
+import { signerFromPem, type Signer } from '../crypto/p256.js';
+import { createInlineVerifier } from '../crypto/verify-pool.js';
+import { isSilkError, SilkError } from '../errors.js';
+import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { IDENTITY_CONTRACT } from '../identity/identity-record.js';
+import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
+import type { Orderer } from '../ordering/orderer.js';
+import { createPeer, type Peer } from '../peer/peer.js';
+import { lockDataFolder, type DataLock } from '../storage/data-lock.js';
+import { decodeTransaction } from '../ledger/transaction.js';
+import { configOfTransaction } from '../ordering/block-cutter.js';
+import { readTlsCredentials, type TlsCredentials } from './mtls.js';
+import { genesisFile, peerKeyFile } from './network-bootstrap.js';
+import { adminKeysOfChains, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
+import { describedPath, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
+
+/** How often a peer looks whether delivery stalled below the ordered height (then it asks other peers). */
+export const CATCH_UP_CHECK_MS = 1_000;
+/** Time limit of one block request to another peer. */
+const PEER_FETCH_TIMEOUT_MS = 10_000;
+/** How long a peer waits for a chain's genesis block from the ordering service before asking other peers. */
+const GENESIS_WAIT_MS = 15_000;
+
+/** Options of {@link openPeerProcess}. */
+export interface PeerProcessOptions {
+  readonly description: NetworkDescription;
+  /** The peer's name in the description. */
+  readonly name: string;
+  /** The ordering service (the etcd-backed orderer client). */
+  readonly orderer: Orderer;
+  /** Contracts installed (default: the demo contracts; the identity contract is always added). */
+  readonly contracts?: readonly Contract[];
+  readonly logger?: Logger;
+  /** A `fetch` for block requests to other peers (default: the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+/** A running peer process. */
+export interface PeerProcess {
+  readonly peer: Peer;
+  readonly gateway: Gateway;
+  /** Base URLs the API listens on: its own address first, then the API's if it fronts it. */
+  readonly urls: readonly string[];
+  /** True once every chain has committed every block ordered so far (what `/api/ready` says). */
+  ready(): boolean;
+  /** Stops the API (draining requests), delivery and the ledgers; closes the orderer client. */
+  close(): Promise<void>;
+}
+
+/** The described peer of a name. @throws SilkError CONFIG_INVALID */
+function describedPeer(description: NetworkDescription, name: string): DescribedPeer {
+  const me = description.peers.find((p) => p.name === name);
+  if (me === undefined) throw new SilkError('CONFIG_INVALID', `the network description lists no peer named ${name}; peers: ${description.peers.map((p) => p.name).join(', ')}`);
+  return me;
+}
+
+/** Other peers serving a chain, as base URLs of their APIs. */
+function otherPeerUrls(description: NetworkDescription, me: DescribedPeer, chain: string): string[] {
+  return description.peers.filter((p) => p.name !== me.name && p.chains.includes(chain)).map((p) => `http://${urlHost(p.host)}:${p.port}`);
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Asks other peers for block `n` of a chain, as raw bytes; the caller checks them (peer.deliver).
+ * @returns the bytes from the first peer that has the block, or undefined
+ */
+async function blockFromPeers(urls: readonly string[], chain: string, n: number, fetchFn: typeof fetch, logger?: Logger): Promise<Uint8Array | undefined> {
+  for (const url of urls) {
+    try {
+      const response = await fetchFn(`${url}/api/chains/${encodeURIComponent(chain)}/blocks/${n}/raw`, { signal: AbortSignal.timeout(PEER_FETCH_TIMEOUT_MS) });
+      if (response.ok) return new Uint8Array(await response.arrayBuffer());
+      await response.body?.cancel();
+    } catch (error) {
+      logger?.debug({ err: error, url, chain, block: n }, 'peer did not give the block');
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A chain's genesis block: from the ordering service when it holds it; from another peer when
+ * blocks are ordered but block 0 is not at hand (the log compacted, or the client has not read it
+ * yet); else the first block delivery brings, waited for up to `ms` (the chain is being created).
+ */
+async function genesisBlock(orderer: Orderer, chain: string, peerUrls: readonly string[], fetchFn: typeof fetch, ms: number, logger?: Logger): Promise<Uint8Array | undefined> {
+  const stored = orderer.block(chain, 0);
+  if (stored !== undefined) return stored;
+  if (orderer.height(chain) > 0) {
+    const fromPeer = await blockFromPeers(peerUrls, chain, 0, fetchFn, logger);
+    if (fromPeer !== undefined) return fromPeer;
+  }
+  return new Promise((done) => {
+    const subscription: { stop?: () => void } = {};
+    const timer = setTimeout(() => { subscription.stop?.(); done(orderer.block(chain, 0)); }, ms);
+    subscription.stop = orderer.deliver(chain, 0, (bytes, number) => {
+      if (number !== 0) return;
+      clearTimeout(timer);
+      queueMicrotask(() => subscription.stop?.());
+      done(bytes);
+    });
+  });
+}
+
+/** Follows one chain: delivery from the ordering service, and catch-up from other peers when it stalls. */
+class ChainFollower {
+  #unsubscribe: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastHeight = -1;
+  #catchingUp = false;
+  #closed = false;
+
+  constructor(
+    readonly chain: string,
+    readonly peer: Peer,
+    readonly orderer: Orderer,
+    readonly peerUrls: readonly string[],
+    readonly fetchFn: typeof fetch,
+    readonly logger: Logger | undefined,
+  ) {}
+
+  start(): void {
+    this.#subscribe();
+    this.#timer = setInterval(() => { void this.#check(); }, CATCH_UP_CHECK_MS);
+    this.#timer.unref();
+  }
+
+  #subscribe(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = this.orderer.deliver(this.chain, this.peer.height(this.chain), (bytes) => {
+      this.peer.deliver(bytes).catch((error: unknown) => {
+        if (!this.#closed) this.logger?.error({ err: error, chain: this.chain }, 'delivered block not committed');
+      });
+    });
+  }
+
+  /** When the height has not moved for a check period while blocks are ordered beyond it, fetch them. */
+  async #check(): Promise<void> {
+    if (this.#catchingUp || this.#closed) return;
+    const height = this.peer.height(this.chain);
+    const stalled = height === this.#lastHeight && height < this.orderer.height(this.chain);
+    this.#lastHeight = height;
+    if (!stalled) return;
+    this.#catchingUp = true;
+    try {
+      const fetched = await this.catchUp();
+      if (fetched > 0) {
+        this.logger?.info({ chain: this.chain, fetched, height: this.peer.height(this.chain) }, 'caught up from other peers; following the ordering service again');
+        this.#subscribe();
+      }
+    } finally {
+      this.#catchingUp = false;
+    }
+  }
+
+  /**
+   * Commits blocks from the peer's height up to the ordered height, each from the ordering
+   * service when it still holds it, else from another peer.
+   * @returns how many blocks came from other peers
+   */
+  async catchUp(): Promise<number> {
+    let fromPeers = 0;
+    while (!this.#closed && this.peer.height(this.chain) < this.orderer.height(this.chain)) {
+      const n = this.peer.height(this.chain);
+      let bytes = this.orderer.block(this.chain, n);
+      if (bytes === undefined) {
+        bytes = await blockFromPeers(this.peerUrls, this.chain, n, this.fetchFn, this.logger);
+        if (bytes === undefined) {
+          this.logger?.warn({ chain: this.chain, block: n }, 'block neither in the ordering log nor at any other peer; retrying');
+          return fromPeers;
+        }
+        fromPeers++;
+      }
+      try {
+        await this.peer.deliver(bytes);
+      } catch (error) {
+        // A block refused by the checks (a peer sent a forged one) is not committed; the next check retries.
+        this.logger?.error({ err: error, chain: this.chain, block: n }, 'fetched block refused');
+        return fromPeers;
+      }
+    }
+    return fromPeers;
+  }
+
+  stop(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#unsubscribe?.();
+  }
+}
+
+/**
+ * Opens a peer process's peer, joins and follows its chains and serves its API.
+ * @throws SilkError CONFIG_INVALID (unknown peer, unreadable key), DATA_FOLDER_LOCKED (another
+ *   process runs this peer), BAD_BLOCK (a genesis block that does not match the ledger on disk)
+ * @example const node = await openPeerProcess({ description, name: 'peer0.org1', orderer })
+ */
+export async function openPeerProcess(options: PeerProcessOptions): Promise<PeerProcess> {
+  const { description, logger } = options;
+  const me = describedPeer(description, options.name);
+  const dir = describedPath(description, me.dataDir);
+  const lock: DataLock = lockDataFolder(dir);
+  let peer: Peer | undefined;
+  try {
+    let signer: Signer;
+    const keyFile = peerKeyFile(description, me);
+    try {
+      signer = signerFromPem(readFileSync(keyFile, 'utf8'));
+    } catch (cause) {
+      throw new SilkError('CONFIG_INVALID', `cannot read peer ${me.name}'s key ${keyFile}: run the bootstrap first (silk network up does)`, { file: keyFile }, { cause });
+    }
+    const base = options.contracts ?? DEMO_CONTRACTS;
+    const contracts = base.some((c) => c.name === IDENTITY_CONTRACT) ? base : [...base, new IdentityContract()];
+    // One process per peer: signatures are checked inline, the machine's cores go to the processes.
+    peer = createPeer({ name: me.name, org: me.org, signer, dataDir: join(dir, 'ledger'), contracts, verifier: createInlineVerifier(), ...(logger ? { logger } : {}) });
+    const fetchFn = options.fetch ?? fetch;
+    const followers: ChainFollower[] = [];
+    for (const chain of me.chains) {
+      const urls = otherPeerUrls(description, me, chain);
+      const genesis = await genesisBlock(options.orderer, chain, urls, fetchFn, GENESIS_WAIT_MS, logger);
+      if (genesis === undefined) throw new SilkError('ORDERING_UNAVAILABLE', `no genesis block for chain ${chain}: neither the ordering service nor another peer has it (are the orderers running?)`, { chain });
+      await peer.joinChain(genesis);
+      followers.push(new ChainFollower(chain, peer, options.orderer, urls, fetchFn, logger));
+    }
+    for (const f of followers) {
+      await f.catchUp();
+      f.start();
+    }
+    const gateway = createGateway({ peers: [peer], commitPeer: peer, orderer: options.orderer });
+    const backend: ApiBackend = { peer, gateway, orderedHeight: (chain) => options.orderer.height(chain) };
+    const servers: ApiServer[] = [];
+    const urls: string[] = [];
+    const addresses = [{ host: me.host, port: me.port }, ...(description.api.peer === me.name ? [{ host: description.api.host, port: description.api.port }] : [])];
+    for (const address of addresses) {
+      const server = await createApiServer({ backend, ...(logger ? { logger } : {}) });
+      servers.push(server);
+      urls.push(await server.listen(address));
+    }
+    const opened = peer;
+    let closing: Promise<void> | undefined;
+    return {
+      peer: opened,
+      gateway,
+      urls,
+      ready: () => me.chains.every((c) => opened.height(c) >= options.orderer.height(c)),
+      close() {
+        closing ??= (async () => {
+          await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 10_000 })));
+          for (const f of followers) f.stop();
+          gateway.close();
+          await options.orderer.close();
+          await opened.close();
+          lock.release();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await peer?.close();
+    lock.release();
+    throw error;
+  }
+}
+
+/** Parses `--description FILE --name PEER`. @throws SilkError INVALID_ARGUMENT */
+function parsePeerArgs(argv: readonly string[]): { descriptionFile: string; name: string } {
+  let values: { description?: string; name?: string };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { description: { type: 'string' }, name: { type: 'string' } }, strict: true }));
+  } catch (cause) {
+    throw new SilkError('INVALID_ARGUMENT', `usage: peer-main --description FILE --name PEER (${(cause as Error).message})`, {}, { cause });
+  }
+  if (values.description === undefined || values.name === undefined) throw new SilkError('INVALID_ARGUMENT', 'usage: peer-main --description FILE --name PEER');
+  return { descriptionFile: resolve(values.description), name: values.name };
+}
+
+/**
+ * Mutual TLS to the orderers when the peer's certificate files exist (the orderers then serve
+ * mutual TLS too): the peer's credentials, and a membership built from the chains' genesis
+ * configurations, so only a registered orderer of a member org is trusted.
+ */
+function ordererTls(description: NetworkDescription, me: DescribedPeer): { credentials: TlsCredentials; membership: TlsMembership } | undefined {
+  const tlsDir = join(describedPath(description, me.dataDir), 'tls');
+  const files = { certFile: join(tlsDir, 'peer.crt'), keyFile: join(tlsDir, 'peer.key'), caFile: join(tlsDir, 'ca-bundle.crt') };
+  if (!Object.values(files).every((f) => existsSync(f))) return undefined;
+  const configs = description.chains.map((c) => {
+    const file = genesisFile(description, c.name);
+    try {
+      return configOfTransaction(decodeTransaction(new Uint8Array(readFileSync(file))));
+    } catch (cause) {
+      throw new SilkError('CONFIG_INVALID', `cannot read the genesis configuration of ${c.name} at ${file}: run the bootstrap first (silk network up does)`, { file }, { cause });
+    }
+  });
+  return { credentials: readTlsCredentials(files), membership: tlsMembershipOfNetwork(description, adminKeysOfChains(configs)) };
+}
+
+/** Runs a peer process until SIGTERM or SIGINT. @returns the exit code */
+async function main(argv: readonly string[]): Promise<number> {
+  const { descriptionFile, name } = parsePeerArgs(argv);
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { peer: name } }, pino.destination(2));
+  const stop = new Promise<NodeJS.Signals>((done) => {
+    process.once('SIGTERM', () => { done('SIGTERM'); });
+    process.once('SIGINT', () => { done('SIGINT'); });
+  });
+  const description = readNetworkDescription(descriptionFile);
+  const me = describedPeer(description, name);
+  const tls = ordererTls(description, me);
+  const scheme = tls === undefined ? 'http' : 'https';
+  // Loaded here, so openPeerProcess can run over any Orderer without the etcd client.
+  const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
+  const orderer = await openEtcdOrdererClient({
+    etcd: { endpoints: description.etcd.map((e) => `http://${urlHost(e.host)}:${e.clientPort}`) },
+    orderers: description.orderers.map((o) => ({ name: o.name, url: `${scheme}://${urlHost(o.host)}:${o.port}` })),
+    chains: me.chains,
+    ...(tls === undefined ? {} : { tls }),
+    logger,
+  });
+  const node = await openPeerProcess({ description, name, orderer, logger });
+  logger.info({ urls: node.urls, chains: Object.fromEntries(me.chains.map((c) => [c, node.peer.height(c)])) }, 'peer serving');
+  const signal = await stop;
+  logger.info({ signal }, 'stopping: draining the API, then closing the ledgers');
+  await node.close();
+  logger.info('stopped cleanly');
+  return 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (error: unknown) => {
+      process.stderr.write(`peer-main: ${isSilkError(error) ? `${error.code}: ${error.message}` : ((error as Error).stack ?? String(error))}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
