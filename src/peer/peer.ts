@@ -335,7 +335,9 @@ export function createPeer(options: PeerOptions): Peer {
       const first = fn.check.Errors(proposal.args).First();
       throw new EndorseError('INVALID_ARGUMENT', `args${first?.path.replaceAll('/', '.') ?? ''}: ${first?.message ?? 'invalid'}`, { path: first?.path ?? '' });
     }
-    const { ctx, record } = createSimulationContext({ store: l.store, ns: contract.name, chain: proposal.chain, txId, timestamp: proposal.ts, creator, indexes: contract.indexes, readonly });
+    const height = l.store.height();
+    const identityOf = (key: Uint8Array): CreatorIdentity | undefined => l.resolver.resolve(proposal.chain, key, height, proposal.ts);
+    const { ctx, record } = createSimulationContext({ store: l.store, ns: contract.name, chain: proposal.chain, txId, timestamp: proposal.ts, creator, indexes: contract.indexes, readonly, identityOf });
     let response: JsonValue | undefined;
     try {
       response = fn.run(ctx, proposal.args);
@@ -421,7 +423,7 @@ export function createPeer(options: PeerOptions): Peer {
       const contract = contracts.get(contractName);
       if (contract === undefined || l.resolver.current().contracts[contractName] === undefined) throw new SilkError('UNKNOWN_CONTRACT', `contract ${contractName} is not defined on chain ${chain}`, { chain });
       const self: CreatorIdentity = { org: options.org, role: 'peer', name: options.name, key: toHex(options.signer.publicKey) };
-      const { ctx } = createSimulationContext({ store: l.store, ns: contractName, chain, txId: '', timestamp: 0, creator: self, indexes: contract.indexes, readonly: true, trackReads: false });
+      const { ctx } = createSimulationContext({ store: l.store, ns: contractName, chain, txId: '', timestamp: 0, creator: self, indexes: contract.indexes, readonly: true, trackReads: false, identityOf: (key) => l.resolver.resolve(chain, key, l.store.height(), Date.now()) });
       return {
         entry(key) {
           const s = l.store.state(contractName, key);

@@ -3,6 +3,7 @@
  * contract sees, recording the read set (with versions) and the write set.
  */
 import type { CreatorIdentity, KeyModification, Page, PageRequest, RichQuery, StateEntry, StateIndex, TransactionContext } from '../contracts/framework/contract.js';
+import { fromHex } from '../crypto/hash.js';
 import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
@@ -29,6 +30,8 @@ export interface SimulationParameters {
   readonly indexes: readonly StateIndex[];
   /** Query functions may not write. */
   readonly readonly: boolean;
+  /** The chain's identity of a key at the simulation's height and the proposal's time (`ctx.identityOf`). */
+  readonly identityOf: (key: Uint8Array) => CreatorIdentity | undefined;
   /**
    * Record what is read (default true): a simulation's read set. Off for a peer's long-lived
    * read-only views (`Peer.reader`), whose reads nobody validates.
@@ -86,6 +89,10 @@ export function createSimulationContext(p: SimulationParameters): { ctx: Transac
     txId: p.txId,
     timestamp: p.timestamp,
     creator: p.creator,
+    identityOf(key) {
+      if (typeof key !== 'string' || !/^0[23][0-9a-f]{64}$/.test(key)) throw new SilkError('INVALID_ARGUMENT', 'identityOf takes a compressed P-256 public key in lower-case hex (66 digits)');
+      return p.identityOf(fromHex(key));
+    },
     get(key) {
       checkKey(key);
       const own = written.get(key);

@@ -8,10 +8,8 @@
  * server-held key. Either way one document is one transaction: all events recorded or none
  * (`GS1-Capture-Error-Behaviour: rollback`).
  *
- * Both capture routes check sensor data signed at the source: every `silk:sensorSignature` must
- * name a key the identity registry resolves, now, to the capturing org with function `device`.
- * The contract verifies the signature itself but cannot see the registry (a contract reads only
- * its own state), so this check lives here, where the node's identity resolver is.
+ * Sensor data signed at the source is checked by the contract, on every path a capture takes:
+ * the signature, and that its key is a device key of the capturing org (`ctx.identityOf`).
  *
  * `GET /api/epcis/events` reads committed state (no signature, like the other state reads) and
  * answers with an `EPCISQueryDocument` of the events as captured (with their error
@@ -22,13 +20,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SilkError } from '../../errors.js';
-import { fromHex } from '../../crypto/hash.js';
-import type { JsonValue } from '../../ledger/json-value.js';
-import { decodeProposal } from '../../ledger/proposal.js';
 import { receiptToJson } from '../../ledger/receipt.js';
-import type { Peer } from '../../peer/peer.js';
 import { captureDocument } from '../../traceability/epcis-capture.js';
-import { sensorSignatureMemberOf, verifiedSensorSigner } from '../../traceability/epcis-document-sensor-signature.js';
 import { epcisQueryDocument } from '../../traceability/epcis-export.js';
 import { eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, queryEpcisEvents, type EpcisStateReader } from '../../traceability/epcis-ledger-index.js';
 import type { ApiBackend } from '../backend.js';
@@ -86,34 +79,6 @@ export type EpcisEventsQuery = Static<typeof EpcisEventsQuery>;
 
 const CONTRACT = 'epcis';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * Refuses a capture whose sensor data a key signed that is not, at the chain's current height,
- * a key the registry resolves to the capturing org with function `device`.
- * @param args - the `captureEvents` arguments
- * @throws SilkError `INVALID_ARGUMENT` naming the event's signature member; `UNKNOWN_CREATOR` when the creator does not resolve
- */
-function checkSensorDevices(peer: Peer, chain: string, creator: Uint8Array, timestamp: number, args: JsonValue): void {
-  if (!isObject(args) || !Array.isArray(args['events'])) return;
-  const namespaces = isObject(args['namespaces']) ? (args['namespaces'] as Record<string, string>) : {};
-  const resolver = peer.identities(chain);
-  const height = peer.height(chain);
-  let org: string | undefined;
-  args['events'].forEach((event, i) => {
-    if (!isObject(event) || event['errorDeclaration'] !== undefined) return;
-    const where = `events[${i}]`;
-    const device = verifiedSensorSigner(event, namespaces, where);
-    if (device === undefined) return;
-    org ??= resolver.resolve(chain, creator, height, timestamp)?.org;
-    if (org === undefined) throw new SilkError('UNKNOWN_CREATOR', `the creator is not a member of chain ${chain}`);
-    const id = resolver.resolve(chain, fromHex(device), height, timestamp);
-    const path = `${where}.${sensorSignatureMemberOf(event, namespaces) ?? 'sensorSignature'}.device`;
-    if (id === undefined) throw new SilkError('INVALID_ARGUMENT', `${path}: device key ${device} is not registered on chain ${chain}, or not valid now (${resolver.standing(chain, device, height, timestamp)}); register it with function device (silk identity register … --function device --device)`, { path });
-    if (id.org !== org || id.function !== 'device') throw new SilkError('INVALID_ARGUMENT', `${path}: key ${device} is ${id.org}'s ${id.function ?? id.role} key; sensor data must be signed by a device key (function device) of the capturing org ${org}`, { path });
-  });
-}
-
 /** Registers the EPCIS capture and query routes (and the demo capture when the backend has demo keys). */
 export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): void {
   const { gateway, peer } = backend;
@@ -131,8 +96,6 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
     async (req, reply) => {
       const { chain } = req.query;
       const signed = { bytes: fromBase64(req.body.proposal), signature: fromBase64(req.body.signature) };
-      const proposal = decodeProposal(signed.bytes);
-      if (proposal.chain === chain && proposal.contract === CONTRACT && proposal.fn === 'captureEvents') checkSensorDevices(peer, chain, proposal.creator, proposal.ts, proposal.args);
       const r = await gateway.submitSigned(signed, { ...(req.body.endorsingOrgs === undefined ? {} : { endorsingOrgs: req.body.endorsingOrgs }), expect: { chain, contract: CONTRACT, fn: 'captureEvents' } });
       if (r.code !== 'VALID') throw new SilkError('CONTRACT_ERROR', `capture transaction ${r.txId} committed as ${r.code}: no event was recorded`, { txId: r.txId });
       void reply.status(201);
@@ -173,10 +136,7 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
       if (signer === undefined) throw new SilkError('INVALID_ARGUMENT', `${as.org}/${as.name} is not a demo identity; GET /api/demo/identities lists them`, { path: 'body.as' });
       peer.height(req.query.chain);
       const chain = req.query.chain;
-      const result = await captureDocument(document, (p) => {
-        checkSensorDevices(peer, chain, signer.publicKey, Date.now(), p.args);
-        return gateway.submit(p, signer);
-      }, { chain });
+      const result = await captureDocument(document, (p) => gateway.submit(p, signer), { chain });
       void reply.status(201);
       return { captureID: result.transactions[0]?.txId ?? null, blockNumber: result.transactions[0]?.blockNumber ?? null, hashes: result.hashes, eventIDs: result.eventIDs };
     },

@@ -83,6 +83,13 @@ export interface TransactionContext {
   /** The proposal's timestamp (ms), checked against the block's by every peer. */
   readonly timestamp: number;
   readonly creator: CreatorIdentity;
+  /**
+   * Who a public key (hex, compressed P-256) is on this chain when the transaction is simulated:
+   * a configured member, or a key registered through the identity contract and valid at the
+   * proposal's time; undefined otherwise. Like a rich query, the answer is not re-validated at
+   * commit: a key revoked between endorsement and commit is not noticed.
+   */
+  identityOf(key: string): CreatorIdentity | undefined;
   /** Reads a key (recorded in the read set). */
   get(key: string): JsonValue | undefined;
   /** Writes a key. */

@@ -6,7 +6,7 @@ import { isSilkError } from '../../errors.js';
 import type { JsonValue } from '../../ledger/json-value.js';
 import type { EmbeddedNetwork } from '../../network/embedded-network.js';
 import { generateSigner } from '../../crypto/p256.js';
-import { conformingEpcisExamples, EPCIS_EXAMPLES_DIR, epcisDocument, lotEvents, NONCONFORMING_EXAMPLE, openEpcisTestNetwork, sensorEvent } from '../../testing/epcis-fixtures.js';
+import { conformingEpcisExamples, EPCIS_EXAMPLES_DIR, epcisDocument, lotEvents, NONCONFORMING_EXAMPLE, openEpcisTestNetwork, registerOrgKey, sensorEvent } from '../../testing/epcis-fixtures.js';
 import { signDocumentSensorData, SILK_EPCIS_NAMESPACE } from '../../traceability/epcis-document-sensor-signature.js';
 import { toDigitalLink } from '../../traceability/epc-identifiers.js';
 import { captureDocument, prepareCapture, type CaptureSubmit } from '../../traceability/epcis-capture.js';
@@ -335,8 +335,13 @@ describe('epcis contract and capture service', () => {
     assert.throws(() => read('events', { lot: 'not-a-lot' }), /lot/);
   });
 
-  it('sensor data signed at the source: the contract verifies the signature and records the device; forged readings are refused', async () => {
+  it('sensor data signed at the source: the contract verifies the signature and the device registration, and records the device; forged readings are refused', async () => {
     const device = generateSigner();
+    // Not registered yet: refused on any path, here the gateway directly.
+    const early = await refusal(captureDocument(signDocumentSensorData(epcisDocument([sensorEvent(1)]), device).document, submit, { chain: 'product' }));
+    assert.equal(early.code, 'CONTRACT_ERROR');
+    assert.match(early.message, /events\[0\]\.silk:sensorSignature\.device: device key [0-9a-f]{66} is not registered on chain product/);
+    await registerOrgKey(net, 'product', 'Org1', device);
     const { document } = signDocumentSensorData(epcisDocument([sensorEvent(2)]), device);
     const r = await captureDocument(document, submit, { chain: 'product' });
     const stored = read('event', { hash: r.hashes[0]! }) as unknown as RecordedEpcisEvent;

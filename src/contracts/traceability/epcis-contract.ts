@@ -21,7 +21,7 @@ import { isSilkError } from '../../errors.js';
 import type { JsonValue } from '../../ledger/json-value.js';
 import { eventHashId } from '../../traceability/event-hash.js';
 import { parseEpc } from '../../traceability/epc-identifiers.js';
-import { verifiedSensorSigner } from '../../traceability/epcis-document-sensor-signature.js';
+import { sensorSignatureMemberOf, verifiedSensorSigner } from '../../traceability/epcis-document-sensor-signature.js';
 import { errorDeclarationIndexKey, eventIdIndexValue, eventKey, eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, hashHexOf, indexKeysOf, indexValuesOf, MAX_EVENT_PAGE, MAX_EVENTS_PER_CAPTURE, queryEpcisEvents, timeKey, type EpcisEventQuery, type RecordedEpcisEvent, type RecordedErrorDeclaration } from '../../traceability/epcis-ledger-index.js';
 export { MAX_EVENTS_PER_CAPTURE } from '../../traceability/epcis-ledger-index.js';
 import { ContractRefusal, query, transaction, type Contract, type StateIndex, type TransactionContext } from '../framework/contract.js';
@@ -118,6 +118,17 @@ function declareError(ctx: TransactionContext, event: Readonly<Record<string, un
   ctx.put(errorDeclarationIndexKey(original.event['eventTime'] as string, hex), hex);
 }
 
+/**
+ * Refuses sensor data signed by a key that is not, now, a device key (function `device`) of the
+ * capturing org in the chain's identity registry.
+ */
+function checkSensorDevice(ctx: TransactionContext, event: Readonly<Record<string, unknown>>, where: string, device: string, namespaces: Readonly<Record<string, string>>): void {
+  const path = `${where}.${sensorSignatureMemberOf(event, namespaces) ?? 'sensorSignature'}.device`;
+  const id = ctx.identityOf(device);
+  if (id === undefined) throw new ContractRefusal(`${path}: device key ${device} is not registered on chain ${ctx.chain}, or not valid now; register it with function device (silk identity register … --function device --device)`);
+  if (id.org !== ctx.creator.org || id.function !== 'device') throw new ContractRefusal(`${path}: key ${device} is ${id.org}'s ${id.function ?? id.role} key; sensor data must be signed by a device key (function device) of the capturing org ${ctx.creator.org}`);
+}
+
 /** Records one event (or the error declaration it carries); @returns its hash ID. */
 function recordEvent(ctx: TransactionContext, event: Readonly<Record<string, unknown>>, index: number, expected: string | undefined, hashContext: CaptureContext): string {
   const where = `events[${index}]`;
@@ -132,6 +143,7 @@ function recordEvent(ctx: TransactionContext, event: Readonly<Record<string, unk
   }
   if (ctx.get(eventKey(hex)) !== undefined) throw new ContractRefusal(`${where}: event ${hash} is already recorded`);
   const sensorSignedBy = refuseOnInvalid(where, () => verifiedSensorSigner(event, hashContext.namespaces, where));
+  if (sensorSignedBy !== undefined) checkSensorDevice(ctx, event, where, sensorSignedBy, hashContext.namespaces);
   const eventID = typeof event['eventID'] === 'string' ? event['eventID'] : hash;
   const values = refuseOnInvalid(where, () => ({ ...indexValuesOf(event, hashContext.namespaces), eventID: [eventIdIndexValue(eventID)] }));
   const keys = refuseOnInvalid(where, () => indexKeysOf(values, event['eventTime'] as string, hex));
