@@ -4,8 +4,9 @@
  * run); connections already open stay open: a request arriving on one is refused with
  * `SHUTTING_DOWN` (503, a body clients understand), and every answer now carries
  * `Connection: close`, so no client keeps a connection the server is about to drop. Draining
- * ends when the requests in flight have been answered; closing the server after that finds
- * nothing busy.
+ * ends when the requests in flight have been answered, no request has arrived for a moment,
+ * and every connection not yet told to close has been idle for a second (a loaded process may
+ * not have read a request already sent on it); closing the server after that finds nothing busy.
  *
  * Fastify's own close, used alone, closes idle keep-alive connections at once (a client sending
  * on one at that moment sees a reset and cannot tell whether its submit ran), answers requests
@@ -14,7 +15,7 @@
  * stop under load took that long.
  */
 import type { ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { SilkError } from '../errors.js';
 
@@ -26,6 +27,12 @@ const LONG_LIVED_ROUTES = new Set(['/api/chains/:chain/events']);
  * answered SHUTTING_DOWN instead of finding their connection dropped by the close.
  */
 const QUIET_MS = 200;
+/**
+ * A kept-alive connection that has not been told `Connection: close` (its last answer came
+ * before the stop) may carry a request the loaded process has not read yet: draining waits
+ * until each such connection has been idle this long since the stop began or its last request.
+ */
+const UNTOLD_IDLE_MS = 1000;
 const POLL_MS = 20;
 
 /** The outcome of {@link ShutdownGate.drain}. */
@@ -53,14 +60,22 @@ export interface ShutdownGate {
  */
 export function createShutdownGate(): ShutdownGate {
   const inFlight = new Set<ServerResponse>();
+  /** Open connections: when a request last arrived on each, and whether it was told to close. */
+  const connections = new Map<Socket, { lastArrival: number; told: boolean }>();
   let stopping = false;
   let lastArrival = 0;
   let listener: NetServer | undefined;
 
   const plugin = (app: FastifyInstance): void => {
     listener = app.server;
+    app.server.on('connection', (socket: Socket) => {
+      connections.set(socket, { lastArrival: 0, told: false });
+      socket.once('close', () => connections.delete(socket));
+    });
     app.addHook('onRequest', (req, reply, done) => {
       lastArrival = Date.now();
+      const connection = connections.get(req.raw.socket);
+      if (connection !== undefined) connection.lastArrival = lastArrival;
       if (stopping) {
         void reply.header('connection', 'close');
         done(new SilkError('SHUTTING_DOWN', 'the node is stopping and accepts no new requests; retry against another node or once it is back'));
@@ -74,8 +89,12 @@ export function createShutdownGate(): ShutdownGate {
       }
       done();
     });
-    app.addHook('onSend', (_req, reply, payload, done) => {
-      if (stopping) void reply.header('connection', 'close');
+    app.addHook('onSend', (req, reply, payload, done) => {
+      if (stopping) {
+        void reply.header('connection', 'close');
+        const connection = connections.get(req.raw.socket);
+        if (connection !== undefined) connection.told = true;
+      }
       done(null, payload);
     });
   };
@@ -89,7 +108,8 @@ export function createShutdownGate(): ShutdownGate {
       // The listening socket only: http.Server#close would also drop idle keep-alive connections
       // now, racing clients that are sending on them. They get SHUTTING_DOWN instead.
       if (listener?.listening === true) NetServer.prototype.close.call(listener);
-      while (inFlight.size > 0 || Date.now() - lastArrival < QUIET_MS) {
+      const untoldBusy = (now: number): boolean => [...connections.values()].some((c) => !c.told && now - Math.max(c.lastArrival, started) < UNTOLD_IDLE_MS);
+      while (inFlight.size > 0 || Date.now() - lastArrival < QUIET_MS || untoldBusy(Date.now())) {
         if (Date.now() - started >= timeoutMs) return { drained: inFlight.size === 0, inFlight: inFlight.size };
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
