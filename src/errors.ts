@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   UNKNOWN_FUNCTION: { http: 404, stage: 'endorse', description: 'The contract has no transaction function of that name.' },
   CONTRACT_ERROR: { http: 422, stage: 'endorse', description: 'The contract rejected the proposal (its message says why).' },
   ENDORSEMENT_MISMATCH: { http: 502, stage: 'endorse', description: 'Endorsing peers returned different results for the same proposal.' },
+  ENDORSER_UNAVAILABLE: { http: 503, stage: 'endorse', description: "A peer of another process asked to endorse could not be reached, refused the link or did not answer in time; details.peer names it. Nothing was ordered: submit again once it is back." },
   RECOVERY_FAILED: { http: 422, stage: 'input', description: 'A key recall or guardian recovery check failed; details.reason names which (record-altered, facts-differ, wrong-word, master-key-differs, insufficient-shares, request-cancelled, …).' },
   NOT_FOUND: { http: 404, stage: 'query', description: 'The block, transaction or key does not exist.' },
   QUERY_NOT_INDEXED: { http: 400, stage: 'query', description: 'A rich query uses no index the contract declares.' },

@@ -5,7 +5,7 @@
 export { createApiServer, type ApiServer, type ApiServerOptions } from './api/server.js';
 export { embeddedApiBackend, type ApiBackend, type EmbeddedApiBackendOptions } from './api/backend.js';
 export { openEmbeddedNetwork, type EmbeddedNetwork, type EmbeddedNetworkOptions, type NetworkSpec, type OrgSpec, type ChainSpec } from './network/embedded-network.js';
-export { createGateway, type Gateway, type GatewayOptions, type ProposalParameters, type SubmitResult } from './gateway/gateway.js';
+export { createGateway, type Gateway, type EndorsingPeer, type GatewayOptions, type ProposalParameters, type SubmitResult } from './gateway/gateway.js';
 export { createPeer, type Peer, type PeerOptions, type CommittedBlock, type LedgerReader } from './peer/peer.js';
 export { createProposal, decodeProposal, type Proposal, type SignedProposal } from './ledger/proposal.js';
 export { verifyReceipt, receiptToJson, receiptFromJson, type Receipt, type ReceiptJson, type ReceiptTrust } from './ledger/receipt.js';

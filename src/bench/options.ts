@@ -52,7 +52,10 @@ export const USAGE = `usage: npm run bench -- [--json] [--workload NAME] [--mode
                 | trace-fixture | provenance (on the cached fixture; only when named)
   --trace-events N  events of the provenance fixture (default 1,000,000; CI size 20,000),
                 built once through the commit path and cached in .bench-cache/
-  --mode        embedded (default) | distributed (not built yet)
+  --mode        embedded (default) | distributed: blind-write and rmw against a whole loopback
+                network (3 etcd members, 2 orderers, a peer process per org) over the peers'
+                HTTP APIs, the embedded rmw of the same run for the ratio, and an rmw phase
+                that kills the etcd leader (rmw-2of3 is reported as not run)
   --warmup S    warm-up seconds at the measured rate (default 10)
   --duration S  measured seconds (default 60)
   --rate TPS    one fixed-rate round at TPS instead of the maximum-rate search
@@ -86,6 +89,14 @@ function traceEventsOption(text: string | undefined, workload: string | undefine
     throw new UsageError(`--workload ${workload} takes no --rate or --txs`);
   }
   return traceEvents;
+}
+
+/** What `--mode distributed` runs: the `basic` workloads only. */
+function distributedOptions(workload: string | undefined, http: boolean, keys: boolean, txs: number | undefined): void {
+  if (http || keys || txs !== undefined) throw new UsageError('--mode distributed runs the basic workloads: it takes no --http, --keys or --txs');
+  if (workload !== undefined && (FIXTURE_WORKLOADS.includes(workload) || workload === 'trace-capture')) {
+    throw new UsageError(`--mode distributed runs blind-write, rmw and rmw-2of3; --workload ${workload} runs on the embedded network only`);
+  }
 }
 
 /**
@@ -130,6 +141,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   if (v.keys && (v.http || v.rate !== undefined || txs !== undefined || v.workload !== undefined)) {
     throw new UsageError('--keys measures key derivation alone: it takes no --http, --rate, --txs or --workload');
   }
+  if (mode === 'distributed') distributedOptions(v.workload, v.http, v.keys, txs);
   const traceEvents = traceEventsOption(v['trace-events'], v.workload, v.rate, txs);
   const defaults = v.keys ? KEYS_DEFAULTS : v.http ? HTTP_DEFAULTS : RUN_DEFAULTS;
   return {

@@ -5,7 +5,14 @@
  * `etcd-<i>/etcd.log`), and on SIGTERM or SIGINT stops each member gracefully and exits. The
  * members die with it even if it is killed (parent-death signal), so no etcd member is left
  * behind by a crashed launcher.
+ *
+ * Its control channel, for operators and failure tests, is HTTP on the Unix socket
+ * `<dataDir>/etcd/etcd-host.sock` (mode 0600): `POST /members/<name>/<action>` with `kill`
+ * (SIGKILL), `stop` (SIGTERM), `restart` (start again after a kill or stop, without waiting for
+ * health), `pause` (SIGSTOP) or `resume` (SIGCONT), and `GET /status` (the cluster's status).
  */
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +47,58 @@ export async function describedEtcdCluster(description: NetworkDescription): Pro
   return createEtcdCluster({ dataDir: describedPath(description, 'etcd'), ports: description.etcd.map((e) => ({ client: e.clientPort, peer: e.peerPort })) });
 }
 
+/** The control socket of a description's etcd host process. */
+export function etcdControlSocket(description: NetworkDescription): string {
+  return describedPath(description, 'etcd/etcd-host.sock');
+}
+
+/** What the control channel can do to one member. */
+export type EtcdMemberAction = 'kill' | 'stop' | 'restart' | 'pause' | 'resume';
+
+const MEMBER_ACTIONS: Readonly<Record<EtcdMemberAction, (cluster: EtcdCluster, name: string) => Promise<void> | void>> = {
+  kill: (c, name) => c.killMember(name),
+  stop: (c, name) => c.stopMember(name),
+  restart: (c, name) => c.restartMember(name),
+  pause: (c, name) => { c.pauseMember(name); },
+  resume: (c, name) => { c.resumeMember(name); },
+};
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function control(cluster: EtcdCluster, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  request.resume();
+  const url = request.url ?? '';
+  if (request.method === 'GET' && url === '/status') { reply(response, 200, await cluster.status()); return; }
+  const match = /^\/members\/([A-Za-z0-9_.-]{1,64})\/([a-z]+)$/.exec(url);
+  const action = match?.[2];
+  if (request.method !== 'POST' || match?.[1] === undefined || action === undefined || !Object.hasOwn(MEMBER_ACTIONS, action)) {
+    reply(response, 404, { error: { code: 'NOT_FOUND', message: `unknown control request ${request.method ?? ''} ${url}: POST /members/<name>/(${Object.keys(MEMBER_ACTIONS).join('|')}) or GET /status` } });
+    return;
+  }
+  try {
+    await MEMBER_ACTIONS[action as EtcdMemberAction](cluster, match[1]);
+    process.stderr.write(`etcd member ${match[1]}: ${action} done\n`);
+    reply(response, 200, { member: match[1], action, running: cluster.isRunning(match[1]) });
+  } catch (error) {
+    const code = isSilkError(error) ? error.code : 'INTERNAL';
+    reply(response, isSilkError(error) && error.code === 'INVALID_ARGUMENT' ? 400 : 500, { error: { code, message: (error as Error).message } });
+  }
+}
+
+/** Serves the control channel on `socket` (a stale socket file from a killed host is replaced). */
+async function serveControl(cluster: EtcdCluster, socket: string): Promise<Server> {
+  rmSync(socket, { force: true });
+  const server = createServer((request, response) => {
+    control(cluster, request, response).catch((error: unknown) => { reply(response, 500, { error: { code: 'INTERNAL', message: String(error) } }); });
+  });
+  await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(socket, done); });
+  chmodSync(socket, 0o600);
+  return server;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { description: { type: 'string' } }, strict: true });
   if (values.description === undefined) throw new SilkError('INVALID_ARGUMENT', 'usage: etcd-host-main --description FILE');
@@ -49,12 +108,20 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const description = readNetworkDescription(resolve(values.description));
   const cluster = await describedEtcdCluster(description);
+  const socket = etcdControlSocket(description);
+  let server: Server | undefined;
   try {
     await cluster.start();
     process.stderr.write(`etcd members ${cluster.members.map((m) => m.name).join(', ')} running: ${cluster.clientUrls.join(', ')}\n`);
+    // A socket path longer than the system's limit (about 107 bytes) leaves the host without its control channel.
+    if (socket.length < 100) server = await serveControl(cluster, socket);
+    else process.stderr.write(`no control channel: the socket path ${socket} is too long\n`);
     await stop;
+    server?.close();
     for (const member of cluster.members) await cluster.stopMember(member.name);
   } finally {
+    server?.close();
+    if (server !== undefined) rmSync(socket, { force: true });
     await cluster.close();
   }
   process.stderr.write('etcd members stopped\n');

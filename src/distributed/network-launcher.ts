@@ -4,9 +4,14 @@
  * bootstrap, then the etcd members, the orderers and one peer process per peer of the
  * description, each a detached process with its log in its own folder and its pid in
  * `<dir>/pids.json`. `down` stops them (SIGTERM, then SIGKILL after a grace period) and waits
- * until their ports are free; `status` asks each of them how it is.
+ * until their ports are free; `status` asks each of them how it is. For operators and failure
+ * tests a running network's parts can be handled one at a time: an etcd member killed, stopped,
+ * paused or restarted through the etcd host's control socket (`etcdMemberControl`), an orderer or
+ * peer started again after it died (`restartNetworkProcess`), and a new peer added to an org
+ * (`addNetworkPeer`).
  */
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -23,7 +28,8 @@ import { parseLeaderCandidate } from '../ordering/orderer-wire.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
 import { openChainElection } from './etcd-election.js';
-import { checkLocalEtcdLayout } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, etcdControlSocket, type EtcdMemberAction } from './etcd-host-main.js';
+import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
 
@@ -584,4 +590,196 @@ export async function networkStatus(dir: string): Promise<NetworkStatus> {
     processes,
     ready: etcd.healthy && processes.every((p) => p.alive && p.ready),
   };
+}
+
+/**
+ * The processes `up` started in `dir` (as `pids.json` lists them; a restarted one with its new pid).
+ * @throws SilkError CONFIG_INVALID for an unreadable pids file, or when the network was not started
+ * @example const orderers = networkProcesses('./network').filter((p) => p.kind === 'orderer')
+ */
+export function networkProcesses(dir: string): readonly LaunchedProcess[] {
+  const pids = readPids(resolve(dir));
+  if (pids === undefined) throw new SilkError('CONFIG_INVALID', `${resolve(dir)} holds no ${PIDS_FILE}: the network is not running (silk network up)`);
+  return pids.processes;
+}
+
+/** How long a control request to the etcd host may take (a restart waits up to 30 s for its ports). */
+const CONTROL_TIMEOUT_MS = 45_000;
+
+/**
+ * Acts on one etcd member of the network running in `dir`, through the etcd host's control socket:
+ * `kill` (SIGKILL), `stop` (SIGTERM), `restart` (start it again; it rejoins by itself), `pause`
+ * (SIGSTOP), `resume` (SIGCONT). Resolves once the host has done it (a restarted member is
+ * started, not necessarily healthy yet).
+ * @throws SilkError INVALID_ARGUMENT (unknown member or action), ORDERING_UNAVAILABLE (no etcd host answering)
+ * @example await etcdMemberControl('./network', 'etcd-2', 'kill')
+ */
+export async function etcdMemberControl(dir: string, member: string, action: EtcdMemberAction): Promise<void> {
+  if (!['kill', 'stop', 'restart', 'pause', 'resume'].includes(action)) throw new SilkError('INVALID_ARGUMENT', `unknown etcd member action ${action}: kill, stop, restart, pause or resume`);
+  const description = readNetworkDescription(join(resolve(dir), NETWORK_FILE));
+  if (!description.etcd.some((e) => e.name === member)) throw new SilkError('INVALID_ARGUMENT', `no etcd member named ${member}; members: ${description.etcd.map((e) => e.name).join(', ')}`);
+  const socketPath = etcdControlSocket(description);
+  const { status, body } = await new Promise<{ status: number; body: string }>((done, fail) => {
+    const req = httpRequest({ socketPath, method: 'POST', path: `/members/${member}/${action}`, timeout: CONTROL_TIMEOUT_MS }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('end', () => { done({ status: res.statusCode ?? 0, body: text }); });
+    });
+    req.on('timeout', () => { req.destroy(new Error(`no answer within ${CONTROL_TIMEOUT_MS} ms`)); });
+    req.on('error', (cause) => { fail(new SilkError('ORDERING_UNAVAILABLE', `the etcd host of ${resolve(dir)} does not answer on ${socketPath} (${cause.message}): is the network running?`, { reason: 'no-etcd-host' }, { cause })); });
+    req.end();
+  });
+  if (status !== 200) {
+    let message = body;
+    try { message = (JSON.parse(body) as { error: { message: string } }).error.message; } catch { /* keep the text */ }
+    throw new SilkError(status === 400 ? 'INVALID_ARGUMENT' : 'ORDERING_UNAVAILABLE', `etcd member ${member}: ${action} failed: ${message}`, { member, action });
+  }
+}
+
+function describedOrdererOrPeer(d: NetworkDescription, name: string): { kind: 'orderer' | 'peer'; dataDir: string } {
+  const orderer = d.orderers.find((o) => o.name === name);
+  if (orderer !== undefined) return { kind: 'orderer', dataDir: orderer.dataDir };
+  const peer = d.peers.find((p) => p.name === name);
+  if (peer !== undefined) return { kind: 'peer', dataDir: peer.dataDir };
+  throw new SilkError('INVALID_ARGUMENT', `no orderer or peer named ${name}; orderers: ${d.orderers.map((o) => o.name).join(', ')}; peers: ${d.peers.map((p) => p.name).join(', ')}`);
+}
+
+/** Starts an orderer or peer of a running network, records its pid and waits until it is ready. */
+async function launchInto(dir: string, description: NetworkDescription, file: string, name: string, timeoutMs: number): Promise<LaunchedProcess> {
+  const { kind, dataDir } = describedOrdererOrPeer(description, name);
+  const pids = readPids(dir);
+  if (pids === undefined) throw new SilkError('CONFIG_INVALID', `${dir} holds no ${PIDS_FILE}: the network is not running (silk network up)`);
+  const old = pids.processes.find((p) => p.name === name);
+  if (old !== undefined && isLaunchedAlive(old)) throw new SilkError('CONFIG_INVALID', `${kind} ${name} is running (pid ${old.pid}): stop it first`);
+  const folder = describedPath(description, dataDir);
+  mkdirSync(folder, { recursive: true });
+  const launched = launch(kind, name, file, join(folder, `${kind}.log`));
+  writePids(dir, { ...pids, processes: [...pids.processes.filter((p) => p.name !== name), launched] });
+  try {
+    await waitReady(description, [launched], Date.now() + timeoutMs, () => undefined);
+  } catch (error) {
+    if (isLaunchedAlive(launched)) process.kill(launched.pid, 'SIGKILL');
+    throw error;
+  }
+  return launched;
+}
+
+/**
+ * Starts again an orderer or peer of the network in `dir` that is not running (it crashed or was
+ * killed), records its new pid and waits until it is ready (an orderer accepting connections, a
+ * peer caught up with the ordered height).
+ * @returns the process started
+ * @throws SilkError INVALID_ARGUMENT (unknown name), CONFIG_INVALID (network not running, process
+ *   still running), INTERNAL (it exited or was not ready within `timeoutMs`)
+ * @example await restartNetworkProcess('./network', 'orderer0')
+ */
+export async function restartNetworkProcess(dir: string, name: string, timeoutMs = UP_TIMEOUT_MS): Promise<LaunchedProcess> {
+  const folder = resolve(dir);
+  const file = join(folder, NETWORK_FILE);
+  return launchInto(folder, readNetworkDescription(file), file, name, timeoutMs);
+}
+
+/** A loopback port nothing listens on now. */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(0, host, done); });
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** Parameters of {@link addNetworkPeer}. */
+export interface AddNetworkPeerParameters {
+  /** The org the peer belongs to. */
+  readonly org: string;
+  /** Its port (default: a free one on the org's first peer's host). */
+  readonly port?: number;
+  /** How long to wait until it has caught up (default {@link UP_TIMEOUT_MS}). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Adds a peer to an org of the network running in `dir`: the next `peer<i>.<org>` is added to the
+ * description (serving the chains the org's first peer serves), the bootstrap issues its key and
+ * certificates (nothing else is rewritten), and the process is started and waited for until it
+ * has caught up: it takes the blocks the ordering log no longer holds from the other peers and
+ * checks each one itself.
+ * @returns the peer's name and API URL
+ * @throws SilkError INVALID_ARGUMENT (unknown org, bad port), CONFIG_INVALID (network not
+ *   running), INTERNAL (the peer exited or did not catch up in time)
+ * @example const { name, url } = await addNetworkPeer('./network', { org: 'Org1' })
+ */
+export async function addNetworkPeer(dir: string, params: AddNetworkPeerParameters): Promise<{ name: string; url: string }> {
+  const folder = resolve(dir);
+  const file = join(folder, NETWORK_FILE);
+  const current = readNetworkDescription(file);
+  const first = current.peers.find((p) => p.org === params.org);
+  if (first === undefined) throw new SilkError('INVALID_ARGUMENT', `no org ${params.org} with a peer in ${file}; orgs: ${current.orgs.map((o) => o.name).join(', ')}`);
+  if (params.port !== undefined && (!Number.isSafeInteger(params.port) || params.port < 1 || params.port > 65_535)) throw new SilkError('INVALID_ARGUMENT', `port must be a whole number from 1 to 65535; got ${String(params.port)}`);
+  const names = new Set(current.peers.map((p) => p.name));
+  let i = 0;
+  while (names.has(`peer${i}.${params.org.toLowerCase()}`)) i++;
+  const name = `peer${i}.${params.org.toLowerCase()}`;
+  const port = params.port ?? (await freePort(first.host));
+  // The file as written (relative folders stay relative), with the new peer appended.
+  const raw = parseYaml(readFileSync(file, 'utf8')) as NetworkDescription;
+  const next = { ...raw, peers: [...raw.peers, { name, org: params.org, host: first.host, port, dataDir: `peers/${name}`, chains: [...first.chains] }] };
+  writeFileSync(`${file}.partial`, networkDescriptionToYaml(next));
+  const description = readNetworkDescription(`${file}.partial`);
+  await bootstrapNetwork(description, { contracts: DEMO_CONTRACTS, keys: keysFor(description, undefined) });
+  renameSync(`${file}.partial`, file);
+  await launchInto(folder, readNetworkDescription(file), file, name, params.timeoutMs ?? UP_TIMEOUT_MS);
+  return { name, url: `http://${urlHost(first.host)}:${port}` };
+}
+
+/**
+ * SIGKILLs at once, synchronously, every process `up` started in `dir` that still runs (for exit
+ * hooks and failure tests; the etcd members die with their host). Never throws.
+ * @example process.on('exit', () => { killNetworkNow('./network'); })
+ */
+export function killNetworkNow(dir: string): void {
+  let processes: readonly LaunchedProcess[];
+  try {
+    processes = readPids(resolve(dir))?.processes ?? [];
+  } catch {
+    return;
+  }
+  for (const p of processes) {
+    if (!isLaunchedAlive(p)) continue;
+    const members = p.kind === 'etcd' ? [...etcdMemberPids(p.pid).values()] : [];
+    for (const pid of [p.pid, ...members]) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    }
+  }
+}
+
+/** The first port the system hands out as a connection's local port (Linux; 32768 elsewhere). */
+function firstEphemeralPort(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(first) && first > 1_024 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * The first of `count` consecutive loopback ports that are all free now, chosen at random from
+ * 10000 up to the system's ephemeral range (for a layout's `basePort`). Ports inside the
+ * ephemeral range are avoided: a process killed there may find its port taken as the local port
+ * of some other connection and be unable to listen again until that connection closes.
+ * @throws SilkError INVALID_ARGUMENT for a bad count; INTERNAL when none is found after 50 tries
+ * @example const basePort = await findFreePortRange(11)
+ */
+export async function findFreePortRange(count: number): Promise<number> {
+  if (!Number.isSafeInteger(count) || count < 1 || count > 1_000) throw new SilkError('INVALID_ARGUMENT', `count must be 1 to 1000; got ${String(count)}`);
+  const span = Math.max(1, firstEphemeralPort() - 10_000 - count);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * span);
+    let ok = true;
+    for (let port = base; port < base + count && ok; port++) ok = await portIsFree('127.0.0.1', port);
+    if (ok) return base;
+  }
+  throw new SilkError('INTERNAL', `no ${count} consecutive free loopback ports found`);
 }

@@ -14,6 +14,12 @@
  * hash chain, the orderer's signature and recomputes every transaction's validation. Nothing is
  * copied as files.
  *
+ * With TLS (its certificate files exist), endorsement crosses orgs: the process serves
+ * `/peer/v1/endorse` and `/peer/v1/height` to member peers over mutual TLS on its own port (a TLS
+ * connection there reaches these routes, a plain one the API), and its gateway endorses with its
+ * own peer plus a remote endorser for every other peer of the description, so a submit through
+ * any org's API gathers the endorsements its policy needs.
+ *
  * SIGTERM or SIGINT stop it gracefully: the API drains, delivery stops, the ledgers close.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,15 +34,19 @@ import { IdentityContract } from '../contracts/identity/identity-contract.js';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { createInlineVerifier } from '../crypto/verify-pool.js';
 import { isSilkError, SilkError } from '../errors.js';
-import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { createGateway, type EndorsingPeer, type Gateway } from '../gateway/gateway.js';
 import { IDENTITY_CONTRACT } from '../identity/identity-record.js';
 import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
+import { peerName } from '../network/org-keyring.js';
+import { fromHex } from '../crypto/hash.js';
 import type { Orderer } from '../ordering/orderer.js';
 import { createPeer, type Peer } from '../peer/peer.js';
 import { lockDataFolder, type DataLock } from '../storage/data-lock.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction } from '../ordering/block-cutter.js';
 import { readTlsCredentials, type TlsCredentials } from './mtls.js';
+import { openPeerEndorsementService, type PeerEndorsementService } from './peer-endorsement-service.js';
+import { createRemotePeer, type RemotePeer } from './remote-peer.js';
 import { genesisFile, peerKeyFile } from './network-bootstrap.js';
 import { adminKeysOfChains, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
 import { describedPath, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -60,12 +70,28 @@ export interface PeerProcessOptions {
   readonly logger?: Logger;
   /** A `fetch` for block requests to other peers (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * Mutual TLS between the peers (the process's credentials and the alliance's membership): the
+   * peer then serves endorsements to member peers and endorses with every other described peer.
+   * Without it the process endorses with its own peer only.
+   */
+  readonly tls?: PeerTls;
+  /** Time limit of one endorsement request to another peer (default 10 s). */
+  readonly remoteEndorseTimeoutMs?: number;
+}
+
+/** A process's TLS credentials and the membership its links check. */
+export interface PeerTls {
+  readonly credentials: TlsCredentials;
+  readonly membership: TlsMembership;
 }
 
 /** A running peer process. */
 export interface PeerProcess {
   readonly peer: Peer;
   readonly gateway: Gateway;
+  /** The other peers its gateway may ask for endorsements (none without TLS). */
+  readonly remotePeers: readonly RemotePeer[];
   /** Base URLs the API listens on: its own address first, then the API's if it fronts it. */
   readonly urls: readonly string[];
   /** True once every chain has committed every block ordered so far (what `/api/ready` says). */
@@ -88,6 +114,42 @@ function otherPeerUrls(description: NetworkDescription, me: DescribedPeer, chain
 
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The key a chain configuration lists for a described peer: the bootstrap lists an org's i-th peer
+ * of the description (in its order) as `peer<i>.<org>` with its process key.
+ */
+function configuredPeerKey(description: NetworkDescription, peer: DescribedPeer, local: Peer): Uint8Array | undefined {
+  const index = description.peers.filter((p) => p.org === peer.org).indexOf(peer);
+  const member = peerName(peer.org, index);
+  for (const chain of peer.chains) {
+    if (!local.chains().includes(chain)) continue;
+    const found = local.config(chain).orgs[peer.org]?.members.find((m) => m.role === 'peer' && m.name === member);
+    if (found !== undefined) return fromHex(found.key);
+  }
+  return undefined;
+}
+
+/**
+ * A remote endorser for every other described peer sharing a chain with this one, reached at its
+ * own `host:port` over mutual TLS.
+ */
+function remotePeersOf(description: NetworkDescription, me: DescribedPeer, local: Peer, tls: PeerTls, timeoutMs: number | undefined, logger?: Logger): RemotePeer[] {
+  const remotes: RemotePeer[] = [];
+  for (const other of description.peers) {
+    if (other.name === me.name || !other.chains.some((c) => me.chains.includes(c))) continue;
+    const publicKey = configuredPeerKey(description, other, local);
+    if (publicKey === undefined) {
+      logger?.warn({ peer: other.name }, 'no key for this peer in the chain configurations; it is not asked to endorse');
+      continue;
+    }
+    remotes.push(createRemotePeer({
+      name: other.name, org: other.org, publicKey, url: `https://${urlHost(other.host)}:${other.port}`, chains: other.chains,
+      credentials: tls.credentials, membership: tls.membership, ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    }));
+  }
+  return remotes;
 }
 
 /**
@@ -255,7 +317,9 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
       await f.catchUp();
       f.start();
     }
-    const gateway = createGateway({ peers: [peer], commitPeer: peer, orderer: options.orderer });
+    const remotePeers = options.tls === undefined ? [] : remotePeersOf(description, me, peer, options.tls, options.remoteEndorseTimeoutMs, logger);
+    const endorsers: EndorsingPeer[] = [peer, ...remotePeers];
+    const gateway = createGateway({ peers: endorsers, commitPeer: peer, orderer: options.orderer });
     const backend: ApiBackend = { peer, gateway, orderedHeight: (chain) => options.orderer.height(chain) };
     const servers: ApiServer[] = [];
     const urls: string[] = [];
@@ -265,15 +329,26 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
       servers.push(server);
       urls.push(await server.listen(address));
     }
+    // The peer-to-peer routes share the peer's own port: TLS connections there reach them.
+    let p2p: PeerEndorsementService | undefined;
+    const own = servers[0];
+    if (options.tls !== undefined && own !== undefined) {
+      p2p = await openPeerEndorsementService({ peer, credentials: options.tls.credentials, membership: options.tls.membership, ...(logger ? { logger } : {}) });
+      p2p.shareListener(own.app.server);
+    }
     const opened = peer;
     let closing: Promise<void> | undefined;
     return {
       peer: opened,
       gateway,
+      remotePeers,
       urls,
       ready: () => me.chains.every((c) => opened.height(c) >= options.orderer.height(c)),
       close() {
         closing ??= (async () => {
+          // Peer links first: their kept-alive connections would hold the shared port open.
+          await p2p?.close();
+          for (const r of remotePeers) r.close();
           await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 10_000 })));
           for (const f of followers) f.stop();
           gateway.close();
@@ -304,11 +379,11 @@ function parsePeerArgs(argv: readonly string[]): { descriptionFile: string; name
 }
 
 /**
- * Mutual TLS to the orderers when the peer's certificate files exist (the orderers then serve
- * mutual TLS too): the peer's credentials, and a membership built from the chains' genesis
- * configurations, so only a registered orderer of a member org is trusted.
+ * Mutual TLS when the peer's certificate files exist: to the orderers (they then serve mutual TLS
+ * too) and between the peers. The peer's credentials, and a membership built from the chains'
+ * genesis configurations, so only registered processes of member orgs are trusted.
  */
-function ordererTls(description: NetworkDescription, me: DescribedPeer): { credentials: TlsCredentials; membership: TlsMembership } | undefined {
+function processTls(description: NetworkDescription, me: DescribedPeer): PeerTls | undefined {
   const tlsDir = join(describedPath(description, me.dataDir), 'tls');
   const files = { certFile: join(tlsDir, 'peer.crt'), keyFile: join(tlsDir, 'peer.key'), caFile: join(tlsDir, 'ca-bundle.crt') };
   if (!Object.values(files).every((f) => existsSync(f))) return undefined;
@@ -333,7 +408,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const description = readNetworkDescription(descriptionFile);
   const me = describedPeer(description, name);
-  const tls = ordererTls(description, me);
+  const tls = processTls(description, me);
   const scheme = tls === undefined ? 'http' : 'https';
   // Loaded here, so openPeerProcess can run over any Orderer without the etcd client.
   const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
@@ -344,8 +419,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(tls === undefined ? {} : { tls }),
     logger,
   });
-  const node = await openPeerProcess({ description, name, orderer, logger });
-  logger.info({ urls: node.urls, chains: Object.fromEntries(me.chains.map((c) => [c, node.peer.height(c)])) }, 'peer serving');
+  const node = await openPeerProcess({ description, name, orderer, logger, ...(tls === undefined ? {} : { tls }) });
+  logger.info({ urls: node.urls, chains: Object.fromEntries(me.chains.map((c) => [c, node.peer.height(c)])), endorsers: node.remotePeers.map((r) => r.name) }, 'peer serving');
   const signal = await stop;
   logger.info({ signal }, 'stopping: draining the API, then closing the ledgers');
   await node.close();

@@ -5,14 +5,14 @@
  * for the commit at its peer, returning the validation code, block number and a receipt.
  */
 import type { Signer } from '../crypto/p256.js';
-import { CommitError, EndorseError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
+import { CommitError, EndorseError, isSilkError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
 import { compileEndorsementPolicy, principalAccepts, type PolicySigner } from '../ledger/endorsement-policy.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { computeTxId, createProposal, decodeProposal, type Proposal, type SignedProposal } from '../ledger/proposal.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { decodeTransaction, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
 import type { Orderer } from '../ordering/orderer.js';
-import type { CommittedBlock, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
+import type { CommittedBlock, EndorsementResponse, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
 
 /** What to run. */
 export interface ProposalParameters {
@@ -37,10 +37,37 @@ export interface SubmitResult {
   readonly receipt: Receipt;
 }
 
+/**
+ * What the gateway needs of a peer it asks for endorsements: a `Peer` of this process is one; a
+ * peer of another process is reached through an adapter (`createRemotePeer`, distributed mode)
+ * whose `endorse` answers a promise.
+ */
+export interface EndorsingPeer {
+  readonly name: string;
+  readonly org: string;
+  /** The key its endorsements are signed with: its role is looked up in the chain configuration. */
+  readonly publicKey: Uint8Array;
+  /**
+   * True for a peer of another process: it is asked only when the gateway's own peers cannot
+   * satisfy the policy (or the caller names its org), so an endorsement stays in-process when it can.
+   */
+  readonly remote?: boolean;
+  /** Chains the peer serves. */
+  chains(): readonly string[];
+  /** Its height of a chain as the gateway can see it without waiting (a remote peer: the last it reported). */
+  height(chain: string): number;
+  /** Endorses a proposal: at once (a peer of this process) or later (a remote one). @throws EndorseError */
+  endorse(signed: SignedProposalBytes): EndorsementResponse | Promise<EndorsementResponse>;
+  /** Resolves once the peer has `height` blocks of `chain`, or after `timeoutMs`; never rejects (a remote peer). */
+  waitForHeight?(chain: string, height: number, timeoutMs: number): Promise<void>;
+  /** Committed blocks from `fromBlock` on (a peer of this process): how the gateway waits for it to catch up. */
+  subscribe?(chain: string, fromBlock: number, listener: (b: CommittedBlock) => void): () => void;
+}
+
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
   /** Peers the gateway may ask for endorsements. */
-  readonly peers: readonly Peer[];
+  readonly peers: readonly EndorsingPeer[];
   /** The peer whose commits the gateway waits for (normally one of its own org). */
   readonly commitPeer: Peer;
   readonly orderer: Orderer;
@@ -76,7 +103,10 @@ export interface Gateway {
   submitSigned(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[]; expect?: ExpectedProposal }): Promise<SubmitResult>;
   /** Resubmits an envelope; returns its existing outcome if it was already committed. */
   submitEnvelope(chain: string, envelope: Uint8Array): Promise<SubmitResult>;
-  /** Endorses a proposal and returns the envelope without ordering it. */
+  /**
+   * Endorses a proposal with peers of this process and returns the envelope without ordering it
+   * (remote peers are asked by the submit calls only).
+   */
   endorse(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[] }): { envelope: Uint8Array; txId: string; response: JsonValue | undefined };
   /** Runs a query function on the commit peer. */
   evaluate(params: ProposalParameters, signer: Signer): JsonValue | undefined;
@@ -99,8 +129,11 @@ function rotate<T>(items: readonly T[], start: number): T[] {
 }
 
 /** Resolves when `peer` has `height` blocks on `chain`, or after `timeoutMs` (it then endorses as it is). */
-function waitForHeight(peer: Peer, chain: string, height: number, timeoutMs: number): Promise<void> {
+function waitForHeight(peer: EndorsingPeer, chain: string, height: number, timeoutMs: number): Promise<void> {
   if (peer.height(chain) >= height) return Promise.resolve();
+  if (peer.waitForHeight !== undefined) return peer.waitForHeight(chain, height, timeoutMs);
+  const subscribe = peer.subscribe?.bind(peer);
+  if (subscribe === undefined) return Promise.resolve();
   return new Promise((resolve) => {
     const state = { done: false, unsubscribe: undefined as (() => void) | undefined };
     const finish = (): void => {
@@ -112,7 +145,7 @@ function waitForHeight(peer: Peer, chain: string, height: number, timeoutMs: num
     };
     const timer = setTimeout(finish, timeoutMs);
     // subscribe() replays stored blocks first, so `finish` may already have run when it returns.
-    const unsubscribe = peer.subscribe(chain, height - 1, finish);
+    const unsubscribe = subscribe(chain, height - 1, finish);
     if (state.done) unsubscribe();
     else state.unsubscribe = unsubscribe;
   });
@@ -124,6 +157,23 @@ function resultFrom(receipt: Receipt, response: JsonValue | undefined): SubmitRe
 
 interface Waiter {
   resolve(b: { block: CommittedBlock; index: number }): void;
+}
+
+/** An endorsed proposal: the envelope to order, its tx id and the contract's response. */
+interface Endorsed {
+  readonly envelope: Uint8Array;
+  readonly txId: string;
+  readonly response: JsonValue | undefined;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
+/** The peer an ENDORSER_UNAVAILABLE error names, among those asked. */
+function unavailablePeer(error: unknown, asked: readonly EndorsingPeer[]): EndorsingPeer | undefined {
+  if (!isSilkError(error, 'ENDORSER_UNAVAILABLE')) return undefined;
+  return asked.find((p) => p.name === error.details.peer);
 }
 
 /**
@@ -151,18 +201,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     subscriptions.set(chain, unsubscribe);
   };
 
-  const peerRole = (chain: string, peer: Peer): PolicySigner | undefined => options.commitPeer.identity(chain, peer.publicKey);
+  const peerRole = (chain: string, peer: EndorsingPeer): PolicySigner | undefined => options.commitPeer.identity(chain, peer.publicKey);
+  const allPeers = options.peers;
+  const inProcessPeers = options.peers.filter((p) => p.remote !== true);
 
   /**
    * The height every endorser should reach before simulating: the highest any known peer has
    * committed. A client whose previous transaction committed at any peer (through this gateway
    * or another one) then reads its own writes, and endorsers of one proposal agree.
    */
-  const knownHeight = (chain: string, joined: readonly Peer[]): number => Math.max(options.commitPeer.height(chain), ...joined.map((p) => p.height(chain)));
+  const knownHeight = (chain: string, joined: readonly EndorsingPeer[]): number => Math.max(options.commitPeer.height(chain), ...joined.map((p) => p.height(chain)));
 
-  /** Endorsers are chosen among peers that have reached the known height first. */
-  const chooseEndorsers = (chain: string, contract: string, orgs?: readonly string[]): Peer[] => {
-    const joined = options.peers.filter((p) => p.chains().includes(chain));
+  /**
+   * Endorsers are chosen among peers that have reached the known height first, peers of this
+   * process before remote ones; peers in `excluded` (found unavailable) are left out.
+   */
+  const chooseEndorsers = (chain: string, contract: string, orgs: readonly string[] | undefined, among: readonly EndorsingPeer[], excluded?: ReadonlySet<EndorsingPeer>): EndorsingPeer[] => {
+    const joined = among.filter((p) => p.chains().includes(chain) && excluded?.has(p) !== true);
     const target = knownHeight(chain, joined);
     const current = joined.filter((p) => p.height(chain) >= target);
     const candidates = [...current, ...joined.filter((p) => p.height(chain) < target)];
@@ -181,10 +236,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (def === undefined) throw new EndorseError('UNKNOWN_CONTRACT', `contract ${contract} is not defined on chain ${chain}`);
     const policy = compileEndorsementPolicy(def.policy);
     const start = rotation++;
-    const chosen: Peer[] = [];
+    const chosen: EndorsingPeer[] = [];
     const roles: PolicySigner[] = [];
-    // Rotate within the caught-up peers, then fall back to the others.
-    const ordered = [...rotate(current, start), ...candidates.slice(current.length)];
+    // Rotate within the caught-up peers, then fall back to the others; remote peers come after
+    // this process's own (with no remote peer this is the plain rotation).
+    const local = (p: EndorsingPeer): boolean => p.remote !== true;
+    const laggards = candidates.slice(current.length);
+    const ordered = current.every(local) && laggards.every(local)
+      ? [...rotate(current, start), ...laggards]
+      : [...rotate(current.filter(local), start), ...laggards.filter(local), ...rotate(current.filter((p) => !local(p)), start), ...laggards.filter((p) => !local(p))];
     // Only peers some principal of the policy accepts can help satisfy it. Peers have no function
     // or level, so authority principals ('Org1.finance@3') are left to co-signers (docs/identity.md).
     const principals = policy.principals();
@@ -199,14 +259,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `the reachable peers cannot satisfy ${contract}'s policy ${def.policy}`);
   };
 
-  /** Collects the endorsements of `peers` and assembles the envelope. */
-  const endorseWith = (signed: SignedProposalBytes, peers: readonly Peer[]): { envelope: Uint8Array; txId: string; response: JsonValue | undefined } => {
+  /** Checks the endorsements of `peers` agree and assembles the envelope. */
+  const assemble = (signed: SignedProposalBytes, peers: readonly EndorsingPeer[], answers: readonly EndorsementResponse[]): Endorsed => {
     let result: Uint8Array | undefined;
     let response: JsonValue | undefined;
     let txId = '';
     const endorsements: Endorsement[] = [];
-    for (const peer of peers) {
-      const r = peer.endorse(signed);
+    for (const [i, peer] of peers.entries()) {
+      const r = answers[i] as EndorsementResponse;
       if (result !== undefined && Buffer.compare(result, r.result) !== 0) {
         throw new EndorseError('ENDORSEMENT_MISMATCH', `peer ${peer.name} computed a different result`, { txId: r.txId });
       }
@@ -218,6 +278,39 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (result === undefined) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', 'no endorsing peer');
     const envelope = encodeEnvelope({ v: TX_FORMAT_VERSION, proposal: signed.bytes, signature: signed.signature, result, endorsements });
     return { envelope, txId, response };
+  };
+
+  /**
+   * Collects the endorsements of `peers` and assembles the envelope: at once when every peer
+   * answered at once (peers of this process), else once the remote ones answered. Remote peers
+   * are asked first, so they work while this process's peers simulate.
+   */
+  const endorseWith = (signed: SignedProposalBytes, peers: readonly EndorsingPeer[]): Endorsed | Promise<Endorsed> => {
+    const answers: (EndorsementResponse | Promise<EndorsementResponse>)[] = new Array<EndorsementResponse>(peers.length);
+    let pending = false;
+    try {
+      for (const [i, peer] of peers.entries()) {
+        if (peer.remote !== true) continue;
+        answers[i] = peer.endorse(signed);
+        pending = true;
+      }
+      for (const [i, peer] of peers.entries()) {
+        if (peer.remote === true) continue;
+        const a = peer.endorse(signed);
+        answers[i] = a;
+        pending ||= isPromise(a);
+      }
+    } catch (error) {
+      // A peer of this process refused: the remote answers still on their way are dropped.
+      for (const a of answers) if (isPromise(a)) a.catch(() => undefined);
+      throw error;
+    }
+    if (!pending) return assemble(signed, peers, answers as EndorsementResponse[]);
+    return Promise.allSettled(answers.map(async (a) => a)).then((settled) => {
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      return assemble(signed, peers, settled.map((s) => (s as PromiseFulfilledResult<EndorsementResponse>).value));
+    });
   };
 
   const waitForCommit = (chain: string, txId: string): { promise: Promise<{ block: CommittedBlock; index: number }>; cancel(): void } => {
@@ -279,24 +372,49 @@ export function createGateway(options: GatewayOptions): Gateway {
     return resultFrom(receipt, response);
   };
 
-  const endorseAndOrder = async (signed: SignedProposalBytes, proposal: Proposal, opts: { endorsingOrgs?: readonly string[] } | undefined): Promise<SubmitResult> => {
-    const peers = chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs);
+  /** Endorses with `peers` once they caught up, retrying differing results a few times. */
+  const endorseAgreeing = async (signed: SignedProposalBytes, chain: string, peers: readonly EndorsingPeer[]): Promise<Endorsed> => {
     // Endorsers behind the gateway's peer, or behind each other, get a moment to catch up
     // before they simulate, so they read the same state and return the same result.
-    const target = knownHeight(proposal.chain, options.peers.filter((p) => p.chains().includes(proposal.chain)));
-    await Promise.all(peers.map((p) => waitForHeight(p, proposal.chain, target, CATCH_UP_WAIT_MS)));
+    const target = knownHeight(chain, allPeers.filter((p) => p.chains().includes(chain)));
+    await Promise.all(peers.map((p) => waitForHeight(p, chain, target, CATCH_UP_WAIT_MS)));
     // Peers converge within moments (a commit is visible to reads slightly before the peer
     // reports its new height), so differing results are retried a few times before failing.
-    let e: ReturnType<typeof endorseWith> | undefined;
-    for (let attempt = 1; e === undefined; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
-        e = endorseWith(signed, peers);
+        const e = endorseWith(signed, peers);
+        return isPromise(e) ? await e : e;
       } catch (err) {
         if (attempt >= MISMATCH_ATTEMPTS || !(err instanceof EndorseError) || err.code !== 'ENDORSEMENT_MISMATCH') throw err;
         await new Promise((resolve) => setTimeout(resolve, 2 * attempt));
       }
     }
-    return order(proposal.chain, e.envelope, e.txId, e.response);
+  };
+
+  const endorseAndOrder = async (signed: SignedProposalBytes, proposal: Proposal, opts: { endorsingOrgs?: readonly string[] } | undefined): Promise<SubmitResult> => {
+    const { chain, contract } = proposal;
+    const orgs = opts?.endorsingOrgs;
+    let peers = chooseEndorsers(chain, contract, orgs, allPeers);
+    // A peer that cannot be reached is left out and the policy satisfied without it when other
+    // peers can; otherwise its error, naming it, is the answer.
+    const down = new Set<EndorsingPeer>();
+    for (;;) {
+      let e: Endorsed;
+      try {
+        e = await endorseAgreeing(signed, chain, peers);
+      } catch (err) {
+        const unavailable = unavailablePeer(err, peers);
+        if (unavailable === undefined || down.has(unavailable)) throw err;
+        down.add(unavailable);
+        try {
+          peers = chooseEndorsers(chain, contract, orgs, allPeers, down);
+        } catch {
+          throw err;
+        }
+        continue;
+      }
+      return order(chain, e.envelope, e.txId, e.response);
+    }
   };
 
   const gateway: Gateway = {
@@ -333,8 +451,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     endorse(signed, opts) {
       const proposal = decodeProposal(signed.bytes);
-      const { envelope, txId, response } = endorseWith(signed, chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs));
-      return { envelope, txId, response };
+      const e = endorseWith(signed, chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs, inProcessPeers));
+      if (isPromise(e)) {
+        e.catch(() => undefined);
+        throw new EndorseError('INVALID_ARGUMENT', 'endorse() answers at once, with peers of this process; a peer answered later: submit instead');
+      }
+      return { envelope: e.envelope, txId: e.txId, response: e.response };
     },
     evaluate(params, signer) {
       return options.commitPeer.evaluate(gateway.propose(params, signer));

@@ -1,0 +1,183 @@
+/**
+ * The peer-to-peer routes of a peer process, served only to registered peer processes of member
+ * orgs over mutual TLS (TLS 1.3, `mtlsServerOptions` + `requireMember(membership, ['peer'])`):
+ *
+ * | route | answer |
+ * |---|---|
+ * | `POST /peer/v1/endorse` `{ proposal, signature }` (base64, as the API's signed proposal body) | the endorsement of the local `peer.endorse()`, canonical CBOR (`application/cbor`, see `endorsement-wire.ts`), or the API's error body with the registry's status |
+ * | `GET /peer/v1/height?chain=C[&min=N&waitMs=MS]` | `{ chain, height }`; with `min`, answered once the peer has `min` blocks or after `waitMs` (at most 5 s), whichever comes first |
+ *
+ * The routes share the peer's own port with its public API ({@link PeerEndorsementService.shareListener}):
+ * a connection whose first byte opens a TLS handshake (0x16, a handshake record) is handed to
+ * these routes, any other to the API. An HTTP request never starts with that byte, so nothing
+ * changes for API clients, and the network description needs no second port per peer.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import { Type, type Static } from '@sinclair/typebox';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { sendError } from '../api/error-reply.js';
+import { fromBase64 } from '../api/wire.js';
+import { SilkError } from '../errors.js';
+import { decodeProposal } from '../ledger/proposal.js';
+import type { Peer } from '../peer/peer.js';
+import { encodeEndorsementReply } from './endorsement-wire.js';
+import { mtlsServerOptions, requireMember, type TlsCredentials } from './mtls.js';
+import type { TlsMembership } from './tls-pki.js';
+
+/** Longest wait a height request may ask for. */
+export const MAX_HEIGHT_WAIT_MS = 5_000;
+/** A connection that sends nothing for this long before its first byte is closed. */
+const FIRST_BYTE_TIMEOUT_MS = 10_000;
+/** First byte of a TLS handshake record. */
+const TLS_HANDSHAKE = 0x16;
+
+const Base64 = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9+/]+={0,2}$' });
+const EndorseBody = Type.Object({ proposal: Base64(3 * 1024 * 1024), signature: Base64(200) }, { additionalProperties: false });
+const HeightQuery = Type.Object({
+  chain: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$' }),
+  min: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_HEIGHT_WAIT_MS })),
+}, { additionalProperties: false });
+
+/** Options of {@link openPeerEndorsementService}. */
+export interface PeerEndorsementServiceOptions {
+  /** The process's peer: it endorses, reports heights and is watched for new blocks. */
+  readonly peer: Pick<Peer, 'name' | 'endorse' | 'height' | 'subscribe'>;
+  /** The peer process's TLS certificate, key and the alliance's CA bundle. */
+  readonly credentials: TlsCredentials;
+  /** Who may call: registered peer processes of member orgs. */
+  readonly membership: TlsMembership;
+  readonly logger?: Logger;
+}
+
+/** The peer-to-peer routes of a peer process. */
+export interface PeerEndorsementService {
+  /**
+   * Shares a listening plain HTTP server's port (the peer's API): TLS connections arriving there
+   * are served here, every other connection by that server as before.
+   */
+  shareListener(server: HttpServer): void;
+  /** Listens on a port of its own. @returns the base URL (`https://host:port`) */
+  listen(address: { readonly host: string; readonly port: number }): Promise<string>;
+  /** Refuses new connections, closes the open ones (requests are short) and stops. */
+  close(): Promise<void>;
+}
+
+/** Resolves once `peer` has `height` blocks of `chain`, or after `ms`. */
+function heightReached(peer: PeerEndorsementServiceOptions['peer'], chain: string, height: number, ms: number): Promise<void> {
+  if (peer.height(chain) >= height || ms === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const state = { done: false, unsubscribe: undefined as (() => void) | undefined };
+    const finish = (): void => {
+      if (state.done) return;
+      state.done = true;
+      clearTimeout(timer);
+      state.unsubscribe?.();
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    // subscribe() replays stored blocks first, so `finish` may already have run when it returns.
+    const unsubscribe = peer.subscribe(chain, height - 1, finish);
+    if (state.done) unsubscribe();
+    else state.unsubscribe = unsubscribe;
+  });
+}
+
+function registerRoutes(app: FastifyInstance, options: PeerEndorsementServiceOptions, isClosing: () => boolean): void {
+  const { peer } = options;
+  app.post('/peer/v1/endorse', { schema: { body: EndorseBody } }, async (request, reply) => {
+    if (isClosing()) throw new SilkError('SHUTTING_DOWN', `peer ${peer.name} is stopping`);
+    const body = request.body as Static<typeof EndorseBody>;
+    const signed = { bytes: fromBase64(body.proposal), signature: fromBase64(body.signature) };
+    // The height before simulating: the state the endorsement read is at least this recent.
+    const height = peer.height(decodeProposal(signed.bytes).chain);
+    const e = peer.endorse(signed);
+    const bytes = encodeEndorsementReply({ result: e.result, endorser: e.endorsement.endorser, signature: e.endorsement.signature, height });
+    return reply.type('application/cbor').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+  app.get('/peer/v1/height', { schema: { querystring: HeightQuery } }, async (request) => {
+    if (isClosing()) throw new SilkError('SHUTTING_DOWN', `peer ${peer.name} is stopping`);
+    const q = request.query as Static<typeof HeightQuery>;
+    peer.height(q.chain); // UNKNOWN_CHAIN before waiting
+    if (q.min !== undefined) await heightReached(peer, q.chain, q.min, q.waitMs ?? 0);
+    return { chain: q.chain, height: peer.height(q.chain) };
+  });
+}
+
+/**
+ * Creates the peer-to-peer routes of a peer process (not yet reachable: share the API's listener
+ * or listen on a port).
+ * @throws SilkError CONFIG_INVALID when the TLS credentials do not make a TLS server
+ * @example const p2p = await openPeerEndorsementService({ peer, credentials, membership }); p2p.shareListener(api.app.server)
+ */
+export async function openPeerEndorsementService(options: PeerEndorsementServiceOptions): Promise<PeerEndorsementService> {
+  let closing = false;
+  let app: FastifyInstance;
+  try {
+    app = Fastify({
+      https: mtlsServerOptions(options.credentials),
+      ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: 4 * 1024 * 1024,
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    }) as unknown as FastifyInstance;
+  } catch (cause) {
+    throw new SilkError('CONFIG_INVALID', `the peer's TLS credentials do not make a TLS server: ${(cause as Error).message}`, {}, { cause });
+  }
+  app.setErrorHandler(sendError);
+  app.removeContentTypeParser('text/plain');
+  app.setNotFoundHandler((request, reply) => {
+    sendError(new SilkError('NOT_FOUND', `no peer-to-peer route ${request.method} ${request.url.split('?')[0] ?? ''}`), request, reply);
+  });
+  app.addHook('onRequest', requireMember(options.membership, ['peer']));
+  registerRoutes(app, options, () => closing);
+  await app.ready();
+
+  const handed = new Set<Socket>();
+  const handToTls = (socket: Socket): void => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    handed.add(socket);
+    socket.once('close', () => handed.delete(socket));
+    app.server.emit('connection', socket);
+  };
+
+  return {
+    shareListener(server) {
+      const plain = server.listeners('connection') as ((socket: Socket) => void)[];
+      server.removeAllListeners('connection');
+      server.on('connection', (socket: Socket) => {
+        const failed = (): void => { socket.destroy(); };
+        socket.on('error', failed);
+        socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, failed);
+        socket.once('data', (first: Buffer) => {
+          socket.pause();
+          socket.unshift(first);
+          socket.removeListener('error', failed);
+          socket.setTimeout(0);
+          if (first[0] === TLS_HANDSHAKE) {
+            handToTls(socket);
+            return;
+          }
+          for (const listener of plain) listener.call(server, socket);
+          socket.resume();
+        });
+      });
+    },
+    async listen(address) {
+      await app.listen({ host: address.host, port: address.port });
+      const bound = app.server.address();
+      const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
+      return `https://${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
+    },
+    async close() {
+      closing = true;
+      for (const socket of handed) socket.destroy();
+      await app.close();
+    },
+  };
+}
