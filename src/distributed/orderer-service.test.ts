@@ -399,3 +399,34 @@ describe('orderer processes (orderer-main, mutual TLS): SIGKILL of the leader un
     assert.match(unknown.stderr, /lists no orderer named orderer9/);
   });
 });
+
+describe('the leader keeps the block log within its retention window', () => {
+  it('compacts to the newest blocks once enough are retained, and keeps ordering', async () => {
+    const chain = 'kept';
+    const signer = generateSigner();
+    const { envelope: genesis } = genesisOf(chain, [signer.publicKey]);
+    const service = await startOrdererService({
+      name: 'orderer-kept', org: 'Org1', signer, chains: [genesis], etcd: { endpoints: cluster.clientUrls, deadlineMs: ETCD_DEADLINE_MS },
+      listen: { host: '127.0.0.1', port: 0 }, broadcastTimeoutMs: ORDERER_TIMEOUT_MS, retainedWindowBlocks: 8, compactAtBlocks: 16,
+    });
+    const log = openEtcdBlockLog(etcd, { chain });
+    try {
+      await waitUntil(() => service.isLeader(chain), 30_000, 'a leader for the chain');
+      // One envelope at a time: a block each.
+      const positions: OrderedPosition[] = [];
+      for (let i = 0; i < 40; i++) positions.push(await service.broadcast(chain, envelopeFor(chain)));
+      assert.deepEqual(positions.map((p) => p.block), Array.from({ length: 40 }, (_, i) => i + 1), 'every envelope acknowledged in its own block, no gap');
+      let first = await log.firstRetained();
+      for (let waited = 0; (await log.height()) - first >= 16 && waited < 10_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        first = await log.firstRetained();
+      }
+      assert.ok(first > 0, 'old blocks were deleted');
+      assert.ok((await log.height()) - first >= 8, 'the newest window is kept');
+      await assert.rejects(log.read(0, 1), (e: unknown) => isSilkError(e, 'NOT_FOUND'));
+      await assert.rejects(startOrdererService({ name: 'bad', org: 'Org1', signer, chains: [genesis], etcd: { endpoints: cluster.clientUrls }, listen: { host: '127.0.0.1', port: 0 }, retainedWindowBlocks: 16, compactAtBlocks: 16 }), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT'));
+    } finally {
+      await service.close();
+    }
+  });
+});

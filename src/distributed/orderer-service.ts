@@ -24,7 +24,7 @@ import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfBlockTxs, configOfTransaction, createBlockCutter, toSubmitError, type BlockCutter, type CutBatch, type PendingEnvelope } from '../ordering/block-cutter.js';
 import type { OrderedPosition } from '../ordering/orderer.js';
 import { BROADCAST_PATH, CREATE_CHAIN_PATH, errorOfAnswer, FORWARDED_HEADER, HEALTH_PATH, leaderCandidate, parseLeaderCandidate, positionOfAnswer, postJson, READY_PATH } from '../ordering/orderer-wire.js';
-import { MAX_BLOCK_BYTES, openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
+import { MAX_BLOCK_BYTES, MAX_RETAINED_BLOCKS, openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
 import { chainPrefix } from './etcd-keys.js';
@@ -43,6 +43,14 @@ export const FORWARD_RETRY_MS = 200;
 export const APPEND_RETRY_MS = 100;
 /** Tx ids of the newest ordered envelopes kept per chain, so a retried broadcast gets its first position. */
 export const RECENT_TX_IDS = 100_000;
+/**
+ * Blocks the leader keeps in etcd once it compacts: 2,048 × at most 64 KiB = 128 MiB per chain
+ * at worst. A peer further behind fetches the older blocks from other peers and validates
+ * them itself (docs/distributed.md, "Peer processes").
+ */
+export const RETAINED_WINDOW_BLOCKS = 2_048;
+/** The leader compacts when this many blocks are retained, well before the block log's hard cap (4,096). */
+export const COMPACT_AT_BLOCKS = 3_072;
 /** Largest HTTP body: a base64 envelope of up to `MAX_BLOCK_BYTES` with room to spare. */
 const BODY_LIMIT_BYTES = 256 * 1024;
 /** Seconds: one etcd append. */
@@ -77,6 +85,10 @@ export interface OrdererServiceOptions {
   readonly electionTtlSeconds?: number;
   /** Clock (ms) for block timestamps. */
   readonly now?: () => number;
+  /** The block log's retention: keep this many blocks once compacting (default {@link RETAINED_WINDOW_BLOCKS}) … */
+  readonly retainedWindowBlocks?: number;
+  /** … and compact when this many are retained (default {@link COMPACT_AT_BLOCKS}; below the log's cap of 4,096). */
+  readonly compactAtBlocks?: number;
 }
 
 /** A running orderer. */
@@ -141,10 +153,22 @@ interface ServiceContext {
   readonly electionTtlSeconds: number | undefined;
   readonly agent: Agent | undefined;
   readonly now: () => number;
+  readonly retainedWindowBlocks: number;
+  readonly compactAtBlocks: number;
   isClosing(): boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The retention options, checked: 1 ≤ window < compactAt ≤ 4,096 (the block log's cap). */
+function retention(options: OrdererServiceOptions): { retainedWindowBlocks: number; compactAtBlocks: number } {
+  const retainedWindowBlocks = options.retainedWindowBlocks ?? RETAINED_WINDOW_BLOCKS;
+  const compactAtBlocks = options.compactAtBlocks ?? COMPACT_AT_BLOCKS;
+  if (!Number.isSafeInteger(retainedWindowBlocks) || !Number.isSafeInteger(compactAtBlocks) || retainedWindowBlocks < 1 || compactAtBlocks <= retainedWindowBlocks || compactAtBlocks > MAX_RETAINED_BLOCKS) {
+    throw new SilkError('INVALID_ARGUMENT', `the retention window must satisfy 1 ≤ retainedWindowBlocks < compactAtBlocks ≤ ${MAX_RETAINED_BLOCKS}; got ${String(retainedWindowBlocks)} and ${String(compactAtBlocks)}`);
+  }
+  return { retainedWindowBlocks, compactAtBlocks };
+}
 
 function reasonOf(error: unknown): string {
   return isSilkError(error) && typeof error.details.reason === 'string' ? error.details.reason : isSilkError(error) ? error.code : 'error';
@@ -176,6 +200,9 @@ class ChainOrdering {
   readonly #cutter: BlockCutter;
   readonly #recent = new Map<string, OrderedPosition>();
   #height = 0;
+  /** The oldest block etcd retains, as last read or compacted to (undefined: not read yet). */
+  #firstRetained: number | undefined;
+  #compacting: Promise<void> | undefined;
   #lastHash: Uint8Array = GENESIS_PREVIOUS_HASH;
   #lastTimestamp = 0;
   #config: ChainConfig;
@@ -478,8 +505,31 @@ class ChainOrdering {
       this.#ctx.metrics.envelopes.inc({ chain: this.chain, outcome: 'ordered' }, batch.txs.length);
       const number = built.number;
       batch.txs.forEach((t, index) => { for (const w of t.waiters) w.resolve({ chain: this.chain, block: number, index }); });
+      this.#compactIfDue(number + 1);
       return;
     }
+  }
+
+  /**
+   * Keeps the block log within its retention window: when {@link COMPACT_AT_BLOCKS} blocks are
+   * retained, the leader deletes all but the newest {@link RETAINED_WINDOW_BLOCKS} (and etcd's
+   * history of them). One compaction at a time, beside the appends; a failure is logged and
+   * tried again after a later append.
+   */
+  #compactIfDue(height: number): void {
+    if (this.#compacting !== undefined) return;
+    const { compactAtBlocks, retainedWindowBlocks } = this.#ctx;
+    if (this.#firstRetained !== undefined && height - this.#firstRetained < compactAtBlocks) return;
+    this.#compacting = (async () => {
+      this.#firstRetained ??= await this.#log.firstRetained();
+      if (height - this.#firstRetained < compactAtBlocks) return;
+      const upTo = height - retainedWindowBlocks;
+      const r = await this.#log.compact(upTo);
+      this.#firstRetained = r.firstRetained;
+      this.#ctx.log.info({ chain: this.chain, firstRetained: r.firstRetained, deletedBlocks: r.deletedBlocks }, 'block log compacted to its retention window');
+    })().catch((error: unknown) => {
+      this.#ctx.log.warn({ chain: this.chain, err: error }, 'block log compaction failed; it is tried again after a later append');
+    }).finally(() => { this.#compacting = undefined; });
   }
 
   // ---- stopping ---------------------------------------------------------------------------
@@ -602,6 +652,7 @@ class OrdererServiceImpl implements OrdererService {
       electionTtlSeconds: options.electionTtlSeconds,
       agent: tls === undefined ? undefined : mtlsAgent({ credentials: tls.credentials, ...(tls.membership === undefined ? {} : { membership: tls.membership, serverRoles: ['orderer'] }) }),
       now: options.now ?? Date.now,
+      ...retention(options),
       isClosing: () => this.#closing,
     };
   }

@@ -77,6 +77,9 @@ describe('peer process', () => {
     assert.ok(first.ready());
     const ready = await fetch(`${first.urls[0] ?? ''}/api/ready`);
     assert.equal(ready.status, 200);
+    // Its metrics: the same series a `silk start` node serves.
+    const metrics = await (await fetch(`${first.urls[0] ?? ''}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^silk_chain_height\\{[^}]*chain="${CHAIN}"[^}]*\\} [1-9]`, 'm'));
     const raw = await fetch(`${first.urls[0] ?? ''}/api/chains/${CHAIN}/blocks/1/raw`);
     assert.equal(raw.headers.get('content-type'), 'application/octet-stream');
     assert.deepEqual(new Uint8Array(await raw.arrayBuffer()), new Uint8Array(first.peer.blockBytes(CHAIN, 1) ?? []));

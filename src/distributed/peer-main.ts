@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { ApiBackend } from '../api/backend.js';
+import { createNodeMetrics } from '../api/metrics.js';
 import { createApiServer, type ApiServer } from '../api/server.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { IdentityContract } from '../contracts/identity/identity-contract.js';
@@ -292,6 +293,9 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
   const dir = describedPath(description, me.dataDir);
   const lock: DataLock = lockDataFolder(dir);
   let peer: Peer | undefined;
+  const followers: ChainFollower[] = [];
+  const servers: ApiServer[] = [];
+  let metrics: ReturnType<typeof createNodeMetrics> | undefined;
   try {
     let signer: Signer;
     const keyFile = peerKeyFile(description, me);
@@ -305,7 +309,6 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     // One process per peer: signatures are checked inline, the machine's cores go to the processes.
     peer = createPeer({ name: me.name, org: me.org, signer, dataDir: join(dir, 'ledger'), contracts, verifier: createInlineVerifier(), ...(logger ? { logger } : {}) });
     const fetchFn = options.fetch ?? fetch;
-    const followers: ChainFollower[] = [];
     for (const chain of me.chains) {
       const urls = otherPeerUrls(description, me, chain);
       const genesis = await genesisBlock(options.orderer, chain, urls, fetchFn, GENESIS_WAIT_MS, logger);
@@ -321,11 +324,13 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     const endorsers: EndorsingPeer[] = [peer, ...remotePeers];
     const gateway = createGateway({ peers: endorsers, commitPeer: peer, orderer: options.orderer });
     const backend: ApiBackend = { peer, gateway, orderedHeight: (chain) => options.orderer.height(chain) };
-    const servers: ApiServer[] = [];
     const urls: string[] = [];
+    const rateLimitPerMinute = rateLimitOf(process.env['SILK_RATE_LIMIT']);
+    const nodeMetrics = createNodeMetrics(backend);
+    metrics = nodeMetrics;
     const addresses = [{ host: me.host, port: me.port }, ...(description.api.peer === me.name ? [{ host: description.api.host, port: description.api.port }] : [])];
     for (const address of addresses) {
-      const server = await createApiServer({ backend, ...(logger ? { logger } : {}) });
+      const server = await createApiServer({ backend, rateLimitPerMinute, plugins: [nodeMetrics.plugin], ...(logger ? { logger } : {}) });
       servers.push(server);
       urls.push(await server.listen(address));
     }
@@ -350,6 +355,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
           await p2p?.close();
           for (const r of remotePeers) r.close();
           await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 10_000 })));
+          nodeMetrics.close();
           for (const f of followers) f.stop();
           gateway.close();
           await options.orderer.close();
@@ -360,10 +366,22 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
       },
     };
   } catch (error) {
+    // A failed start (a port in use, no genesis) stops what it started before the peer closes.
+    for (const f of followers) f.stop();
+    await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 1_000 }).catch(() => undefined)));
+    metrics?.close();
     await peer?.close();
     lock.release();
     throw error;
   }
+}
+
+/** Requests a minute per client address on the peer's API: `SILK_RATE_LIMIT` (0 turns it off), as `silk start` reads it. */
+function rateLimitOf(text: string | undefined): number {
+  if (text === undefined) return 6000;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new SilkError('CONFIG_INVALID', `SILK_RATE_LIMIT must be a whole number of requests a minute (0 turns the limit off); got ${JSON.stringify(text)}`);
+  return n;
 }
 
 /** Parses `--description FILE --name PEER`. @throws SilkError INVALID_ARGUMENT */
