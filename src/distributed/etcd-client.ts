@@ -46,7 +46,7 @@ export interface EtcdConnection {
   readonly endpoints: readonly string[];
   readonly deadlineMs: number;
   /**
-   * The deadline of one attempt starting now (half the operation's deadline, at least 1 s), so
+   * The deadline of one attempt starting now (1 s, or the operation's deadline if shorter), so
    * an attempt stuck on a dead member leaves time to retry on another. Unary calls get it by
    * default; pass it explicitly only to calls that open a stream.
    */
@@ -60,10 +60,18 @@ export interface EtcdConnection {
   close(): void;
 }
 
-/** Deadline of one attempt within an operation of `deadlineMs`. */
+/**
+ * Deadline of one attempt within an operation of `deadlineMs`: 1 s, so a call stuck on a dead
+ * member or waiting out a leader election is retried on another member soon after a new leader
+ * is elected (election timeout 1.2 s), while the operation as a whole keeps its deadline.
+ * Retrying is safe: an append repeated with the same bytes succeeds (etcd-block-log.ts).
+ */
 function attemptMs(deadlineMs: number): number {
-  return Math.min(deadlineMs, Math.max(1_000, Math.ceil(deadlineMs / 2)));
+  return Math.min(deadlineMs, ATTEMPT_MS);
 }
+
+/** See {@link attemptMs}. */
+const ATTEMPT_MS = 1_000;
 
 const URL_PATTERN = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
 

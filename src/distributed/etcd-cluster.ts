@@ -12,13 +12,14 @@ import { delimiter, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { SilkError } from '../errors.js';
 
-/** Raft heartbeat: 250 ms (etcd's 100 ms default misses beats on a loaded 2-core machine). */
-export const HEARTBEAT_INTERVAL_MS = 250;
+/** Raft heartbeat: 150 ms (etcd's 100 ms default misses beats on a loaded 2-core machine). */
+export const HEARTBEAT_INTERVAL_MS = 150;
 /**
- * Raft election timeout: 10 heartbeats, 2.5 s. A member that misses beats for a GC pause or a
- * slow fsync must not start an election; a real leader failure still recovers within seconds.
+ * Raft election timeout: 8 heartbeats, 1.2 s. Short enough that a dead leader is replaced and
+ * ordering resumes within about 2 s; with pre-vote on, a member that misses beats for a GC
+ * pause or a slow fsync does not depose a healthy leader.
  */
-export const ELECTION_TIMEOUT_MS = 2_500;
+export const ELECTION_TIMEOUT_MS = 1_200;
 /**
  * Raft snapshot every 1,000 applied entries (default 100,000): keeps the in-memory Raft log and
  * the catch-up of a restarted member short; our entries are blocks of up to 64 KiB.
