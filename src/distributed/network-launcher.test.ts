@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { signerFromPem } from '../crypto/p256.js';
@@ -105,6 +105,17 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     const heights = status.processes.filter((p) => p.kind === 'peer').map((p) => p.chains?.trade?.height);
     assert.ok((heights[0] ?? 0) >= 2, 'the four transactions are on the ledger (block 0 is the genesis)');
     assert.equal(trade.ordered, heights[0]);
+
+    // A backup of the ordering log, read back before it is kept.
+    const snapshotFile = join(dir.path, 'ordering-log.db');
+    const snap = await runCli(['network', 'etcd-snapshot', snapshotFile, '--dir', dir.path, '--json'], 120_000);
+    assert.equal(snap.code, 0, `network etcd-snapshot failed:\n${snap.stdout}\n${snap.stderr}`);
+    const taken = JSON.parse(snap.stdout) as { file: string; revision: number; totalKeys: number; totalSize: number };
+    assert.equal(taken.file, snapshotFile);
+    assert.ok(taken.revision > 0 && taken.totalKeys > 0 && taken.totalSize > 0 && statSync(snapshotFile).size >= taken.totalSize, JSON.stringify(taken));
+    const again = await runCli(['network', 'etcd-snapshot', snapshotFile, '--dir', dir.path], 60_000);
+    assert.equal(again.code, 3);
+    assert.match(again.stderr, /exists: the snapshot goes to a new file/);
 
     const down = await runCli(['network', 'down', '--dir', dir.path], 120_000);
     assert.equal(down.code, 0, `network down failed:\n${down.stdout}\n${down.stderr}`);

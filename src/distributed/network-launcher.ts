@@ -10,7 +10,7 @@
  * peer started again after it died (`restartNetworkProcess`), and a new peer added to an org
  * (`addNetworkPeer`).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -590,6 +590,63 @@ export async function networkStatus(dir: string): Promise<NetworkStatus> {
     processes,
     ready: etcd.healthy && processes.every((p) => p.alive && p.ready),
   };
+}
+
+/** What {@link etcdSnapshot} wrote. */
+export interface EtcdSnapshotResult {
+  readonly file: string;
+  /** The member it was taken from. */
+  readonly member: string;
+  /** As `etcdctl snapshot status` reads the file back: its hash, revision, keys and size. */
+  readonly hash: number;
+  readonly revision: number;
+  readonly totalKeys: number;
+  readonly totalSize: number;
+}
+
+function runEtcdctl(args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    execFile(etcdctlPath(), [...args], { env: { ...process.env, ETCDCTL_API: '3' }, timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error === null) resolveRun(stdout);
+      else reject(new Error(stderr.trim() || error.message));
+    });
+  });
+}
+
+function etcdctlPath(): string {
+  return existsSync('/usr/bin/etcdctl') ? '/usr/bin/etcdctl' : 'etcdctl';
+}
+
+/**
+ * Backs up the ordering log: an etcd snapshot (`etcdctl snapshot save`) of the network in `dir`,
+ * taken from the first member that answers, then read back (`etcdctl snapshot status`) so a
+ * truncated or corrupt file is reported, not kept.
+ * @throws SilkError CONFIG_INVALID when `dir` holds no network description; ORDERING_UNAVAILABLE when no member gives a snapshot
+ * @example const r = await etcdSnapshot('./network', './ordering-log.db'); r.revision
+ */
+export async function etcdSnapshot(dir: string, file: string): Promise<EtcdSnapshotResult> {
+  const folder = resolve(dir);
+  const descriptionFile = join(folder, NETWORK_FILE);
+  if (!existsSync(descriptionFile)) throw new SilkError('CONFIG_INVALID', `${folder} holds no ${NETWORK_FILE}: silk network up --dir ${folder} creates one`);
+  const description = readNetworkDescription(descriptionFile);
+  const target = resolve(file);
+  if (existsSync(target)) throw new SilkError('INVALID_ARGUMENT', `${target} exists: the snapshot goes to a new file`, { path: 'file' });
+  const partial = `${target}.part`;
+  const failures: string[] = [];
+  for (const e of description.etcd) {
+    const url = `http://${urlHost(e.host)}:${e.clientPort}`;
+    try {
+      rmSync(partial, { force: true });
+      await runEtcdctl(['--endpoints', url, '--command-timeout', '60s', 'snapshot', 'save', partial], 120_000);
+      const status = JSON.parse(await runEtcdctl(['snapshot', 'status', partial, '-w', 'json'], 60_000)) as { hash: number; revision: number; totalKey: number; totalSize: number };
+      renameSync(partial, target);
+      return { file: target, member: e.name, hash: status.hash, revision: status.revision, totalKeys: status.totalKey, totalSize: status.totalSize };
+    } catch (error) {
+      failures.push(`${e.name} (${url}): ${(error as Error).message}`);
+    }
+  }
+  rmSync(partial, { force: true });
+  throw new SilkError('ORDERING_UNAVAILABLE', `no etcd member gave a snapshot: ${failures.join('; ')}`, { reason: 'snapshot-failed' });
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isSilkError } from '../../errors.js';
-import { networkDown, networkStatus, networkUp, type NetworkStatus, type UpProgress } from '../../distributed/network-launcher.js';
+import { etcdSnapshot, networkDown, networkStatus, networkUp, type NetworkStatus, type UpProgress } from '../../distributed/network-launcher.js';
 import type { NetworkKeysOptions } from '../../network/org-keyring.js';
 import { EXIT, UsageError } from '../cli-support.js';
 import { table } from '../human-format.js';
@@ -112,16 +112,26 @@ async function status(argv: string[]): Promise<number> {
   return s.ready ? EXIT.ok : EXIT.failure;
 }
 
-const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = { up, down, status };
+async function etcdSnapshotCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { dir: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) throw new UsageError('usage: silk network etcd-snapshot FILE [--dir DIR] [--json]');
+  const r = await etcdSnapshot(networkDir(values), file);
+  if (values.json === true) console.log(JSON.stringify(r));
+  else console.log(`etcd snapshot of the ordering log from ${r.member}: ${r.file} (revision ${r.revision}, ${r.totalKeys} keys, ${r.totalSize} bytes, hash ${r.hash}); restore it with etcdctl snapshot restore`);
+  return EXIT.ok;
+}
+
+const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = { up, down, status, 'etcd-snapshot': etcdSnapshotCommand };
 
 /**
- * Runs `silk network up|down|status`.
+ * Runs `silk network up|down|status|etcd-snapshot`.
  * @returns 0 on success (status: every process alive and ready), 2 bad usage, 3 a failure (status: not ready)
  */
 export async function networkCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const run = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-  if (run === undefined) throw new UsageError(sub === undefined ? 'network needs up, down or status' : `unknown network subcommand '${sub}' (up, down, status)`);
+  if (run === undefined) throw new UsageError(sub === undefined ? 'network needs up, down, status or etcd-snapshot' : `unknown network subcommand '${sub}' (up, down, status, etcd-snapshot)`);
   try {
     return await run(rest);
   } catch (error) {
