@@ -3,6 +3,7 @@
  * every unary call carries a deadline (the etcd3 client sets none by default) and every failure
  * becomes a {@link SilkError} `ORDERING_UNAVAILABLE` that names the endpoints it could not reach.
  */
+import { readFileSync } from 'node:fs';
 import { ClientClosedError, Etcd3, type IOptions } from 'etcd3';
 import { SilkError, isSilkError } from '../errors.js';
 
@@ -20,22 +21,27 @@ export const ETCD_CALL_DEADLINE_MS = 5_000;
  */
 export const WATCH_RECONNECT_MS = 250;
 
-/** TLS files for the client connection (mutual TLS with certificates issued by each org). */
+/**
+ * TLS files for the client connection (mutual TLS with certificates issued by each org, as
+ * `writeNetworkCertificates` writes them: an orderer's or peer's `tls/etcd-client.crt` and
+ * `.key`, and `tls/ca-bundle.crt`).
+ */
 export interface EtcdClientTlsFiles {
-  /** PEM of the CA that signed the members' server certificates. */
+  /** PEM of the CAs that signed the members' server certificates (the alliance's CA bundle): the only trust anchors. */
   readonly caFile: string;
-  /** PEM of this client's certificate and key, for mutual TLS. */
+  /** PEM of this client's certificate, for mutual TLS (members started with `--client-cert-auth` require it). */
   readonly certFile?: string;
+  /** PEM of this client's private key; given together with `certFile`. */
   readonly keyFile?: string;
 }
 
 /** Options of {@link openEtcdConnection}. */
 export interface EtcdConnectionOptions {
-  /** Client URLs of the members, e.g. `http://127.0.0.1:2379`. */
+  /** Client URLs of the members, e.g. `http://127.0.0.1:2379` (`https://` with {@link tls}). */
   readonly endpoints: readonly string[];
   /** Deadline of each operation in milliseconds (default {@link ETCD_CALL_DEADLINE_MS}). */
   readonly deadlineMs?: number;
-  /** Reserved for mutual TLS; not supported yet (an error says so). */
+  /** TLS to the members (then every endpoint is `https://`); without it every endpoint is `http://`. */
   readonly tls?: EtcdClientTlsFiles;
 }
 
@@ -77,21 +83,26 @@ const URL_PATTERN = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
 
 /**
  * Opens a client to the etcd cluster at `endpoints`.
- * @throws SilkError INVALID_ARGUMENT when the endpoints or the deadline are not valid
+ * @throws SilkError INVALID_ARGUMENT when the endpoints, the deadline or the TLS options are not
+ *   valid (an endpoint's scheme must match: https with TLS, http without); CONFIG_INVALID when a TLS file cannot be read
  * @example
- * const etcd = openEtcdConnection({ endpoints: cluster.clientUrls });
+ * const etcd = openEtcdConnection({ endpoints: cluster.clientUrls, tls: { caFile, certFile, keyFile } });
  */
 export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnection {
   const endpoints = [...options.endpoints];
   if (endpoints.length === 0 || endpoints.some((url) => !URL_PATTERN.test(url))) {
-    throw new SilkError('INVALID_ARGUMENT', `etcd endpoints must be one or more URLs like http://127.0.0.1:2379; got ${JSON.stringify(endpoints)}`);
+    throw new SilkError('INVALID_ARGUMENT', `etcd endpoints must be one or more URLs like http://127.0.0.1:2379 (https:// with TLS); got ${JSON.stringify(endpoints)}`);
   }
   const deadlineMs = options.deadlineMs ?? ETCD_CALL_DEADLINE_MS;
   if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 100 || deadlineMs > 120_000) {
     throw new SilkError('INVALID_ARGUMENT', `etcd deadline must be an integer between 100 and 120000 ms; got ${String(deadlineMs)}`);
   }
-  if (options.tls !== undefined) {
-    throw new SilkError('INVALID_ARGUMENT', 'TLS to etcd is not supported yet: use plain http:// endpoints on a trusted network');
+  const scheme = options.tls === undefined ? 'http://' : 'https://';
+  const mismatched = endpoints.find((url) => !url.startsWith(scheme));
+  if (mismatched !== undefined) {
+    throw new SilkError('INVALID_ARGUMENT', options.tls === undefined
+      ? `etcd endpoint ${mismatched} is https: give the client's TLS files (tls option) to connect over TLS`
+      : `etcd endpoint ${mismatched} is not https: with TLS files every endpoint must be https://host:port`);
   }
   const watchBackoff = { duration: WATCH_RECONNECT_MS, next() { return watchBackoff; } };
   const clientOptions: IOptions = {
@@ -99,9 +110,31 @@ export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnecti
     dialTimeout: deadlineMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attemptMs(deadlineMs) }),
     faultHandling: { watchBackoff },
+    ...(options.tls === undefined ? {} : { credentials: etcdCredentials(options.tls) }),
   };
   const client = new Etcd3(clientOptions);
   return new EtcdConnectionImpl(client, endpoints, deadlineMs);
+}
+
+/**
+ * The etcd3 client's TLS credentials from PEM files.
+ * @throws SilkError INVALID_ARGUMENT when only one of certFile and keyFile is given; CONFIG_INVALID naming a file that cannot be read
+ * @example new Etcd3({ hosts: 'https://127.0.0.1:2379', credentials: etcdCredentials({ caFile, certFile, keyFile }) })
+ */
+export function etcdCredentials(tls: EtcdClientTlsFiles): { rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } {
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new SilkError('INVALID_ARGUMENT', 'etcd client TLS needs both certFile and keyFile (mutual TLS), or neither');
+  }
+  const read = (file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw new SilkError('CONFIG_INVALID', `cannot read etcd client TLS file ${file}: ${(cause as Error).message} (silk network up writes them when it bootstraps a network)`, { file }, { cause });
+    }
+  };
+  const rootCertificate = read(tls.caFile);
+  if (tls.certFile === undefined || tls.keyFile === undefined) return { rootCertificate };
+  return { rootCertificate, certChain: read(tls.certFile), privateKey: read(tls.keyFile) };
 }
 
 class EtcdConnectionImpl implements EtcdConnection {

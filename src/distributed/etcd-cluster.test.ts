@@ -3,12 +3,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isSilkError } from '../errors.js';
-import { waitUntil } from '../testing/fixtures.js';
+import { unusedPort, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog, type EtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection } from './etcd-client.js';
-import type { EtcdCluster } from './etcd-cluster.js';
+import { createEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
-import { startTestCluster, testBlock } from './etcd-test-support.js';
+import { requireEtcd, startTestCluster, testBlock } from './etcd-test-support.js';
+import { openTlsFixture } from './tls-fixtures.js';
 
 const DEADLINE_MS = 3_000;
 
@@ -140,5 +141,54 @@ describe('local etcd cluster (3 real members)', () => {
     assert.ok(statSync(file).size > 0);
     await cluster.defragment();
     assert.equal((await cluster.waitHealthy()).healthy, true);
+  });
+});
+
+describe('local etcd cluster with mutual TLS (3 members, certificates from the org CAs)', () => {
+  it('serves a client with a member org certificate over https, refuses one without a certificate, and snapshots over TLS', async () => {
+    requireEtcd();
+    const fx = await openTlsFixture();
+    const members = ['etcd-1', 'etcd-2', 'etcd-3'].map((name) => {
+      const files = fx.files.processes[name]?.tls;
+      assert.ok(files !== undefined, `certificate of ${name}`);
+      return { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: fx.files.caBundleFile };
+    });
+    const ports = [];
+    for (let i = 0; i < 3; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
+    const cluster = await createEtcdCluster({ dataDir: join(fx.description.dataDir, 'etcd-tls'), ports, tls: { members } });
+    const clients: EtcdConnection[] = [];
+    try {
+      await cluster.start();
+      assert.ok(cluster.clientUrls.every((url) => url.startsWith('https://')) && cluster.members.every((m) => m.peerUrl.startsWith('https://')));
+      assert.equal((await cluster.status()).healthy, true);
+
+      // An orderer's etcd client certificate, issued by Org1's CA: reads and writes.
+      const orderer = fx.files.processes['orderer0']?.etcdClient;
+      assert.ok(orderer !== undefined);
+      const member = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: 3_000, tls: orderer });
+      clients.push(member);
+      await member.call('put', async () => { await member.client.put('silk/tls-check').value('ok'); });
+      assert.equal(await member.call('get', () => member.client.get('silk/tls-check').string()), 'ok');
+
+      // Trusting the CAs but presenting no certificate: refused at the handshake.
+      const anonymous = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: 2_000, tls: { caFile: fx.files.caBundleFile } });
+      clients.push(anonymous);
+      await assert.rejects(anonymous.call('get', () => anonymous.client.get('silk/tls-check').string()), (error: unknown) => isSilkError(error, 'ORDERING_UNAVAILABLE'));
+      // Plain HTTP to a TLS member gets nothing.
+      const plain = openEtcdConnection({ endpoints: cluster.clientUrls.map((u) => u.replace('https://', 'http://')), deadlineMs: 2_000 });
+      clients.push(plain);
+      await assert.rejects(plain.call('get', () => plain.client.get('silk/tls-check').string()), (error: unknown) => isSilkError(error, 'ORDERING_UNAVAILABLE'));
+      // A scheme that does not match the TLS option is refused before connecting.
+      assert.throws(() => openEtcdConnection({ endpoints: cluster.clientUrls }), (error: unknown) => isSilkError(error, 'INVALID_ARGUMENT'));
+
+      // The cluster's own calls (status above, snapshots through etcdctl) present the member certificate.
+      const file = join(fx.description.dataDir, 'tls-backup.db');
+      await cluster.snapshotSave(file);
+      assert.ok(statSync(file).size > 0);
+    } finally {
+      for (const c of clients) c.close();
+      await cluster.close();
+      fx.cleanup();
+    }
   });
 });

@@ -4,6 +4,11 @@
  * its reason), and the operations an operator or a failure test needs: stop, kill, pause, resume
  * and restart a member, health and leader, NOSPACE alarm handling, defragmentation one member at
  * a time, snapshot backup, and runtime member add/remove.
+ *
+ * With TLS files (one certificate per member, issued by its org's CA), every link is mutual TLS:
+ * clients and the other members must present a certificate from a CA of the trusted bundle
+ * (`--client-cert-auth`, `--peer-client-cert-auth`), the URLs are https, and the cluster's own
+ * administrative calls and snapshots present a client certificate too.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
@@ -11,6 +16,7 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { SilkError } from '../errors.js';
+import { etcdCredentials, type EtcdClientTlsFiles } from './etcd-client.js';
 
 /** Raft heartbeat: 150 ms (etcd's 100 ms default misses beats on a loaded 2-core machine). */
 export const HEARTBEAT_INTERVAL_MS = 150;
@@ -49,11 +55,28 @@ export const STOP_GRACE_MS = 10_000;
 /** Deadline of one administrative call (status, alarm, defragment) to one member. */
 export const ADMIN_CALL_DEADLINE_MS = 5_000;
 
-/** TLS files of a member (mutual TLS with certificates issued by each org); not supported yet. */
+/**
+ * TLS files of a member (mutual TLS with certificates issued by each org): one certificate serves
+ * clients and the other members (it allows both TLS server and client authentication).
+ */
 export interface EtcdMemberTlsFiles {
+  /** The member's certificate (`--cert-file`, `--peer-cert-file`). */
   readonly certFile: string;
+  /** Its private key, an uncompressed P-256 point in PKCS#8 (`--key-file`, `--peer-key-file`). */
   readonly keyFile: string;
+  /** The CAs clients and members must chain to (`--trusted-ca-file`, `--peer-trusted-ca-file`). */
   readonly trustedCaFile: string;
+}
+
+/** TLS of a cluster: every member's files, and the client certificate of the cluster's own calls. */
+export interface EtcdClusterTls {
+  /** One entry per member, in member order. */
+  readonly members: readonly EtcdMemberTlsFiles[];
+  /**
+   * The certificate the cluster's administrative calls (status, alarms, defragmentation,
+   * snapshots, membership changes) present; default: the first member's certificate.
+   */
+  readonly client?: EtcdClientTlsFiles;
 }
 
 /** The two loopback ports of one member. */
@@ -76,8 +99,8 @@ export interface EtcdClusterOptions {
   readonly etcdPath?: string;
   /** Path of etcdctl, used for snapshots (default: `etcdctl` on PATH, else /usr/bin/etcdctl). */
   readonly etcdctlPath?: string;
-  /** Reserved for peer and client TLS; not supported yet (an error says so). */
-  readonly tls?: { readonly peer?: EtcdMemberTlsFiles; readonly client?: EtcdMemberTlsFiles };
+  /** Mutual TLS on every client and member link (https URLs); without it the links are plain HTTP. */
+  readonly tls?: EtcdClusterTls;
 }
 
 /** Where one member lives. */
@@ -136,6 +159,8 @@ export interface EtcdCluster {
   readonly members: readonly EtcdMemberInfo[];
   /** Client URLs of every member, for {@link openEtcdConnection}. */
   readonly clientUrls: readonly string[];
+  /** The client certificate the cluster's own calls present (undefined without TLS), for {@link openEtcdConnection}'s `tls`. */
+  readonly clientTls: EtcdClientTlsFiles | undefined;
   /** Starts every member that is not running and waits until the cluster is healthy. */
   start(): Promise<void>;
   /** SIGTERM, then SIGKILL after {@link STOP_GRACE_MS}; resolves once the process exited. */
@@ -168,8 +193,11 @@ export interface EtcdCluster {
   resolveNoSpaceAlarm(): Promise<NoSpaceResolution>;
   /** Writes a snapshot of the keyspace to `file` with `etcdctl snapshot save`. */
   snapshotSave(file: string): Promise<void>;
-  /** Adds a member at runtime (reconfiguration) and starts it; resolves with its info. */
-  addMember(ports?: EtcdMemberPorts): Promise<EtcdMemberInfo>;
+  /**
+   * Adds a member at runtime (reconfiguration) and starts it; resolves with its info. A TLS
+   * cluster needs the new member's TLS files.
+   */
+  addMember(ports?: EtcdMemberPorts, tls?: EtcdMemberTlsFiles): Promise<EtcdMemberInfo>;
   /** Removes a member at runtime and stops its process. */
   removeMember(name: string): Promise<void>;
   /** SIGKILLs every member process and waits for the exits. Data stays on disk. */
@@ -239,18 +267,29 @@ function checkClusterOptions(options: EtcdClusterOptions): { size: number; quota
     throw new SilkError('INVALID_ARGUMENT', `quotaBackendBytes must be between 64 KiB and 8 GiB; got ${String(quota)}`);
   }
   if (options.tls !== undefined) {
-    throw new SilkError('INVALID_ARGUMENT', 'TLS between etcd members and clients is not supported yet: run the cluster on loopback or a trusted network');
+    if (options.tls.members.length !== size) throw new SilkError('INVALID_ARGUMENT', `tls.members must list one entry per member: ${size} expected, ${options.tls.members.length} given`);
+    for (const member of options.tls.members) checkMemberTls(member);
+    if (options.tls.client !== undefined) etcdCredentials(options.tls.client);
   }
   return { size, quota };
 }
 
+/** @throws SilkError CONFIG_INVALID naming a member TLS file that does not exist */
+function checkMemberTls(files: EtcdMemberTlsFiles): void {
+  for (const file of [files.certFile, files.keyFile, files.trustedCaFile]) {
+    if (!existsSync(file)) throw new SilkError('CONFIG_INVALID', `etcd member TLS file ${file} does not exist (silk network up writes them when it bootstraps a network)`, { file });
+  }
+}
+
 /**
  * Describes a local etcd cluster under `options.dataDir`; nothing runs until `start()`.
- * @throws SilkError INVALID_ARGUMENT for a bad size, ports or quota; ORDERING_UNAVAILABLE when etcd is not installed
+ * @throws SilkError INVALID_ARGUMENT for a bad size, ports, quota or TLS list; CONFIG_INVALID for a
+ *   missing TLS file; ORDERING_UNAVAILABLE when etcd is not installed
  * @example
  * const cluster = await createEtcdCluster({ dataDir: '/var/lib/silk/etcd' });
  * await cluster.start();
  * const etcd = openEtcdConnection({ endpoints: cluster.clientUrls });
+ * // With TLS: createEtcdCluster({ dataDir, tls: { members: [{ certFile, keyFile, trustedCaFile }, …] } })
  */
 export async function createEtcdCluster(options: EtcdClusterOptions): Promise<EtcdCluster> {
   const { size, quota } = checkClusterOptions(options);
@@ -262,12 +301,31 @@ export async function createEtcdCluster(options: EtcdClusterOptions): Promise<Et
   const ports: EtcdMemberPorts[] = [];
   for (let i = 0; i < size; i++) ports.push(options.ports?.[i] ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() });
   mkdirSync(options.dataDir, { recursive: true });
-  return new LocalEtcdCluster(options.dataDir, ports, quota, etcdPath, etcdctlPath);
+  return new LocalEtcdCluster({ dataDir: options.dataDir, ports, quota, etcdPath, etcdctlPath, ...(options.tls === undefined ? {} : { tls: options.tls }) });
+}
+
+interface LocalClusterSettings {
+  readonly dataDir: string;
+  readonly ports: readonly EtcdMemberPorts[];
+  readonly quota: number;
+  readonly etcdPath: string;
+  readonly etcdctlPath: string;
+  readonly tls?: EtcdClusterTls;
+}
+
+/** A member's TLS flags: mutual TLS to clients and to the other members (none without TLS). */
+function tlsArgs(tls: EtcdMemberTlsFiles | undefined): string[] {
+  if (tls === undefined) return [];
+  return [
+    '--cert-file', tls.certFile, '--key-file', tls.keyFile, '--trusted-ca-file', tls.trustedCaFile, '--client-cert-auth',
+    '--peer-cert-file', tls.certFile, '--peer-key-file', tls.keyFile, '--peer-trusted-ca-file', tls.trustedCaFile, '--peer-client-cert-auth',
+  ];
 }
 
 interface MemberState {
   info: EtcdMemberInfo;
   ports: EtcdMemberPorts;
+  tls?: EtcdMemberTlsFiles;
   child?: ChildProcess;
   exited?: Promise<void>;
   paused: boolean;
@@ -286,24 +344,31 @@ class LocalEtcdCluster implements EtcdCluster {
   readonly #token: string;
   readonly #members: MemberState[] = [];
   readonly #usePdeathsig: boolean;
+  /** The admin client's TLS, when the cluster runs TLS. */
+  readonly #clientTls: EtcdClientTlsFiles | undefined;
 
-  constructor(dataDir: string, ports: readonly EtcdMemberPorts[], quota: number, etcdPath: string, etcdctlPath: string) {
+  constructor(settings: LocalClusterSettings) {
+    const { dataDir, ports, tls } = settings;
     this.#dataDir = dataDir;
-    this.#quota = quota;
-    this.#etcdPath = etcdPath;
-    this.#etcdctlPath = etcdctlPath;
+    this.#quota = settings.quota;
+    this.#etcdPath = settings.etcdPath;
+    this.#etcdctlPath = settings.etcdctlPath;
     // One token per cluster folder, so members of two clusters on one host never join each other.
     this.#token = `silk-${String(statSync(dataDir).ino)}-${String(ports[0]?.client ?? 0)}`;
     this.#usePdeathsig = existsSync('/usr/bin/setpriv');
-    ports.forEach((p, i) => { this.#members.push(this.#memberState(`etcd-${i + 1}`, p)); });
+    const first = tls?.members[0];
+    this.#clientTls = tls?.client ?? (first === undefined ? undefined : { caFile: first.trustedCaFile, certFile: first.certFile, keyFile: first.keyFile });
+    ports.forEach((p, i) => { this.#members.push(this.#memberState(`etcd-${i + 1}`, p, tls?.members[i])); });
     installExitHook();
   }
 
-  #memberState(name: string, ports: EtcdMemberPorts): MemberState {
+  #memberState(name: string, ports: EtcdMemberPorts, tls: EtcdMemberTlsFiles | undefined): MemberState {
     const dir = join(this.#dataDir, name);
+    const scheme = tls === undefined ? 'http' : 'https';
     return {
-      info: { name, clientUrl: `http://127.0.0.1:${ports.client}`, peerUrl: `http://127.0.0.1:${ports.peer}`, dataDir: join(dir, 'data'), logFile: join(dir, 'etcd.log') },
+      info: { name, clientUrl: `${scheme}://127.0.0.1:${ports.client}`, peerUrl: `${scheme}://127.0.0.1:${ports.peer}`, dataDir: join(dir, 'data'), logFile: join(dir, 'etcd.log') },
       ports,
+      ...(tls === undefined ? {} : { tls }),
       paused: false,
       clusterState: existsSync(join(dir, 'data', 'member')) ? 'existing' : 'new',
     };
@@ -311,6 +376,7 @@ class LocalEtcdCluster implements EtcdCluster {
 
   get members(): readonly EtcdMemberInfo[] { return this.#members.map((m) => m.info); }
   get clientUrls(): readonly string[] { return this.#members.map((m) => m.info.clientUrl); }
+  get clientTls(): EtcdClientTlsFiles | undefined { return this.#clientTls; }
 
   #member(name: string): MemberState {
     const member = this.#members.find((m) => m.info.name === name);
@@ -344,7 +410,15 @@ class LocalEtcdCluster implements EtcdCluster {
       `--experimental-initial-corrupt-check=${String(INITIAL_CORRUPT_CHECK)}`,
       '--logger', 'zap',
       '--log-outputs', 'stderr',
+      ...tlsArgs(member.tls),
     ];
+  }
+
+  /** etcdctl's TLS flags for the admin client's certificate (none without TLS). */
+  #etcdctlTlsArgs(): string[] {
+    const tls = this.#clientTls;
+    if (tls === undefined) return [];
+    return ['--cacert', tls.caFile, ...(tls.certFile === undefined || tls.keyFile === undefined ? [] : ['--cert', tls.certFile, '--key', tls.keyFile])];
   }
 
   #spawn(member: MemberState): void {
@@ -429,7 +503,10 @@ class LocalEtcdCluster implements EtcdCluster {
   }
 
   #adminClient(member: MemberState): Etcd3 {
-    member.admin ??= new Etcd3({ hosts: member.info.clientUrl, dialTimeout: ADMIN_CALL_DEADLINE_MS });
+    member.admin ??= new Etcd3({
+      hosts: member.info.clientUrl, dialTimeout: ADMIN_CALL_DEADLINE_MS,
+      ...(this.#clientTls === undefined ? {} : { credentials: etcdCredentials(this.#clientTls) }),
+    });
     return member.admin;
   }
 
@@ -544,19 +621,22 @@ class LocalEtcdCluster implements EtcdCluster {
     if (member === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is reachable to take a snapshot from');
     const url = this.#member(member.name).info.clientUrl;
     await new Promise<void>((resolve, reject) => {
-      execFile(this.#etcdctlPath, ['--endpoints', url, '--command-timeout', '60s', 'snapshot', 'save', file], { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 120_000 }, (error, _stdout, stderr) => {
+      execFile(this.#etcdctlPath, ['--endpoints', url, ...this.#etcdctlTlsArgs(), '--command-timeout', '60s', 'snapshot', 'save', file], { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 120_000 }, (error, _stdout, stderr) => {
         if (error === null) { resolve(); return; }
         reject(new SilkError('ORDERING_UNAVAILABLE', `etcdctl snapshot save from ${url} to ${file} failed: ${stderr.trim() || error.message}`, { reason: 'snapshot-failed' }, { cause: error }));
       });
     });
   }
 
-  async addMember(ports?: EtcdMemberPorts): Promise<EtcdMemberInfo> {
+  async addMember(ports?: EtcdMemberPorts, tls?: EtcdMemberTlsFiles): Promise<EtcdMemberInfo> {
+    if (this.#clientTls !== undefined && tls === undefined) throw new SilkError('INVALID_ARGUMENT', 'this etcd cluster runs mutual TLS: give the new member\'s TLS files (certificate, key, trusted CAs)');
+    if (this.#clientTls === undefined && tls !== undefined) throw new SilkError('INVALID_ARGUMENT', 'this etcd cluster runs without TLS: a member with TLS files cannot join it');
+    if (tls !== undefined) checkMemberTls(tls);
     const chosen = ports ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() };
     const used = new Set(this.#members.map((m) => m.info.name));
     let n = this.#members.length + 1;
     while (used.has(`etcd-${n}`)) n++;
-    const member = this.#memberState(`etcd-${n}`, chosen);
+    const member = this.#memberState(`etcd-${n}`, chosen, tls);
     const any = this.#running()[0];
     if (any === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is running to add a member through');
     await this.#adminCall(any, (c, o) => c.cluster.memberAdd({ peerURLs: [member.info.peerUrl] }, o));

@@ -10,14 +10,20 @@
  * `<dataDir>/etcd/etcd-host.sock` (mode 0600): `POST /members/<name>/<action>` with `kill`
  * (SIGKILL), `stop` (SIGTERM), `restart` (start again after a kill or stop, without waiting for
  * health), `pause` (SIGSTOP) or `resume` (SIGCONT), and `GET /status` (the cluster's status).
+ *
+ * When the network's certificates exist (the bootstrap writes them: each member's
+ * `etcd/etcd-<i>/tls/etcd.crt`, `etcd.key` and `ca-bundle.crt`), the members run mutual TLS on
+ * every client and member link (https URLs, client certificates required), and their own
+ * administrative calls present the first member's certificate.
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { isSilkError, SilkError } from '../errors.js';
-import { createEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
+import type { EtcdClientTlsFiles } from './etcd-client.js';
+import { createEtcdCluster, type EtcdCluster, type EtcdMemberTlsFiles } from './etcd-cluster.js';
 import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
 
 /** Hosts a local cluster may listen on (etcd-cluster.ts runs members on 127.0.0.1). */
@@ -39,12 +45,64 @@ export function checkLocalEtcdLayout(description: NetworkDescription): void {
 }
 
 /**
- * The description's etcd cluster (not started).
- * @throws SilkError CONFIG_INVALID for a layout other than the loopback one; ORDERING_UNAVAILABLE when etcd is not installed
+ * The TLS files of a process with data folder `dataDir` for `role`, as `writeNetworkCertificates`
+ * writes them (`tls/<role>.crt`, `tls/<role>.key`, `tls/ca-bundle.crt`): all of them, or undefined
+ * when the role's certificate and key do not exist (a network without certificates runs plain links).
+ * @throws SilkError CONFIG_INVALID when only one of the certificate and key exists, or the CA bundle is missing
+ * @example const tls = processTlsFiles(describedPath(d, orderer.dataDir), 'etcd-client')
+ */
+export function processTlsFiles(dataDir: string, role: 'etcd' | 'etcd-client'): { certFile: string; keyFile: string; caFile: string } | undefined {
+  const dir = join(dataDir, 'tls');
+  const files = { certFile: join(dir, `${role}.crt`), keyFile: join(dir, `${role}.key`), caFile: join(dir, 'ca-bundle.crt') };
+  // The CA bundle is shared by every role of the process: the role's certificate and key decide.
+  const present = [files.certFile, files.keyFile].filter((f) => existsSync(f));
+  if (present.length === 0) return undefined;
+  if (present.length < 2 || !existsSync(files.caFile)) throw new SilkError('CONFIG_INVALID', `TLS files are incomplete under ${dir}: need ${role}.crt, ${role}.key and ca-bundle.crt (silk network up writes them when it bootstraps a network)`, { dir });
+  return files;
+}
+
+/**
+ * The described etcd members' TLS files, when every member has its certificate; undefined when
+ * none has (the members then run plain HTTP).
+ * @throws SilkError CONFIG_INVALID when some members have certificates and others not
+ */
+export function describedEtcdMemberTls(description: NetworkDescription): EtcdMemberTlsFiles[] | undefined {
+  const files = description.etcd.map((e) => processTlsFiles(describedPath(description, e.dataDir), 'etcd'));
+  const present = files.filter((f) => f !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.length < files.length) throw new SilkError('CONFIG_INVALID', `only ${present.length} of ${files.length} etcd members have TLS certificates: run the bootstrap again (silk network up) so every member has one`);
+  return present.map((f) => ({ certFile: f.certFile, keyFile: f.keyFile, trustedCaFile: f.caFile }));
+}
+
+/** Client URLs of the described etcd members: `https://` when `tls`, else `http://`. */
+export function describedEtcdEndpoints(description: NetworkDescription, tls: boolean): string[] {
+  return description.etcd.map((e) => `${tls ? 'https' : 'http'}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.clientPort}`);
+}
+
+/**
+ * How tools running beside the members (the launcher's status and chain views, failure tests)
+ * reach them: the endpoints, and with TLS the first member's certificate as client certificate.
+ * @throws SilkError CONFIG_INVALID when the members' TLS files are incomplete
+ * @example const etcd = openEtcdConnection(describedEtcdAccess(description))
+ */
+export function describedEtcdAccess(description: NetworkDescription): { endpoints: string[]; tls?: EtcdClientTlsFiles } {
+  const first = describedEtcdMemberTls(description)?.[0];
+  if (first === undefined) return { endpoints: describedEtcdEndpoints(description, false) };
+  return { endpoints: describedEtcdEndpoints(description, true), tls: { caFile: first.trustedCaFile, certFile: first.certFile, keyFile: first.keyFile } };
+}
+
+/**
+ * The description's etcd cluster (not started), with mutual TLS when its members' certificates exist.
+ * @throws SilkError CONFIG_INVALID for a layout other than the loopback one or incomplete TLS files; ORDERING_UNAVAILABLE when etcd is not installed
  */
 export async function describedEtcdCluster(description: NetworkDescription): Promise<EtcdCluster> {
   checkLocalEtcdLayout(description);
-  return createEtcdCluster({ dataDir: describedPath(description, 'etcd'), ports: description.etcd.map((e) => ({ client: e.clientPort, peer: e.peerPort })) });
+  const members = describedEtcdMemberTls(description);
+  return createEtcdCluster({
+    dataDir: describedPath(description, 'etcd'),
+    ports: description.etcd.map((e) => ({ client: e.clientPort, peer: e.peerPort })),
+    ...(members === undefined ? {} : { tls: { members } }),
+  });
 }
 
 /** The control socket of a description's etcd host process. */

@@ -15,6 +15,7 @@ import { tempDir } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
 import { requireEtcd } from './etcd-test-support.js';
+import { describedEtcdAccess } from './etcd-host-main.js';
 import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
 import { startLoad, type Acknowledged, type LoadRun, type LoadTarget } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
@@ -193,7 +194,10 @@ describe('network faults under load', { timeout: 295_000 }, () => {
     const status = await networkStatus(dir.path);
     const committed = Math.min(...status.processes.filter((p) => p.kind === 'peer').map((p) => p.chains?.[CHAIN]?.height ?? 0));
     const description = readNetworkDescription(join(dir.path, NETWORK_FILE));
-    const connection = openEtcdConnection({ endpoints: description.etcd.map((e) => `http://127.0.0.1:${e.clientPort}`) });
+    // Over mutual TLS, with the etcd member certificate the bootstrap wrote (as the launcher's status does).
+    const access = describedEtcdAccess(description);
+    assert.ok(access.tls !== undefined && access.endpoints.every((url) => url.startsWith('https://')), 'the network runs etcd over TLS');
+    const connection = openEtcdConnection(access);
     try {
       const log = openEtcdBlockLog(connection, { chain: CHAIN });
       const compacted = await log.compact(committed - 1);

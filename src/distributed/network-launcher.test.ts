@@ -7,8 +7,24 @@ import { connect } from '../sdk/index.js';
 import { runCli } from '../testing/cli-run.js';
 import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { requireEtcd } from './etcd-test-support.js';
-import { isLaunchedAlive, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
+import { describedEtcdAccess } from './etcd-host-main.js';
+import { readNetworkDescription } from './network-description.js';
+import { isLaunchedAlive, NETWORK_FILE, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
 import { createServer } from 'node:net';
+import { get as httpsGet } from 'node:https';
+
+/** GET over https; resolves with the status and body, or the handshake or connection error's message. */
+function tlsGet(url: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status?: number; body: string; error?: string }> {
+  return new Promise((done) => {
+    const req = httpsGet(url, { ...tls, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('end', () => { done({ ...(res.statusCode === undefined ? {} : { status: res.statusCode }), body }); });
+    });
+    req.on('timeout', () => { req.destroy(new Error('timed out')); });
+    req.on('error', (error) => { done({ body: '', error: error.message }); });
+  });
+}
 
 /** Ports `2 × 3 etcd + 2 orderers + 2 peers + 1 API` = 11 consecutive free loopback ports. */
 const PORTS = 11;
@@ -105,6 +121,21 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     const heights = status.processes.filter((p) => p.kind === 'peer').map((p) => p.chains?.trade?.height);
     assert.ok((heights[0] ?? 0) >= 2, 'the four transactions are on the ledger (block 0 is the genesis)');
     assert.equal(trade.ordered, heights[0]);
+
+    // etcd runs mutual TLS: a member serves a client certificate from an org CA, refuses plain
+    // HTTP and a TLS client without a certificate.
+    const access = describedEtcdAccess(readNetworkDescription(join(dir.path, NETWORK_FILE)));
+    assert.ok(access.tls?.certFile !== undefined && access.tls.keyFile !== undefined, 'the bootstrap wrote the etcd certificates');
+    const member = access.endpoints[0] ?? '';
+    assert.match(member, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = readFileSync(access.tls.caFile, 'utf8');
+    const served = await tlsGet(`${member}/version`, { ca, cert: readFileSync(access.tls.certFile, 'utf8'), key: readFileSync(access.tls.keyFile, 'utf8') });
+    assert.equal(served.status, 200, JSON.stringify(served));
+    assert.match(served.body, /etcdserver/);
+    const plain = await fetch(`${member.replace('https://', 'http://')}/version`, { signal: AbortSignal.timeout(5_000) }).then(async (r) => ({ ok: r.ok, body: await r.text() }), (error: unknown) => ({ ok: false, body: String(error) }));
+    assert.ok(!plain.ok && !plain.body.includes('etcdserver'), `plain HTTP to an etcd member was served: ${plain.body}`);
+    const anonymous = await tlsGet(`${member}/version`, { ca });
+    assert.ok(anonymous.status === undefined && anonymous.error !== undefined, `a client without a certificate was served: ${JSON.stringify(anonymous)}`);
 
     // A backup of the ordering log, read back before it is kept.
     const snapshotFile = join(dir.path, 'ordering-log.db');

@@ -26,9 +26,9 @@ import { openOrgKeyring, type NetworkKeysOptions } from '../network/org-keyring.
 import { toHex } from '../crypto/hash.js';
 import { parseLeaderCandidate } from '../ordering/orderer-wire.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
-import { openEtcdConnection } from './etcd-client.js';
+import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { openChainElection } from './etcd-election.js';
-import { checkLocalEtcdLayout, etcdControlSocket, type EtcdMemberAction } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, type EtcdMemberAction } from './etcd-host-main.js';
 import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -319,10 +319,12 @@ function launch(kind: LaunchedKind, name: string, descriptionFile: string, log: 
   }
 }
 
-/** Each etcd member's status, asked of the member itself. */
+/** Each etcd member's status, asked of the member itself (over mutual TLS when the network has certificates). */
 async function etcdMembers(d: NetworkDescription): Promise<{ name: string; reachable: boolean; id?: string; leaderId?: string; error?: string }[]> {
-  return Promise.all(d.etcd.map(async (e) => {
-    const client = new Etcd3({ hosts: `http://${urlHost(e.host)}:${e.clientPort}`, dialTimeout: 2_000 });
+  const access = describedEtcdAccess(d);
+  const credentials = access.tls === undefined ? undefined : etcdCredentials(access.tls);
+  return Promise.all(d.etcd.map(async (e, i) => {
+    const client = new Etcd3({ hosts: access.endpoints[i] ?? '', dialTimeout: 2_000, ...(credentials === undefined ? {} : { credentials }) });
     try {
       const s = await client.maintenance.status({ deadline: Date.now() + 2_000 });
       return { name: e.name, reachable: true, id: s.header.member_id, leaderId: s.leader };
@@ -511,7 +513,7 @@ async function peerChains(url: string): Promise<ProcessStatus['chains']> {
 }
 
 async function chainStatus(d: NetworkDescription): Promise<NetworkStatus['chains']> {
-  const connection = openEtcdConnection({ endpoints: d.etcd.map((e) => `http://${urlHost(e.host)}:${e.clientPort}`), deadlineMs: 3_000 });
+  const connection = openEtcdConnection({ ...describedEtcdAccess(d), deadlineMs: 3_000 });
   try {
     return await Promise.all(d.chains.map(async (c) => {
       const election = openChainElection(connection, { chain: c.name, candidate: 'silk-network-status' });
@@ -633,11 +635,13 @@ export async function etcdSnapshot(dir: string, file: string): Promise<EtcdSnaps
   if (existsSync(target)) throw new SilkError('INVALID_ARGUMENT', `${target} exists: the snapshot goes to a new file`, { path: 'file' });
   const partial = `${target}.part`;
   const failures: string[] = [];
-  for (const e of description.etcd) {
-    const url = `http://${urlHost(e.host)}:${e.clientPort}`;
+  const access = describedEtcdAccess(description);
+  const tlsArgs = access.tls === undefined ? [] : ['--cacert', access.tls.caFile, '--cert', access.tls.certFile ?? '', '--key', access.tls.keyFile ?? ''];
+  for (const [i, e] of description.etcd.entries()) {
+    const url = access.endpoints[i] ?? '';
     try {
       rmSync(partial, { force: true });
-      await runEtcdctl(['--endpoints', url, '--command-timeout', '60s', 'snapshot', 'save', partial], 120_000);
+      await runEtcdctl(['--endpoints', url, ...tlsArgs, '--command-timeout', '60s', 'snapshot', 'save', partial], 120_000);
       const status = JSON.parse(await runEtcdctl(['snapshot', 'status', partial, '-w', 'json'], 60_000)) as { hash: number; revision: number; totalKey: number; totalSize: number };
       renameSync(partial, target);
       return { file: target, member: e.name, hash: status.hash, revision: status.revision, totalKeys: status.totalKey, totalSize: status.totalSize };

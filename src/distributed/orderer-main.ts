@@ -6,7 +6,8 @@
  * It reads the network description, its block-signing key `<orderer dataDir>/keys/orderer.pem`,
  * each chain's genesis configuration transaction `<dataDir>/genesis/<chain>.envelope` (written by
  * the network bootstrap) and, when present, its TLS files `<orderer dataDir>/tls/` (then its port
- * is mutual TLS and admits only the network's orderers, peers and API). Logs go to stdout as JSON
+ * is mutual TLS and admits only the network's orderers, peers and API; with its etcd client
+ * certificate `tls/etcd-client.crt` it reaches etcd over mutual TLS). Logs go to stdout as JSON
  * lines. SIGTERM or SIGINT stops it gracefully: no new broadcasts, in-flight appends finish, every
  * leadership is resigned. Bad input exits with status 2 and one readable line on stderr.
  */
@@ -19,6 +20,7 @@ import { SilkError, isSilkError } from '../errors.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction } from '../ordering/block-cutter.js';
+import { describedEtcdEndpoints, processTlsFiles } from './etcd-host-main.js';
 import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
 import { readTlsCredentials } from './mtls.js';
 import { startOrdererService, type OrdererServiceOptions, type OrdererTlsOptions } from './orderer-service.js';
@@ -114,11 +116,16 @@ function ordererOptionsFromFiles(argv: readonly string[]): OrdererServiceOptions
   const signer = readSigner(dataDir);
   const { envelopes, configs } = readGenesis(description);
   const tls = readTls(description, dataDir, configs);
+  const etcdTls = processTlsFiles(dataDir, 'etcd-client');
   return {
     name: entry.name,
     org: entry.org,
     signer,
-    etcd: { endpoints: description.etcd.map((e) => `http://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.clientPort}`), ...(args.etcdDeadlineMs === undefined ? {} : { deadlineMs: args.etcdDeadlineMs }) },
+    etcd: {
+      endpoints: describedEtcdEndpoints(description, etcdTls !== undefined),
+      ...(etcdTls === undefined ? {} : { tls: etcdTls }),
+      ...(args.etcdDeadlineMs === undefined ? {} : { deadlineMs: args.etcdDeadlineMs }),
+    },
     chains: envelopes,
     listen: { host: entry.host, port: entry.port },
     ...(tls === undefined ? {} : { tls }),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -308,6 +308,8 @@ describe('orderer processes (orderer-main, mutual TLS): SIGKILL of the leader un
       writeFileSync(join(dir.path, o.dataDir, 'keys', 'orderer.pem'), pems[i] as string, { mode: 0o600 });
     }
     const files = await writeNetworkCertificates(description, admins);
+    // This suite's etcd cluster runs without TLS: the orderers connect to it over plain HTTP.
+    for (const o of description.orderers) for (const f of ['etcd-client.crt', 'etcd-client.key']) rmSync(join(dir.path, o.dataDir, 'tls', f));
     const membership = tlsMembershipOfNetwork(description, adminKeysOfChains([config]));
     for (const o of description.orderers) {
       const log = join(dir.path, `${o.name}.log`);

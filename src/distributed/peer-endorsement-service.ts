@@ -6,6 +6,11 @@
  * |---|---|
  * | `POST /peer/v1/endorse` `{ proposal, signature }` (base64, as the API's signed proposal body) | the endorsement of the local `peer.endorse()`, canonical CBOR (`application/cbor`, see `endorsement-wire.ts`), or the API's error body with the registry's status |
  * | `GET /peer/v1/height?chain=C[&min=N&waitMs=MS]` | `{ chain, height }`; with `min`, answered once the peer has `min` blocks or after `waitMs` (at most 5 s), whichever comes first |
+ * | `GET /api/chains/{chain}/blocks/{n}/raw` | the block's ordered bytes (`application/octet-stream`), for a peer catching up (the same path as the API's, so a follower's URLs differ only in the scheme); the fetching peer checks every block itself |
+ *
+ * A peer added to the network after this process started is not in the membership it was given:
+ * a certificate refused as `unregistered` makes the service re-read the membership
+ * (`refreshMembership`, at most once a second) before it answers 403.
  *
  * The routes share the peer's own port with its public API ({@link PeerEndorsementService.shareListener}):
  * a connection whose first byte opens a TLS handshake (0x16, a handshake record) is handed to
@@ -14,16 +19,17 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { Type, type Static } from '@sinclair/typebox';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { sendError } from '../api/error-reply.js';
-import { fromBase64 } from '../api/wire.js';
-import { SilkError } from '../errors.js';
+import { BlockParams, fromBase64 } from '../api/wire.js';
+import { isSilkError, SilkError } from '../errors.js';
 import { decodeProposal } from '../ledger/proposal.js';
 import type { Peer } from '../peer/peer.js';
 import { encodeEndorsementReply } from './endorsement-wire.js';
-import { mtlsServerOptions, requireMember, type TlsCredentials } from './mtls.js';
+import { identifyTlsClient, mtlsServerOptions, type TlsCredentials } from './mtls.js';
 import type { TlsMembership } from './tls-pki.js';
 
 /** Longest wait a height request may ask for. */
@@ -32,6 +38,8 @@ export const MAX_HEIGHT_WAIT_MS = 5_000;
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
 /** First byte of a TLS handshake record. */
 const TLS_HANDSHAKE = 0x16;
+/** Shortest time between two re-reads of the membership for an unregistered certificate. */
+export const MEMBERSHIP_REFRESH_MS = 1_000;
 
 const Base64 = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9+/]+={0,2}$' });
 const EndorseBody = Type.Object({ proposal: Base64(3 * 1024 * 1024), signature: Base64(200) }, { additionalProperties: false });
@@ -44,11 +52,16 @@ const HeightQuery = Type.Object({
 /** Options of {@link openPeerEndorsementService}. */
 export interface PeerEndorsementServiceOptions {
   /** The process's peer: it endorses, reports heights and is watched for new blocks. */
-  readonly peer: Pick<Peer, 'name' | 'endorse' | 'height' | 'subscribe'>;
+  readonly peer: Pick<Peer, 'name' | 'endorse' | 'height' | 'subscribe' | 'blockBytes'>;
   /** The peer process's TLS certificate, key and the alliance's CA bundle. */
   readonly credentials: TlsCredentials;
   /** Who may call: registered peer processes of member orgs. */
   readonly membership: TlsMembership;
+  /**
+   * The membership as it is now (e.g. re-read from the network description), asked when a
+   * certificate is refused as unregistered: a peer added since this process started is admitted.
+   */
+  readonly refreshMembership?: () => TlsMembership;
   readonly logger?: Logger;
 }
 
@@ -104,6 +117,52 @@ function registerRoutes(app: FastifyInstance, options: PeerEndorsementServiceOpt
     if (q.min !== undefined) await heightReached(peer, q.chain, q.min, q.waitMs ?? 0);
     return { chain: q.chain, height: peer.height(q.chain) };
   });
+  app.get('/api/chains/:chain/blocks/:number/raw', { schema: { params: BlockParams } }, async (request, reply) => {
+    const { chain, number } = request.params as BlockParams;
+    const bytes = peer.blockBytes(chain, number);
+    if (bytes === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no block ${number} (height ${peer.height(chain)})`, { block: number });
+    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+}
+
+/**
+ * The `onRequest` hook admitting registered peer processes only (403 with the error body
+ * otherwise), re-reading the membership once for an unregistered certificate.
+ */
+function admitPeers(options: PeerEndorsementServiceOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  let membership = options.membership;
+  let refreshedAt = 0;
+  const refresh = (): boolean => {
+    if (options.refreshMembership === undefined || Date.now() - refreshedAt < MEMBERSHIP_REFRESH_MS) return false;
+    refreshedAt = Date.now();
+    try {
+      membership = options.refreshMembership();
+      return true;
+    } catch (error) {
+      options.logger?.warn({ err: error }, 'the membership could not be re-read; keeping the one in use');
+      return false;
+    }
+  };
+  return async (request, reply) => {
+    const socket = request.raw.socket;
+    if (!(socket instanceof TLSSocket)) throw new SilkError('UNTRUSTED_CERTIFICATE', 'the peer-to-peer routes are served over mutual TLS only', { reason: 'no-tls' });
+    try {
+      identifyTlsClient(socket, membership, ['peer']);
+    } catch (error) {
+      if (!isSilkError(error, 'UNTRUSTED_CERTIFICATE')) throw error;
+      let refusal = error;
+      if (error.details.reason === 'unregistered' && refresh()) {
+        try {
+          identifyTlsClient(socket, membership, ['peer']);
+          return;
+        } catch (again) {
+          if (!isSilkError(again, 'UNTRUSTED_CERTIFICATE')) throw again;
+          refusal = again;
+        }
+      }
+      await reply.code(refusal.httpStatus).send(refusal.toJSON());
+    }
+  };
 }
 
 /**
@@ -131,7 +190,7 @@ export async function openPeerEndorsementService(options: PeerEndorsementService
   app.setNotFoundHandler((request, reply) => {
     sendError(new SilkError('NOT_FOUND', `no peer-to-peer route ${request.method} ${request.url.split('?')[0] ?? ''}`), request, reply);
   });
-  app.addHook('onRequest', requireMember(options.membership, ['peer']));
+  app.addHook('onRequest', admitPeers(options));
   registerRoutes(app, options, () => closing);
   await app.ready();
 

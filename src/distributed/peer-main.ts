@@ -9,12 +9,14 @@
  * block ordered so far is committed here.
  *
  * A peer that is behind the ordering log's retained window (the log compacts once every peer has
- * committed) fetches the missing blocks from other peers' APIs
+ * committed) fetches the missing blocks from other peers
  * (`GET /api/chains/{chain}/blocks/{n}/raw`) and checks each one itself: `peer.deliver` checks the
  * hash chain, the orderer's signature and recomputes every transaction's validation. Nothing is
- * copied as files.
+ * copied as files. With TLS the blocks come over mutual TLS from the other peers' own ports (the
+ * peer-to-peer side, admitting registered peers only); without it from their plain APIs.
  *
- * With TLS (its certificate files exist), endorsement crosses orgs: the process serves
+ * With TLS (its certificate files exist), its etcd client presents its etcd client certificate
+ * (`tls/etcd-client.crt`) over https, and endorsement crosses orgs: the process serves
  * `/peer/v1/endorse` and `/peer/v1/height` to member peers over mutual TLS on its own port (a TLS
  * connection there reaches these routes, a plain one the API), and its gateway endorses with its
  * own peer plus a remote endorser for every other peer of the description, so a submit through
@@ -23,6 +25,7 @@
  * SIGTERM or SIGINT stop it gracefully: the API drains, delivery stops, the ledgers close.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { request as httpsRequest, type Agent } from 'node:https';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -45,7 +48,7 @@ import { createPeer, type Peer } from '../peer/peer.js';
 import { lockDataFolder, type DataLock } from '../storage/data-lock.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction } from '../ordering/block-cutter.js';
-import { readTlsCredentials, type TlsCredentials } from './mtls.js';
+import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { openPeerEndorsementService, type PeerEndorsementService } from './peer-endorsement-service.js';
 import { createRemotePeer, type RemotePeer } from './remote-peer.js';
 import { genesisFile, peerKeyFile } from './network-bootstrap.js';
@@ -85,6 +88,8 @@ export interface PeerProcessOptions {
 export interface PeerTls {
   readonly credentials: TlsCredentials;
   readonly membership: TlsMembership;
+  /** The membership as it is now (re-read from the description), so peers added later are admitted. */
+  readonly refreshMembership?: () => TlsMembership;
 }
 
 /** A running peer process. */
@@ -108,9 +113,37 @@ function describedPeer(description: NetworkDescription, name: string): Described
   return me;
 }
 
-/** Other peers serving a chain, as base URLs of their APIs. */
-function otherPeerUrls(description: NetworkDescription, me: DescribedPeer, chain: string): string[] {
-  return description.peers.filter((p) => p.name !== me.name && p.chains.includes(chain)).map((p) => `http://${urlHost(p.host)}:${p.port}`);
+/** Other peers serving a chain, as base URLs of their ports (`https` for the peer-to-peer side). */
+function otherPeerUrls(description: NetworkDescription, me: DescribedPeer, chain: string, scheme: 'http' | 'https'): string[] {
+  return description.peers.filter((p) => p.name !== me.name && p.chains.includes(chain)).map((p) => `${scheme}://${urlHost(p.host)}:${p.port}`);
+}
+
+/** Gets a block's raw bytes at a URL: the bytes, or undefined when the peer does not have it. */
+type BlockFetcher = (url: string) => Promise<Uint8Array | undefined>;
+
+/** Block requests with a `fetch` (plain HTTP to the other peers' APIs). */
+function fetchBlocks(fetchFn: typeof fetch): BlockFetcher {
+  return async (url) => {
+    const response = await fetchFn(url, { signal: AbortSignal.timeout(PEER_FETCH_TIMEOUT_MS) });
+    if (response.ok) return new Uint8Array(await response.arrayBuffer());
+    await response.body?.cancel();
+    return undefined;
+  };
+}
+
+/** Block requests over mutual TLS through `agent` (it presents this peer's certificate and checks the other's). */
+function mtlsBlocks(agent: Agent): BlockFetcher {
+  return (url) => new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { agent, method: 'GET', timeout: PEER_FETCH_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => { chunks.push(chunk); });
+      res.on('error', reject);
+      res.on('end', () => { resolve(res.statusCode === 200 ? new Uint8Array(Buffer.concat(chunks)) : undefined); });
+    });
+    req.on('timeout', () => { req.destroy(new Error(`no answer within ${PEER_FETCH_TIMEOUT_MS} ms`)); });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function urlHost(host: string): string {
@@ -157,12 +190,11 @@ function remotePeersOf(description: NetworkDescription, me: DescribedPeer, local
  * Asks other peers for block `n` of a chain, as raw bytes; the caller checks them (peer.deliver).
  * @returns the bytes from the first peer that has the block, or undefined
  */
-async function blockFromPeers(urls: readonly string[], chain: string, n: number, fetchFn: typeof fetch, logger?: Logger): Promise<Uint8Array | undefined> {
+async function blockFromPeers(urls: readonly string[], chain: string, n: number, fetchBlock: BlockFetcher, logger?: Logger): Promise<Uint8Array | undefined> {
   for (const url of urls) {
     try {
-      const response = await fetchFn(`${url}/api/chains/${encodeURIComponent(chain)}/blocks/${n}/raw`, { signal: AbortSignal.timeout(PEER_FETCH_TIMEOUT_MS) });
-      if (response.ok) return new Uint8Array(await response.arrayBuffer());
-      await response.body?.cancel();
+      const bytes = await fetchBlock(`${url}/api/chains/${encodeURIComponent(chain)}/blocks/${n}/raw`);
+      if (bytes !== undefined) return bytes;
     } catch (error) {
       logger?.debug({ err: error, url, chain, block: n }, 'peer did not give the block');
     }
@@ -175,11 +207,11 @@ async function blockFromPeers(urls: readonly string[], chain: string, n: number,
  * blocks are ordered but block 0 is not at hand (the log compacted, or the client has not read it
  * yet); else the first block delivery brings, waited for up to `ms` (the chain is being created).
  */
-async function genesisBlock(orderer: Orderer, chain: string, peerUrls: readonly string[], fetchFn: typeof fetch, ms: number, logger?: Logger): Promise<Uint8Array | undefined> {
+async function genesisBlock(orderer: Orderer, chain: string, peerUrls: readonly string[], fetchBlock: BlockFetcher, ms: number, logger?: Logger): Promise<Uint8Array | undefined> {
   const stored = orderer.block(chain, 0);
   if (stored !== undefined) return stored;
   if (orderer.height(chain) > 0) {
-    const fromPeer = await blockFromPeers(peerUrls, chain, 0, fetchFn, logger);
+    const fromPeer = await blockFromPeers(peerUrls, chain, 0, fetchBlock, logger);
     if (fromPeer !== undefined) return fromPeer;
   }
   return new Promise((done) => {
@@ -207,7 +239,7 @@ class ChainFollower {
     readonly peer: Peer,
     readonly orderer: Orderer,
     readonly peerUrls: readonly string[],
-    readonly fetchFn: typeof fetch,
+    readonly fetchBlock: BlockFetcher,
     readonly logger: Logger | undefined,
   ) {}
 
@@ -256,7 +288,7 @@ class ChainFollower {
       const n = this.peer.height(this.chain);
       let bytes = this.orderer.block(this.chain, n);
       if (bytes === undefined) {
-        bytes = await blockFromPeers(this.peerUrls, this.chain, n, this.fetchFn, this.logger);
+        bytes = await blockFromPeers(this.peerUrls, this.chain, n, this.fetchBlock, this.logger);
         if (bytes === undefined) {
           this.logger?.warn({ chain: this.chain, block: n }, 'block neither in the ordering log nor at any other peer; retrying');
           return fromPeers;
@@ -296,6 +328,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
   const followers: ChainFollower[] = [];
   const servers: ApiServer[] = [];
   let metrics: ReturnType<typeof createNodeMetrics> | undefined;
+  let blockAgent: Agent | undefined;
   try {
     let signer: Signer;
     const keyFile = peerKeyFile(description, me);
@@ -308,13 +341,15 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     const contracts = base.some((c) => c.name === IDENTITY_CONTRACT) ? base : [...base, new IdentityContract()];
     // One process per peer: signatures are checked inline, the machine's cores go to the processes.
     peer = createPeer({ name: me.name, org: me.org, signer, dataDir: join(dir, 'ledger'), contracts, verifier: createInlineVerifier(), ...(logger ? { logger } : {}) });
-    const fetchFn = options.fetch ?? fetch;
+    // With TLS, blocks come from the other peers' peer-to-peer side over mutual TLS.
+    blockAgent = options.tls === undefined ? undefined : mtlsAgent({ credentials: options.tls.credentials, membership: options.tls.membership, serverRoles: ['peer'] });
+    const fetchBlock = blockAgent === undefined ? fetchBlocks(options.fetch ?? fetch) : mtlsBlocks(blockAgent);
     for (const chain of me.chains) {
-      const urls = otherPeerUrls(description, me, chain);
-      const genesis = await genesisBlock(options.orderer, chain, urls, fetchFn, GENESIS_WAIT_MS, logger);
+      const urls = otherPeerUrls(description, me, chain, blockAgent === undefined ? 'http' : 'https');
+      const genesis = await genesisBlock(options.orderer, chain, urls, fetchBlock, GENESIS_WAIT_MS, logger);
       if (genesis === undefined) throw new SilkError('ORDERING_UNAVAILABLE', `no genesis block for chain ${chain}: neither the ordering service nor another peer has it (are the orderers running?)`, { chain });
       await peer.joinChain(genesis);
-      followers.push(new ChainFollower(chain, peer, options.orderer, urls, fetchFn, logger));
+      followers.push(new ChainFollower(chain, peer, options.orderer, urls, fetchBlock, logger));
     }
     for (const f of followers) {
       await f.catchUp();
@@ -338,7 +373,8 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     let p2p: PeerEndorsementService | undefined;
     const own = servers[0];
     if (options.tls !== undefined && own !== undefined) {
-      p2p = await openPeerEndorsementService({ peer, credentials: options.tls.credentials, membership: options.tls.membership, ...(logger ? { logger } : {}) });
+      const { credentials, membership, refreshMembership } = options.tls;
+      p2p = await openPeerEndorsementService({ peer, credentials, membership, ...(refreshMembership === undefined ? {} : { refreshMembership }), ...(logger ? { logger } : {}) });
       p2p.shareListener(own.app.server);
     }
     const opened = peer;
@@ -354,6 +390,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
           // Peer links first: their kept-alive connections would hold the shared port open.
           await p2p?.close();
           for (const r of remotePeers) r.close();
+          blockAgent?.destroy();
           await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 10_000 })));
           nodeMetrics.close();
           for (const f of followers) f.stop();
@@ -368,6 +405,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
   } catch (error) {
     // A failed start (a port in use, no genesis) stops what it started before the peer closes.
     for (const f of followers) f.stop();
+    blockAgent?.destroy();
     await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 1_000 }).catch(() => undefined)));
     metrics?.close();
     await peer?.close();
@@ -401,7 +439,7 @@ function parsePeerArgs(argv: readonly string[]): { descriptionFile: string; name
  * too) and between the peers. The peer's credentials, and a membership built from the chains'
  * genesis configurations, so only registered processes of member orgs are trusted.
  */
-function processTls(description: NetworkDescription, me: DescribedPeer): PeerTls | undefined {
+function processTls(description: NetworkDescription, me: DescribedPeer, descriptionFile: string): PeerTls | undefined {
   const tlsDir = join(describedPath(description, me.dataDir), 'tls');
   const files = { certFile: join(tlsDir, 'peer.crt'), keyFile: join(tlsDir, 'peer.key'), caFile: join(tlsDir, 'ca-bundle.crt') };
   if (!Object.values(files).every((f) => existsSync(f))) return undefined;
@@ -413,7 +451,13 @@ function processTls(description: NetworkDescription, me: DescribedPeer): PeerTls
       throw new SilkError('CONFIG_INVALID', `cannot read the genesis configuration of ${c.name} at ${file}: run the bootstrap first (silk network up does)`, { file }, { cause });
     }
   });
-  return { credentials: readTlsCredentials(files), membership: tlsMembershipOfNetwork(description, adminKeysOfChains(configs)) };
+  const adminKeys = adminKeysOfChains(configs);
+  return {
+    credentials: readTlsCredentials(files),
+    membership: tlsMembershipOfNetwork(description, adminKeys),
+    // The description file as it is now: a peer added since (silk network add-peer) is registered there.
+    refreshMembership: () => tlsMembershipOfNetwork(readNetworkDescription(descriptionFile), adminKeys),
+  };
 }
 
 /** Runs a peer process until SIGTERM or SIGINT. @returns the exit code */
@@ -426,12 +470,14 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const description = readNetworkDescription(descriptionFile);
   const me = describedPeer(description, name);
-  const tls = processTls(description, me);
+  const tls = processTls(description, me, descriptionFile);
   const scheme = tls === undefined ? 'http' : 'https';
   // Loaded here, so openPeerProcess can run over any Orderer without the etcd client.
   const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
+  const { describedEtcdEndpoints, processTlsFiles } = await import('./etcd-host-main.js');
+  const etcdTls = processTlsFiles(describedPath(description, me.dataDir), 'etcd-client');
   const orderer = await openEtcdOrdererClient({
-    etcd: { endpoints: description.etcd.map((e) => `http://${urlHost(e.host)}:${e.clientPort}`) },
+    etcd: { endpoints: describedEtcdEndpoints(description, etcdTls !== undefined), ...(etcdTls === undefined ? {} : { tls: etcdTls }) },
     orderers: description.orderers.map((o) => ({ name: o.name, url: `${scheme}://${urlHost(o.host)}:${o.port}` })),
     chains: me.chains,
     ...(tls === undefined ? {} : { tls }),
