@@ -31,6 +31,7 @@ import type { Peer } from '../peer/peer.js';
 import { encodeEndorsementReply } from './endorsement-wire.js';
 import { identifyTlsClient, mtlsServerOptions, type TlsCredentials } from './mtls.js';
 import type { TlsMembership } from './tls-pki.js';
+import { waitForPeerHeight } from '../peer/height-wait.js';
 
 /** Longest wait a height request may ask for. */
 export const MAX_HEIGHT_WAIT_MS = 5_000;
@@ -80,22 +81,7 @@ export interface PeerEndorsementService {
 
 /** Resolves once `peer` has `height` blocks of `chain`, or after `ms`. */
 function heightReached(peer: PeerEndorsementServiceOptions['peer'], chain: string, height: number, ms: number): Promise<void> {
-  if (peer.height(chain) >= height || ms === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const state = { done: false, unsubscribe: undefined as (() => void) | undefined };
-    const finish = (): void => {
-      if (state.done) return;
-      state.done = true;
-      clearTimeout(timer);
-      state.unsubscribe?.();
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    // subscribe() replays stored blocks first, so `finish` may already have run when it returns.
-    const unsubscribe = peer.subscribe(chain, height - 1, finish);
-    if (state.done) unsubscribe();
-    else state.unsubscribe = unsubscribe;
-  });
+  return waitForPeerHeight(peer, chain, height, ms).then(() => undefined);
 }
 
 function registerRoutes(app: FastifyInstance, options: PeerEndorsementServiceOptions, isClosing: () => boolean): void {

@@ -13,6 +13,7 @@ import type { Receipt } from '../ledger/receipt.js';
 import { decodeTransaction, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
 import type { Orderer } from '../ordering/orderer.js';
 import type { CommittedBlock, EndorsementResponse, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
+import { waitForPeerHeight } from '../peer/height-wait.js';
 
 /** What to run. */
 export interface ProposalParameters {
@@ -134,21 +135,7 @@ function waitForHeight(peer: EndorsingPeer, chain: string, height: number, timeo
   if (peer.waitForHeight !== undefined) return peer.waitForHeight(chain, height, timeoutMs);
   const subscribe = peer.subscribe?.bind(peer);
   if (subscribe === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    const state = { done: false, unsubscribe: undefined as (() => void) | undefined };
-    const finish = (): void => {
-      if (state.done) return;
-      state.done = true;
-      clearTimeout(timer);
-      state.unsubscribe?.();
-      resolve();
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    // subscribe() replays stored blocks first, so `finish` may already have run when it returns.
-    const unsubscribe = subscribe(chain, height - 1, finish);
-    if (state.done) unsubscribe();
-    else state.unsubscribe = unsubscribe;
-  });
+  return waitForPeerHeight({ height: (c) => peer.height(c), subscribe }, chain, height, timeoutMs).then(() => undefined);
 }
 
 function resultFrom(receipt: Receipt, response: JsonValue | undefined): SubmitResult {

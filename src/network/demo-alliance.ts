@@ -15,6 +15,7 @@ import { EpcisContract } from '../contracts/traceability/epcis-contract.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { CommitError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
+import { waitForPeerHeight } from '../peer/height-wait.js';
 import type { Peer } from '../peer/peer.js';
 import { DEMO_SPEC } from './demo-spec.js';
 import type { EmbeddedNetwork } from './embedded-network.js';
@@ -131,24 +132,10 @@ const SEED_ROUNDS: readonly (readonly SeedStep[])[] = [
 const CATCH_UP_TIMEOUT_MS = 10_000;
 
 /** Resolves when `peer` holds `height` blocks of `chain`. @throws CommitError COMMIT_TIMEOUT */
-function waitForHeight(peer: Peer, chain: string, height: number): Promise<void> {
-  if (peer.height(chain) >= height) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const state: { unsubscribe?: () => void; done: boolean } = { done: false };
-    const finish = (error?: Error): void => {
-      if (state.done) return;
-      state.done = true;
-      clearTimeout(timer);
-      state.unsubscribe?.();
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const timer = setTimeout(() => { finish(new CommitError('COMMIT_TIMEOUT', `peer ${peer.name} did not reach height ${height} on ${chain} within ${CATCH_UP_TIMEOUT_MS} ms`)); }, CATCH_UP_TIMEOUT_MS);
-    // subscribe() replays stored blocks first, so `finish` may run before it returns.
-    const unsubscribe = peer.subscribe(chain, height - 1, () => { finish(); });
-    if (state.done) unsubscribe();
-    else state.unsubscribe = unsubscribe;
-  });
+async function waitForHeight(peer: Peer, chain: string, height: number): Promise<void> {
+  if (!(await waitForPeerHeight(peer, chain, height, CATCH_UP_TIMEOUT_MS))) {
+    throw new CommitError('COMMIT_TIMEOUT', `peer ${peer.name} did not reach height ${height} on ${chain} within ${CATCH_UP_TIMEOUT_MS} ms`);
+  }
 }
 
 async function submitStep(net: EmbeddedNetwork, step: SeedStep, contract = 'basic'): Promise<void> {
