@@ -1,10 +1,12 @@
 /** Shared test fixtures: temporary data folders and a small three-org network. */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
 import type { Contract } from '../contracts/framework/contract.js';
+import { isSilkError } from '../errors.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
 
 /** A fresh temporary folder; `cleanup()` removes it. */
@@ -50,4 +52,18 @@ export async function unusedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * The `details.path` of the SilkError `run` throws; fails the test when it throws nothing.
+ * @example assert.equal(silkErrorPath(() => eventQueryFromParameters({ perPage: '0' })), 'perPage')
+ */
+export function silkErrorPath(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (e) {
+    if (isSilkError(e)) return e.details.path;
+    throw e;
+  }
+  return assert.fail('expected a SilkError naming a path');
 }

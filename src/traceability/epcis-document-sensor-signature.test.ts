@@ -2,20 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeCanonical } from '../codec/canonical-cbor.js';
 import { generateSigner, verifyP256 } from '../crypto/p256.js';
-import { isSilkError } from '../errors.js';
 import { epcisDocument, sensorEvent } from '../testing/epcis-fixtures.js';
 import { validateEpcisDocument } from './epcis-document.js';
 import { SENSOR_SIGNING_DOMAIN, sensorDataSigningBytes, signDocumentSensorData, signSensorData, SILK_EPCIS_NAMESPACE, verifiedSensorSigner } from './epcis-document-sensor-signature.js';
-
-const pathOf = (run: () => unknown): unknown => {
-  try {
-    run();
-  } catch (e) {
-    if (isSilkError(e)) return e.details.path;
-    throw e;
-  }
-  return assert.fail('expected INVALID_ARGUMENT');
-};
+import { silkErrorPath } from '../testing/fixtures.js';
 
 describe('sensor data signed at the source', () => {
   it('signs the domain tag and the canonical CBOR of the sensorElementList', () => {
@@ -43,7 +33,7 @@ describe('sensor data signed at the source', () => {
     const other = { ...event, 'x:sensorSignature': event['silk:sensorSignature'] } as Record<string, unknown>;
     delete other['silk:sensorSignature'];
     assert.ok(verifiedSensorSigner(other, { x: SILK_EPCIS_NAMESPACE }, 'events[0]') !== undefined);
-    assert.equal(pathOf(() => verifiedSensorSigner({ ...event, [`${SILK_EPCIS_NAMESPACE}sensorSignature`]: event['silk:sensorSignature'] }, { silk: SILK_EPCIS_NAMESPACE }, 'events[0]')), 'events[0].silk:sensorSignature');
+    assert.equal(silkErrorPath(() => verifiedSensorSigner({ ...event, [`${SILK_EPCIS_NAMESPACE}sensorSignature`]: event['silk:sensorSignature'] }, { silk: SILK_EPCIS_NAMESPACE }, 'events[0]')), 'events[0].silk:sensorSignature');
   });
 
   it('refuses altered readings, a bad key, a malformed signature and a signature without readings, naming the member', () => {
@@ -53,12 +43,12 @@ describe('sensor data signed at the source', () => {
     const ns = { silk: SILK_EPCIS_NAMESPACE };
     const altered = JSON.parse(JSON.stringify(event)) as { sensorElementList: { sensorReport: { value: number }[] }[] };
     altered.sensorElementList[0]!.sensorReport[0]!.value = 3.5;
-    assert.equal(pathOf(() => verifiedSensorSigner(altered, ns, 'events[0]')), 'events[0].silk:sensorSignature');
+    assert.equal(silkErrorPath(() => verifiedSensorSigner(altered, ns, 'events[0]')), 'events[0].silk:sensorSignature');
     const sig = event['silk:sensorSignature'] as { device: string; signature: string };
-    assert.equal(pathOf(() => verifiedSensorSigner({ ...event, 'silk:sensorSignature': { ...sig, device: 'zz' } }, ns, 'events[0]')), 'events[0].silk:sensorSignature.device');
-    assert.equal(pathOf(() => verifiedSensorSigner({ ...event, 'silk:sensorSignature': { ...sig, signature: 'abc' } }, ns, 'events[0]')), 'events[0].silk:sensorSignature.signature');
-    assert.equal(pathOf(() => verifiedSensorSigner({ ...event, 'silk:sensorSignature': { ...sig, extra: 1 } }, ns, 'events[0]')), 'events[0].silk:sensorSignature');
+    assert.equal(silkErrorPath(() => verifiedSensorSigner({ ...event, 'silk:sensorSignature': { ...sig, device: 'zz' } }, ns, 'events[0]')), 'events[0].silk:sensorSignature.device');
+    assert.equal(silkErrorPath(() => verifiedSensorSigner({ ...event, 'silk:sensorSignature': { ...sig, signature: 'abc' } }, ns, 'events[0]')), 'events[0].silk:sensorSignature.signature');
+    assert.equal(silkErrorPath(() => verifiedSensorSigner({ ...event, 'silk:sensorSignature': { ...sig, extra: 1 } }, ns, 'events[0]')), 'events[0].silk:sensorSignature');
     const { sensorElementList: _dropped, ...noReadings } = event;
-    assert.equal(pathOf(() => verifiedSensorSigner(noReadings, ns, 'events[0]')), 'events[0].silk:sensorSignature');
+    assert.equal(silkErrorPath(() => verifiedSensorSigner(noReadings, ns, 'events[0]')), 'events[0].silk:sensorSignature');
   });
 });
