@@ -28,9 +28,10 @@ const HELP = `silk — Silkledger command line
 Usage:
   silk start [--data DIR] [--port N] [--host H]
                                           run the demo alliance and its API (created and seeded on first run)
-  silk verify [--data DIR] [--peer NAME] [--chain NAME] [--json]
+  silk verify [--data DIR] [--peer NAME] [--chain NAME] [--scratch DIR] [--json]
                                           re-verify every block, signature, policy, commit hash and
-                                          the world state of the peers' ledgers
+                                          the world state of the peers' ledgers (the replay's
+                                          scratch file goes to --scratch, default TMPDIR)
   silk backup --out DIR [--data DIR] [--peer NAME] [--chain NAME] [--json]
                                           copy peers' ledgers while the network runs, verify each
                                           copy and describe them in DIR/manifest.json

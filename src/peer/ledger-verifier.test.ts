@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync } from 'node:fs';
+import { copyFileSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +62,26 @@ describe('silk verify', () => {
     assert.equal(v.blocks, 8);
     assert.equal(v.transactions, 8);
     assert.equal(v.stateKeys, 7);
+  });
+
+  it('replays into a scratch file in the folder it is given and removes it, whether the ledger passes or not', async () => {
+    const scratch = tempDir('silk-verify-scratch-');
+    try {
+      const v = await verifyLedgerFile(ledger, { scratchDir: scratch.path });
+      assert.equal(v.ok, true, JSON.stringify(v.problems));
+      assert.deepEqual(readdirSync(scratch.path), []);
+      const broken = join(work.path, 'scratch-broken.sqlite');
+      copyFileSync(ledger, broken);
+      const db = new Database(broken);
+      db.prepare("UPDATE state SET value = replace(value, 'teal', 'teak') WHERE key = 'asset:v2'").run();
+      db.close();
+      const bad = await verifyLedgerFile(broken, { scratchDir: scratch.path });
+      assert.equal(bad.ok, false);
+      assert.equal(bad.problems[0]?.key, 'asset:v2');
+      assert.deepEqual(readdirSync(scratch.path), []);
+    } finally {
+      scratch.cleanup();
+    }
   });
 
   it('an online backup taken while the network ran verifies and holds the same chain', async () => {
@@ -157,9 +177,10 @@ describe('silk verify', () => {
   });
 
   it('the CLI exits 0 on an intact data folder and 1 naming the bad block otherwise', () => {
-    const ok = spawnSync(process.execPath, [CLI, 'verify', '--data', data.path], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [CLI, 'verify', '--data', data.path, '--scratch', work.path], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /ok {4}.*peer0\.org1.*8 blocks/);
+    assert.deepEqual(readdirSync(work.path).filter((f) => f.startsWith('silk-verify-')), [], 'the scratch files are removed');
 
     const broken = join(work.path, 'data');
     cpSync(data.path, broken, { recursive: true });
@@ -185,5 +206,8 @@ describe('silk verify', () => {
     const missing = spawnSync(process.execPath, [CLI, 'verify', '--data', work.path + '/nowhere'], { encoding: 'utf8' });
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no peers under/);
+    const noScratch = spawnSync(process.execPath, [CLI, 'verify', '--data', data.path, '--scratch', work.path + '/nowhere'], { encoding: 'utf8' });
+    assert.equal(noScratch.status, 2);
+    assert.match(noScratch.stderr, /--scratch .*no such folder/);
   });
 });

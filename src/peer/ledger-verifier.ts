@@ -5,6 +5,9 @@
  * material (headers, inclusion paths, leaf and envelope hashes) against the blocks, and finally
  * the stored world state against the state replayed from the blocks.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bytesEqual, fromHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
 import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-pool.js';
@@ -44,6 +47,11 @@ export interface VerifyLedgerOptions {
   /** Called after each block with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
   readonly verifier?: SignatureVerifier;
+  /**
+   * Folder for the replay's scratch file, deleted when done (default: the system's temporary
+   * folder, `TMPDIR`). It grows to about the ledger's world state and blocks: half the ledger file.
+   */
+  readonly scratchDir?: string;
 }
 
 /**
@@ -54,12 +62,19 @@ export interface VerifyLedgerOptions {
  */
 export async function verifyLedgerFile(path: string, options: VerifyLedgerOptions = {}): Promise<LedgerVerification> {
   const stored = openSqliteLedgerStore(path, { readonly: true });
-  const replay = openSqliteLedgerStore(':memory:');
+  // The replay goes to a scratch file, not memory: a ledger of millions of events replays in
+  // SQLite's page cache, not in RAM the size of the ledger.
+  const scratch = mkdtempSync(join(options.scratchDir ?? tmpdir(), 'silk-verify-'));
   try {
-    return await verifyStores(stored, replay, options);
+    const replay = openSqliteLedgerStore(join(scratch, 'replay.sqlite'), { scratch: true });
+    try {
+      return await verifyStores(stored, replay, options);
+    } finally {
+      await replay.close();
+    }
   } finally {
     await stored.close();
-    await replay.close();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -15,9 +15,11 @@ export const INSERT_RECEIPT_TX = 'INSERT OR REPLACE INTO receipt_txs (block, tx,
 /**
  * Prepares the commit statements on a connection and returns the function committing a block.
  * @param db an open, writable connection to a ledger file
+ * @param options `history: false` keeps no key history rows (a scratch replay's store)
  * @returns a function that commits one block atomically (IMMEDIATE transaction)
  */
-export function createBlockCommitter(db: Database.Database): (c: BlockCommit) => void {
+export function createBlockCommitter(db: Database.Database, options: { readonly history?: boolean } = {}): (c: BlockCommit) => void {
+  const keepHistory = options.history !== false;
   const q = {
     insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (number, hash, bytes, codes, commit_hash, peer_sig, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     upsert: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx, policy = excluded.policy'),
@@ -37,7 +39,7 @@ export function createBlockCommitter(db: Database.Database): (c: BlockCommit) =>
       if (w.value === null) q.del.run(w.ns, w.key);
       else if (w.policy === undefined) q.upsertKeepPolicy.run(w.ns, w.key, w.value, c.number, w.tx);
       else q.upsert.run(w.ns, w.key, w.value, c.number, w.tx, w.policy);
-      q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
+      if (keepHistory) q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
     }
     for (const t of c.txIndex) q.txIndex.run(t.txId, c.number, t.tx, t.code);
     const { proofs } = c;

@@ -13,6 +13,7 @@ import { MERKLE_HASH_LENGTH, unpackInclusionPath } from '../ledger/merkle.js';
 import { computeBlockProofs, type BlockProofs, type TxProof } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
 import { createBlockCommitter } from './ledger-commit.js';
+import { TxIdFilter } from './txid-filter.js';
 import { openLedgerWriter } from './ledger-writer-pool.js';
 import { migrateLedger } from './receipt-migration.js';
 
@@ -139,6 +140,12 @@ export interface OpenLedgerStoreOptions {
   readonly writerThread?: boolean;
   /** Transactions backfilled per SQLite transaction when a writable open migrates an older ledger (default 8192). */
   readonly migrationBatchTxs?: number;
+  /**
+   * A scratch store for a replay that is thrown away afterwards (`silk verify`): no rollback
+   * journal, no fsync and no key history rows, so replaying a large ledger costs a fraction of
+   * its disk writes and no memory beyond SQLite's page cache. Not crash-safe: never a peer's ledger.
+   */
+  readonly scratch?: boolean;
 }
 
 /** The ledger store of one peer for one chain. */
@@ -195,9 +202,14 @@ export interface LedgerStore {
  */
 export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOptions = {}): LedgerStore {
   const db = new Database(path, options.readonly ? { readonly: true, fileMustExist: true } : {});
-  if (!options.readonly) {
+  if (options.scratch === true) {
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+  } else if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+  }
+  if (!options.readonly) {
     db.exec(SCHEMA);
     try {
       migrateLedger(db, options.migrationBatchTxs === undefined ? {} : { batchTxs: options.migrationBatchTxs });
@@ -221,6 +233,8 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     tx: db.prepare<[string], TxLocation>('SELECT block, tx, code FROM txs WHERE txid = ?'),
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
     putMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    allTxIds: db.prepare<[], string>('SELECT txid FROM txs').pluck(),
+    txCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM txs'),
     allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
   };
   // An older ledger opened read-only has no receipt tables: its receipts are computed from blocks.
@@ -255,10 +269,17 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     return { block: t.block, tx: t.tx, code: t.code, envelopeHash: r.env_hash, leafHash: r.leaf, path: unpackStoredPath(r.path, t.block), header: r.header, ordererSignature: r.orderer_sig, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig };
   };
 
-  const commitTx = options.readonly ? undefined : createBlockCommitter(db);
+  const commitTx = options.readonly ? undefined : createBlockCommitter(db, { history: options.scratch !== true });
   const writer = options.writerThread === true && !options.readonly ? openLedgerWriter(path) : undefined;
   if (writer !== undefined) db.pragma('busy_timeout = 10000');
   let cachedHeight: number | undefined;
+  // A writing store is the ledger's only writer (the data lock): it knows every tx id committed,
+  // so a new id's duplicate check needs no index read. Ids enter before their commit is written:
+  // a failed commit leaves only a "maybe", which the index read then answers.
+  const txIds = options.readonly ? undefined : TxIdFilter.of(q.allTxIds.iterate(), q.txCount.get()?.n ?? 0);
+  const rememberTxIds = (c: BlockCommit): void => {
+    if (txIds !== undefined) for (const t of c.txIndex) txIds.add(t.txId);
+  };
   const noteCommitted = (n: number): void => {
     if (cachedHeight !== undefined && n + 1 > cachedHeight) cachedHeight = n + 1;
   };
@@ -297,6 +318,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       return rows.map((r) => ({ block: r.block, tx: r.tx, txId: r.txid, value: r.value, timestamp: r.ts }));
     },
     tx(txId) {
+      if (txIds !== undefined && !txIds.mightContain(txId)) return undefined;
       return q.tx.get(txId);
     },
     receipt: readReceipt,
@@ -309,6 +331,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     commit(c) {
       if (writer !== undefined) throw new SilkError('INTERNAL', 'this store commits on its writer thread: use commitAsync');
       if (commitTx === undefined) throw new SilkError('INTERNAL', `${path} is open read-only: it commits nothing`);
+      rememberTxIds(c);
       commitTx(c);
       noteCommitted(c.number);
     },
@@ -317,6 +340,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
         store.commit(c);
         return;
       }
+      rememberTxIds(c);
       await writer.commit(c);
       noteCommitted(c.number);
     },

@@ -25,13 +25,14 @@ export function ledgerFiles(dir: string, peer?: string, chain?: string): string[
 
 /** Runs `silk verify`. */
 export async function verifyCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, peer: { type: 'string' }, chain: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, peer: { type: 'string' }, chain: { type: 'string' }, scratch: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  if (values.scratch !== undefined && !existsSync(values.scratch)) throw new UsageError(`--scratch ${values.scratch}: no such folder`);
   const files = ledgerFiles(dataDir(values), values.peer, values.chain);
   let allOk = true;
   const results = [];
   for (const file of files) {
     const bar = createProgressBar(`verifying ${file}`, values.json !== true && process.stderr.isTTY);
-    const v = await verifyLedgerFile(file, { onProgress: (d, t) => { bar.update(d, t); } });
+    const v = await verifyLedgerFile(file, { onProgress: (d, t) => { bar.update(d, t); }, ...(values.scratch === undefined ? {} : { scratchDir: values.scratch }) });
     bar.finish();
     results.push(v);
     allOk &&= v.ok;
