@@ -66,6 +66,26 @@ describe('etcd block log and leader election (3 real members)', () => {
     assert.equal(await logB.height(), 2);
   });
 
+  it('a watch from block 0 started as the genesis block is appended never takes it for compacted', async () => {
+    const etcd = connect(cluster.clientUrls);
+    const mistaken: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const chain = `race${i}`;
+      const log = openEtcdBlockLog(etcd, { chain });
+      const election = openChainElection(etcd, { chain, candidate: 'orderer-1' });
+      const leadership = await election.campaign();
+      const received: number[] = [];
+      const watch = log.watch(0, (block) => { received.push(block.number); }, { onError: (e) => { if (e.code === 'NOT_FOUND') mistaken.push(`${chain}: ${e.message}`); } });
+      // Let the watch's first read find the chain empty, then append while it looks further.
+      await new Promise((resolve) => setImmediate(resolve));
+      await log.append(0, testBlock(0), leadership);
+      await waitUntil(() => received.length === 1 || mistaken.length > 0, 10_000, `block 0 of ${chain} delivered`);
+      await watch.stop();
+      await election.close();
+    }
+    assert.deepEqual(mistaken, []);
+  });
+
   it('watch delivers every block exactly once, in order, across a member restart and a compaction', async (t) => {
     const etcd = connect(cluster.clientUrls);
     const log = openEtcdBlockLog(etcd, { chain: 'watched' });

@@ -174,10 +174,11 @@ class EtcdBlockLogImpl implements EtcdBlockLog {
 
   async firstRetained(): Promise<number> {
     const client = this.#conn.client;
-    const [keys, height] = await Promise.all([
-      this.#call(`read the first block of chain ${this.chain}`, () => client.getAll().inRange({ start: `${this.#prefix}blocks/`, end: `${this.#prefix}blocks0` }).sort('Key', 'Ascend').limit(1).keys()),
-      this.height(),
-    ]);
+    // The height first, then the blocks: an append writes both at once, so a block present in the
+    // second read is below the height of the first, and an empty range means no block yet, not
+    // "all compacted" (read together, a first append between the reads looked like compaction).
+    const height = await this.height();
+    const keys = await this.#call(`read the first block of chain ${this.chain}`, () => client.getAll().inRange({ start: `${this.#prefix}blocks/`, end: `${this.#prefix}blocks0` }).sort('Key', 'Ascend').limit(1).keys());
     const first = keys[0] === undefined ? height : (blockNumberOfKey(this.#prefix, keys[0]) ?? height);
     this.#firstRetained = Math.max(this.#firstRetained, first);
     return first;

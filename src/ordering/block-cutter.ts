@@ -10,6 +10,7 @@ import { verifyP256 } from '../crypto/p256.js';
 import { SilkError, SubmitError } from '../errors.js';
 import { indexMembers, type ResolvedIdentity } from '../identity/identity-resolver.js';
 import { CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
+import { configUpdateProblem } from '../ledger/config-transaction.js';
 import { decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction } from '../ledger/transaction.js';
 import type { OrderedPosition } from './orderer.js';
 
@@ -175,6 +176,12 @@ class ChainBlockCutter implements BlockCutter {
       if (d.proposal.chain !== this.chain) throw new SubmitError('WRONG_CHAIN', `envelope is for chain ${d.proposal.chain}, not ${this.chain}`);
       if (!this.#members.has(toHex(d.proposal.creator)) && !vouchedByPeer(this.#members, d)) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${this.chain}, and no configured peer of it endorsed the transaction`);
       if (!verifyP256(d.proposal.creator, d.envelope.proposal, d.envelope.signature)) throw new SubmitError('BAD_SIGNATURE', 'the submitter signature does not verify');
+      if (d.proposal.contract === CONFIG_NAMESPACE) {
+        // The orderer acts on a configuration it cuts (members, batching, which orderers may
+        // lead): one that would not take effect at the peers is refused here, with the reason.
+        const problem = configUpdateProblem(this.#config, d, Date.now());
+        if (problem !== undefined) throw new SubmitError(problem.code, `configuration transaction refused: ${problem.message}`, { chain: this.chain });
+      }
       return d;
     } catch (e) {
       throw toSubmitError(e);
@@ -192,12 +199,9 @@ class ChainBlockCutter implements BlockCutter {
       this.#pending.set(decoded.txId, p);
       if (decoded.proposal.contract === CONFIG_NAMESPACE) {
         this.flush();
-        let config: ChainConfig | undefined;
-        try {
-          config = configOfTransaction(decoded);
-        } catch {
-          /* peers will mark it invalid; the current configuration stays in force */
-        }
+        // Judged again when cut: another update may have taken effect since it was admitted. One
+        // that would not take effect is still ordered (peers mark it invalid), and changes nothing.
+        const config = configUpdateProblem(this.#config, decoded, Date.now()) === undefined ? configOfTransaction(decoded) : undefined;
         this.#onBatch({ txs: [p], isConfig: true, ...(config === undefined ? {} : { config }) });
         return;
       }
