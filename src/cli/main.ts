@@ -45,6 +45,12 @@ Usage:
   silk network status [--dir DIR] [--json]
                                           each process's pid, liveness, readiness and heights; each
                                           chain's leader; etcd's health
+  silk network etcd-snapshot FILE [--dir DIR] [--json]
+                                          back up the ordering log (an etcd snapshot, read back)
+  silk network etcd add | remove NAME [--force] [--dir DIR] [--json]
+  silk network orderer add [--org ORG] | remove NAME [--dir DIR] [--json]
+                                          add or remove an etcd member or an orderer of the running
+                                          network (docs/operations.md, Changing the membership)
   silk status [--url URL] [--json]        is the node up and caught up; its chains and their heights
   silk block CHAIN [N|latest] [--url URL] [--json]
                                           one block and the outcome of each of its transactions

@@ -79,6 +79,18 @@ export interface EtcdClusterTls {
   readonly client?: EtcdClientTlsFiles;
 }
 
+/** Parameters of {@link EtcdCluster.addMember}. */
+export interface AddEtcdMemberParameters {
+  /** The member's name, its folder `<dataDir>/<name>` (default: the next free `etcd-<n>`). */
+  readonly name?: string;
+  /** Its ports (default: free loopback ports). */
+  readonly ports?: EtcdMemberPorts;
+  /** Its TLS files: required in a TLS cluster, refused in a plain one. */
+  readonly tls?: EtcdMemberTlsFiles;
+  /** How long it may take to become a healthy voting member (default {@link START_TIMEOUT_MS}). */
+  readonly timeoutMs?: number;
+}
+
 /** The two loopback ports of one member. */
 export interface EtcdMemberPorts {
   readonly client: number;
@@ -93,6 +105,11 @@ export interface EtcdClusterOptions {
   readonly size?: number;
   /** Ports per member; free loopback ports are picked when omitted. */
   readonly ports?: readonly EtcdMemberPorts[];
+  /**
+   * Member names, one per member (default `etcd-1…etcd-N`): a cluster whose membership changed
+   * (members added and removed at runtime) restarts with the names it has now.
+   */
+  readonly names?: readonly string[];
   /** Backend quota in bytes (default {@link QUOTA_BACKEND_BYTES}; tests use a small one). */
   readonly quotaBackendBytes?: number;
   /** Path of the etcd binary (default: `etcd` on PATH, else /usr/bin/etcd). */
@@ -194,11 +211,22 @@ export interface EtcdCluster {
   /** Writes a snapshot of the keyspace to `file` with `etcdctl snapshot save`. */
   snapshotSave(file: string): Promise<void>;
   /**
-   * Adds a member at runtime (reconfiguration) and starts it; resolves with its info. A TLS
+   * Adds a member at runtime, the way etcd recommends: registered as a Raft learner (it does not
+   * count towards the quorum while it catches up), started, promoted to a voting member once it
+   * has caught up with the leader, and waited for until the cluster is healthy. When that does not
+   * happen in time (or the member exits), it is removed again and its process stopped. A TLS
    * cluster needs the new member's TLS files.
+   * @returns the member's info
+   * @throws SilkError INVALID_ARGUMENT (a bad or taken name, bad ports or TLS files, 7 members
+   *   already); CONFIG_INVALID (its folder holds an earlier member's data); ORDERING_UNAVAILABLE (no
+   *   member to add it through, or not a healthy voting member within the timeout)
    */
-  addMember(ports?: EtcdMemberPorts, tls?: EtcdMemberTlsFiles): Promise<EtcdMemberInfo>;
-  /** Removes a member at runtime and stops its process. */
+  addMember(params?: AddEtcdMemberParameters): Promise<EtcdMemberInfo>;
+  /**
+   * Removes a member at runtime (the Raft leader too: the others elect a new one) and stops its
+   * process; its data folder stays on disk. etcd refuses a removal that would cost the quorum.
+   * @throws SilkError INVALID_ARGUMENT (unknown member, the last one); ORDERING_UNAVAILABLE (etcd refused or could not be asked)
+   */
   removeMember(name: string): Promise<void>;
   /** SIGKILLs every member process and waits for the exits. Data stays on disk. */
   close(): Promise<void>;
@@ -248,6 +276,21 @@ async function portIsFree(port: number): Promise<boolean> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A member name: what etcd's `--name` and a folder can hold. */
+const MEMBER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** @throws SilkError INVALID_ARGUMENT for a name that is not a member name */
+function checkMemberName(name: string): void {
+  if (typeof name !== 'string' || !MEMBER_NAME.test(name)) throw new SilkError('INVALID_ARGUMENT', `an etcd member name is 1 to 64 letters, digits, '_', '.' or '-'; got ${JSON.stringify(name)}`);
+}
+
+/** @throws SilkError INVALID_ARGUMENT for a port that is not 1 to 65535 */
+function checkPorts(p: EtcdMemberPorts): void {
+  for (const port of [p.client, p.peer]) {
+    if (!Number.isSafeInteger(port) || port < 1 || port > 65_535) throw new SilkError('INVALID_ARGUMENT', `etcd port must be an integer from 1 to 65535; got ${String(port)}`);
+  }
+}
+
 /** Validates the options; returns the member count and the quota. */
 function checkClusterOptions(options: EtcdClusterOptions): { size: number; quota: number } {
   const size = options.size ?? options.ports?.length ?? 3;
@@ -257,10 +300,11 @@ function checkClusterOptions(options: EtcdClusterOptions): { size: number; quota
   if (options.ports !== undefined && options.ports.length !== size) {
     throw new SilkError('INVALID_ARGUMENT', `ports must list one entry per member: ${size} expected, ${options.ports.length} given`);
   }
-  for (const p of options.ports ?? []) {
-    for (const port of [p.client, p.peer]) {
-      if (!Number.isSafeInteger(port) || port < 1 || port > 65_535) throw new SilkError('INVALID_ARGUMENT', `etcd port must be an integer from 1 to 65535; got ${String(port)}`);
-    }
+  for (const p of options.ports ?? []) checkPorts(p);
+  if (options.names !== undefined) {
+    if (options.names.length !== size) throw new SilkError('INVALID_ARGUMENT', `names must list one entry per member: ${size} expected, ${options.names.length} given`);
+    options.names.forEach(checkMemberName);
+    if (new Set(options.names).size !== size) throw new SilkError('INVALID_ARGUMENT', `etcd member names must be unique; got ${options.names.join(', ')}`);
   }
   const quota = options.quotaBackendBytes ?? QUOTA_BACKEND_BYTES;
   if (!Number.isSafeInteger(quota) || quota < 64 * 1024 || quota > 8 * 1024 ** 3) {
@@ -301,12 +345,14 @@ export async function createEtcdCluster(options: EtcdClusterOptions): Promise<Et
   const ports: EtcdMemberPorts[] = [];
   for (let i = 0; i < size; i++) ports.push(options.ports?.[i] ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() });
   mkdirSync(options.dataDir, { recursive: true });
-  return new LocalEtcdCluster({ dataDir: options.dataDir, ports, quota, etcdPath, etcdctlPath, ...(options.tls === undefined ? {} : { tls: options.tls }) });
+  const names = options.names ?? ports.map((_, i) => `etcd-${i + 1}`);
+  return new LocalEtcdCluster({ dataDir: options.dataDir, ports, names, quota, etcdPath, etcdctlPath, ...(options.tls === undefined ? {} : { tls: options.tls }) });
 }
 
 interface LocalClusterSettings {
   readonly dataDir: string;
   readonly ports: readonly EtcdMemberPorts[];
+  readonly names: readonly string[];
   readonly quota: number;
   readonly etcdPath: string;
   readonly etcdctlPath: string;
@@ -358,7 +404,7 @@ class LocalEtcdCluster implements EtcdCluster {
     this.#usePdeathsig = existsSync('/usr/bin/setpriv');
     const first = tls?.members[0];
     this.#clientTls = tls?.client ?? (first === undefined ? undefined : { caFile: first.trustedCaFile, certFile: first.certFile, keyFile: first.keyFile });
-    ports.forEach((p, i) => { this.#members.push(this.#memberState(`etcd-${i + 1}`, p, tls?.members[i])); });
+    ports.forEach((p, i) => { this.#members.push(this.#memberState(settings.names[i] ?? `etcd-${i + 1}`, p, tls?.members[i])); });
     installExitHook();
   }
 
@@ -628,27 +674,97 @@ class LocalEtcdCluster implements EtcdCluster {
     });
   }
 
-  async addMember(ports?: EtcdMemberPorts, tls?: EtcdMemberTlsFiles): Promise<EtcdMemberInfo> {
+  /** The name of a new member: the one given (checked), else the next free `etcd-<n>`. */
+  #newMemberName(given: string | undefined): string {
+    const used = new Set(this.#members.map((m) => m.info.name));
+    if (given !== undefined) {
+      checkMemberName(given);
+      if (used.has(given)) throw new SilkError('INVALID_ARGUMENT', `etcd member ${given} exists already; members: ${[...used].join(', ')}`);
+      return given;
+    }
+    let n = this.#members.length + 1;
+    while (used.has(`etcd-${n}`) || existsSync(join(this.#dataDir, `etcd-${n}`))) n++;
+    return `etcd-${n}`;
+  }
+
+  async addMember(params: AddEtcdMemberParameters = {}): Promise<EtcdMemberInfo> {
+    const { tls } = params;
     if (this.#clientTls !== undefined && tls === undefined) throw new SilkError('INVALID_ARGUMENT', 'this etcd cluster runs mutual TLS: give the new member\'s TLS files (certificate, key, trusted CAs)');
     if (this.#clientTls === undefined && tls !== undefined) throw new SilkError('INVALID_ARGUMENT', 'this etcd cluster runs without TLS: a member with TLS files cannot join it');
+    if (this.#members.length >= 7) throw new SilkError('INVALID_ARGUMENT', `an etcd cluster has at most 7 members; it has ${this.#members.length}: remove one first`);
     if (tls !== undefined) checkMemberTls(tls);
-    const chosen = ports ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() };
-    const used = new Set(this.#members.map((m) => m.info.name));
-    let n = this.#members.length + 1;
-    while (used.has(`etcd-${n}`)) n++;
-    const member = this.#memberState(`etcd-${n}`, chosen, tls);
-    const any = this.#running()[0];
-    if (any === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is running to add a member through');
-    await this.#adminCall(any, (c, o) => c.cluster.memberAdd({ peerURLs: [member.info.peerUrl] }, o));
+    if (params.ports !== undefined) checkPorts(params.ports);
+    const timeoutMs = params.timeoutMs ?? START_TIMEOUT_MS;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1_000 || timeoutMs > 600_000) throw new SilkError('INVALID_ARGUMENT', `timeoutMs must be an integer from 1000 to 600000; got ${String(timeoutMs)}`);
+    const name = this.#newMemberName(params.name);
+    const chosen = params.ports ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() };
+    const member = this.#memberState(name, chosen, tls);
+    if (existsSync(join(member.info.dataDir, 'member'))) throw new SilkError('CONFIG_INVALID', `${member.info.dataDir} holds the data of an earlier member ${name}: move it away, or add the member under another name`, { dir: member.info.dataDir });
+    const through = this.#running()[0];
+    if (through === undefined) throw new SilkError('ORDERING_UNAVAILABLE', 'no etcd member is running to add a member through');
+    const deadline = Date.now() + timeoutMs;
+    const added = await this.#registerLearner(through, member.info.peerUrl, deadline);
     this.#members.push(member);
     member.clusterState = 'existing';
     member.initialCluster = this.#initialCluster();
     this.#spawn(member);
+    try {
+      await this.#promote(member, through, added.member.ID, deadline);
+      await this.waitHealthy(Math.max(1_000, deadline - Date.now()));
+    } catch (error) {
+      await this.#undoAdd(member, through, added.member.ID);
+      throw new SilkError('ORDERING_UNAVAILABLE', `etcd member ${name} did not become a healthy voting member within ${timeoutMs} ms, so it was removed again: ${(error as Error).message}`, { reason: 'member-not-healthy', member: name }, { cause: error });
+    }
     return member.info;
+  }
+
+  /**
+   * Registers a learner with the cluster. etcd refuses reconfiguration (`unhealthy cluster`)
+   * until every member has been connected for 5 s, so a cluster started a moment ago is asked
+   * again until `deadline`.
+   * @throws SilkError ORDERING_UNAVAILABLE when etcd refuses
+   */
+  async #registerLearner(through: MemberState, peerUrl: string, deadline: number): Promise<{ member: { ID: string } }> {
+    for (;;) {
+      try {
+        return await this.#adminCall(through, (c, o) => c.cluster.memberAdd({ peerURLs: [peerUrl], isLearner: true }, o));
+      } catch (error) {
+        const message = (error as Error).message;
+        if (!/unhealthy cluster/.test(message) || Date.now() > deadline) throw new SilkError('ORDERING_UNAVAILABLE', `etcd refused to add a member at ${peerUrl}: ${message}`, { reason: 'add-refused' }, { cause: error });
+      }
+      await sleep(500);
+    }
+  }
+
+  /** Promotes a learner once it has caught up (etcd refuses before), until `deadline`. */
+  async #promote(member: MemberState, through: MemberState, id: string, deadline: number): Promise<void> {
+    for (;;) {
+      try {
+        await this.#adminCall(through, (c, o) => c.cluster.memberPromote({ ID: id }, o));
+        return;
+      } catch (error) {
+        if (member.child === undefined) throw new SilkError('ORDERING_UNAVAILABLE', `it exited; its log ends: ${this.#logTail(member)}`, { reason: 'member-exited' });
+        if (Date.now() > deadline) throw new SilkError('ORDERING_UNAVAILABLE', `it was not promoted from learner: ${(error as Error).message}`, { reason: 'not-promoted' }, { cause: error });
+      }
+      await sleep(250);
+    }
+  }
+
+  /** Takes a member that failed to join out of the cluster again and stops it. */
+  async #undoAdd(member: MemberState, through: MemberState, id: string): Promise<void> {
+    try {
+      await this.#adminCall(through, (c, o) => c.cluster.memberRemove({ ID: id }, o));
+    } catch {
+      // Not removable now (etcd unreachable): its process stops below, so it only counts as down.
+    }
+    this.#dropAdmin(member);
+    await this.#signalAndWait(member, 'SIGKILL');
+    this.#members.splice(this.#members.indexOf(member), 1);
   }
 
   async removeMember(name: string): Promise<void> {
     const member = this.#member(name);
+    if (this.#members.length === 1) throw new SilkError('INVALID_ARGUMENT', `etcd member ${name} is the cluster's last member: add another before removing it`);
     const status = await this.#memberStatus(member);
     const through = this.#running().find((m) => m !== member);
     if (through === undefined) throw new SilkError('ORDERING_UNAVAILABLE', `no other etcd member is running to remove ${name} through`);
@@ -659,7 +775,11 @@ class LocalEtcdCluster implements EtcdCluster {
     }
     if (id === undefined) throw new SilkError('INVALID_ARGUMENT', `etcd member ${name} is not in the cluster's member list`);
     const memberId = id;
-    await this.#adminCall(through, (c, o) => c.cluster.memberRemove({ ID: memberId }, o));
+    try {
+      await this.#adminCall(through, (c, o) => c.cluster.memberRemove({ ID: memberId }, o));
+    } catch (error) {
+      throw new SilkError('ORDERING_UNAVAILABLE', `etcd refused to remove member ${name}: ${(error as Error).message}`, { reason: 'remove-refused', member: name }, { cause: error });
+    }
     await this.stopMember(name);
     this.#members.splice(this.#members.indexOf(member), 1);
   }

@@ -9,7 +9,11 @@
  * Its control channel, for operators and failure tests, is HTTP on the Unix socket
  * `<dataDir>/etcd/etcd-host.sock` (mode 0600): `POST /members/<name>/<action>` with `kill`
  * (SIGKILL), `stop` (SIGTERM), `restart` (start again after a kill or stop, without waiting for
- * health), `pause` (SIGSTOP) or `resume` (SIGCONT), and `GET /status` (the cluster's status).
+ * health), `pause` (SIGSTOP), `resume` (SIGCONT) or `remove` (take it out of the cluster and stop
+ * it), `POST /members` with `{ name, clientPort, peerPort, timeoutMs? }` (add a member: a learner
+ * promoted once it caught up; answered once it is a healthy voting member), and `GET /status`
+ * (the cluster's status). `silk network etcd add | remove` use the last two and then rewrite the
+ * network description, so a restarted host runs the members it has now.
  *
  * When the network's certificates exist (the bootstrap writes them: each member's
  * `etcd/etcd-<i>/tls/etcd.crt`, `etcd.key` and `ca-bundle.crt`), the members run mutual TLS on
@@ -25,21 +29,25 @@ import { isSilkError, SilkError } from '../errors.js';
 import type { EtcdClientTlsFiles } from './etcd-client.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberTlsFiles } from './etcd-cluster.js';
 import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
+import type { ProcessRole } from './tls-pki.js';
 
 /** Hosts a local cluster may listen on (etcd-cluster.ts runs members on 127.0.0.1). */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
 
+/** Names of the loopback layout's members: `etcd-<n>`. */
+const LOCAL_MEMBER_NAME = /^etcd-[1-9][0-9]{0,3}$/;
+
 /**
  * Checks that a description's etcd members are the loopback layout `createEtcdCluster` runs:
- * members `etcd-1…` in order, on 127.0.0.1, with data folders `etcd/etcd-<i>`.
+ * members named `etcd-<n>` (`etcd-1…etcd-3` at first; after members were added and removed, any
+ * numbers, e.g. `etcd-1, etcd-3, etcd-4`), on 127.0.0.1, each with data folder `etcd/<name>`.
  * @throws SilkError CONFIG_INVALID naming the member that does not fit
  */
 export function checkLocalEtcdLayout(description: NetworkDescription): void {
   description.etcd.forEach((member, i) => {
-    const expected = `etcd-${i + 1}`;
-    const folder = describedPath(description, `etcd/${expected}`);
-    if (member.name !== expected || !LOOPBACK.has(member.host) || describedPath(description, member.dataDir) !== folder) {
-      throw new SilkError('CONFIG_INVALID', `etcd[${i}]: silk network up runs etcd members named ${expected} on 127.0.0.1 with data folder etcd/${expected}; start members of other layouts on their hosts (docs/distributed.md)`, { path: `etcd[${i}]` });
+    const folder = describedPath(description, `etcd/${member.name}`);
+    if (!LOCAL_MEMBER_NAME.test(member.name) || !LOOPBACK.has(member.host) || describedPath(description, member.dataDir) !== folder) {
+      throw new SilkError('CONFIG_INVALID', `etcd[${i}]: silk network up runs etcd members named etcd-<n> on 127.0.0.1 with data folder etcd/<name> (got ${member.name} on ${member.host} in ${member.dataDir}); start members of other layouts on their hosts (docs/distributed.md)`, { path: `etcd[${i}]` });
     }
   });
 }
@@ -51,7 +59,7 @@ export function checkLocalEtcdLayout(description: NetworkDescription): void {
  * @throws SilkError CONFIG_INVALID when only one of the certificate and key exists, or the CA bundle is missing
  * @example const tls = processTlsFiles(describedPath(d, orderer.dataDir), 'etcd-client')
  */
-export function processTlsFiles(dataDir: string, role: 'etcd' | 'etcd-client'): { certFile: string; keyFile: string; caFile: string } | undefined {
+export function processTlsFiles(dataDir: string, role: ProcessRole): { certFile: string; keyFile: string; caFile: string } | undefined {
   const dir = join(dataDir, 'tls');
   const files = { certFile: join(dir, `${role}.crt`), keyFile: join(dir, `${role}.key`), caFile: join(dir, 'ca-bundle.crt') };
   // The CA bundle is shared by every role of the process: the role's certificate and key decide.
@@ -101,6 +109,7 @@ export async function describedEtcdCluster(description: NetworkDescription): Pro
   return createEtcdCluster({
     dataDir: describedPath(description, 'etcd'),
     ports: description.etcd.map((e) => ({ client: e.clientPort, peer: e.peerPort })),
+    names: description.etcd.map((e) => e.name),
     ...(members === undefined ? {} : { tls: { members } }),
   });
 }
@@ -126,31 +135,99 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-async function control(cluster: EtcdCluster, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  request.resume();
+function replyError(response: ServerResponse, error: unknown): void {
+  const code = isSilkError(error) ? error.code : 'INTERNAL';
+  const status = code === 'INVALID_ARGUMENT' || code === 'CONFIG_INVALID' ? 400 : 500;
+  reply(response, status, { error: { code, message: (error as Error).message } });
+}
+
+/** Largest body of a control request (an add names a member and two ports). */
+const MAX_CONTROL_BODY = 4_096;
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of request) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.length > MAX_CONTROL_BODY) throw new SilkError('INVALID_ARGUMENT', `a control request body is at most ${MAX_CONTROL_BODY} bytes`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new SilkError('INVALID_ARGUMENT', 'the body of POST /members is JSON: { name, clientPort, peerPort, timeoutMs? }', {}, { cause });
+  }
+}
+
+function integerField(body: Record<string, unknown>, field: string, optional = false): number | undefined {
+  const value = body[field];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new SilkError('INVALID_ARGUMENT', `POST /members needs ${field} as a whole number; got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * `POST /members`: adds the member the body names, with the TLS files the bootstrap wrote under
+ * `<etcd folder>/<name>/tls/` when the cluster runs TLS.
+ */
+async function addMember(cluster: EtcdCluster, etcdDir: string, request: IncomingMessage): Promise<unknown> {
+  const body = await readBody(request);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SilkError('INVALID_ARGUMENT', 'the body of POST /members is a JSON object: { name, clientPort, peerPort, timeoutMs? }');
+  const fields = body as Record<string, unknown>;
+  const name = fields.name;
+  if (typeof name !== 'string' || !LOCAL_MEMBER_NAME.test(name)) throw new SilkError('INVALID_ARGUMENT', `POST /members needs a name etcd-<n>; got ${JSON.stringify(name)}`);
+  const ports = { client: integerField(fields, 'clientPort') ?? 0, peer: integerField(fields, 'peerPort') ?? 0 };
+  const timeoutMs = integerField(fields, 'timeoutMs', true);
+  let tls: EtcdMemberTlsFiles | undefined;
+  if (cluster.clientTls !== undefined) {
+    const files = processTlsFiles(join(etcdDir, name), 'etcd');
+    if (files === undefined) throw new SilkError('INVALID_ARGUMENT', `the cluster runs mutual TLS but ${join(etcdDir, name, 'tls')} holds no etcd.crt and etcd.key: issue the member's certificate first (silk network etcd add does)`);
+    tls = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile };
+  }
+  const info = await cluster.addMember({ name, ports, ...(tls === undefined ? {} : { tls }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  process.stderr.write(`etcd member ${name}: added (${info.clientUrl})\n`);
+  return { member: info.name, clientUrl: info.clientUrl, peerUrl: info.peerUrl, members: cluster.members.map((m) => m.name) };
+}
+
+async function memberAction(cluster: EtcdCluster, name: string, action: string): Promise<unknown> {
+  if (action === 'remove') {
+    await cluster.removeMember(name);
+    process.stderr.write(`etcd member ${name}: removed\n`);
+    return { member: name, action, running: false, members: cluster.members.map((m) => m.name) };
+  }
+  await MEMBER_ACTIONS[action as EtcdMemberAction](cluster, name);
+  process.stderr.write(`etcd member ${name}: ${action} done\n`);
+  return { member: name, action, running: cluster.isRunning(name) };
+}
+
+async function control(cluster: EtcdCluster, etcdDir: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = request.url ?? '';
+  if (request.method === 'POST' && url === '/members') {
+    try {
+      reply(response, 200, await addMember(cluster, etcdDir, request));
+    } catch (error) {
+      replyError(response, error);
+    }
+    return;
+  }
+  request.resume();
   if (request.method === 'GET' && url === '/status') { reply(response, 200, await cluster.status()); return; }
   const match = /^\/members\/([A-Za-z0-9_.-]{1,64})\/([a-z]+)$/.exec(url);
   const action = match?.[2];
-  if (request.method !== 'POST' || match?.[1] === undefined || action === undefined || !Object.hasOwn(MEMBER_ACTIONS, action)) {
-    reply(response, 404, { error: { code: 'NOT_FOUND', message: `unknown control request ${request.method ?? ''} ${url}: POST /members/<name>/(${Object.keys(MEMBER_ACTIONS).join('|')}) or GET /status` } });
+  if (request.method !== 'POST' || match?.[1] === undefined || action === undefined || (action !== 'remove' && !Object.hasOwn(MEMBER_ACTIONS, action))) {
+    reply(response, 404, { error: { code: 'NOT_FOUND', message: `unknown control request ${request.method ?? ''} ${url}: POST /members/<name>/(${[...Object.keys(MEMBER_ACTIONS), 'remove'].join('|')}), POST /members or GET /status` } });
     return;
   }
   try {
-    await MEMBER_ACTIONS[action as EtcdMemberAction](cluster, match[1]);
-    process.stderr.write(`etcd member ${match[1]}: ${action} done\n`);
-    reply(response, 200, { member: match[1], action, running: cluster.isRunning(match[1]) });
+    reply(response, 200, await memberAction(cluster, match[1], action));
   } catch (error) {
-    const code = isSilkError(error) ? error.code : 'INTERNAL';
-    reply(response, isSilkError(error) && error.code === 'INVALID_ARGUMENT' ? 400 : 500, { error: { code, message: (error as Error).message } });
+    replyError(response, error);
   }
 }
 
 /** Serves the control channel on `socket` (a stale socket file from a killed host is replaced). */
-async function serveControl(cluster: EtcdCluster, socket: string): Promise<Server> {
+async function serveControl(cluster: EtcdCluster, etcdDir: string, socket: string): Promise<Server> {
   rmSync(socket, { force: true });
   const server = createServer((request, response) => {
-    control(cluster, request, response).catch((error: unknown) => { reply(response, 500, { error: { code: 'INTERNAL', message: String(error) } }); });
+    control(cluster, etcdDir, request, response).catch((error: unknown) => { reply(response, 500, { error: { code: 'INTERNAL', message: String(error) } }); });
   });
   await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(socket, done); });
   chmodSync(socket, 0o600);
@@ -172,7 +249,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await cluster.start();
     process.stderr.write(`etcd members ${cluster.members.map((m) => m.name).join(', ')} running: ${cluster.clientUrls.join(', ')}\n`);
     // A socket path longer than the system's limit (about 107 bytes) leaves the host without its control channel.
-    if (socket.length < 100) server = await serveControl(cluster, socket);
+    if (socket.length < 100) server = await serveControl(cluster, describedPath(description, 'etcd'), socket);
     else process.stderr.write(`no control channel: the socket path ${socket} is too long\n`);
     await stop;
     server?.close();

@@ -46,7 +46,12 @@ export interface OrdererEndpoint {
 /** Options of {@link openEtcdOrdererClient}. */
 export interface EtcdOrdererClientOptions {
   readonly etcd: EtcdConnectionOptions;
-  readonly orderers: readonly OrdererEndpoint[];
+  /**
+   * The orderers, or a function giving them as they are now (a process following its network
+   * description passes one, so an orderer added to the running network is sent to, and trusted
+   * as the chain's leader, without a restart).
+   */
+  readonly orderers: readonly OrdererEndpoint[] | (() => readonly OrdererEndpoint[]);
   /** The chains this client follows. */
   readonly chains: readonly string[];
   /** Mutual TLS to the orderers: this process's credentials, and the membership the orderers must belong to. */
@@ -73,14 +78,18 @@ function isNonEmptyList(value: unknown): boolean {
   return Array.isArray(value) && value.length > 0;
 }
 
-function checkOptions(options: EtcdOrdererClientOptions): void {
-  const orderers: readonly OrdererEndpoint[] = options.orderers;
+/** @throws SilkError INVALID_ARGUMENT unless `orderers` lists at least one `{ name, url }` */
+function checkOrderers(orderers: readonly OrdererEndpoint[]): void {
   if (!isNonEmptyList(orderers)) throw new SilkError('INVALID_ARGUMENT', 'orderers must list at least one { name, url }');
   for (const [i, o] of orderers.entries()) {
     if (typeof o.name !== 'string' || o.name === '' || typeof o.url !== 'string' || !/^https?:\/\/[^\s/]+\/?$/.test(o.url)) {
       throw new SilkError('INVALID_ARGUMENT', `orderers[${i}] must be { name, url } with a URL like https://10.0.1.10:7050; got ${JSON.stringify(o)}`);
     }
   }
+}
+
+function checkOptions(options: EtcdOrdererClientOptions): void {
+  checkOrderers(typeof options.orderers === 'function' ? options.orderers() : options.orderers);
   const chains: readonly string[] = options.chains;
   if (!isNonEmptyList(chains)) throw new SilkError('INVALID_ARGUMENT', 'chains must list at least one chain name');
   for (const c of chains) chainPrefix(c);
@@ -94,7 +103,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 class EtcdOrdererClient implements Orderer {
   readonly #conn: EtcdConnection;
-  readonly #orderers: readonly OrdererEndpoint[];
+  readonly #orderersNow: () => readonly OrdererEndpoint[];
+  #lastGood: readonly OrdererEndpoint[];
   readonly #chains = new Map<string, ClientChain>();
   readonly #agent: Agent | undefined;
   readonly #timeoutMs: number;
@@ -106,7 +116,9 @@ class EtcdOrdererClient implements Orderer {
 
   constructor(options: EtcdOrdererClientOptions, conn: EtcdConnection) {
     this.#conn = conn;
-    this.#orderers = [...options.orderers];
+    const given = options.orderers;
+    this.#lastGood = typeof given === 'function' ? given() : [...given];
+    this.#orderersNow = typeof given === 'function' ? given : () => this.#lastGood;
     const tls = options.tls;
     this.#agent = tls === undefined ? undefined : mtlsAgent({ credentials: tls.credentials, ...(tls.membership === undefined ? {} : { membership: tls.membership, serverRoles: ['orderer'] }) });
     this.#timeoutMs = options.broadcastTimeoutMs ?? CLIENT_BROADCAST_TIMEOUT_MS;
@@ -146,6 +158,20 @@ class EtcdOrdererClient implements Orderer {
   }
 
   // ---- broadcasts -------------------------------------------------------------------------
+
+  /** The orderers as they are now (a list that turns out empty or malformed keeps the last good one). */
+  get #orderers(): readonly OrdererEndpoint[] {
+    const now = this.#orderersNow();
+    if (now !== this.#lastGood) {
+      try {
+        checkOrderers(now);
+        this.#lastGood = now;
+      } catch (error) {
+        this.#log.warn({ err: error }, 'the orderer list given is not usable; keeping the last good one');
+      }
+    }
+    return this.#lastGood;
+  }
 
   /** The chain's leader URL when etcd names a configured orderer (cached briefly), else undefined. */
   async #leaderUrl(chain: ClientChain): Promise<string | undefined> {

@@ -1,7 +1,13 @@
 /** Test support for distributed mode: a real local etcd cluster in a temporary folder. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { signerFromPem } from '../crypto/p256.js';
 import { tempDir, unusedPort } from '../testing/fixtures.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberPorts } from './etcd-cluster.js';
+import type { CheckedPeer } from './ledger-consistency.js';
+import type { LoadTarget } from './load-client.js';
+import { findFreePortRange, killNetworkNow, networkDown, networkUp } from './network-launcher.js';
 
 /** Fails (never skips) when etcd is missing, naming the script that installs it. */
 export function requireEtcd(): void {
@@ -37,4 +43,40 @@ export function testBlock(number: number, size = 200): Uint8Array {
   bytes.fill(number % 251);
   new DataView(bytes.buffer).setUint32(0, number);
   return bytes;
+}
+
+/** A 2-org network that `silk network up` started for a test file: {@link upTestNetwork}. */
+export interface TestNetwork {
+  /** Its peers, for the ledger check. */
+  readonly peers: CheckedPeer[];
+  /** One load target per org, submitting as the org's admin. */
+  readonly targets: LoadTarget[];
+  /** Stops it (`down`, then SIGKILL whatever is left) and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a 2-org network in `dir` (etcd first: fails, never skips, without it). Its processes
+ * are SIGKILLed when the test process exits, should a test leave them running.
+ * @example const net = await upTestNetwork(dir.path); … await net.stop();
+ */
+export async function upTestNetwork(dir: { readonly path: string; cleanup(): void }): Promise<TestNetwork> {
+  requireEtcd();
+  const killAll = (): void => { killNetworkNow(dir.path); };
+  process.on('exit', killAll);
+  const up = await networkUp({ dir: dir.path, orgs: 2, basePort: await findFreePortRange(11) });
+  return {
+    peers: Object.entries(up.peerUrls).map(([name, url]) => ({ name, url })),
+    targets: ['Org1', 'Org2'].map((org) => ({
+      org,
+      url: up.peerUrls[`peer0.${org.toLowerCase()}`] ?? '',
+      signer: signerFromPem(readFileSync(join(dir.path, 'keys', org, 'admin.pem'), 'utf8')),
+    })),
+    async stop() {
+      await networkDown(dir.path).catch(() => undefined);
+      killAll();
+      process.off('exit', killAll);
+      dir.cleanup();
+    },
+  };
 }

@@ -12,7 +12,9 @@
  * | a chain's genesis configuration transaction | `<dataDir>/genesis/<chain>.envelope` |
  * | TLS CAs and process certificates | see `writeNetworkCertificates` (docs/distributed.md) |
  *
- * It runs once: a second call finds every file in place and writes nothing.
+ * It runs once: a second call finds every file in place and writes nothing. Run on a description
+ * that lists a new process (a peer, orderer or etcd member added to a running network), it writes
+ * that process's key and certificates only.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -106,19 +108,24 @@ function setContractVersions(config: ChainConfig, contracts: ReadonlyMap<string,
   }
 }
 
-/** Every TLS file a description's processes read, present? (the certificates are then not reissued) */
-function certificatesInPlace(description: NetworkDescription): boolean {
-  const files: string[] = [describedPath(description, join('tls', 'alliance-ca.crt')), ...description.orgs.map((o) => describedPath(description, o.tlsCa))];
-  const add = (dataDir: string, roles: readonly string[]): void => {
-    const tls = join(describedPath(description, dataDir), 'tls');
-    files.push(join(tls, 'ca-bundle.crt'));
-    for (const role of roles) files.push(join(tls, `${role}.crt`), join(tls, `${role}.key`));
+/**
+ * Which certificates are missing: `all` when a CA certificate or the alliance bundle is (every
+ * certificate is then issued), else the processes lacking a TLS file (a process added to a
+ * running network gets its own, and no running process has its files rewritten).
+ */
+function missingCertificates(description: NetworkDescription): 'all' | string[] {
+  const shared = [describedPath(description, join('tls', 'alliance-ca.crt')), ...description.orgs.map((o) => describedPath(description, o.tlsCa))];
+  if (!shared.every((f) => existsSync(f))) return 'all';
+  const lacking = (p: { name: string; dataDir: string }, roles: readonly string[]): boolean => {
+    const tls = join(describedPath(description, p.dataDir), 'tls');
+    return ![join(tls, 'ca-bundle.crt'), ...roles.flatMap((role) => [join(tls, `${role}.crt`), join(tls, `${role}.key`)])].every((f) => existsSync(f));
   };
-  for (const p of description.peers) add(p.dataDir, ['peer', 'etcd-client']);
-  for (const o of description.orderers) add(o.dataDir, ['orderer', 'etcd-client']);
-  for (const e of description.etcd) add(e.dataDir, ['etcd']);
-  add(description.api.dataDir, ['api']);
-  return files.every((f) => existsSync(f));
+  return [
+    ...description.peers.filter((p) => lacking(p, ['peer', 'etcd-client'])),
+    ...description.orderers.filter((o) => lacking(o, ['orderer', 'etcd-client'])),
+    ...description.etcd.filter((e) => lacking(e, ['etcd'])),
+    ...(lacking(description.api, ['api']) ? [description.api] : []),
+  ].map((p) => p.name);
 }
 
 /**
@@ -191,8 +198,9 @@ export async function bootstrapNetwork(description: NetworkDescription, options:
     created = true;
   }
 
-  if (!certificatesInPlace(d)) {
-    await writeNetworkCertificates(d, admins);
+  const missing = missingCertificates(d);
+  if (missing === 'all' || missing.length > 0) {
+    await writeNetworkCertificates(d, admins, missing === 'all' ? {} : { processes: missing });
     created = true;
   }
   return { created, keysDir, genesisFiles, ordererKeys, peerKeys };

@@ -83,6 +83,16 @@ describe('network description', () => {
     assert.deepEqual(parseNetworkDescription(block, 'docs/distributed.md'), parseNetworkDescription(readFileSync(new URL('../../examples/network.yaml', import.meta.url), 'utf8')));
   });
 
+  it('accepts the etcd member counts a membership change passes through (1 to 7, even ones too)', () => {
+    for (const count of [1, 2, 4]) {
+      const value = broken((d) => {
+        const first = d.etcd[0] as object;
+        d.etcd = Array.from({ length: count }, (_, i) => ({ ...first, name: `etcd-${i + 1}`, clientPort: 17_100 + 2 * i, peerPort: 17_101 + 2 * i, dataDir: `etcd/etcd-${i + 1}` }));
+      });
+      assert.equal(validateNetworkDescription(value).etcd.length, count);
+    }
+  });
+
   it('refuses broken descriptions, naming the failing path', () => {
     const cases: [string, unknown, RegExp][] = [
       ['port out of range', broken((d) => { d.peers[2].port = 70_000; }), /^peers\[2\]\.port: /],
@@ -102,8 +112,8 @@ describe('network description', () => {
       ['peer on an unknown chain', broken((d) => { d.peers[0].chains = ['trade', 'nope']; }), /^peers\[0\]\.chains\[1\]: chain nope is not listed/],
       ['peer on a chain its org is not in', broken((d) => { d.peers[0].chains = ['trade', 'audit']; }), /^peers\[0\]\.chains\[1\]: org Org1 of peer peer0\.org1 is not a member of chain audit/],
       ['member org without a peer', broken((d) => { d.peers[3].chains = ['trade']; }), /^chains\[1\]: member org Org3 has no peer serving chain audit/],
-      ['two etcd members', broken((d) => { d.etcd.pop(); }), /^etcd: .*3/],
-      ['four etcd members', broken((d) => { d.etcd.push({ ...d.etcd[0], name: 'etcd-4', clientPort: 17_100, peerPort: 17_101, dataDir: 'etcd/etcd-4' }); }), /^etcd: .*odd number/],
+      ['no etcd member', broken((d) => { d.etcd = []; }), /^etcd: .*at least one etcd member/],
+      ['eight etcd members', broken((d) => { for (let i = 4; i <= 8; i++) d.etcd.push({ ...d.etcd[0], name: `etcd-${i}`, clientPort: 17_100 + 2 * i, peerPort: 17_101 + 2 * i, dataDir: `etcd/etcd-${i}` }); }), /^etcd: /],
       ['no orderer', broken((d) => { d.orderers = []; }), /^orderers: /],
       ['API fronting an unknown peer', broken((d) => { d.api.peer = 'peer9.org1'; }), /^api\.peer: peer peer9\.org1 is not listed/],
       ['API fronting another org’s peer', broken((d) => { d.api.peer = 'peer0.org2'; }), /^api\.peer: .*fronts a peer of its own org/],

@@ -10,7 +10,7 @@
  * ({@link describedPath}); {@link readNetworkDescription} resolves a relative root against the
  * folder holding the file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
@@ -231,7 +231,9 @@ function checkPeersServeChains(d: NetworkDescription): void {
 }
 
 function checkClusterAndApi(d: NetworkDescription): void {
-  if (d.etcd.length < 3 || d.etcd.length % 2 === 0) throw invalid('etcd', `the ordering log needs an odd number of etcd members (3, 5 or 7) to keep a majority through failures; got ${d.etcd.length}`);
+  // Any count from 1 to 7 (etcd's own bounds): a membership change passes through even counts
+  // (3, add one, remove one), and an operator may shrink below 3 on purpose (docs/operations.md).
+  if (d.etcd.length < 1) throw invalid('etcd', 'the ordering log needs at least one etcd member (3 or 5 keep a majority through a failure); got 0');
   const peer = d.peers.find((p) => p.name === d.api.peer);
   if (peer === undefined) throw invalid('api.peer', `peer ${d.api.peer} is not listed under peers`);
   if (peer.org !== d.api.org) throw invalid('api.peer', `peer ${peer.name} belongs to ${peer.org}, but the API is ${d.api.org}'s: an API fronts a peer of its own org`);
@@ -239,8 +241,9 @@ function checkClusterAndApi(d: NetworkDescription): void {
 
 /**
  * Checks a network description: the shape, then unique names, addresses and data folders, that
- * every org named exists, that every member org of a chain has a peer serving it, an odd number
- * (3 to 7) of etcd members, at least one orderer, and an API fronting a peer of its own org.
+ * every org named exists, that every member org of a chain has a peer serving it, 1 to 7 etcd
+ * members (3 or 5 to survive a failure; other counts occur while the membership changes), at
+ * least one orderer, and an API fronting a peer of its own org.
  * @param value untrusted data (for instance parsed YAML)
  * @returns the description, typed
  * @throws SilkError CONFIG_INVALID whose message starts with the failing path (`peers[2].port: …`)
@@ -295,6 +298,58 @@ export function readNetworkDescription(file: string): NetworkDescription {
   }
   const d = parseNetworkDescription(text, file);
   return isAbsolute(d.dataDir) ? d : { ...d, dataDir: resolve(dirname(file), d.dataDir) };
+}
+
+/** How often {@link watchNetworkDescription} looks whether the file changed (at most). */
+export const DESCRIPTION_CHECK_MS = 1_000;
+
+/** A description file followed while a process runs: {@link watchNetworkDescription}. */
+export interface NetworkDescriptionWatch {
+  readonly file: string;
+  /**
+   * The description as the file holds it now: read again when the file changed (its inode, size
+   * or modification time; looked at most once per {@link DESCRIPTION_CHECK_MS}, or at once with
+   * `fresh`). A file that cannot be read or fails a check leaves the last good description in use.
+   */
+  current(fresh?: boolean): NetworkDescription;
+}
+
+/**
+ * Follows a description file, so a running process sees processes added or removed since it
+ * started (`silk network orderer add`, …): its TLS membership and the orderers it sends to are
+ * taken from {@link NetworkDescriptionWatch.current}. The membership commands replace the file by
+ * renaming a complete new one over it, so a reader never sees half a file.
+ * @throws SilkError CONFIG_INVALID when the file cannot be read or fails a check now
+ * @example const watch = watchNetworkDescription('network.yaml'); watch.current().orderers
+ */
+export function watchNetworkDescription(file: string): NetworkDescriptionWatch {
+  const stamp = (): string => {
+    try {
+      const s = statSync(file);
+      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch {
+      return '';
+    }
+  };
+  let seen = stamp();
+  let description = readNetworkDescription(file);
+  let checkedAt = Date.now();
+  return {
+    file,
+    current(fresh = false) {
+      if (!fresh && Date.now() - checkedAt < DESCRIPTION_CHECK_MS) return description;
+      checkedAt = Date.now();
+      const now = stamp();
+      if (now === seen || now === '') return description;
+      try {
+        description = readNetworkDescription(file);
+        seen = now;
+      } catch {
+        // A broken file does not take the membership away: the last good description stays.
+      }
+      return description;
+    },
+  };
 }
 
 /**

@@ -7,19 +7,17 @@
  * network comes back by itself.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { signerFromPem } from '../crypto/p256.js';
 import { tempDir } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
-import { requireEtcd } from './etcd-test-support.js';
+import { upTestNetwork, type TestNetwork } from './etcd-test-support.js';
 import { describedEtcdAccess } from './etcd-host-main.js';
 import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
 import { startLoad, type Acknowledged, type LoadRun, type LoadTarget } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
-import { addNetworkPeer, etcdMemberControl, findFreePortRange, killNetworkNow, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess, type LaunchedProcess } from './network-launcher.js';
+import { addNetworkPeer, etcdMemberControl, NETWORK_FILE, networkProcesses, networkStatus, restartNetworkProcess, type LaunchedProcess } from './network-launcher.js';
 
 const CHAIN = 'trade';
 /** Submissions per second during each scenario: steady, and light enough for a loaded 2-core machine. */
@@ -43,25 +41,17 @@ describe('network faults under load', { timeout: 295_000 }, () => {
   let peers: CheckedPeer[] = [];
   let targets: LoadTarget[] = [];
   let runs = 0;
-  const killAll = (): void => { killNetworkNow(dir.path); };
+  let net: TestNetwork | undefined;
 
   before(async () => {
-    requireEtcd();
-    process.on('exit', killAll);
-    const up = await networkUp({ dir: dir.path, orgs: 2, basePort: await findFreePortRange(11) });
-    peers = Object.entries(up.peerUrls).map(([name, url]) => ({ name, url }));
-    targets = ['Org1', 'Org2'].map((org) => ({
-      org,
-      url: up.peerUrls[`peer0.${org.toLowerCase()}`] ?? '',
-      signer: signerFromPem(readFileSync(join(dir.path, 'keys', org, 'admin.pem'), 'utf8')),
-    }));
+    net = await upTestNetwork(dir);
+    peers = [...net.peers];
+    targets = [...net.targets];
   });
 
   after(async () => {
-    await networkDown(dir.path).catch(() => undefined);
-    killAll();
-    process.off('exit', killAll);
-    dir.cleanup();
+    if (net === undefined) dir.cleanup();
+    else await net.stop();
   });
 
   const processNamed = (name: string): LaunchedProcess => {

@@ -7,8 +7,9 @@
  * until their ports are free; `status` asks each of them how it is. For operators and failure
  * tests a running network's parts can be handled one at a time: an etcd member killed, stopped,
  * paused or restarted through the etcd host's control socket (`etcdMemberControl`), an orderer or
- * peer started again after it died (`restartNetworkProcess`), and a new peer added to an org
- * (`addNetworkPeer`).
+ * peer started again after it died (`restartNetworkProcess`) or stopped (`stopNetworkProcess`),
+ * and a new peer added to an org (`addNetworkPeer`). Adding and removing etcd members and
+ * orderers is `network-membership.ts`, built on the helpers exported here.
  */
 import { execFile, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -18,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import type { Contract } from '../contracts/framework/contract.js';
-import { isSilkError, SilkError } from '../errors.js';
+import { ERROR_CODES, isSilkError, SilkError, type ErrorCode } from '../errors.js';
 import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
 import { DEMO_SPEC } from '../network/demo-spec.js';
 import type { NetworkSpec } from '../network/embedded-network.js';
@@ -57,6 +58,11 @@ export interface LaunchedProcess {
   readonly pid: number;
   /** Its log file. */
   readonly log: string;
+  /**
+   * An orderer's or peer's etcd members when it started: the endpoints its etcd client uses until
+   * it restarts (`silk network etcd remove` keeps at least one of them for every running process).
+   */
+  readonly etcd?: readonly string[];
 }
 
 /** The contents of `pids.json`. */
@@ -162,8 +168,12 @@ export function smallNetworkSpec(orgs: number): NetworkSpec {
   };
 }
 
-/** The keys a description's orgs need: keystores when any org points at one, else PEM. */
-function keysFor(description: NetworkDescription, given: NetworkKeysOptions | undefined): NetworkKeysOptions {
+/**
+ * The keys a description's orgs need: keystores when any org points at one (then `given` must
+ * carry their password), else PEM.
+ * @throws SilkError CONFIG_INVALID when the orgs' keys are in keystores and no password is given
+ */
+export function networkKeys(description: NetworkDescription, given: NetworkKeysOptions | undefined): NetworkKeysOptions {
   const keystores = description.orgs.some((o) => o.adminKeystore !== undefined);
   if (given !== undefined) {
     if (keystores && given.kind !== 'hd') throw new SilkError('CONFIG_INVALID', 'the network description points at org keystores: give their password ($SILK_KEYSTORE_PASSWORD)');
@@ -274,7 +284,11 @@ function etcdMemberPids(hostPid: number): Map<string, number> {
   return found;
 }
 
-function readPids(dir: string): PidsFile | undefined {
+/**
+ * The pids file of a network folder, or undefined when the network was not started (or stopped).
+ * @throws SilkError CONFIG_INVALID for a file that is not a pids file of `up`
+ */
+export function readPids(dir: string): PidsFile | undefined {
   const file = join(dir, PIDS_FILE);
   if (!existsSync(file)) return undefined;
   try {
@@ -283,6 +297,7 @@ function readPids(dir: string): PidsFile | undefined {
     for (const entry of parsed.processes as unknown[]) {
       const p = entry as Partial<LaunchedProcess> | null;
       if (typeof p?.name !== 'string' || typeof p.log !== 'string' || !Number.isSafeInteger(p.pid) || (p.pid ?? 0) <= 1 || typeof p.kind !== 'string' || !Object.hasOwn(SCRIPTS, p.kind)) throw new Error(`bad entry ${JSON.stringify(entry)}`);
+      if (p.etcd !== undefined && !(Array.isArray(p.etcd) && p.etcd.every((e) => typeof e === 'string'))) throw new Error(`bad etcd list in ${JSON.stringify(entry)}`);
     }
     return parsed as PidsFile;
   } catch (cause) {
@@ -290,7 +305,8 @@ function readPids(dir: string): PidsFile | undefined {
   }
 }
 
-function writePids(dir: string, pids: PidsFile): void {
+/** Replaces the pids file of a network folder (written beside it and renamed over it). */
+export function writePids(dir: string, pids: PidsFile): void {
   const file = join(dir, PIDS_FILE);
   writeFileSync(`${file}.partial`, `${JSON.stringify(pids, null, 2)}\n`);
   renameSync(`${file}.partial`, file);
@@ -304,8 +320,8 @@ function logTail(file: string): string {
   }
 }
 
-/** Starts one process detached, its output appended to `log`. */
-function launch(kind: LaunchedKind, name: string, descriptionFile: string, log: string): LaunchedProcess {
+/** Starts one process detached, its output appended to `log`; an orderer or peer records the etcd members it starts with. */
+function launch(kind: LaunchedKind, name: string, descriptionFile: string, log: string, etcdMembers?: readonly string[]): LaunchedProcess {
   if (!existsSync(SCRIPTS[kind])) throw new SilkError('INTERNAL', `${SCRIPTS[kind]} is missing: build the project (npm run build)`);
   const fd = openSync(log, 'a');
   try {
@@ -313,7 +329,7 @@ function launch(kind: LaunchedKind, name: string, descriptionFile: string, log: 
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
     child.unref();
     if (child.pid === undefined) throw new SilkError('INTERNAL', `could not start ${name}`);
-    return { name, kind, pid: child.pid, log };
+    return { name, kind, pid: child.pid, log, ...(kind === 'etcd' || etcdMembers === undefined ? {} : { etcd: [...etcdMembers] }) };
   } finally {
     closeSync(fd);
   }
@@ -405,7 +421,7 @@ export async function networkUp(params: NetworkUpParameters): Promise<NetworkUpR
     params.onProgress?.({ stage, name: p?.name ?? 'bootstrap', ...(p ? { kind: p.kind, pid: p.pid } : {}), done, total });
   };
   progress('bootstrap');
-  const bootstrap = await bootstrapNetwork(description, { contracts: params.contracts ?? DEMO_CONTRACTS, keys: keysFor(description, params.keys) });
+  const bootstrap = await bootstrapNetwork(description, { contracts: params.contracts ?? DEMO_CONTRACTS, keys: networkKeys(description, params.keys) });
   for (const { host, port, owner } of describedPorts(description)) {
     if (!(await portIsFree(host, port))) throw new SilkError('CONFIG_INVALID', `port ${host}:${port} of ${owner} is in use: stop what listens there, or choose other ports (--base-port, or edit ${file})`, { port });
   }
@@ -422,7 +438,7 @@ export async function networkUp(params: NetworkUpParameters): Promise<NetworkUpR
     const group = (kind: 'orderer' | 'peer', items: readonly { name: string; dataDir: string }[]): LaunchedProcess[] => items.map((item) => {
       const folder = describedPath(description, item.dataDir);
       mkdirSync(folder, { recursive: true });
-      const p = launch(kind, item.name, file, join(folder, `${kind}.log`));
+      const p = launch(kind, item.name, file, join(folder, `${kind}.log`), description.etcd.map((e) => e.name));
       started.push(p);
       record();
       progress('started', p);
@@ -512,7 +528,12 @@ async function peerChains(url: string): Promise<ProcessStatus['chains']> {
   return chains;
 }
 
-async function chainStatus(d: NetworkDescription): Promise<NetworkStatus['chains']> {
+/**
+ * Each chain of a description as the ordering log shows it: blocks ordered and the orderer
+ * leading it (read from etcd; a chain that cannot be read carries its error).
+ * @example const leaders = (await chainOrdering(description)).map((c) => c.leader)
+ */
+export async function chainOrdering(d: NetworkDescription): Promise<NetworkStatus['chains']> {
   const connection = openEtcdConnection({ ...describedEtcdAccess(d), deadlineMs: 3_000 });
   try {
     return await Promise.all(d.chains.map(async (c) => {
@@ -582,7 +603,7 @@ export async function networkStatus(dir: string): Promise<NetworkStatus> {
     ...(await Promise.all(description.orderers.map((o) => ordererStatus(o, launched.get(o.name))))),
     ...(await Promise.all(description.peers.map((p) => peerStatus(p, launched.get(p.name))))),
   ];
-  const chains = etcd.members.some((m) => m.reachable) ? await chainStatus(description) : description.chains.map((c) => ({ name: c.name, error: 'etcd unreachable' }));
+  const chains = etcd.members.some((m) => m.reachable) ? await chainOrdering(description) : description.chains.map((c) => ({ name: c.name, error: 'etcd unreachable' }));
   return {
     dir: folder,
     started: pids !== undefined,
@@ -667,6 +688,51 @@ export function networkProcesses(dir: string): readonly LaunchedProcess[] {
 /** How long a control request to the etcd host may take (a restart waits up to 30 s for its ports). */
 const CONTROL_TIMEOUT_MS = 45_000;
 
+/** A request to the etcd host's control socket: {@link etcdHostRequest}. */
+export interface EtcdHostRequest {
+  readonly method: 'GET' | 'POST';
+  /** `/status`, `/members` or `/members/<name>/<action>`. */
+  readonly path: string;
+  /** A JSON body (POST /members). */
+  readonly body?: unknown;
+  /** Default 45 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Sends one request to the etcd host of a description's network (its control socket, see
+ * etcd-host-main.ts) and returns the JSON answer.
+ * @throws SilkError with the host's code when it refuses (INVALID_ARGUMENT, CONFIG_INVALID,
+ *   ORDERING_UNAVAILABLE, …); ORDERING_UNAVAILABLE (reason `no-etcd-host`) when no host answers
+ * @example const status = await etcdHostRequest(description, { method: 'GET', path: '/status' })
+ */
+export async function etcdHostRequest(description: NetworkDescription, request: EtcdHostRequest): Promise<unknown> {
+  const socketPath = etcdControlSocket(description);
+  const timeoutMs = request.timeoutMs ?? CONTROL_TIMEOUT_MS;
+  const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+  const { status, body } = await new Promise<{ status: number; body: string }>((done, fail) => {
+    const req = httpRequest({ socketPath, method: request.method, path: request.path, timeout: timeoutMs, ...(payload === undefined ? {} : { headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { text += chunk; });
+      res.on('end', () => { done({ status: res.statusCode ?? 0, body: text }); });
+    });
+    req.on('timeout', () => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)); });
+    req.on('error', (cause) => { fail(new SilkError('ORDERING_UNAVAILABLE', `the etcd host of ${description.dataDir} does not answer on ${socketPath} (${cause.message}): is the network running?`, { reason: 'no-etcd-host' }, { cause })); });
+    req.end(payload);
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  if (status === 200) return parsed;
+  const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code: ErrorCode = typeof error?.code === 'string' && Object.hasOwn(ERROR_CODES, error.code) ? error.code as ErrorCode : (status === 400 ? 'INVALID_ARGUMENT' : 'ORDERING_UNAVAILABLE');
+  throw new SilkError(code, typeof error?.message === 'string' ? error.message : `the etcd host answered ${status}: ${body.slice(0, 500)}`, { status });
+}
+
 /**
  * Acts on one etcd member of the network running in `dir`, through the etcd host's control socket:
  * `kill` (SIGKILL), `stop` (SIGTERM), `restart` (start it again; it rejoins by itself), `pause`
@@ -679,22 +745,11 @@ export async function etcdMemberControl(dir: string, member: string, action: Etc
   if (!['kill', 'stop', 'restart', 'pause', 'resume'].includes(action)) throw new SilkError('INVALID_ARGUMENT', `unknown etcd member action ${action}: kill, stop, restart, pause or resume`);
   const description = readNetworkDescription(join(resolve(dir), NETWORK_FILE));
   if (!description.etcd.some((e) => e.name === member)) throw new SilkError('INVALID_ARGUMENT', `no etcd member named ${member}; members: ${description.etcd.map((e) => e.name).join(', ')}`);
-  const socketPath = etcdControlSocket(description);
-  const { status, body } = await new Promise<{ status: number; body: string }>((done, fail) => {
-    const req = httpRequest({ socketPath, method: 'POST', path: `/members/${member}/${action}`, timeout: CONTROL_TIMEOUT_MS }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => { done({ status: res.statusCode ?? 0, body: text }); });
-    });
-    req.on('timeout', () => { req.destroy(new Error(`no answer within ${CONTROL_TIMEOUT_MS} ms`)); });
-    req.on('error', (cause) => { fail(new SilkError('ORDERING_UNAVAILABLE', `the etcd host of ${resolve(dir)} does not answer on ${socketPath} (${cause.message}): is the network running?`, { reason: 'no-etcd-host' }, { cause })); });
-    req.end();
-  });
-  if (status !== 200) {
-    let message = body;
-    try { message = (JSON.parse(body) as { error: { message: string } }).error.message; } catch { /* keep the text */ }
-    throw new SilkError(status === 400 ? 'INVALID_ARGUMENT' : 'ORDERING_UNAVAILABLE', `etcd member ${member}: ${action} failed: ${message}`, { member, action });
+  try {
+    await etcdHostRequest(description, { method: 'POST', path: `/members/${member}/${action}` });
+  } catch (error) {
+    if (!isSilkError(error) || error.details.reason === 'no-etcd-host') throw error;
+    throw new SilkError(error.code === 'INVALID_ARGUMENT' ? 'INVALID_ARGUMENT' : 'ORDERING_UNAVAILABLE', `etcd member ${member}: ${action} failed: ${error.message}`, { member, action }, { cause: error });
   }
 }
 
@@ -715,7 +770,7 @@ async function launchInto(dir: string, description: NetworkDescription, file: st
   if (old !== undefined && isLaunchedAlive(old)) throw new SilkError('CONFIG_INVALID', `${kind} ${name} is running (pid ${old.pid}): stop it first`);
   const folder = describedPath(description, dataDir);
   mkdirSync(folder, { recursive: true });
-  const launched = launch(kind, name, file, join(folder, `${kind}.log`));
+  const launched = launch(kind, name, file, join(folder, `${kind}.log`), description.etcd.map((e) => e.name));
   writePids(dir, { ...pids, processes: [...pids.processes.filter((p) => p.name !== name), launched] });
   try {
     await waitReady(description, [launched], Date.now() + timeoutMs, () => undefined);
@@ -741,13 +796,43 @@ export async function restartNetworkProcess(dir: string, name: string, timeoutMs
   return launchInto(folder, readNetworkDescription(file), file, name, timeoutMs);
 }
 
-/** A loopback port nothing listens on now. */
-async function freePort(host: string): Promise<number> {
+/** A port nothing listens on now on `host` (taken and released at once). */
+export async function freePort(host: string): Promise<number> {
   const server = createServer();
   await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(0, host, done); });
   const { port } = server.address() as { port: number };
   await new Promise((done) => server.close(done));
   return port;
+}
+
+/**
+ * Stops one orderer or peer of the network running in `dir`: SIGTERM (an orderer finishes its
+ * appends and resigns its leaderships, a peer drains its API), SIGKILL after
+ * {@link STOP_GRACE_MS}; resolves once it has exited. With `forget`, its entry also leaves the
+ * pids file (a process removed from the network).
+ * @returns true when it was running
+ * @throws SilkError INVALID_ARGUMENT (no orderer or peer of that name was started), CONFIG_INVALID (network not running)
+ * @example await stopNetworkProcess('./network', 'orderer1')
+ */
+export async function stopNetworkProcess(dir: string, name: string, options: { readonly forget?: boolean } = {}): Promise<boolean> {
+  const folder = resolve(dir);
+  const pids = readPids(folder);
+  if (pids === undefined) throw new SilkError('CONFIG_INVALID', `${folder} holds no ${PIDS_FILE}: the network is not running (silk network up)`);
+  const entry = pids.processes.find((p) => p.name === name && p.kind !== 'etcd');
+  if (entry === undefined) throw new SilkError('INVALID_ARGUMENT', `no orderer or peer named ${name} was started in ${folder}; started: ${pids.processes.filter((p) => p.kind !== 'etcd').map((p) => p.name).join(', ')}`);
+  const running = isLaunchedAlive(entry);
+  if (running) {
+    process.kill(entry.pid, 'SIGTERM');
+    if (!(await waitGone(entry, STOP_GRACE_MS))) {
+      try { process.kill(entry.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      await waitGone(entry, 5_000);
+    }
+  }
+  if (options.forget === true) {
+    const now = readPids(folder) ?? pids;
+    writePids(folder, { ...now, processes: now.processes.filter((p) => p.name !== name) });
+  }
+  return running;
 }
 
 /** Parameters of {@link addNetworkPeer}. */
@@ -758,6 +843,8 @@ export interface AddNetworkPeerParameters {
   readonly port?: number;
   /** How long to wait until it has caught up (default {@link UP_TIMEOUT_MS}). */
   readonly timeoutMs?: number;
+  /** The orgs' keys when they are in keystores (with their password); default PEM files. */
+  readonly keys?: NetworkKeysOptions;
 }
 
 /**
@@ -788,7 +875,7 @@ export async function addNetworkPeer(dir: string, params: AddNetworkPeerParamete
   const next = { ...raw, peers: [...raw.peers, { name, org: params.org, host: first.host, port, dataDir: `peers/${name}`, chains: [...first.chains] }] };
   writeFileSync(`${file}.partial`, networkDescriptionToYaml(next));
   const description = readNetworkDescription(`${file}.partial`);
-  await bootstrapNetwork(description, { contracts: DEMO_CONTRACTS, keys: keysFor(description, undefined) });
+  await bootstrapNetwork(description, { contracts: DEMO_CONTRACTS, keys: networkKeys(description, params.keys) });
   renameSync(`${file}.partial`, file);
   await launchInto(folder, readNetworkDescription(file), file, name, params.timeoutMs ?? UP_TIMEOUT_MS);
   return { name, url: `http://${urlHost(first.host)}:${port}` };

@@ -21,10 +21,10 @@ import type { ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction } from '../ordering/block-cutter.js';
 import { describedEtcdEndpoints, processTlsFiles } from './etcd-host-main.js';
-import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
+import { describedPath, watchNetworkDescription, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 import { readTlsCredentials } from './mtls.js';
 import { startOrdererService, type OrdererServiceOptions, type OrdererTlsOptions } from './orderer-service.js';
-import { adminKeysOfChains, tlsMembershipOfNetwork } from './tls-pki.js';
+import { adminKeysOfChains, liveTlsMembership } from './tls-pki.js';
 
 const USAGE = 'usage: node dist/distributed/orderer-main.js --description FILE --name NAME [--broadcast-timeout-ms MS] [--etcd-deadline-ms MS]';
 
@@ -97,25 +97,30 @@ function readGenesis(description: NetworkDescription): { envelopes: Uint8Array[]
   return { envelopes, configs };
 }
 
-/** TLS when the orderer's files exist (all of them), else plain HTTP. */
-function readTls(description: NetworkDescription, dataDir: string, configs: readonly ChainConfig[]): OrdererTlsOptions | undefined {
+/**
+ * TLS when the orderer's files exist (all of them), else plain HTTP. The membership follows the
+ * description file, so an orderer or peer added to the running network is admitted (and one
+ * removed refused) without a restart.
+ */
+function readTls(watch: NetworkDescriptionWatch, dataDir: string, configs: readonly ChainConfig[]): OrdererTlsOptions | undefined {
   const files = { certFile: join(dataDir, 'tls', 'orderer.crt'), keyFile: join(dataDir, 'tls', 'orderer.key'), caFile: join(dataDir, 'tls', 'ca-bundle.crt') };
   const present = Object.values(files).filter((f) => existsSync(f));
   if (present.length === 0) return undefined;
   if (present.length < 3) throw new SilkError('CONFIG_INVALID', `TLS files are incomplete under ${join(dataDir, 'tls')}: need orderer.crt, orderer.key and ca-bundle.crt (silk network up writes them when it bootstraps a network)`);
-  return { credentials: readTlsCredentials(files), membership: tlsMembershipOfNetwork(description, adminKeysOfChains(configs)) };
+  return { credentials: readTlsCredentials(files), membership: liveTlsMembership((fresh) => watch.current(fresh), adminKeysOfChains(configs)) };
 }
 
 /** Builds the service options from the command line and the files it names. */
 function ordererOptionsFromFiles(argv: readonly string[]): OrdererServiceOptions {
   const args = parseArguments(argv);
-  const description = readNetworkDescription(args.description);
+  const watch = watchNetworkDescription(args.description);
+  const description = watch.current();
   const entry = description.orderers.find((o) => o.name === args.name);
   if (entry === undefined) throw new SilkError('CONFIG_INVALID', `${args.description} lists no orderer named ${args.name} (orderers: ${description.orderers.map((o) => o.name).join(', ')})`);
   const dataDir = describedPath(description, entry.dataDir);
   const signer = readSigner(dataDir);
   const { envelopes, configs } = readGenesis(description);
-  const tls = readTls(description, dataDir, configs);
+  const tls = readTls(watch, dataDir, configs);
   const etcdTls = processTlsFiles(dataDir, 'etcd-client');
   return {
     name: entry.name,

@@ -19,7 +19,8 @@ import { bytesEqual, toHex } from '../crypto/hash.js';
 import type { Signer } from '../crypto/p256.js';
 import { SilkError, SubmitError, isSilkError } from '../errors.js';
 import { blockHash, createBlock, decodeBlock, encodeBlock, GENESIS_PREVIOUS_HASH } from '../ledger/block.js';
-import type { ChainConfig } from '../ledger/chain-config.js';
+import { CONFIG_NAMESPACE, type ChainConfig } from '../ledger/chain-config.js';
+import { configUpdateProblem } from '../ledger/config-transaction.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfBlockTxs, configOfTransaction, createBlockCutter, toSubmitError, type BlockCutter, type CutBatch, type PendingEnvelope } from '../ordering/block-cutter.js';
 import type { OrderedPosition } from '../ordering/orderer.js';
@@ -39,6 +40,8 @@ import type { TlsMembership } from './tls-pki.js';
 export const BROADCAST_TIMEOUT_MS = 20_000;
 /** Pause between attempts to reach a chain's leader (none elected yet, or it just changed). */
 export const FORWARD_RETRY_MS = 200;
+/** How often an orderer the chain's configuration does not list looks whether a new one does. */
+const LISTED_CHECK_MS = 500;
 /** Pause before a leader retries an append whose answer was lost (etcd unreachable). */
 export const APPEND_RETRY_MS = 100;
 /** Tx ids of the newest ordered envelopes kept per chain, so a retried broadcast gets its first position. */
@@ -204,6 +207,8 @@ class ChainOrdering {
   #firstRetained: number | undefined;
   #compacting: Promise<void> | undefined;
   #lastHash: Uint8Array = GENESIS_PREVIOUS_HASH;
+  /** Whether `#lastHash` is the hash of block `#height − 1` (not after jumping over compacted blocks). */
+  #tipKnown = true;
   #lastTimestamp = 0;
   #config: ChainConfig;
   #watch: BlockWatch | undefined;
@@ -240,7 +245,7 @@ class ChainOrdering {
     const height = await this.#log.height();
     const until = Date.now() + 1_000;
     while (this.#height < height && Date.now() < until) await sleep(20);
-    return this.#height >= height && height > 0;
+    return this.#height >= height && height > 0 && this.#tipKnown;
   }
 
   start(): void {
@@ -259,6 +264,8 @@ class ChainOrdering {
           const first = error.details.firstRetained;
           this.#ctx.log.error({ chain: this.chain, firstRetained: first }, 'blocks this orderer had not followed were compacted; following from the oldest retained block');
           this.#height = first;
+          // The hash of block first − 1 is unknown until block `first` arrives: no leading before.
+          this.#tipKnown = false;
           this.#follow(first);
         }
       },
@@ -279,12 +286,33 @@ class ChainOrdering {
         txIds.push('');
       }
     }
-    this.#advance(stored.number, blockHash(block.header), block.header.timestamp, txIds, configOfBlockTxs(block.txs));
+    // Block 0 is the chain's genesis as the log holds it; a later configuration block changes
+    // what this orderer does only when its update takes effect at the peers too.
+    const config = stored.number === 0 ? configOfBlockTxs(block.txs) : this.#updateTakingEffect(block.txs, block.header.timestamp);
+    this.#advance(stored.number, blockHash(block.header), block.header.timestamp, txIds, config);
+  }
+
+  /** The configuration a block's single configuration transaction puts in force, judged against the one in force now, or undefined. */
+  #updateTakingEffect(txs: readonly Uint8Array[], at: number): ChainConfig | undefined {
+    if (txs.length !== 1) return undefined;
+    try {
+      const d = decodeTransaction(txs[0] as Uint8Array);
+      if (d.proposal.contract !== CONFIG_NAMESPACE) return undefined;
+      const problem = configUpdateProblem(this.#config, d, at);
+      if (problem !== undefined) {
+        this.#ctx.log.warn({ chain: this.chain, code: problem.code }, `a configuration transaction was ordered that does not take effect: ${problem.message}`);
+        return undefined;
+      }
+      return configOfTransaction(d);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Moves the tip past block `number` (the one place the tip changes). */
   #advance(number: number, hash: Uint8Array, timestamp: number, txIds: readonly string[], config: ChainConfig | undefined): void {
     this.#height = number + 1;
+    this.#tipKnown = true;
     this.#lastHash = hash;
     this.#lastTimestamp = timestamp;
     txIds.forEach((txId, index) => {
@@ -298,8 +326,33 @@ class ChainOrdering {
     if (config !== undefined) {
       this.#config = config;
       this.#cutter.useConfig(config);
+      if (this.#leading !== undefined && !this.#listed()) this.#stepDown();
     }
     for (const wake of this.#heightWaiters) wake();
+  }
+
+  /** Whether the configuration in force lists this orderer's key (peers refuse blocks of an unlisted one). */
+  #listed(): boolean {
+    return this.#config.orderers.includes(toHex(this.#ctx.signer.publicKey));
+  }
+
+  /**
+   * Stops leading at once, before another block is built: the configuration just applied no
+   * longer lists this orderer, so any block it signed from here on would be refused by every
+   * peer (and would stall the chain). What it had not appended goes to the next leader.
+   */
+  #stepDown(): void {
+    const leadership = this.#leading;
+    if (leadership === undefined) return;
+    this.#ctx.log.warn({ chain: this.chain, term: leadership.term, height: this.#height }, 'this orderer\'s key was removed from the chain configuration: it stops leading');
+    this.#leading = undefined;
+    void this.#resign(leadership);
+    this.#lost?.();
+  }
+
+  /** Waits until the configuration in force lists this orderer (a configuration transaction adds its key). */
+  async #waitUntilListed(): Promise<void> {
+    while (!this.#listed() && !this.#ctx.isClosing()) await sleep(LISTED_CHECK_MS);
   }
 
   async #waitForHeight(height: number, leadership: ChainLeadership): Promise<void> {
@@ -317,6 +370,12 @@ class ChainOrdering {
   async #lead(): Promise<void> {
     const ownKey = toHex(this.#ctx.signer.publicKey);
     while (!this.#ctx.isClosing()) {
+      // An orderer the configuration does not list (yet, or any more) does not campaign: it could
+      // only append blocks every peer refuses, the genesis block of an empty chain included.
+      if (!this.#listed()) {
+        await this.#waitUntilListed();
+        continue;
+      }
       let leadership: ChainLeadership;
       try {
         leadership = await this.#election.campaign();
@@ -334,10 +393,11 @@ class ChainOrdering {
         await this.#resign(leadership);
         continue;
       }
-      if (!this.#config.orderers.includes(ownKey)) {
-        this.#ctx.log.error({ chain: this.chain }, 'this orderer\'s key is not among the chain configuration\'s orderers: it will not lead this chain (peers would refuse its blocks)');
+      if (!this.#listed()) {
+        this.#ctx.log.error({ chain: this.chain, key: ownKey }, 'this orderer\'s key is not among the chain configuration\'s orderers: it does not lead this chain (peers would refuse its blocks) until a configuration transaction lists it');
         await this.#resign(leadership);
-        return;
+        await this.#waitUntilListed();
+        continue;
       }
       if (!leadership.isValid() || this.#ctx.isClosing()) continue;
       this.#leading = leadership;
@@ -500,7 +560,7 @@ class ChainOrdering {
         throw error;
       }
       this.#cutter.release(batch.txs);
-      this.#advance(built.number, built.hash, built.timestamp, batch.txs.map((t) => t.txId), batch.config);
+      this.#advance(built.number, built.hash, built.timestamp, batch.txs.map((t) => t.txId), batch.isConfig ? this.#updateTakingEffect(batch.txs.map((t) => t.bytes), built.timestamp) : undefined);
       this.#ctx.metrics.blocksCut.inc({ chain: this.chain });
       this.#ctx.metrics.envelopes.inc({ chain: this.chain, outcome: 'ordered' }, batch.txs.length);
       const number = built.number;
@@ -571,8 +631,12 @@ function checkOptions(options: OrdererServiceOptions): void {
   }
 }
 
-/** The genesis configuration of each envelope, checked. */
-function genesisConfigs(envelopes: readonly Uint8Array[], signer: Signer): { envelope: Uint8Array; config: ChainConfig }[] {
+/**
+ * The genesis configuration of each envelope, checked. An orderer added to a running network is
+ * not among the genesis orderers: a later configuration transaction lists it, and it leads only
+ * once the configuration in force does (see `#lead`).
+ */
+function genesisConfigs(envelopes: readonly Uint8Array[]): { envelope: Uint8Array; config: ChainConfig }[] {
   const seen = new Set<string>();
   return envelopes.map((envelope, i) => {
     let config: ChainConfig;
@@ -584,9 +648,6 @@ function genesisConfigs(envelopes: readonly Uint8Array[], signer: Signer): { env
     chainPrefix(config.chain);
     if (seen.has(config.chain)) throw new SilkError('CONFIG_INVALID', `chain ${config.chain} is given twice`);
     seen.add(config.chain);
-    if (!config.orderers.includes(toHex(signer.publicKey))) {
-      throw new SilkError('CONFIG_INVALID', `this orderer's key ${toHex(signer.publicKey).slice(0, 16)}… is not among the orderers of chain ${config.chain}: add it to the chain configuration or use the right key`, { chain: config.chain });
-    }
     return { envelope, config };
   });
 }
@@ -691,7 +752,10 @@ class OrdererServiceImpl implements OrdererService {
 
   async createChain(envelope: Uint8Array): Promise<{ chain: string; height: number }> {
     if (this.#refusing) throw new SubmitError('ORDERING_UNAVAILABLE', `orderer ${this.name} is stopping`, { reason: 'stopping' });
-    const [{ config }] = genesisConfigs([envelope], this.#options.signer) as [{ envelope: Uint8Array; config: ChainConfig }];
+    const [{ config }] = genesisConfigs([envelope]) as [{ envelope: Uint8Array; config: ChainConfig }];
+    if (!config.orderers.includes(toHex(this.#options.signer.publicKey))) {
+      throw new SubmitError('CONFIG_INVALID', `this orderer's key ${toHex(this.#options.signer.publicKey).slice(0, 16)}… is not among the orderers of the new chain ${config.chain}: list it in the genesis configuration`, { chain: config.chain });
+    }
     const chain = this.addChain(envelope, config);
     const deadline = Date.now() + this.#ctx.broadcastTimeoutMs;
     // Block 0 is appended by whichever orderer leads the new chain first.
@@ -757,14 +821,17 @@ class OrdererServiceImpl implements OrdererService {
  * Starts an orderer: connects to etcd, follows and campaigns for every chain (appending the
  * genesis block of a chain whose log is empty), and serves its HTTP routes.
  * @returns the running service (its `url` is the broadcast URL)
- * @throws SilkError INVALID_ARGUMENT for bad options; CONFIG_INVALID for a genesis envelope that is not one, or a chain that does not list this orderer's key
+ * @throws SilkError INVALID_ARGUMENT for bad options; CONFIG_INVALID for a genesis envelope that is not one
  * @example
  * const orderer = await startOrdererService({ name: 'orderer0', org: 'Org1', signer, etcd: { endpoints }, chains: [genesis], listen: { host: '127.0.0.1', port: 7050 } });
  */
 export async function startOrdererService(options: OrdererServiceOptions): Promise<OrdererService> {
   checkOptions(options);
-  const genesis = genesisConfigs(options.chains, options.signer);
+  const genesis = genesisConfigs(options.chains);
   const log = (options.logger ?? pino({ level: 'silent' })).child({ orderer: options.name, org: options.org });
+  const ownKey = toHex(options.signer.publicKey);
+  const unlisted = genesis.filter((g) => !g.config.orderers.includes(ownKey)).map((g) => g.config.chain);
+  if (unlisted.length > 0) log.warn({ chains: unlisted, key: ownKey }, 'this orderer\'s key is not among the genesis orderers of these chains: it follows them, and leads once a configuration transaction lists it');
   const conn = openEtcdConnection(options.etcd);
   const tls = options.tls;
   const logger: FastifyBaseLogger = log;

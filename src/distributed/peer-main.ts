@@ -52,8 +52,8 @@ import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { openPeerEndorsementService, type PeerEndorsementService } from './peer-endorsement-service.js';
 import { createRemotePeer, type RemotePeer } from './remote-peer.js';
 import { genesisFile, peerKeyFile } from './network-bootstrap.js';
-import { adminKeysOfChains, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
-import { describedPath, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
+import { adminKeysOfChains, liveTlsMembership, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
+import { describedPath, readNetworkDescription, watchNetworkDescription, type DescribedPeer, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 
 /** How often a peer looks whether delivery stalled below the ordered height (then it asks other peers). */
 export const CATCH_UP_CHECK_MS = 1_000;
@@ -437,9 +437,11 @@ function parsePeerArgs(argv: readonly string[]): { descriptionFile: string; name
 /**
  * Mutual TLS when the peer's certificate files exist: to the orderers (they then serve mutual TLS
  * too) and between the peers. The peer's credentials, and a membership built from the chains'
- * genesis configurations, so only registered processes of member orgs are trusted.
+ * genesis configurations and the processes the description lists now (an orderer added to the
+ * running network is trusted, one removed no longer), so only registered processes of member
+ * orgs are trusted.
  */
-function processTls(description: NetworkDescription, me: DescribedPeer, descriptionFile: string): PeerTls | undefined {
+function processTls(description: NetworkDescription, me: DescribedPeer, descriptionFile: string, watch: NetworkDescriptionWatch): PeerTls | undefined {
   const tlsDir = join(describedPath(description, me.dataDir), 'tls');
   const files = { certFile: join(tlsDir, 'peer.crt'), keyFile: join(tlsDir, 'peer.key'), caFile: join(tlsDir, 'ca-bundle.crt') };
   if (!Object.values(files).every((f) => existsSync(f))) return undefined;
@@ -454,7 +456,7 @@ function processTls(description: NetworkDescription, me: DescribedPeer, descript
   const adminKeys = adminKeysOfChains(configs);
   return {
     credentials: readTlsCredentials(files),
-    membership: tlsMembershipOfNetwork(description, adminKeys),
+    membership: liveTlsMembership((fresh) => watch.current(fresh), adminKeys),
     // The description file as it is now: a peer added since (silk network add-peer) is registered there.
     refreshMembership: () => tlsMembershipOfNetwork(readNetworkDescription(descriptionFile), adminKeys),
   };
@@ -468,17 +470,29 @@ async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', () => { done('SIGTERM'); });
     process.once('SIGINT', () => { done('SIGINT'); });
   });
-  const description = readNetworkDescription(descriptionFile);
+  const watch = watchNetworkDescription(descriptionFile);
+  const description = watch.current();
   const me = describedPeer(description, name);
-  const tls = processTls(description, me, descriptionFile);
+  const tls = processTls(description, me, descriptionFile, watch);
   const scheme = tls === undefined ? 'http' : 'https';
+  // The orderers as the description lists them now (silk network orderer add | remove), one list per version of it.
+  const ordererLists = new WeakMap<NetworkDescription, { name: string; url: string }[]>();
+  const orderersNow = (): { name: string; url: string }[] => {
+    const d = watch.current();
+    let list = ordererLists.get(d);
+    if (list === undefined) {
+      list = d.orderers.map((o) => ({ name: o.name, url: `${scheme}://${urlHost(o.host)}:${o.port}` }));
+      ordererLists.set(d, list);
+    }
+    return list;
+  };
   // Loaded here, so openPeerProcess can run over any Orderer without the etcd client.
   const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
   const { describedEtcdEndpoints, processTlsFiles } = await import('./etcd-host-main.js');
   const etcdTls = processTlsFiles(describedPath(description, me.dataDir), 'etcd-client');
   const orderer = await openEtcdOrdererClient({
     etcd: { endpoints: describedEtcdEndpoints(description, etcdTls !== undefined), ...(etcdTls === undefined ? {} : { tls: etcdTls }) },
-    orderers: description.orderers.map((o) => ({ name: o.name, url: `${scheme}://${urlHost(o.host)}:${o.port}` })),
+    orderers: orderersNow,
     chains: me.chains,
     ...(tls === undefined ? {} : { tls }),
     logger,

@@ -426,6 +426,11 @@ export interface NetworkCertificateFiles {
 export interface WriteNetworkCertificatesOptions extends ValidityParameters {
   /** Issue new org CA certificates even when valid ones with the right key exist. */
   readonly renewCas?: boolean;
+  /**
+   * Issue process certificates only for these processes (by name), leaving every other process's
+   * files as they are: a process added to a running network (default: every process).
+   */
+  readonly processes?: readonly string[];
 }
 
 function writePrivate(file: string, pem: string): void {
@@ -495,7 +500,9 @@ export async function writeNetworkCertificates(description: NetworkDescription, 
   const validityParams: ValidityParameters = { ...(options.notBefore ? { notBefore: options.notBefore } : {}), ...(options.notAfter ? { notAfter: options.notAfter } : {}) };
   const caOf = (org: string): OrgCa => cas.get(org) as OrgCa;
   const processes: Record<string, { role: ProcessRole; tls: ProcessTlsFiles; etcdClient?: ProcessTlsFiles }> = {};
+  const only = options.processes === undefined ? undefined : new Set(options.processes);
   const issue = async (p: { name: string; org: string; host: string; dataDir: string }, role: ProcessRole, etcdClient: boolean): Promise<void> => {
+    if (only !== undefined && !only.has(p.name)) return;
     const dir = describedPath(description, p.dataDir);
     const tls = await writeProcess(caOf(p.org), dir, role, p.name, p.host, bundlePem, validityParams);
     processes[p.name] = etcdClient ? { role, tls, etcdClient: await writeProcess(caOf(p.org), dir, 'etcd-client', p.name, p.host, bundlePem, validityParams) } : { role, tls };
@@ -524,6 +531,55 @@ export function tlsMembershipOfNetwork(description: NetworkDescription, adminKey
     }
   }
   return createTlsMembership({ caCertificates, adminKeys, processes: registeredProcesses(description) });
+}
+
+/**
+ * The registered processes of a followed description, by `role/name`: read from its current
+ * version on every lookup (the description is re-read when its file changed), and at once when a
+ * process is not found, so one added a moment ago is admitted.
+ */
+class DescribedProcesses implements ReadonlyMap<string, RegisteredProcess> {
+  readonly #description: (fresh: boolean) => NetworkDescription;
+  #from: NetworkDescription | undefined;
+  #map = new Map<string, RegisteredProcess>();
+
+  constructor(description: (fresh: boolean) => NetworkDescription) {
+    this.#description = description;
+  }
+
+  #current(fresh = false): Map<string, RegisteredProcess> {
+    const d = this.#description(fresh);
+    if (d !== this.#from) {
+      this.#from = d;
+      this.#map = new Map(registeredProcesses(d).map((p) => [`${p.role}/${p.name}`, p]));
+    }
+    return this.#map;
+  }
+
+  get(key: string): RegisteredProcess | undefined { return this.#current().get(key) ?? this.#current(true).get(key); }
+  has(key: string): boolean { return this.get(key) !== undefined; }
+  get size(): number { return this.#current().size; }
+  forEach(callback: (value: RegisteredProcess, key: string, map: ReadonlyMap<string, RegisteredProcess>) => void): void {
+    for (const [key, value] of this.#current()) callback(value, key, this);
+  }
+  entries(): MapIterator<[string, RegisteredProcess]> { return this.#current().entries(); }
+  keys(): MapIterator<string> { return this.#current().keys(); }
+  values(): MapIterator<RegisteredProcess> { return this.#current().values(); }
+  [Symbol.iterator](): MapIterator<[string, RegisteredProcess]> { return this.entries(); }
+}
+
+/**
+ * The membership of a description a running process follows (`watchNetworkDescription`): the orgs'
+ * CA certificates and admin keys as at the start, the registered processes as the description
+ * lists them now, so an orderer or peer added to the running network is admitted, and one removed
+ * refused, without restarting anything.
+ * @param description the description now; `fresh` asks to look at the file at once
+ * @throws SilkError CONFIG_INVALID when a CA certificate file cannot be read
+ * @example const membership = liveTlsMembership((fresh) => watch.current(fresh), adminKeysOfChains(configs))
+ */
+export function liveTlsMembership(description: (fresh: boolean) => NetworkDescription, adminKeys: Readonly<Record<string, readonly string[]>>): TlsMembership {
+  const { orgs } = tlsMembershipOfNetwork(description(false), adminKeys);
+  return { orgs, processes: new DescribedProcesses(description) };
 }
 
 /** The public key of a PEM certificate as a 33-byte compressed P-256 key (undefined for another key type). */

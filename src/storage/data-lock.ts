@@ -12,7 +12,8 @@ export interface DataLock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid runs (one of another user counts: signalling it is refused, not failed). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -53,7 +54,7 @@ export function lockDataFolder(dir: string): DataLock {
       } catch {
         continue;
       }
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) {
         throw new SilkError('DATA_FOLDER_LOCKED', `data folder ${dir} is in use by process ${pid}`, { pid });
       }
       rmSync(path, { force: true });

@@ -1,10 +1,13 @@
 /**
- * `silk network up | down | status`: a distributed network (etcd ordering log, orderer processes,
- * one peer process per org) on this machine, from `<dir>/network.yaml` (docs/distributed.md).
+ * `silk network up | down | status | etcd-snapshot | etcd add|remove | orderer add|remove`: a
+ * distributed network (etcd ordering log, orderer processes, one peer process per org) on this
+ * machine, from `<dir>/network.yaml` (docs/distributed.md), and changes of its membership
+ * (docs/operations.md, "Changing the membership").
  */
 import { parseArgs } from 'node:util';
 import { isSilkError } from '../../errors.js';
 import { etcdSnapshot, networkDown, networkStatus, networkUp, type NetworkStatus, type UpProgress } from '../../distributed/network-launcher.js';
+import { addEtcdMember, addNetworkOrderer, removeEtcdMember, removeNetworkOrderer, type EtcdMembershipChange, type OrdererMembershipChange } from '../../distributed/network-membership.js';
 import type { NetworkKeysOptions } from '../../network/org-keyring.js';
 import { EXIT, UsageError } from '../cli-support.js';
 import { table } from '../human-format.js';
@@ -122,16 +125,66 @@ async function etcdSnapshotCommand(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = { up, down, status, 'etcd-snapshot': etcdSnapshotCommand };
+function printEtcdChange(what: 'added' | 'removed', r: EtcdMembershipChange): void {
+  const detail = what === 'added' ? ` (${r.clientUrl ?? 'client URL unknown'}), a healthy voting member` : r.wasLeader === true ? ' (it was the Raft leader: the others elected a new one)' : '';
+  console.log(`etcd member ${r.member} ${what}${detail}; members now: ${r.members.join(', ')}`);
+  for (const w of r.warnings) console.log(`  note: ${w}`);
+}
+
+async function etcdMembership(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { dir: { type: 'string' }, json: { type: 'boolean' }, force: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const [action, name, ...extra] = positionals;
+  const keys = keysOption();
+  let result: EtcdMembershipChange;
+  if (action === 'add' && name === undefined) {
+    if (values.force === true) throw new UsageError('--force goes with network etcd remove');
+    result = await addEtcdMember(networkDir(values), keys === undefined ? {} : { keys });
+  } else if (action === 'remove' && name !== undefined && extra.length === 0) {
+    result = await removeEtcdMember(networkDir(values), name, { force: values.force === true });
+  } else {
+    throw new UsageError('usage: silk network etcd add [--dir DIR] [--json] | silk network etcd remove NAME [--force] [--dir DIR] [--json]');
+  }
+  if (values.json === true) console.log(JSON.stringify(result));
+  else printEtcdChange(action === 'add' ? 'added' : 'removed', result);
+  return EXIT.ok;
+}
+
+function printOrdererChange(what: 'added' | 'removed', r: OrdererMembershipChange): void {
+  const chains = r.chains.length === 0 ? 'no chain needed a change' : r.chains.map((c) => `${c.chain} (configuration ${c.sequence}, block ${c.block})`).join(', ');
+  console.log(`orderer ${r.orderer} of ${r.org} ${what}${r.url === undefined ? '' : ` at ${r.url}`}; its key ${r.key.slice(0, 16)}… ${what === 'added' ? 'is now listed on' : 'is no longer listed on'}: ${chains}`);
+  if ((r.ledChains ?? []).length > 0) console.log(`  it led ${(r.ledChains ?? []).join(', ')}: another orderer leads now`);
+  if (what === 'removed') console.log(`  its process ${r.stopped === true ? 'was stopped' : 'was not running'}; its folder (key, log) stays on disk`);
+  console.log(`  orderers now: ${r.orderers.join(', ')}`);
+}
+
+async function ordererMembership(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { dir: { type: 'string' }, json: { type: 'boolean' }, org: { type: 'string' } }, allowPositionals: true, strict: true });
+  const [action, name, ...extra] = positionals;
+  const keys = keysOption();
+  let result: OrdererMembershipChange;
+  if (action === 'add' && name === undefined) {
+    result = await addNetworkOrderer(networkDir(values), { ...(values.org === undefined ? {} : { org: values.org }), ...(keys === undefined ? {} : { keys }) });
+  } else if (action === 'remove' && name !== undefined && extra.length === 0) {
+    if (values.org !== undefined) throw new UsageError('--org goes with network orderer add');
+    result = await removeNetworkOrderer(networkDir(values), name, keys === undefined ? {} : { keys });
+  } else {
+    throw new UsageError('usage: silk network orderer add [--org ORG] [--dir DIR] [--json] | silk network orderer remove NAME [--dir DIR] [--json]');
+  }
+  if (values.json === true) console.log(JSON.stringify(result));
+  else printOrdererChange(action === 'add' ? 'added' : 'removed', result);
+  return EXIT.ok;
+}
+
+const SUBCOMMANDS: Readonly<Record<string, (argv: string[]) => Promise<number>>> = { up, down, status, 'etcd-snapshot': etcdSnapshotCommand, etcd: etcdMembership, orderer: ordererMembership };
 
 /**
- * Runs `silk network up|down|status|etcd-snapshot`.
+ * Runs `silk network up|down|status|etcd-snapshot|etcd add|etcd remove|orderer add|orderer remove`.
  * @returns 0 on success (status: every process alive and ready), 2 bad usage, 3 a failure (status: not ready)
  */
 export async function networkCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const run = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-  if (run === undefined) throw new UsageError(sub === undefined ? 'network needs up, down, status or etcd-snapshot' : `unknown network subcommand '${sub}' (up, down, status, etcd-snapshot)`);
+  if (run === undefined) throw new UsageError(sub === undefined ? 'network needs up, down, status, etcd-snapshot, etcd or orderer' : `unknown network subcommand '${sub}' (up, down, status, etcd-snapshot, etcd add|remove, orderer add|remove)`);
   try {
     return await run(rest);
   } catch (error) {

@@ -1,0 +1,306 @@
+/**
+ * Membership changes of a running network, end to end through `silk network etcd add | remove`
+ * and `silk network orderer add | remove`: one real network (3 etcd members, 2 orderers, one
+ * peer per org of 2 orgs, chain `trade`), changed under a steady load of submissions, each change
+ * followed by the ledger consistency check over every peer's API. What is asserted is what an
+ * operator and a client rely on: submissions go on being acknowledged, nothing acknowledged is
+ * lost, every peer ends at one height and commit hash, `status` shows the membership there is
+ * now, a new orderer can lead and its blocks are accepted, a removed one's are refused, and a
+ * refused change changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import { IdentityContract } from '../contracts/identity/identity-contract.js';
+import { toHex } from '../crypto/hash.js';
+import { signerFromPem } from '../crypto/p256.js';
+import { createInlineVerifier } from '../crypto/verify-pool.js';
+import { isSilkError } from '../errors.js';
+import { blockHash, createBlock, decodeBlock, encodeBlock } from '../ledger/block.js';
+import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
+import { createPeer } from '../peer/peer.js';
+import { runCli, type CliRun } from '../testing/cli-run.js';
+import { tempDir } from '../testing/fixtures.js';
+import { etcdCredentials } from './etcd-client.js';
+import { describedEtcdAccess } from './etcd-host-main.js';
+import { upTestNetwork, type TestNetwork } from './etcd-test-support.js';
+import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
+import { RETRIABLE_CODES, startLoad, type Acknowledged, type LoadRun, type LoadTarget } from './load-client.js';
+import { readNetworkDescription } from './network-description.js';
+import { chainOrdering, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess } from './network-launcher.js';
+import type { EtcdMembershipChange, OrdererMembershipChange } from './network-membership.js';
+
+const CHAIN = 'trade';
+/** Submissions per second: steady, and light enough for a loaded 2-core machine. */
+const RATE = 8;
+/**
+ * Submissions per second while the leading orderer is removed: enough that blocks are being cut
+ * in the moment between its removal block and its stop, when it must not cut any.
+ */
+const REMOVAL_RATE = 25;
+/** Longest pause between acknowledgements a membership change may cause. */
+const MAX_GAP_MS = 10_000;
+
+/** The etcd members the network's orderers and peers start with. */
+const STARTED_WITH = ['etcd-1', 'etcd-2', 'etcd-3'];
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** `silk network …` with `--json`: the parsed answer, or the failure with its output. */
+async function silkNetwork<T>(args: readonly string[], dir: string): Promise<T> {
+  const run = await runCli(['network', ...args, '--dir', dir, '--json'], 150_000);
+  assert.equal(run.code, 0, `silk network ${args.join(' ')} failed:\n${run.stdout}\n${run.stderr.slice(-3_000)}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** A refused `silk network …`: exit 3 and the error code and message printed as JSON. */
+async function refused(args: readonly string[], dir: string): Promise<{ code: string; message: string }> {
+  const run: CliRun = await runCli(['network', ...args, '--dir', dir, '--json'], 60_000);
+  assert.equal(run.code, 3, `silk network ${args.join(' ')} should be refused:\n${run.stdout}\n${run.stderr.slice(-2_000)}`);
+  return (JSON.parse(run.stdout) as { error: { code: string; message: string } }).error;
+}
+
+describe('silk network etcd add|remove and orderer add|remove on a running network', { timeout: 240_000 }, () => {
+  const dir = tempDir('silk-membership-');
+  const file = join(dir.path, NETWORK_FILE);
+  const checker = createLedgerChecker({ chain: CHAIN });
+  const acknowledged: Acknowledged[] = [];
+  let peers: CheckedPeer[] = [];
+  let targets: LoadTarget[] = [];
+  let runs = 0;
+  let net: TestNetwork | undefined;
+
+  before(async () => {
+    net = await upTestNetwork(dir);
+    peers = [...net.peers];
+    targets = [...net.targets];
+  });
+
+  after(async () => {
+    if (net === undefined) dir.cleanup();
+    else await net.stop();
+  });
+
+  /** Runs `changes` under load; acknowledgements must go on throughout; then every ledger is checked. */
+  async function underLoad(t: TestContext, name: string, changes: (load: LoadRun) => Promise<void>, rate = RATE): Promise<void> {
+    const load = startLoad({ targets, chain: CHAIN, rate, label: `m${++runs}` });
+    try {
+      await eventually(() => load.acknowledgedCount() >= 5, 60_000, `${name}: acknowledgements before the change`);
+      const from = Date.now();
+      await changes(load);
+      const settled = load.acknowledgedCount();
+      await eventually(() => load.acknowledgedCount() >= settled + 5, 60_000, `${name}: acknowledgements after the change`);
+      const gap = load.longestGap(from, Date.now());
+      t.diagnostic(`${name}: longest gap between acknowledgements ${gap} ms`);
+      assert.ok(gap < MAX_GAP_MS, `${name}: acknowledgements stopped for ${gap} ms`);
+    } finally {
+      const report = await load.stop();
+      acknowledged.push(...report.acknowledged);
+      const check = await checker.check(peers, acknowledged, 90_000);
+      t.diagnostic(`${name}: attempted ${report.attempts.length}, acknowledged ${report.acknowledged.length}, failures ${JSON.stringify(report.failures)}; height ${check.height} at ${peers.length} peers, commit hash ${check.commitHash.slice(0, 16)}`);
+      // A submission may have to be sent again (a leader changing hands), never be refused for good.
+      assert.deepEqual(Object.keys(report.failures).filter((code) => !RETRIABLE_CODES.has(code)), [], `${name}: submissions refused`);
+      assert.deepEqual(check.violations, [], `${name}: the ledgers disagree`);
+      assert.equal(check.lost.length, 0);
+      assert.equal(check.duplicates.length, 0);
+    }
+  }
+
+  /** The etcd members as etcd itself lists them: name and whether a (non-voting) learner. */
+  async function etcdMemberList(): Promise<{ name: string; isLearner: boolean }[]> {
+    const access = describedEtcdAccess(readNetworkDescription(file));
+    const client = new Etcd3({ hosts: access.endpoints, ...(access.tls === undefined ? {} : { credentials: etcdCredentials(access.tls) }) });
+    try {
+      const list = await client.cluster.memberList({ linearizable: true }, { deadline: Date.now() + 5_000 });
+      return list.members.map((m) => ({ name: m.name, isLearner: m.isLearner })).sort((a, b) => a.name.localeCompare(b.name));
+    } finally {
+      client.close();
+    }
+  }
+
+  const ordererKey = (name: string): string => toHex(signerFromPem(readFileSync(join(dir.path, 'orderers', name, 'keys', 'orderer.pem'), 'utf8')).publicKey);
+  const chainLeader = async (): Promise<string | undefined> => (await chainOrdering(readNetworkDescription(file))).find((c) => c.name === CHAIN)?.leader;
+  const blockAt = async (n: number): Promise<{ orderer: string; transactions: { fn?: string }[] }> => {
+    const response = await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}/blocks/${n}`);
+    assert.equal(response.status, 200);
+    return await response.json() as { orderer: string; transactions: { fn?: string }[] };
+  };
+
+  it('adds an etcd member (a healthy voting member) and removes the Raft leader while submissions go on; status shows the new membership', async (t) => {
+    await underLoad(t, 'etcd add and remove', async (load) => {
+      const added = await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path);
+      assert.equal(added.member, 'etcd-4');
+      assert.deepEqual(added.members, ['etcd-1', 'etcd-2', 'etcd-3', 'etcd-4']);
+      assert.deepEqual(await etcdMemberList(), ['etcd-1', 'etcd-2', 'etcd-3', 'etcd-4'].map((name) => ({ name, isLearner: false })), 'every member votes, the new one too');
+      const during = load.acknowledgedCount();
+      await eventually(() => load.acknowledgedCount() >= during + 5, 60_000, 'acknowledgements with four members');
+
+      const leader = (await networkStatus(dir.path)).etcd.leader;
+      assert.ok(leader !== undefined, 'etcd has a Raft leader');
+      const removed = await silkNetwork<EtcdMembershipChange>(['etcd', 'remove', leader], dir.path);
+      assert.equal(removed.wasLeader, true);
+      const rest = ['etcd-1', 'etcd-2', 'etcd-3', 'etcd-4'].filter((m) => m !== leader);
+      assert.deepEqual(removed.members, rest);
+      // The running processes started with etcd-1…etcd-3: they keep a removed one among their endpoints, and it says so.
+      assert.equal(removed.warnings.some((w) => w.includes(`still list ${leader}`)), STARTED_WITH.includes(leader), JSON.stringify(removed.warnings));
+      assert.deepEqual(await etcdMemberList(), rest.map((name) => ({ name, isLearner: false })));
+    });
+    await eventually(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready');
+    const status = await networkStatus(dir.path);
+    const etcd = status.processes.filter((p) => p.kind === 'etcd');
+    assert.equal(etcd.length, 3);
+    assert.ok(etcd.map((p) => p.name).includes('etcd-4') && etcd.every((p) => p.alive && p.ready && p.pid !== undefined), JSON.stringify(etcd));
+    assert.equal(status.etcd.healthy, true);
+    assert.deepEqual(readNetworkDescription(file).etcd.map((e) => e.name), etcd.map((p) => p.name));
+  });
+
+  it('refuses an unknown etcd member, and a removal leaving fewer than three, changing nothing', async () => {
+    const text = readFileSync(file, 'utf8');
+    const members = readNetworkDescription(file).etcd.map((e) => e.name);
+    const unknown = await refused(['etcd', 'remove', 'etcd-9'], dir.path);
+    assert.equal(unknown.code, 'INVALID_ARGUMENT');
+    assert.match(unknown.message, new RegExp(`no etcd member named etcd-9; members: ${members.join(', ')}`));
+    const tooFew = await refused(['etcd', 'remove', members[0] ?? ''], dir.path);
+    assert.equal(tooFew.code, 'INVALID_ARGUMENT');
+    assert.match(tooFew.message, /would leave 2 etcd members .*fewer than 3.*--force/);
+    assert.equal(readFileSync(file, 'utf8'), text, 'the description is unchanged');
+    assert.deepEqual((await etcdMemberList()).map((m) => m.name), members, 'etcd has the same members');
+  });
+
+  it('with --force shrinks the cluster below three members, but never leaves a running process without an etcd member it knows', async () => {
+    let members = readNetworkDescription(file).etcd.map((e) => e.name);
+    const known = (): string[] => members.filter((m) => STARTED_WITH.includes(m));
+    // A member the running processes do not know, so the last one they know can be asked for.
+    if (members.every((m) => STARTED_WITH.includes(m))) members = [...(await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path)).members];
+    let last: EtcdMembershipChange | undefined;
+    while (known().length > 1) {
+      const victim = known()[0] ?? '';
+      last = await silkNetwork<EtcdMembershipChange>(['etcd', 'remove', victim, '--force'], dir.path);
+      assert.deepEqual(last.members, members.filter((m) => m !== victim));
+      members = [...last.members];
+    }
+    assert.ok(members.length < 3, `--force took the cluster below three members: ${members.join(', ')}`);
+    assert.ok(last?.warnings.some((w) => w.includes('through one member only')), JSON.stringify(last?.warnings));
+    const text = readFileSync(file, 'utf8');
+    const stranded = await refused(['etcd', 'remove', known()[0] ?? '', '--force'], dir.path);
+    assert.equal(stranded.code, 'CONFIG_INVALID');
+    assert.match(stranded.message, /peer0\.org1 \(started with etcd-1, etcd-2, etcd-3\).*no etcd member left to reach: restart the network first/);
+    assert.equal(readFileSync(file, 'utf8'), text, 'the description is unchanged');
+    assert.deepEqual((await etcdMemberList()).map((m) => m.name), members);
+    // Back to three; a new member takes a name never used before.
+    while (members.length < 3) {
+      const grown = await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path);
+      assert.ok(!STARTED_WITH.includes(grown.member) && grown.member !== 'etcd-4', `a fresh name: ${grown.member}`);
+      members = [...grown.members];
+    }
+    assert.deepEqual(await etcdMemberList(), members.map((name) => ({ name, isLearner: false })));
+    await eventually(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready');
+  });
+
+  it('adds an orderer that leads once the old ones are gone, its blocks accepted by every peer; removes it while it leads, and a dead one', async (t) => {
+    let key2 = '';
+    await underLoad(t, 'orderer add, old orderers killed', async (load) => {
+      const added = await silkNetwork<OrdererMembershipChange>(['orderer', 'add'], dir.path);
+      assert.equal(added.orderer, 'orderer2');
+      assert.deepEqual(added.orderers, ['orderer0', 'orderer1', 'orderer2']);
+      key2 = ordererKey('orderer2');
+      assert.equal(added.key, key2);
+      assert.deepEqual(added.chains.map((c) => [c.chain, c.sequence]), [[CHAIN, 1]]);
+      const configBlock = await blockAt(added.chains[0]?.block ?? -1);
+      assert.deepEqual(configBlock.transactions.map((x) => x.fn), ['update'], 'the configuration transaction is alone in its block');
+
+      // With both old orderers dead, the new one must lead, and the peers must take its blocks.
+      for (const old of ['orderer0', 'orderer1']) process.kill(networkProcesses(dir.path).find((p) => p.name === old)?.pid ?? 0, 'SIGKILL');
+      const killedAt = Date.now();
+      await eventually(async () => (await chainLeader()) === 'orderer2', 30_000, 'orderer2 leading the chain');
+      await eventually(() => load.report().acknowledged.filter((a) => a.at > killedAt).length >= 10, 60_000, 'acknowledgements of blocks cut by orderer2');
+      const newest = Math.max(...load.report().acknowledged.map((a) => a.block));
+      assert.equal((await blockAt(newest)).orderer, key2, 'the newest acknowledged block was cut by orderer2');
+    });
+
+    await underLoad(t, 'orderer remove (the leader), orderer remove (a dead one)', async (load) => {
+      await restartNetworkProcess(dir.path, 'orderer1');
+      assert.equal(await chainLeader(), 'orderer2');
+      const removed = await silkNetwork<OrdererMembershipChange>(['orderer', 'remove', 'orderer2'], dir.path);
+      assert.deepEqual(removed.ledChains, [CHAIN]);
+      assert.equal(removed.stopped, true);
+      assert.deepEqual(removed.orderers, ['orderer0', 'orderer1']);
+      const removalBlock = removed.chains[0]?.block ?? -1;
+      // orderer2 cut the block removing itself, and no block after it.
+      assert.equal((await blockAt(removalBlock)).orderer, key2);
+      await eventually(async () => (await chainLeader()) === 'orderer1', 30_000, 'orderer1 leading the chain');
+      const after = load.acknowledgedCount();
+      await eventually(() => load.acknowledgedCount() >= after + 5, 60_000, 'acknowledgements after orderer2 left');
+      assert.equal((await blockAt(removalBlock + 1)).orderer, ordererKey('orderer1'));
+
+      const dead = await silkNetwork<OrdererMembershipChange>(['orderer', 'remove', 'orderer0'], dir.path);
+      assert.equal(dead.stopped, false);
+      assert.deepEqual(dead.orderers, ['orderer1']);
+      assert.deepEqual(dead.chains.map((c) => [c.chain, c.sequence]), [[CHAIN, 3]]);
+    }, REMOVAL_RATE);
+    const status = await networkStatus(dir.path);
+    assert.deepEqual(status.processes.filter((p) => p.kind === 'orderer').map((p) => [p.name, p.alive]), [['orderer1', true]]);
+    assert.equal(status.chains.find((c) => c.name === CHAIN)?.leader, 'orderer1');
+  });
+
+  it('refuses an unknown orderer and the last one, changing nothing', async () => {
+    const text = readFileSync(file, 'utf8');
+    const sequence = async (): Promise<number> => ((await (await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}`)).json()) as { config: { sequence: number } }).config.sequence;
+    const before = await sequence();
+    const unknown = await refused(['orderer', 'remove', 'orderer9'], dir.path);
+    assert.equal(unknown.code, 'INVALID_ARGUMENT');
+    assert.match(unknown.message, /no orderer named orderer9; orderers: orderer1$/);
+    const last = await refused(['orderer', 'remove', 'orderer1'], dir.path);
+    assert.equal(last.code, 'INVALID_ARGUMENT');
+    assert.match(last.message, /orderer1 is the network's last orderer/);
+    const badOrg = await refused(['orderer', 'add', '--org', 'Org9'], dir.path);
+    assert.match(badOrg.message, /no org Org9 in the network; orgs: Org1, Org2/);
+    assert.equal(readFileSync(file, 'utf8'), text, 'the description is unchanged');
+    assert.equal(await sequence(), before, 'no configuration transaction was committed');
+  });
+
+  it('a block signed by the removed orderer after its removal is refused by a peer replaying the chain; signed by a listed one it is taken', async () => {
+    const ledger = tempDir('silk-membership-peer-');
+    const org1 = signerFromPem(readFileSync(join(dir.path, 'peers', 'peer0.org1', 'keys', 'peer.pem'), 'utf8'));
+    const peer = createPeer({ name: 'replay', org: 'Org1', signer: org1, dataDir: ledger.path, contracts: [...DEMO_CONTRACTS, new IdentityContract()], verifier: createInlineVerifier() });
+    try {
+      const raw = async (n: number): Promise<Uint8Array> => new Uint8Array(await (await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}/blocks/${n}/raw`)).arrayBuffer());
+      const height = ((await (await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}`)).json()) as { height: number }).height;
+      await peer.joinChain(await raw(0));
+      // Every block, those orderer2 cut while it was listed among them, passes the peer's checks.
+      for (let n = 1; n < height; n++) await peer.deliver(await raw(n));
+      assert.equal(peer.height(CHAIN), height);
+      const last = decodeBlock(await raw(height - 1));
+      const next = (signer: ReturnType<typeof signerFromPem>): Uint8Array => encodeBlock(createBlock({ chain: CHAIN, number: height, previousHash: blockHash(last.header), timestamp: last.header.timestamp + 1, txs: last.txs }, signer));
+      await assert.rejects(peer.deliver(next(signerFromPem(readFileSync(join(dir.path, 'orderers', 'orderer2', 'keys', 'orderer.pem'), 'utf8')))), (e) => isSilkError(e, 'BAD_BLOCK') && /cut by an orderer the chain does not list/.test(e.message));
+      assert.equal(peer.height(CHAIN), height, 'nothing was committed');
+      const taken = await peer.deliver(next(signerFromPem(readFileSync(join(dir.path, 'orderers', 'orderer1', 'keys', 'orderer.pem'), 'utf8'))));
+      assert.equal(taken.number, height);
+    } finally {
+      await peer.close();
+      ledger.cleanup();
+    }
+  });
+
+  it('down and up run the changed membership: the etcd host starts the members there are now, and submissions are acknowledged', async (t) => {
+    const before = readNetworkDescription(file);
+    await networkDown(dir.path);
+    const up = await networkUp({ dir: dir.path });
+    assert.deepEqual(up.processes.map((p) => p.name).sort(), ['etcd', 'orderer1', 'peer0.org1', 'peer0.org2']);
+    const status = await networkStatus(dir.path);
+    assert.equal(status.ready, true);
+    assert.deepEqual(status.processes.filter((p) => p.kind === 'etcd').map((p) => p.name), before.etcd.map((e) => e.name));
+    assert.deepEqual(await etcdMemberList(), before.etcd.map((e) => ({ name: e.name, isLearner: false })));
+    await underLoad(t, 'after down and up', async () => { await sleep(1_000); });
+  });
+});
