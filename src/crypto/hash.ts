@@ -1,5 +1,5 @@
 /** SHA-256 helpers over node:crypto. */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * SHA-256 of the concatenation of `parts`.
@@ -8,6 +8,10 @@ import { createHash } from 'node:crypto';
  * @example sha256(new TextEncoder().encode('abc'))
  */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
+  // One part (most calls): the one-shot digest, without a Hash object per call.
+  if (parts.length === 1) {
+    return new Uint8Array(hash('sha256', parts[0] as Uint8Array, 'buffer'));
+  }
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());

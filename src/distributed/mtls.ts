@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions, type ServerOptions } from 'node:https';
-import { checkServerIdentity, TLSSocket, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, createSecureContext, TLSSocket, type PeerCertificate } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SilkError, isSilkError } from '../errors.js';
 import { identifyPeerCertificate, type ProcessIdentity, type ProcessRole, type ProcessTlsFiles, type TlsMembership } from './tls-pki.js';
@@ -115,9 +115,9 @@ export interface MtlsAgentParameters {
 export function mtlsAgent(params: MtlsAgentParameters): Agent {
   const { membership, serverRoles } = params;
   const options: AgentOptions = {
-    cert: params.credentials.cert,
-    key: params.credentials.key,
-    ca: params.credentials.ca,
+    // One secure context for every connection of the agent: given the certificate, key and CAs
+    // instead, each new connection would parse them again.
+    secureContext: createSecureContext({ cert: params.credentials.cert, key: params.credentials.key, ca: params.credentials.ca, ...TLS13 }),
     rejectUnauthorized: true,
     keepAlive: params.keepAlive ?? true,
     ...TLS13,

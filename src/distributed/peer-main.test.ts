@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
@@ -7,9 +8,10 @@ import { signerFromPem } from '../crypto/p256.js';
 import type { Orderer } from '../ordering/orderer.js';
 import { createSoloOrderer } from '../ordering/solo-orderer.js';
 import { tempDir, unusedPort, waitUntil } from '../testing/fixtures.js';
+import { isSilkError } from '../errors.js';
 import { bootstrapNetwork, genesisFile, orgKeysDir, ordererKeyFile } from './network-bootstrap.js';
-import { localNetworkDescription, validateNetworkDescription, type NetworkDescription } from './network-description.js';
-import { openPeerProcess, type PeerProcess } from './peer-main.js';
+import { localNetworkDescription, validateNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
+import { openPeerProcess, verifyWorkers, type PeerProcess } from './peer-main.js';
 
 const CHAIN = 'trade';
 
@@ -40,6 +42,19 @@ async function describeTwoOrgs(dataDir: string): Promise<NetworkDescription> {
   for (const p of d.peers) peers.push({ ...p, port: await unusedPort() });
   return validateNetworkDescription({ ...d, peers, api: { ...d.api, port: await unusedPort() }, orgs: d.orgs.map((o) => ({ name: o.name, adminKeystore: `keys/${o.name}/admin.pem`, tlsCa: o.tlsCa })) });
 }
+
+describe('verify workers of a peer process', () => {
+  it('uses every core when the peer has its host to itself, none when it shares it, or what SILK_VERIFY_WORKERS says', async () => {
+    const d = await describeTwoOrgs('/tmp/unused');
+    const [p1, p2] = d.peers as [DescribedPeer, DescribedPeer];
+    assert.equal(verifyWorkers(d, p1, undefined), 0, 'a whole network on loopback: the cores go to its processes');
+    const alone = validateNetworkDescription({ ...d, peers: [{ ...p1, host: '10.0.0.7' }, p2] });
+    assert.equal(verifyWorkers(alone, alone.peers[0]!, undefined), availableParallelism());
+    assert.equal(verifyWorkers(d, p1, '3'), 3);
+    assert.equal(verifyWorkers(alone, alone.peers[0]!, '0'), 0);
+    for (const bad of ['-1', 'two', '1.5', '65']) assert.throws(() => verifyWorkers(d, p1, bad), (e: unknown) => isSilkError(e, 'CONFIG_INVALID') && /SILK_VERIFY_WORKERS/.test(e.message), bad);
+  });
+});
 
 describe('peer process', () => {
   const dir = tempDir('silk-peer-main-');

@@ -25,6 +25,7 @@
  * SIGTERM or SIGINT stop it gracefully: the API drains, delivery stops, the ledgers close.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { request as httpsRequest, type Agent } from 'node:https';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,7 +37,7 @@ import { createApiServer, type ApiServer } from '../api/server.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { IdentityContract } from '../contracts/identity/identity-contract.js';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
-import { createInlineVerifier } from '../crypto/verify-pool.js';
+import { createInlineVerifier, createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.js';
 import { isSilkError, SilkError } from '../errors.js';
 import { createGateway, type EndorsingPeer, type Gateway } from '../gateway/gateway.js';
 import { IDENTITY_CONTRACT } from '../identity/identity-record.js';
@@ -323,7 +324,9 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
   const { description, logger } = options;
   const me = describedPeer(description, options.name);
   const dir = describedPath(description, me.dataDir);
+  const workers = verifyWorkers(description, me, process.env['SILK_VERIFY_WORKERS']);
   const lock: DataLock = lockDataFolder(dir);
+  const verifier = signatureVerifier(workers);
   let peer: Peer | undefined;
   const followers: ChainFollower[] = [];
   const servers: ApiServer[] = [];
@@ -339,8 +342,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     }
     const base = options.contracts ?? DEMO_CONTRACTS;
     const contracts = base.some((c) => c.name === IDENTITY_CONTRACT) ? base : [...base, new IdentityContract()];
-    // One process per peer: signatures are checked inline, the machine's cores go to the processes.
-    peer = createPeer({ name: me.name, org: me.org, signer, dataDir: join(dir, 'ledger'), contracts, verifier: createInlineVerifier(), ...(logger ? { logger } : {}) });
+    peer = createPeer({ name: me.name, org: me.org, signer, dataDir: join(dir, 'ledger'), contracts, verifier, ...(logger ? { logger } : {}) });
     // With TLS, blocks come from the other peers' peer-to-peer side over mutual TLS.
     blockAgent = options.tls === undefined ? undefined : mtlsAgent({ credentials: options.tls.credentials, membership: options.tls.membership, serverRoles: ['peer'] });
     const fetchBlock = blockAgent === undefined ? fetchBlocks(options.fetch ?? fetch) : mtlsBlocks(blockAgent);
@@ -397,6 +399,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
           gateway.close();
           await options.orderer.close();
           await opened.close();
+          await verifier.close();
           lock.release();
         })();
         return closing;
@@ -409,9 +412,32 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     await Promise.all(servers.map((s) => s.close({ drainTimeoutMs: 1_000 }).catch(() => undefined)));
     metrics?.close();
     await peer?.close();
+    await verifier.close();
     lock.release();
     throw error;
   }
+}
+
+/**
+ * Worker threads checking the signatures of each block (src/crypto/verify-pool.ts): the value of
+ * `SILK_VERIFY_WORKERS` (0: on the main thread); by default all the machine's cores when no other
+ * process of the network shares the peer's host (a peer on its own server), none when some do
+ * (a whole network on one machine, where the cores already go to the other processes).
+ * @throws SilkError CONFIG_INVALID for a value that is not a whole number from 0 to 64
+ */
+export function verifyWorkers(description: NetworkDescription, me: DescribedPeer, text: string | undefined): number {
+  if (text !== undefined) {
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 0 || n > 64) throw new SilkError('CONFIG_INVALID', `SILK_VERIFY_WORKERS must be a whole number from 0 to 64 (0 checks signatures on the main thread); got ${JSON.stringify(text)}`);
+    return n;
+  }
+  const others = [...description.peers.filter((p) => p.name !== me.name), ...description.orderers, ...description.etcd];
+  return others.some((p) => p.host === me.host) ? 0 : availableParallelism();
+}
+
+/** The block signature checker of {@link verifyWorkers} workers (none: the main thread). */
+function signatureVerifier(workers: number): SignatureVerifier {
+  return workers === 0 ? createInlineVerifier() : createVerifyPool({ workers });
 }
 
 /** Requests a minute per client address on the peer's API: `SILK_RATE_LIMIT` (0 turns it off), as `silk start` reads it. */
