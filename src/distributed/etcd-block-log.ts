@@ -344,7 +344,7 @@ class BlockFollower implements BlockWatch {
         }
       } catch (error) {
         if (this.#isStopped()) break;
-        const silk = isSilkError(error) ? error : orderingUnavailable(`watch chain ${this.#log.chain}`, this.#conn.endpoints, error);
+        const silk = isSilkError(error) ? error : orderingUnavailable(`watch chain ${this.#log.chain}`, this.#conn.endpoints, error, this.#conn.user);
         this.#onError(silk);
         if (silk.code === 'NOT_FOUND' || silk.code === 'LEDGER_CORRUPT' || isClientClosed(error)) { this.#stopped = true; break; }
       }

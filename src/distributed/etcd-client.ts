@@ -3,8 +3,9 @@
  * every unary call carries a deadline (the etcd3 client sets none by default) and every failure
  * becomes a {@link SilkError} `ORDERING_UNAVAILABLE` that names the endpoints it could not reach.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ClientClosedError, Etcd3, type IOptions } from 'etcd3';
+import { ClientClosedError, Etcd3, EtcdPermissionDeniedError, EtcdUserNotFoundError, type IOptions } from 'etcd3';
 import { SilkError, isSilkError } from '../errors.js';
 
 /**
@@ -51,6 +52,11 @@ export interface EtcdConnection {
   readonly client: Etcd3;
   readonly endpoints: readonly string[];
   readonly deadlineMs: number;
+  /**
+   * The etcd user this connection acts as: the Common Name of its client certificate, which etcd
+   * takes as the user name once auth is enabled (etcd-access.ts); undefined without a certificate.
+   */
+  readonly user: string | undefined;
   /**
    * The deadline of one attempt starting now (1 s, or the operation's deadline if shorter), so
    * an attempt stuck on a dead member leaves time to retry on another. Unary calls get it by
@@ -113,7 +119,17 @@ export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnecti
     ...(options.tls === undefined ? {} : { credentials: etcdCredentials(options.tls) }),
   };
   const client = new Etcd3(clientOptions);
-  return new EtcdConnectionImpl(client, endpoints, deadlineMs);
+  return new EtcdConnectionImpl(client, endpoints, deadlineMs, options.tls?.certFile === undefined ? undefined : certificateUser(options.tls.certFile));
+}
+
+/** The Common Name of a PEM certificate file (the etcd user it acts as), undefined when it has none. */
+function certificateUser(file: string): string | undefined {
+  try {
+    const subject = new X509Certificate(readFileSync(file)).subject;
+    return /^CN=(.*)$/m.exec(subject)?.[1];
+  } catch (cause) {
+    throw new SilkError('CONFIG_INVALID', `etcd client certificate ${file} is not a readable PEM certificate: ${(cause as Error).message}`, { file }, { cause });
+  }
 }
 
 /**
@@ -138,7 +154,7 @@ export function etcdCredentials(tls: EtcdClientTlsFiles): { rootCertificate: Buf
 }
 
 class EtcdConnectionImpl implements EtcdConnection {
-  constructor(readonly client: Etcd3, readonly endpoints: readonly string[], readonly deadlineMs: number) {}
+  constructor(readonly client: Etcd3, readonly endpoints: readonly string[], readonly deadlineMs: number, readonly user: string | undefined) {}
 
   deadline(): number {
     return Date.now() + attemptMs(this.deadlineMs);
@@ -154,7 +170,7 @@ class EtcdConnectionImpl implements EtcdConnection {
     try {
       return await Promise.race([operation(), timeout]);
     } catch (error) {
-      throw orderingUnavailable(what, this.endpoints, error);
+      throw orderingUnavailable(what, this.endpoints, error, this.user);
     } finally {
       clearTimeout(timer);
     }
@@ -165,10 +181,32 @@ class EtcdConnectionImpl implements EtcdConnection {
   }
 }
 
-/** Maps a client failure to `ORDERING_UNAVAILABLE` (a {@link SilkError} passes through). */
-export function orderingUnavailable(what: string, endpoints: readonly string[], error: unknown): SilkError {
+/** True when etcd refused the call for lack of permission (or because the certificate's CN is no user). */
+export function isPermissionDenied(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof EtcdPermissionDeniedError || e instanceof EtcdUserNotFoundError) return true;
+    if (isSilkError(e) && e.details.reason === 'permission-denied') return true;
+    if (/(etcdserver|auth): (permission denied|user name not found|user not found)/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * Maps a client failure to `ORDERING_UNAVAILABLE` (a {@link SilkError} passes through): reason
+ * `permission-denied` when etcd refused the user (`user`: the certificate's CN), else `unreachable`.
+ */
+export function orderingUnavailable(what: string, endpoints: readonly string[], error: unknown, user?: string): SilkError {
   if (isSilkError(error)) return error;
   const reason = error instanceof Error ? error.message : String(error);
+  if (isPermissionDenied(error)) {
+    const who = user === undefined ? 'this client' : `etcd user '${user}'`;
+    return new SilkError(
+      'ORDERING_UNAVAILABLE',
+      `etcd at ${endpoints.join(', ')} refused ${who} permission to ${what} (${reason}): only registered orderers may write the ordering log and registered peers read it; a process removed from the network is refused`,
+      { endpoints: [...endpoints], reason: 'permission-denied', ...(user === undefined ? {} : { user }) },
+      { cause: error },
+    );
+  }
   return new SilkError(
     'ORDERING_UNAVAILABLE',
     `etcd cluster at ${endpoints.join(', ')} unreachable or without quorum while trying to ${what}: ${reason}`,

@@ -8,7 +8,8 @@
  * With TLS files (one certificate per member, issued by its org's CA), every link is mutual TLS:
  * clients and the other members must present a certificate from a CA of the trusted bundle
  * (`--client-cert-auth`, `--peer-client-cert-auth`), the URLs are https, and the cluster's own
- * administrative calls and snapshots present a client certificate too.
+ * administrative calls and snapshots present a client certificate too (etcd's administrator
+ * certificate once its access control is on: see etcd-access.ts).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
@@ -74,7 +75,9 @@ export interface EtcdClusterTls {
   readonly members: readonly EtcdMemberTlsFiles[];
   /**
    * The certificate the cluster's administrative calls (status, alarms, defragmentation,
-   * snapshots, membership changes) present; default: the first member's certificate.
+   * snapshots, membership changes) present; default: the first member's certificate. Once etcd's
+   * access control is on (etcd-access.ts), defragmentation, snapshots and membership changes need
+   * the `root` user: give etcd's administrator certificate (CN `root`, `etcdRootTlsFiles`).
    */
   readonly client?: EtcdClientTlsFiles;
 }
@@ -736,11 +739,16 @@ class LocalEtcdCluster implements EtcdCluster {
     }
   }
 
-  /** Promotes a learner once it has caught up (etcd refuses before), until `deadline`. */
+  /**
+   * Promotes a learner once it has caught up (etcd refuses before), until `deadline`. Asked of the
+   * Raft leader: a follower forwards a promotion to the leader over the peer link without the
+   * caller's user, which etcd 3.4 refuses once its access control is on ("auth: user name is empty").
+   */
   async #promote(member: MemberState, through: MemberState, id: string, deadline: number): Promise<void> {
     for (;;) {
       try {
-        await this.#adminCall(through, (c, o) => c.cluster.memberPromote({ ID: id }, o));
+        const via = (await this.#leaderMember()) ?? through;
+        await this.#adminCall(via, (c, o) => c.cluster.memberPromote({ ID: id }, o));
         return;
       } catch (error) {
         if (member.child === undefined) throw new SilkError('ORDERING_UNAVAILABLE', `it exited; its log ends: ${this.#logTail(member)}`, { reason: 'member-exited' });
@@ -748,6 +756,13 @@ class LocalEtcdCluster implements EtcdCluster {
       }
       await sleep(250);
     }
+  }
+
+  /** The running member that says it is the Raft leader, if any answers so. */
+  async #leaderMember(): Promise<MemberState | undefined> {
+    const running = this.#running();
+    const statuses = await Promise.all(running.map((m) => this.#memberStatus(m)));
+    return running[statuses.findIndex((s) => s.isLeader)];
   }
 
   /** Takes a member that failed to join out of the cluster again and stops it. */

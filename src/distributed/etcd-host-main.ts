@@ -17,8 +17,11 @@
  *
  * When the network's certificates exist (the bootstrap writes them: each member's
  * `etcd/etcd-<i>/tls/etcd.crt`, `etcd.key` and `ca-bundle.crt`), the members run mutual TLS on
- * every client and member link (https URLs, client certificates required), and their own
- * administrative calls present the first member's certificate.
+ * every client and member link (https URLs, client certificates required), and etcd's access
+ * control is on (etcd-access.ts): once the cluster is up, the host creates (or brings in line with
+ * the description) the `root` user, the roles `orderer` and `peer` and one user per orderer and
+ * peer, then enables auth. The host's own administrative calls, and the operator tools
+ * ({@link describedEtcdAccess}), present etcd's administrator certificate (`tls/etcd-root.crt`, CN `root`).
  */
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -26,10 +29,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { isSilkError, SilkError } from '../errors.js';
-import type { EtcdClientTlsFiles } from './etcd-client.js';
+import { addEtcdUser, etcdUsersOfNetwork, removeEtcdUser, setUpEtcdAccessControl, type EtcdAccessSetup, type EtcdAccessUser } from './etcd-access.js';
+import { openEtcdConnection, type EtcdClientTlsFiles, type EtcdConnection } from './etcd-client.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberTlsFiles } from './etcd-cluster.js';
 import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
-import type { ProcessRole } from './tls-pki.js';
+import { etcdRootTlsFiles, type ProcessRole } from './tls-pki.js';
 
 /** Hosts a local cluster may listen on (etcd-cluster.ts runs members on 127.0.0.1). */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
@@ -88,15 +92,72 @@ export function describedEtcdEndpoints(description: NetworkDescription, tls: boo
 }
 
 /**
- * How tools running beside the members (the launcher's status and chain views, failure tests)
- * reach them: the endpoints, and with TLS the first member's certificate as client certificate.
- * @throws SilkError CONFIG_INVALID when the members' TLS files are incomplete
+ * etcd's administrator certificate of a description whose members run TLS ({@link etcdRootTlsFiles}).
+ * @throws SilkError CONFIG_INVALID when it is missing
+ */
+function describedEtcdRootTls(description: NetworkDescription): EtcdClientTlsFiles {
+  const root = etcdRootTlsFiles(description);
+  if (!existsSync(root.certFile) || !existsSync(root.keyFile)) throw new SilkError('CONFIG_INVALID', `etcd's administrator certificate ${root.certFile} (or its key) is missing: run the bootstrap again (silk network up) to issue it`, { file: root.certFile });
+  return root;
+}
+
+/**
+ * How tools running beside the members (the launcher's status and chain views, snapshots,
+ * membership changes, failure tests) reach them: the endpoints, and with TLS etcd's administrator
+ * certificate (CN `root`) as client certificate.
+ * @throws SilkError CONFIG_INVALID when the members' TLS files or the administrator certificate are missing
  * @example const etcd = openEtcdConnection(describedEtcdAccess(description))
  */
 export function describedEtcdAccess(description: NetworkDescription): { endpoints: string[]; tls?: EtcdClientTlsFiles } {
-  const first = describedEtcdMemberTls(description)?.[0];
-  if (first === undefined) return { endpoints: describedEtcdEndpoints(description, false) };
-  return { endpoints: describedEtcdEndpoints(description, true), tls: { caFile: first.trustedCaFile, certFile: first.certFile, keyFile: first.keyFile } };
+  if (describedEtcdMemberTls(description) === undefined) return { endpoints: describedEtcdEndpoints(description, false) };
+  return { endpoints: describedEtcdEndpoints(description, true), tls: describedEtcdRootTls(description) };
+}
+
+/**
+ * Runs `change` on a connection to the description's etcd presenting the administrator
+ * certificate; nothing (undefined) when the members run without TLS, as etcd then has no access
+ * control to change.
+ */
+async function asEtcdRoot<T>(description: NetworkDescription, change: (conn: EtcdConnection) => Promise<T>): Promise<T | undefined> {
+  const access = describedEtcdAccess(description);
+  if (access.tls === undefined) return undefined;
+  const conn = openEtcdConnection(access);
+  try {
+    return await change(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * Adds the etcd user of an orderer or peer joining the description's running network, so etcd
+ * admits its certificate with its role's permissions (does nothing on a network without TLS).
+ * @throws SilkError INVALID_ARGUMENT (bad name, `root`); CONFIG_INVALID (certificates missing); ORDERING_UNAVAILABLE (etcd unreachable or refusing)
+ * @example await grantDescribedEtcdUser(description, { name: 'orderer3', role: 'orderer' })
+ */
+export async function grantDescribedEtcdUser(description: NetworkDescription, user: EtcdAccessUser): Promise<void> {
+  await asEtcdRoot(description, (conn) => addEtcdUser(conn, user));
+}
+
+/**
+ * Deletes the etcd user of an orderer or peer leaving the description's running network: etcd
+ * then refuses its certificate (does nothing on a network without TLS).
+ * @returns true when the user existed
+ * @throws SilkError INVALID_ARGUMENT (bad name, `root`); CONFIG_INVALID (certificates missing); ORDERING_UNAVAILABLE (etcd unreachable or refusing)
+ * @example await revokeDescribedEtcdUser(description, 'orderer1')
+ */
+export async function revokeDescribedEtcdUser(description: NetworkDescription, name: string): Promise<boolean> {
+  return (await asEtcdRoot(description, (conn) => removeEtcdUser(conn, name))) === true;
+}
+
+/**
+ * Sets up etcd's access control for a description's network (its users as the description lists
+ * them now); nothing (undefined) without TLS.
+ * @throws SilkError CONFIG_INVALID (a process named `root`, certificates missing); ORDERING_UNAVAILABLE
+ */
+export async function setUpDescribedEtcdAccess(description: NetworkDescription): Promise<EtcdAccessSetup | undefined> {
+  const users = etcdUsersOfNetwork(description);
+  return asEtcdRoot(description, (conn) => setUpEtcdAccessControl(conn, users));
 }
 
 /**
@@ -110,7 +171,7 @@ export async function describedEtcdCluster(description: NetworkDescription): Pro
     dataDir: describedPath(description, 'etcd'),
     ports: description.etcd.map((e) => ({ client: e.clientPort, peer: e.peerPort })),
     names: description.etcd.map((e) => e.name),
-    ...(members === undefined ? {} : { tls: { members } }),
+    ...(members === undefined ? {} : { tls: { members, client: describedEtcdRootTls(description) } }),
   });
 }
 
@@ -248,6 +309,8 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     await cluster.start();
     process.stderr.write(`etcd members ${cluster.members.map((m) => m.name).join(', ')} running: ${cluster.clientUrls.join(', ')}\n`);
+    const access = await setUpDescribedEtcdAccess(description);
+    if (access !== undefined) process.stderr.write(`etcd access control on: users root and ${etcdUsersOfNetwork(description).map((u) => `${u.name} (${u.role})`).join(', ')}${access.added.length > 0 ? `; added ${access.added.join(', ')}` : ''}${access.removed.length > 0 ? `; deleted ${access.removed.join(', ')}` : ''}\n`);
     // A socket path longer than the system's limit (about 107 bytes) leaves the host without its control channel.
     if (socket.length < 100) server = await serveControl(cluster, describedPath(description, 'etcd'), socket);
     else process.stderr.write(`no control channel: the socket path ${socket} is too long\n`);

@@ -7,6 +7,9 @@ import { SilkError } from '../errors.js';
 /** Chain names usable in etcd keys: lower-case letters, digits, `-` and `_`, 1–64 characters. */
 const CHAIN_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/** The prefix every key of distributed mode lives under (every chain's keys): what etcd's roles grant. */
+export const SILK_KEY_ROOT = '/silk/';
+
 /** Digits of a block number in its key, so keys sort as numbers do (every safe integer fits). */
 export const BLOCK_NUMBER_DIGITS = 16;
 
@@ -18,7 +21,7 @@ export function chainPrefix(chain: string): string {
   if (!CHAIN_PATTERN.test(chain)) {
     throw new SilkError('INVALID_ARGUMENT', `chain name must be 1 to 64 lower-case letters, digits, '-' or '_' (starting with a letter or digit); got ${JSON.stringify(chain)}`);
   }
-  return `/silk/${chain}/`;
+  return `${SILK_KEY_ROOT}${chain}/`;
 }
 
 /** The key of block `number` under a chain's prefix. */

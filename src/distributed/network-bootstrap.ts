@@ -11,6 +11,7 @@
  * | an orderer's signing key | `<orderer dataDir>/keys/orderer.pem` (0600) |
  * | a chain's genesis configuration transaction | `<dataDir>/genesis/<chain>.envelope` |
  * | TLS CAs and process certificates | see `writeNetworkCertificates` (docs/distributed.md) |
+| etcd's administrator certificate (CN `root`) | `<dataDir>/tls/etcd-root.crt`, `etcd-root.key` (0600) |
  *
  * It runs once: a second call finds every file in place and writes nothing. Run on a description
  * that lists a new process (a peer, orderer or etcd member added to a running network), it writes
@@ -30,7 +31,8 @@ import { chainConfigFromSpec, type ChainSpec } from '../network/embedded-network
 import { openOrgKeyring, peerName, type NetworkKeysOptions } from '../network/org-keyring.js';
 import { chainPrefix } from './etcd-keys.js';
 import { describedPath, networkSpecOf, validateNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
-import { writeNetworkCertificates } from './tls-pki.js';
+import { ETCD_ROOT_USER } from './etcd-access.js';
+import { etcdRootTlsFiles, writeNetworkCertificates } from './tls-pki.js';
 
 /** Options of {@link bootstrapNetwork}. */
 export interface BootstrapOptions {
@@ -111,11 +113,13 @@ function setContractVersions(config: ChainConfig, contracts: ReadonlyMap<string,
 /**
  * Which certificates are missing: `all` when a CA certificate or the alliance bundle is (every
  * certificate is then issued), else the processes lacking a TLS file (a process added to a
- * running network gets its own, and no running process has its files rewritten).
+ * running network gets its own, and no running process has its files rewritten); `root` when
+ * etcd's administrator certificate is missing (a network bootstrapped before it existed).
  */
 function missingCertificates(description: NetworkDescription): 'all' | string[] {
   const shared = [describedPath(description, join('tls', 'alliance-ca.crt')), ...description.orgs.map((o) => describedPath(description, o.tlsCa))];
   if (!shared.every((f) => existsSync(f))) return 'all';
+  const root = etcdRootTlsFiles(description);
   const lacking = (p: { name: string; dataDir: string }, roles: readonly string[]): boolean => {
     const tls = join(describedPath(description, p.dataDir), 'tls');
     return ![join(tls, 'ca-bundle.crt'), ...roles.flatMap((role) => [join(tls, `${role}.crt`), join(tls, `${role}.key`)])].every((f) => existsSync(f));
@@ -125,6 +129,7 @@ function missingCertificates(description: NetworkDescription): 'all' | string[] 
     ...description.orderers.filter((o) => lacking(o, ['orderer', 'etcd-client'])),
     ...description.etcd.filter((e) => lacking(e, ['etcd'])),
     ...(lacking(description.api, ['api']) ? [description.api] : []),
+    ...([root.certFile, root.keyFile].every((f) => existsSync(f)) ? [] : [{ name: ETCD_ROOT_USER }]),
   ].map((p) => p.name);
 }
 

@@ -6,8 +6,12 @@ import { signerFromPem } from '../crypto/p256.js';
 import { connect } from '../sdk/index.js';
 import { runCli } from '../testing/cli-run.js';
 import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { X509Certificate } from 'node:crypto';
+import { isSilkError } from '../errors.js';
+import { openEtcdBlockLog } from './etcd-block-log.js';
+import { openEtcdConnection } from './etcd-client.js';
 import { requireEtcd } from './etcd-test-support.js';
-import { describedEtcdAccess } from './etcd-host-main.js';
+import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
 import { readNetworkDescription } from './network-description.js';
 import { isLaunchedAlive, NETWORK_FILE, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
 import { createServer } from 'node:net';
@@ -136,6 +140,19 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     assert.ok(!plain.ok && !plain.body.includes('etcdserver'), `plain HTTP to an etcd member was served: ${plain.body}`);
     const anonymous = await tlsGet(`${member}/version`, { ca });
     assert.ok(anonymous.status === undefined && anonymous.error !== undefined, `a client without a certificate was served: ${JSON.stringify(anonymous)}`);
+
+    // etcd's access control is on: the operator tools present the administrator certificate (CN
+    // root); a peer's certificate reads the ordering log but may not write it.
+    assert.match(new X509Certificate(readFileSync(access.tls.certFile)).subject, /^CN=root$/m);
+    const peerTls = processTlsFiles(join(dir.path, 'peers', 'peer0.org1'), 'etcd-client');
+    assert.ok(peerTls !== undefined);
+    const peerEtcd = openEtcdConnection({ endpoints: access.endpoints, tls: peerTls });
+    try {
+      assert.equal(await openEtcdBlockLog(peerEtcd, { chain: 'trade' }).height(), trade.ordered);
+      await assert.rejects(peerEtcd.call('write the height', () => peerEtcd.client.put('/silk/trade/height').value('0').exec()), (error: unknown) => isSilkError(error, 'ORDERING_UNAVAILABLE') && error.details.reason === 'permission-denied' && error.details.user === 'peer0.org1');
+    } finally {
+      peerEtcd.close();
+    }
 
     // A backup of the ordering log, read back before it is kept.
     const snapshotFile = join(dir.path, 'ordering-log.db');

@@ -29,7 +29,7 @@ import { parseLeaderCandidate } from '../ordering/orderer-wire.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { openChainElection } from './etcd-election.js';
-import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, type EtcdMemberAction } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDescribedEtcdUser, type EtcdMemberAction } from './etcd-host-main.js';
 import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -850,7 +850,8 @@ export interface AddNetworkPeerParameters {
 /**
  * Adds a peer to an org of the network running in `dir`: the next `peer<i>.<org>` is added to the
  * description (serving the chains the org's first peer serves), the bootstrap issues its key and
- * certificates (nothing else is rewritten), and the process is started and waited for until it
+ * certificates (nothing else is rewritten), its etcd user is added (role `peer`: read-only on the
+ * ordering log), and the process is started and waited for until it
  * has caught up: it takes the blocks the ordering log no longer holds from the other peers and
  * checks each one itself.
  * @returns the peer's name and API URL
@@ -874,8 +875,15 @@ export async function addNetworkPeer(dir: string, params: AddNetworkPeerParamete
   const raw = parseYaml(readFileSync(file, 'utf8')) as NetworkDescription;
   const next = { ...raw, peers: [...raw.peers, { name, org: params.org, host: first.host, port, dataDir: `peers/${name}`, chains: [...first.chains] }] };
   writeFileSync(`${file}.partial`, networkDescriptionToYaml(next));
-  const description = readNetworkDescription(`${file}.partial`);
-  await bootstrapNetwork(description, { contracts: DEMO_CONTRACTS, keys: networkKeys(description, params.keys) });
+  try {
+    const description = readNetworkDescription(`${file}.partial`);
+    await bootstrapNetwork(description, { contracts: DEMO_CONTRACTS, keys: networkKeys(description, params.keys) });
+    // Its etcd user (role peer: it may read the ordering log, not write it) before it starts.
+    await grantDescribedEtcdUser(description, { name, role: 'peer' });
+  } catch (error) {
+    rmSync(`${file}.partial`, { force: true });
+    throw error;
+  }
   renameSync(`${file}.partial`, file);
   await launchInto(folder, readNetworkDescription(file), file, name, params.timeoutMs ?? UP_TIMEOUT_MS);
   return { name, url: `http://${urlHost(first.host)}:${port}` };

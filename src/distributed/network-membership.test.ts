@@ -23,8 +23,9 @@ import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
 import { createPeer } from '../peer/peer.js';
 import { runCli, type CliRun } from '../testing/cli-run.js';
 import { tempDir } from '../testing/fixtures.js';
-import { etcdCredentials } from './etcd-client.js';
-import { describedEtcdAccess } from './etcd-host-main.js';
+import { openEtcdBlockLog } from './etcd-block-log.js';
+import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
+import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
 import { upTestNetwork, type TestNetwork } from './etcd-test-support.js';
 import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
 import { RETRIABLE_CODES, startLoad, type Acknowledged, type LoadRun, type LoadTarget } from './load-client.js';
@@ -125,6 +126,21 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       return list.members.map((m) => ({ name: m.name, isLearner: m.isLearner })).sort((a, b) => a.name.localeCompare(b.name));
     } finally {
       client.close();
+    }
+  }
+
+  /** etcd refuses a removed orderer's certificate: it can neither read the ordering log nor write the height. */
+  async function assertEtcdRefuses(orderer: string): Promise<void> {
+    const access = describedEtcdAccess(readNetworkDescription(file));
+    const tls = processTlsFiles(join(dir.path, 'orderers', orderer), 'etcd-client');
+    assert.ok(tls !== undefined, `${orderer}'s etcd client certificate stays on disk`);
+    const conn = openEtcdConnection({ endpoints: access.endpoints, tls });
+    const denied = (error: unknown): boolean => isSilkError(error, 'ORDERING_UNAVAILABLE') && error.details.reason === 'permission-denied' && error.details.user === orderer;
+    try {
+      await assert.rejects(openEtcdBlockLog(conn, { chain: CHAIN }).height(), denied);
+      await assert.rejects(conn.call('write the height', () => conn.client.put(`/silk/${CHAIN}/height`).value('0').exec()), denied);
+    } finally {
+      conn.close();
     }
   }
 
@@ -235,6 +251,9 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       assert.deepEqual(removed.ledChains, [CHAIN]);
       assert.equal(removed.stopped, true);
       assert.deepEqual(removed.orderers, ['orderer0', 'orderer1']);
+      // Its etcd user is gone: etcd refuses its certificate, should the process run anywhere.
+      assert.equal(removed.etcdUserDeleted, true);
+      await assertEtcdRefuses('orderer2');
       const removalBlock = removed.chains[0]?.block ?? -1;
       // orderer2 cut the block removing itself, and no block after it.
       assert.equal((await blockAt(removalBlock)).orderer, key2);
@@ -246,6 +265,8 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       const dead = await silkNetwork<OrdererMembershipChange>(['orderer', 'remove', 'orderer0'], dir.path);
       assert.equal(dead.stopped, false);
       assert.deepEqual(dead.orderers, ['orderer1']);
+      assert.equal(dead.etcdUserDeleted, true);
+      await assertEtcdRefuses('orderer0');
       assert.deepEqual(dead.chains.map((c) => [c.chain, c.sequence]), [[CHAIN, 3]]);
     }, REMOVAL_RATE);
     const status = await networkStatus(dir.path);

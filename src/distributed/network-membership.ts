@@ -6,10 +6,12 @@
  *   voting member once it caught up, waited for until the cluster is healthy) or removed (the Raft
  *   leader too), and the network description gains or loses it, so `status`, `down`, `up` and
  *   orderers or peers started later use the members there are now;
- * - an orderer is added by issuing its key and TLS certificate (the bootstrap), a configuration
- *   transaction listing its key on every chain (signed by the orgs' admins, committed at every
- *   running peer), and only then starting it; it is removed by a configuration transaction
- *   taking its key out (the orderer steps down at once if it led), then stopping it.
+ * - an orderer is added by issuing its key and TLS certificate (the bootstrap), its etcd user
+ *   (role `orderer`: it may write the ordering log), a configuration transaction listing its key
+ *   on every chain (signed by the orgs' admins, committed at every running peer), and only then
+ *   starting it; it is removed by a configuration transaction taking its key out (the orderer
+ *   steps down at once if it led), deleting its etcd user (etcd refuses its certificate from then
+ *   on, even if the process still runs somewhere or is restarted), then stopping it.
  *
  * Every change refuses clearly what a careful operator would not do (the last orderer, an etcd
  * cluster left below three members or without a quorum, a running process left without an etcd
@@ -36,7 +38,7 @@ import { openOrgKeyring, type NetworkKeysOptions, type OrgKeyring } from '../net
 import { BROADCAST_PATH, errorOfAnswer, positionOfAnswer, postJson } from '../ordering/orderer-wire.js';
 import { isProcessAlive } from '../storage/data-lock.js';
 import type { EtcdClusterStatus } from './etcd-cluster.js';
-import { checkLocalEtcdLayout, processTlsFiles } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, grantDescribedEtcdUser, processTlsFiles, revokeDescribedEtcdUser } from './etcd-host-main.js';
 import { mtlsAgent, readTlsCredentials } from './mtls.js';
 import { bootstrapNetwork, ordererKeyFile, orgKeysDir } from './network-bootstrap.js';
 import { describedPath, networkDescriptionToYaml, networkSpecOf, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -98,6 +100,8 @@ export interface OrdererMembershipChange {
   readonly ledChains?: readonly string[];
   /** A removed orderer: whether its process was running (it was stopped). */
   readonly stopped?: boolean;
+  /** A removed orderer: whether its etcd user existed and was deleted (false on a network without TLS). */
+  readonly etcdUserDeleted?: boolean;
 }
 
 /** Parameters of {@link addEtcdMember}. */
@@ -550,7 +554,7 @@ function ordererOrg(d: NetworkDescription, given: string | undefined): string {
 /**
  * Adds an orderer to the network running in `dir`: the next `orderer<i>` in the description
  * (staged, not yet in force), its signing key and TLS certificates (the bootstrap, nothing else is
- * rewritten), a configuration transaction on every chain listing its key, waited for until every
+ * rewritten), its etcd user (role `orderer`), a configuration transaction on every chain listing its key, waited for until every
  * running peer has committed it; then the description lists it and the process is started and
  * waited for. Running processes admit its certificate and send to it without a restart.
  * @returns the orderer, its key, URL and the configuration transactions committed
@@ -578,9 +582,12 @@ export async function addNetworkOrderer(dir: string, params: AddNetworkOrdererPa
     try {
       const keys = networkKeys(staged.description, params.keys);
       key = (await bootstrapNetwork(staged.description, { contracts: DEMO_CONTRACTS, keys })).ordererKeys[name] ?? '';
+      await grantDescribedEtcdUser(staged.description, { name, role: 'orderer' });
       chains = await changeChainConfigs(net, keys, (c) => (c.orderers.includes(key) ? undefined : { ...c, orderers: [...c.orderers, key] }), timeoutMs);
     } catch (error) {
       discardStaged(staged);
+      // An orderer the description does not list has no etcd user (if this fails, the etcd host deletes it at its next start).
+      await revokeDescribedEtcdUser(d, name).catch(() => false);
       // Its key folder goes only when no chain can list the key (else it would be a listed key nobody holds).
       const untouched = !isSilkError(error) || ((error.details.changed as unknown[] | undefined ?? []).length === 0 && (error.details.settled === true || error.code === 'INVALID_ARGUMENT' || error.code === 'CONFIG_INVALID'));
       if (untouched) rmSync(ordererDir, { recursive: true, force: true });
@@ -599,7 +606,8 @@ export async function addNetworkOrderer(dir: string, params: AddNetworkOrdererPa
  * Removes an orderer from the network running in `dir`: a configuration transaction on every
  * chain taking its key out (the orderer, if it leads a chain, stops leading as soon as that block
  * is appended, and another takes over), waited for until every running peer has committed it;
- * then its process is stopped and the description drops it. Its folder (key, log) stays on disk.
+ * then its etcd user is deleted (etcd refuses its certificate from then on), its process is
+ * stopped and the description drops it. Its folder (key, log) stays on disk.
  * @param name the orderer
  * @throws SilkError INVALID_ARGUMENT (unknown orderer, with the list; the last orderer, of the
  *   network or of a chain); ORDERING_UNAVAILABLE (no other orderer running to take over),
@@ -633,10 +641,13 @@ export async function removeNetworkOrderer(dir: string, name: string, params: Re
       if (c.orderers.length === 1) throw new SilkError('INVALID_ARGUMENT', `${name} is the only orderer chain ${c.chain} lists: its blocks could no longer be cut; add another orderer first (silk network orderer add)`, { chain: c.chain });
       return { ...c, orderers: c.orderers.filter((k) => k !== key) };
     }, timeoutMs);
+    // Before the stop: from here etcd refuses its certificate, wherever the process runs; a failure
+    // here leaves it configured out of every chain but running, and the removal can be run again.
+    const etcdUserDeleted = await revokeDescribedEtcdUser(d, name);
     const launched = net.processes.some((p) => p.name === name);
     const stopped = launched ? await stopNetworkProcess(net.folder, name, { forget: true }) : false;
     const staged = stageDescription(net.file, (raw) => ({ ...raw, orderers: raw.orderers.filter((o) => o.name !== name) }));
     commitStaged(staged);
-    return { orderer: name, org: entry.org, key, orderers: staged.description.orderers.map((o) => o.name), chains, ledChains, stopped };
+    return { orderer: name, org: entry.org, key, orderers: staged.description.orderers.map((o) => o.name), chains, ledChains, stopped, etcdUserDeleted };
   });
 }

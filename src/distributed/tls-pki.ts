@@ -12,6 +12,11 @@
  * the process role in OU (as Fabric's node OUs do) and the process name in CN, subject alternative
  * names for its host (IP address or DNS name), key usage digitalSignature and extended key usages
  * serverAuth and clientAuth (every link is mutual TLS).
+ *
+ * The CN of a process's `etcd-client` certificate is its network name (`orderer0`, `peer0.org1`):
+ * etcd takes it as the user name once its access control is on (etcd-access.ts). One more
+ * certificate, `<dataDir>/tls/etcd-root.crt` with CN `root` (issued by the first org's CA), is
+ * etcd's administrator: the etcd host and the operator tools present it.
  */
 import 'reflect-metadata';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,7 @@ import { bytesEqual, toHex } from '../crypto/hash.js';
 import { publicKeyObject } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
+import { ETCD_ROOT_USER } from './etcd-access.js';
 import { describedPath, type NetworkDescription } from './network-description.js';
 
 /** The role a process certificate is issued for (its OU). */
@@ -420,6 +426,23 @@ export interface NetworkCertificateFiles {
   readonly orgCaFiles: Readonly<Record<string, string>>;
   /** Each process's certificate by process name; orderers and peers also have their etcd client certificate. */
   readonly processes: Readonly<Record<string, { readonly role: ProcessRole; readonly tls: ProcessTlsFiles; readonly etcdClient?: ProcessTlsFiles }>>;
+  /** etcd's administrator certificate (CN `root`), when it was issued: see {@link etcdRootTlsFiles}. */
+  readonly etcdRoot?: ProcessTlsFiles;
+}
+
+/**
+ * Where etcd's administrator certificate lives: `<dataDir>/tls/etcd-root.crt` and `etcd-root.key`
+ * (0600), with the alliance CA bundle. Its CN is `root`, the etcd user with every permission; the
+ * etcd host (membership changes, defragmentation, alarms, snapshots, users and roles) and the
+ * operator tools (`silk network status`, `etcd-snapshot`) present it.
+ * @example openEtcdConnection({ endpoints, tls: etcdRootTlsFiles(description) })
+ */
+export function etcdRootTlsFiles(description: NetworkDescription): ProcessTlsFiles {
+  return {
+    certFile: describedPath(description, join('tls', 'etcd-root.crt')),
+    keyFile: describedPath(description, join('tls', 'etcd-root.key')),
+    caFile: describedPath(description, join('tls', 'alliance-ca.crt')),
+  };
 }
 
 /** Options of {@link writeNetworkCertificates}. */
@@ -428,7 +451,8 @@ export interface WriteNetworkCertificatesOptions extends ValidityParameters {
   readonly renewCas?: boolean;
   /**
    * Issue process certificates only for these processes (by name), leaving every other process's
-   * files as they are: a process added to a running network (default: every process).
+   * files as they are: a process added to a running network (default: every process). The name
+   * `root` stands for etcd's administrator certificate.
    */
   readonly processes?: readonly string[];
 }
@@ -476,14 +500,18 @@ async function writeProcess(ca: OrgCa, dir: string, role: ProcessRole, name: str
  * Issues and writes every certificate a description needs: each org's CA certificate at its
  * `tlsCa` path (kept when it is valid for another 30 days and holds the org's admin key), the
  * alliance CA bundle, and under each process's data folder `tls/`: `ca-bundle.crt`,
- * `<role>.crt` and `<role>.key` (0600); orderers and peers also get `etcd-client.crt/.key`.
+ * `<role>.crt` and `<role>.key` (0600); orderers and peers also get `etcd-client.crt/.key`; and
+ * etcd's administrator certificate ({@link etcdRootTlsFiles}).
  * @param orgSigners each org's admin key, by org name (for the orgs whose description lists
  *   `adminKey`, it must be that key)
  * @returns the files written
- * @throws SilkError INVALID_ARGUMENT when an org has no signer; CONFIG_INVALID when a signer is not the org's listed admin key
+ * @throws SilkError INVALID_ARGUMENT when an org has no signer; CONFIG_INVALID when a signer is not
+ *   the org's listed admin key, or a process is named `root` (etcd's administrator)
  * @example const files = await writeNetworkCertificates(description, { Org1: admin1, Org2: admin2 })
  */
 export async function writeNetworkCertificates(description: NetworkDescription, orgSigners: Readonly<Record<string, CertificateSigner>>, options: WriteNetworkCertificatesOptions = {}): Promise<NetworkCertificateFiles> {
+  const named = [...description.peers, ...description.orderers, ...description.etcd, description.api].find((p) => p.name === ETCD_ROOT_USER);
+  if (named !== undefined) throw new SilkError('CONFIG_INVALID', `process '${ETCD_ROOT_USER}': that name is etcd's administrator (the CN of its certificate); rename the process`, { process: named.name });
   const cas = new Map<string, OrgCa>();
   const orgCaFiles: Record<string, string> = {};
   for (const org of description.orgs) {
@@ -511,6 +539,14 @@ export async function writeNetworkCertificates(description: NetworkDescription, 
   for (const o of description.orderers) await issue(o, 'orderer', true);
   for (const e of description.etcd) await issue(e, 'etcd', false);
   await issue(description.api, 'api', false);
+  const rootOrg = description.orgs[0]?.name;
+  if (rootOrg !== undefined && (only === undefined || only.has(ETCD_ROOT_USER))) {
+    const etcdRoot = etcdRootTlsFiles(description);
+    const cert = await issueProcessCertificate({ ca: caOf(rootOrg), process: ETCD_ROOT_USER, role: 'etcd-client', hosts: [description.etcd[0]?.host ?? '127.0.0.1'], ...validityParams });
+    writePublic(etcdRoot.certFile, cert.certificatePem);
+    writePrivate(etcdRoot.keyFile, cert.privateKeyPem);
+    return { caBundleFile, orgCaFiles, processes, etcdRoot };
+  }
   return { caBundleFile, orgCaFiles, processes };
 }
 
