@@ -6,8 +6,8 @@
  * consistency check over every peer's API. It prints each fault with its time and what was
  * checked (acknowledged, lost, duplicates, longest gap between acknowledgements, availability)
  * and exits 1 on any violation (a lost acknowledgement, a tx VALID twice, peers that disagree,
- * a network that does not come back), 2 on a bad command line. CI does not run it: the default
- * suite's network-faults.test.ts is its bounded form.
+ * a network that does not come back), 2 on a bad command line. The default suite runs it in a
+ * bounded form (soak-main.test.ts: 25 s, two faults) beside network-faults.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,0 +1,40 @@
+/**
+ * `npm run soak` in its bounded form: the real script, a fresh network, two faults under load,
+ * about half a minute. The long runs are `npm run soak -- --duration 600 …` outside the suite.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { requireEtcd } from './etcd-test-support.js';
+
+const SOAK = fileURLToPath(new URL('./soak-main.js', import.meta.url));
+
+function runSoak(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SOAK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    const timer = setTimeout(() => { child.kill('SIGINT'); }, timeoutMs);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, output }); });
+  });
+}
+
+describe('npm run soak, bounded', { timeout: 180_000 }, () => {
+  it('kills the etcd leader and the leading orderer under load and reports every check passed', async () => {
+    requireEtcd();
+    const { code, output } = await runSoak(['--duration', '25', '--rate', '20', '--faults', 'etcd-kill,orderer-kill'], 150_000);
+    assert.equal(code, 0, output);
+    for (const fault of ['etcd-kill', 'orderer-kill']) {
+      assert.match(output, new RegExp(`${fault} .*acknowledged \\d+, lost 0, duplicates 0`), `${fault} ran and lost nothing:\n${output}`);
+    }
+    assert.match(output, /done: \d+ acknowledged of \d+ attempts, 0 violation\(s\)/);
+  });
+
+  it('refuses a bad command line with exit code 2 and the usage', async () => {
+    const { code, output } = await runSoak(['--faults', 'meteor'], 10_000);
+    assert.equal(code, 2);
+    assert.match(output, /unknown fault "meteor"/);
+  });
+});
