@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { signerFromPem } from '../crypto/p256.js';
 import { tempDir, unusedPort } from '../testing/fixtures.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberPorts } from './etcd-cluster.js';
-import type { CheckedPeer } from './ledger-consistency.js';
-import type { LoadTarget } from './load-client.js';
+import { after, before } from 'node:test';
+import { createLedgerChecker, type CheckedPeer, type LedgerChecker } from './ledger-consistency.js';
+import type { Acknowledged, LoadTarget } from './load-client.js';
 import { findFreePortRange, killNetworkNow, networkDown, networkUp } from './network-launcher.js';
 
 /** Fails (never skips) when etcd is missing, naming the script that installs it. */
@@ -79,4 +80,38 @@ export async function upTestNetwork(dir: { readonly path: string; cleanup(): voi
       dir.cleanup();
     },
   };
+}
+
+/** What a test file exercising a network under load shares between its tests: {@link networkUnderLoad}. */
+export interface NetworkUnderLoad {
+  /** The network's folder. */
+  readonly dir: { readonly path: string; cleanup(): void };
+  /** The ledger check of `chain`, run over {@link NetworkUnderLoad.peers}. */
+  readonly checker: LedgerChecker;
+  /** Every acknowledgement so far: each check looks all of them up again. */
+  readonly acknowledged: Acknowledged[];
+  /** The peers, filled once the network is up (push one added later). */
+  readonly peers: CheckedPeer[];
+  /** One load target per org, filled once the network is up. */
+  readonly targets: LoadTarget[];
+}
+
+/**
+ * A 2-org network for the tests of the calling `describe`: started before them
+ * ({@link upTestNetwork}), stopped and removed after them.
+ * @example const { dir, checker, acknowledged, peers, targets } = networkUnderLoad('silk-faults-', 'trade')
+ */
+export function networkUnderLoad(prefix: string, chain: string): NetworkUnderLoad {
+  const shared: NetworkUnderLoad = { dir: tempDir(prefix), checker: createLedgerChecker({ chain }), acknowledged: [], peers: [], targets: [] };
+  let net: TestNetwork | undefined;
+  before(async () => {
+    net = await upTestNetwork(shared.dir);
+    shared.peers.push(...net.peers);
+    shared.targets.push(...net.targets);
+  });
+  after(async () => {
+    if (net === undefined) shared.dir.cleanup();
+    else await net.stop();
+  });
+  return shared;
 }

@@ -8,14 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { tempDir } from '../testing/fixtures.js';
+import { describe, it, type TestContext } from 'node:test';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
-import { upTestNetwork, type TestNetwork } from './etcd-test-support.js';
+import { networkUnderLoad } from './etcd-test-support.js';
 import { describedEtcdAccess } from './etcd-host-main.js';
-import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
-import { startLoad, type Acknowledged, type LoadRun, type LoadTarget } from './load-client.js';
+import { startLoad, type LoadRun } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
 import { addNetworkPeer, etcdMemberControl, NETWORK_FILE, networkProcesses, networkStatus, restartNetworkProcess, type LaunchedProcess } from './network-launcher.js';
 
@@ -35,24 +33,8 @@ async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs
 }
 
 describe('network faults under load', { timeout: 295_000 }, () => {
-  const dir = tempDir('silk-faults-');
-  const checker = createLedgerChecker({ chain: CHAIN });
-  const acknowledged: Acknowledged[] = [];
-  let peers: CheckedPeer[] = [];
-  let targets: LoadTarget[] = [];
+  const { dir, checker, acknowledged, peers, targets } = networkUnderLoad('silk-faults-', CHAIN);
   let runs = 0;
-  let net: TestNetwork | undefined;
-
-  before(async () => {
-    net = await upTestNetwork(dir);
-    peers = [...net.peers];
-    targets = [...net.targets];
-  });
-
-  after(async () => {
-    if (net === undefined) dir.cleanup();
-    else await net.stop();
-  });
 
   const processNamed = (name: string): LaunchedProcess => {
     const p = networkProcesses(dir.path).find((x) => x.name === name);
@@ -195,7 +177,7 @@ describe('network faults under load', { timeout: 295_000 }, () => {
       t.diagnostic(`ordering log compacted: blocks 0–${compacted.firstRetained - 1} deleted`);
       await underLoad(t, 'new peer after compaction', async () => {
         const added = await addNetworkPeer(dir.path, { org: 'Org1', timeoutMs: 120_000 });
-        peers = [...peers, { name: added.name, url: added.url }];
+        peers.push({ name: added.name, url: added.url });
       });
       // The blocks below firstRetained exist nowhere but at the other peers; the consistency check
       // read every block of the new peer from block 0 with the same hashes and commit hashes,

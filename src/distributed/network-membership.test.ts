@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { IdentityContract } from '../contracts/identity/identity-contract.js';
 import { toHex } from '../crypto/hash.js';
@@ -26,9 +26,8 @@ import { tempDir } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
-import { upTestNetwork, type TestNetwork } from './etcd-test-support.js';
-import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
-import { RETRIABLE_CODES, startLoad, type Acknowledged, type LoadRun, type LoadTarget } from './load-client.js';
+import { networkUnderLoad } from './etcd-test-support.js';
+import { RETRIABLE_CODES, startLoad, type LoadRun } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
 import { chainOrdering, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess } from './network-launcher.js';
 import type { EtcdMembershipChange, OrdererMembershipChange } from './network-membership.js';
@@ -72,25 +71,9 @@ async function refused(args: readonly string[], dir: string): Promise<{ code: st
 }
 
 describe('silk network etcd add|remove and orderer add|remove on a running network', { timeout: 240_000 }, () => {
-  const dir = tempDir('silk-membership-');
+  const { dir, checker, acknowledged, peers, targets } = networkUnderLoad('silk-membership-', CHAIN);
   const file = join(dir.path, NETWORK_FILE);
-  const checker = createLedgerChecker({ chain: CHAIN });
-  const acknowledged: Acknowledged[] = [];
-  let peers: CheckedPeer[] = [];
-  let targets: LoadTarget[] = [];
   let runs = 0;
-  let net: TestNetwork | undefined;
-
-  before(async () => {
-    net = await upTestNetwork(dir);
-    peers = [...net.peers];
-    targets = [...net.targets];
-  });
-
-  after(async () => {
-    if (net === undefined) dir.cleanup();
-    else await net.stop();
-  });
 
   /** Runs `changes` under load; acknowledgements must go on throughout; then every ledger is checked. */
   async function underLoad(t: TestContext, name: string, changes: (load: LoadRun) => Promise<void>, rate = RATE): Promise<void> {
