@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
 import { networkUnderLoad } from './etcd-test-support.js';
@@ -22,15 +23,6 @@ const CHAIN = 'trade';
 const RATE = 8;
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Polls an asynchronous condition every 250 ms until it holds. */
-async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 describe('network faults under load', { timeout: 295_000 }, () => {
   const { dir, checker, acknowledged, peers, targets } = networkUnderLoad('silk-faults-', CHAIN);
@@ -48,10 +40,10 @@ describe('network faults under load', { timeout: 295_000 }, () => {
   async function underLoad(t: TestContext, name: string, fault: (load: LoadRun) => Promise<void>): Promise<void> {
     const load = startLoad({ targets, chain: CHAIN, rate: RATE, label: `f${++runs}` });
     try {
-      await eventually(() => load.acknowledgedCount() >= 5, 60_000, `${name}: acknowledgements before the fault`);
+      await waitUntil(() => load.acknowledgedCount() >= 5, 60_000, `${name}: acknowledgements before the fault`, 250);
       await fault(load);
       const settled = load.acknowledgedCount();
-      await eventually(() => load.acknowledgedCount() >= settled + 5, 60_000, `${name}: acknowledgements after the fault`);
+      await waitUntil(() => load.acknowledgedCount() >= settled + 5, 60_000, `${name}: acknowledgements after the fault`, 250);
     } finally {
       const report = await load.stop();
       acknowledged.push(...report.acknowledged);
@@ -74,9 +66,9 @@ describe('network faults under load', { timeout: 295_000 }, () => {
         await etcdMemberControl(dir.path, victim, 'kill');
         // Two members are a quorum: acknowledgements go on while the member is dead.
         const during = load.acknowledgedCount();
-        await eventually(() => load.acknowledgedCount() >= during + 5, 60_000, `acknowledgements with ${victim} dead`);
+        await waitUntil(() => load.acknowledgedCount() >= during + 5, 60_000, `acknowledgements with ${victim} dead`, 250);
         await etcdMemberControl(dir.path, victim, 'restart');
-        await eventually(etcdHealthy, 60_000, `etcd healthy again after restarting ${victim}`);
+        await waitUntil(etcdHealthy, 60_000, `etcd healthy again after restarting ${victim}`, 250);
       });
     }
   });
@@ -88,8 +80,8 @@ describe('network faults under load', { timeout: 295_000 }, () => {
       const killedAt = Date.now();
       process.kill(processNamed(leader).pid, 'SIGKILL');
       const before = load.acknowledgedCount();
-      await eventually(() => load.report().acknowledged.filter((a) => a.at > killedAt).length >= 5 && load.acknowledgedCount() > before, 60_000, 'acknowledgements under a new leader');
-      await eventually(async () => { const now = (await networkStatus(dir.path)).chains[0]?.leader; return now !== undefined && now !== leader; }, 30_000, 'a new orderer leader in etcd');
+      await waitUntil(() => load.report().acknowledged.filter((a) => a.at > killedAt).length >= 5 && load.acknowledgedCount() > before, 60_000, 'acknowledgements under a new leader', 250);
+      await waitUntil(async () => { const now = (await networkStatus(dir.path)).chains[0]?.leader; return now !== undefined && now !== leader; }, 30_000, 'a new orderer leader in etcd', 250);
       const gap = load.longestGap(killedAt, Date.now());
       t.diagnostic(`orderer ${leader} killed: longest gap between acknowledgements ${gap} ms`);
       assert.ok(gap < 10_000, `acknowledgements stopped for ${gap} ms after the leader was killed`);
@@ -105,7 +97,7 @@ describe('network faults under load', { timeout: 295_000 }, () => {
       const lostAt = Date.now();
       let restartAt = lostAt;
       try {
-        await eventually(() => load.failuresWith('ORDERING_UNAVAILABLE').some((a) => a.startedAt > lostAt), 90_000, 'a submission refused with ORDERING_UNAVAILABLE');
+        await waitUntil(() => load.failuresWith('ORDERING_UNAVAILABLE').some((a) => a.startedAt > lostAt), 90_000, 'a submission refused with ORDERING_UNAVAILABLE', 250);
         const refusal = load.failuresWith('ORDERING_UNAVAILABLE').find((a) => a.startedAt > lostAt);
         assert.ok(refusal?.outcome.kind === 'failed' && /order/i.test(refusal.outcome.message), `the refusal says the transaction was not ordered: ${JSON.stringify(refusal?.outcome)}`);
         t.diagnostic(`without a quorum the client sees ORDERING_UNAVAILABLE: ${refusal.outcome.message}`);
@@ -118,9 +110,9 @@ describe('network faults under load', { timeout: 295_000 }, () => {
         await etcdMemberControl(dir.path, 'etcd-2', 'restart');
         await etcdMemberControl(dir.path, 'etcd-3', 'restart');
       }
-      await eventually(() => load.report().attempts.filter((a) => a.startedAt > restartAt && a.outcome.kind === 'acknowledged').length >= 5, 120_000, 'acknowledgements after the quorum returned');
+      await waitUntil(() => load.report().attempts.filter((a) => a.startedAt > restartAt && a.outcome.kind === 'acknowledged').length >= 5, 120_000, 'acknowledgements after the quorum returned', 250);
       t.diagnostic(`quorum lost for ${restartAt - lostAt} ms; longest gap ${load.longestGap(lostAt, Date.now())} ms`);
-      await eventually(etcdHealthy, 60_000, 'etcd healthy again');
+      await waitUntil(etcdHealthy, 60_000, 'etcd healthy again', 250);
     });
     // It resumed by itself: the same orderer and peer processes as before.
     assert.deepEqual(networkProcesses(dir.path).filter((p) => p.kind !== 'etcd').map((p) => `${p.name}:${p.pid}`).sort(), others);
@@ -133,8 +125,8 @@ describe('network faults under load', { timeout: 295_000 }, () => {
       await sleep(4_000);
       await etcdMemberControl(dir.path, leader, 'resume');
       const now = load.acknowledgedCount();
-      await eventually(() => load.acknowledgedCount() >= now + 5, 60_000, 'acknowledgements after the etcd member resumed');
-      await eventually(etcdHealthy, 60_000, 'etcd healthy again');
+      await waitUntil(() => load.acknowledgedCount() >= now + 5, 60_000, 'acknowledgements after the etcd member resumed', 250);
+      await waitUntil(etcdHealthy, 60_000, 'etcd healthy again', 250);
     });
     await underLoad(t, 'pause orderer leader', async () => {
       const leader = (await networkStatus(dir.path)).chains[0]?.leader;
@@ -157,7 +149,7 @@ describe('network faults under load', { timeout: 295_000 }, () => {
     await underLoad(t, 'peer kill', async (load) => {
       process.kill(processNamed('peer0.org2').pid, 'SIGKILL');
       const now = load.acknowledgedCount();
-      await eventually(() => load.acknowledgedCount() >= now + 10, 60_000, 'acknowledgements through the other org while the peer is down');
+      await waitUntil(() => load.acknowledgedCount() >= now + 10, 60_000, 'acknowledgements through the other org while the peer is down', 250);
       await restartNetworkProcess(dir.path, 'peer0.org2');
     });
   });

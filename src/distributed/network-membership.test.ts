@@ -22,7 +22,7 @@ import { blockHash, createBlock, decodeBlock, encodeBlock } from '../ledger/bloc
 import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
 import { createPeer } from '../peer/peer.js';
 import { runCli, type CliRun } from '../testing/cli-run.js';
-import { tempDir } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
@@ -48,14 +48,6 @@ const STARTED_WITH = ['etcd-1', 'etcd-2', 'etcd-3'];
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
 /** `silk network …` with `--json`: the parsed answer, or the failure with its output. */
 async function silkNetwork<T>(args: readonly string[], dir: string): Promise<T> {
   const run = await runCli(['network', ...args, '--dir', dir, '--json'], 150_000);
@@ -79,11 +71,11 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
   async function underLoad(t: TestContext, name: string, changes: (load: LoadRun) => Promise<void>, rate = RATE): Promise<void> {
     const load = startLoad({ targets, chain: CHAIN, rate, label: `m${++runs}` });
     try {
-      await eventually(() => load.acknowledgedCount() >= 5, 60_000, `${name}: acknowledgements before the change`);
+      await waitUntil(() => load.acknowledgedCount() >= 5, 60_000, `${name}: acknowledgements before the change`, 250);
       const from = Date.now();
       await changes(load);
       const settled = load.acknowledgedCount();
-      await eventually(() => load.acknowledgedCount() >= settled + 5, 60_000, `${name}: acknowledgements after the change`);
+      await waitUntil(() => load.acknowledgedCount() >= settled + 5, 60_000, `${name}: acknowledgements after the change`, 250);
       const gap = load.longestGap(from, Date.now());
       t.diagnostic(`${name}: longest gap between acknowledgements ${gap} ms`);
       assert.ok(gap < MAX_GAP_MS, `${name}: acknowledgements stopped for ${gap} ms`);
@@ -142,7 +134,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       assert.deepEqual(added.members, ['etcd-1', 'etcd-2', 'etcd-3', 'etcd-4']);
       assert.deepEqual(await etcdMemberList(), ['etcd-1', 'etcd-2', 'etcd-3', 'etcd-4'].map((name) => ({ name, isLearner: false })), 'every member votes, the new one too');
       const during = load.acknowledgedCount();
-      await eventually(() => load.acknowledgedCount() >= during + 5, 60_000, 'acknowledgements with four members');
+      await waitUntil(() => load.acknowledgedCount() >= during + 5, 60_000, 'acknowledgements with four members', 250);
 
       const leader = (await networkStatus(dir.path)).etcd.leader;
       assert.ok(leader !== undefined, 'etcd has a Raft leader');
@@ -154,7 +146,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       assert.equal(removed.warnings.some((w) => w.includes(`still list ${leader}`)), STARTED_WITH.includes(leader), JSON.stringify(removed.warnings));
       assert.deepEqual(await etcdMemberList(), rest.map((name) => ({ name, isLearner: false })));
     });
-    await eventually(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready');
+    await waitUntil(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready', 250);
     const status = await networkStatus(dir.path);
     const etcd = status.processes.filter((p) => p.kind === 'etcd');
     assert.equal(etcd.length, 3);
@@ -203,7 +195,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       members = [...grown.members];
     }
     assert.deepEqual(await etcdMemberList(), members.map((name) => ({ name, isLearner: false })));
-    await eventually(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready');
+    await waitUntil(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready', 250);
   });
 
   it('adds an orderer that leads once the old ones are gone, its blocks accepted by every peer; removes it while it leads, and a dead one', async (t) => {
@@ -221,8 +213,8 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       // With both old orderers dead, the new one must lead, and the peers must take its blocks.
       for (const old of ['orderer0', 'orderer1']) process.kill(networkProcesses(dir.path).find((p) => p.name === old)?.pid ?? 0, 'SIGKILL');
       const killedAt = Date.now();
-      await eventually(async () => (await chainLeader()) === 'orderer2', 30_000, 'orderer2 leading the chain');
-      await eventually(() => load.report().acknowledged.filter((a) => a.at > killedAt).length >= 10, 60_000, 'acknowledgements of blocks cut by orderer2');
+      await waitUntil(async () => (await chainLeader()) === 'orderer2', 30_000, 'orderer2 leading the chain', 250);
+      await waitUntil(() => load.report().acknowledged.filter((a) => a.at > killedAt).length >= 10, 60_000, 'acknowledgements of blocks cut by orderer2', 250);
       const newest = Math.max(...load.report().acknowledged.map((a) => a.block));
       assert.equal((await blockAt(newest)).orderer, key2, 'the newest acknowledged block was cut by orderer2');
     });
@@ -240,9 +232,9 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       const removalBlock = removed.chains[0]?.block ?? -1;
       // orderer2 cut the block removing itself, and no block after it.
       assert.equal((await blockAt(removalBlock)).orderer, key2);
-      await eventually(async () => (await chainLeader()) === 'orderer1', 30_000, 'orderer1 leading the chain');
+      await waitUntil(async () => (await chainLeader()) === 'orderer1', 30_000, 'orderer1 leading the chain', 250);
       const after = load.acknowledgedCount();
-      await eventually(() => load.acknowledgedCount() >= after + 5, 60_000, 'acknowledgements after orderer2 left');
+      await waitUntil(() => load.acknowledgedCount() >= after + 5, 60_000, 'acknowledgements after orderer2 left', 250);
       assert.equal((await blockAt(removalBlock + 1)).orderer, ordererKey('orderer1'));
 
       const dead = await silkNetwork<OrdererMembershipChange>(['orderer', 'remove', 'orderer0'], dir.path);

@@ -85,23 +85,6 @@ async function peerReady(url: string): Promise<boolean> {
   }
 }
 
-/** Resolves once `condition()` resolves true, polling every 100 ms. */
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  let ok = false;
-  const poll = (async () => {
-    while (!ok) {
-      ok = await condition();
-      if (!ok) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  try {
-    await waitUntil(() => ok, timeoutMs, what);
-  } finally {
-    ok = true;
-    await poll;
-  }
-}
-
 describe('cross-org endorsement between peer processes', { timeout: 300_000 }, () => {
   const dir = tempDir('silk-remote-endorse-');
   const agents: Agent[] = [];
@@ -139,12 +122,12 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     assert.equal(first.code, 'VALID');
     // Org2's peer commits the block too (it follows the ordering service on its own).
     let blockBytes: Uint8Array | undefined;
-    await eventually(async () => {
-      const raw = await fetch(`${org2Url}/api/chains/trade/blocks/${first.blockNumber}/raw`);
+    await waitUntil(async () => {
+      const raw = await fetch(`${org2Url}/api/chains/trade/blocks/${first.blockNumber}/raw`, { signal: AbortSignal.timeout(2000) });
       if (raw.status === 200) blockBytes = new Uint8Array(await raw.arrayBuffer());
       else await raw.body?.cancel();
       return blockBytes !== undefined;
-    }, 30_000, 'peer0.org2 to commit the block');
+    }, 30_000, 'peer0.org2 to commit the block', 100);
     const tx = decodeTransaction(decodeBlock(blockBytes as Uint8Array).txs[first.txIndex] as Uint8Array);
     assert.equal(tx.txId, first.txId);
     const peerKeys = new Set(tx.envelope.endorsements.map((e) => toHex(e.endorser)));
@@ -182,7 +165,7 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     const log = openSync(join(dir.path, 'peers/peer0.org2/peer.log'), 'a');
     restarted = spawn(process.execPath, [PEER_MAIN, '--description', join(dir.path, NETWORK_FILE), '--name', 'peer0.org2'], { stdio: ['ignore', log, log] });
     closeSync(log);
-    await eventually(() => peerReady(org2Url), 60_000, 'peer0.org2 to be ready again');
+    await waitUntil(() => peerReady(org2Url), 60_000, 'peer0.org2 to be ready again', 100);
     const back = await client.submit(asset('d1'));
     assert.equal(back.code, 'VALID');
   });

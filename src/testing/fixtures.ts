@@ -34,11 +34,11 @@ export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDi
  * Resolves once `condition()` holds, polling every 10 ms; rejects after `timeoutMs`.
  * @example await waitUntil(() => net.peers.every((p) => p.height('trade') === 3))
  */
-export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition', pollMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 
