@@ -11,14 +11,13 @@
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../crypto/hash.js';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import { etcdControlSocket } from '../distributed/etcd-host-main.js';
-import { networkDown, networkUp, NETWORK_FILE } from '../distributed/network-launcher.js';
+import { findFreePortRange, networkDown, networkUp, NETWORK_FILE } from '../distributed/network-launcher.js';
 import { localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type NetworkDescription } from '../distributed/network-description.js';
 import { openOrgKeyring } from '../network/org-keyring.js';
 import { BENCH_ORGS, benchNetworkSpec, type Workload } from './workloads.js';
@@ -62,39 +61,6 @@ export interface DistributedBenchNetwork {
    * @returns that folder, when logs were kept
    */
   close(keepLogs?: boolean): Promise<string | undefined>;
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((done) => {
-    server.once('error', () => { done(false); });
-    server.listen(port, '127.0.0.1', () => { server.close(() => { done(true); }); });
-  });
-}
-
-/** First port of the system's ephemeral range (outgoing connections take their local ports there). */
-function ephemeralStart(): number {
-  try {
-    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isSafeInteger(first) && first > 2_000 ? first : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * A base port with {@link LAYOUT_PORTS} consecutive free loopback ports, below the ephemeral
- * range: there no outgoing connection can take one of them between this check and the listen.
- */
-async function freePortRange(): Promise<number> {
-  const below = Math.min(ephemeralStart(), 32_768) - LAYOUT_PORTS;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * (below - 10_000));
-    let free = true;
-    for (let p = base; p < base + LAYOUT_PORTS && free; p++) free = await portIsFree(p);
-    if (free) return base;
-  }
-  throw new SilkError('INTERNAL', `no ${LAYOUT_PORTS} consecutive free loopback ports found between 10000 and ${below + LAYOUT_PORTS}`);
 }
 
 /** Copies every `*.log` under `dir` (keeping the relative paths) into a new temporary folder. */
@@ -154,7 +120,7 @@ export async function startDistributedBenchNetwork(w: Workload, log: (line: stri
   const previousLimit = process.env.SILK_RATE_LIMIT;
   let up;
   try {
-    const basePort = await freePortRange();
+    const basePort = await findFreePortRange(LAYOUT_PORTS);
     await describeBenchNetwork(dir, w, basePort);
     log(`network folder ${dir}, ports ${basePort}–${basePort + LAYOUT_PORTS - 1}`);
     process.env.SILK_RATE_LIMIT = '0';

@@ -44,11 +44,11 @@ export interface ConfigUpdateProblem {
 
 /**
  * Whether a configuration transaction would take effect on a chain whose configuration in force
- * is `current`, judged from the configuration alone, as an orderer must before it acts on one
- * (peers judge it again, with their ledger, in `src/peer/block-validator.ts`): a well-formed
- * update of this chain to the next sequence, created by an admin of the configuration in force,
- * its signatures valid, endorsed by admins satisfying the admin policy, its timestamp within the
- * window of `at`.
+ * is `current`, judged from the configuration alone: a well-formed update of this chain to the
+ * next sequence, created by an admin of the configuration in force, its signatures valid,
+ * endorsed by admins satisfying the admin policy, its timestamp within the window of `at`.
+ * Orderers ask it before acting on an update; peers' validation (`src/peer/block-validator.ts`)
+ * applies it to every update and then checks the tx id against their ledger.
  * @param current the configuration in force
  * @param d the decoded transaction
  * @param at the block's (or, before it is cut, the orderer's) time in ms

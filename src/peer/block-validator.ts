@@ -9,6 +9,7 @@ import type { SignatureCheck, SignatureVerifier } from '../crypto/verify-pool.js
 import type { ValidationCode } from '../errors.js';
 import type { Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
+import { configUpdateProblem } from '../ledger/config-transaction.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
 import type { DecodedTransaction } from '../ledger/transaction.js';
 import { validationCodeIndex } from '../ledger/commit-hash.js';
@@ -248,7 +249,15 @@ function policiesSatisfied(ns: string, contractPolicy: string, d: DecodedTransac
 
 function checkConfigTransaction(x: CheckInputs, signers: readonly ResolvedIdentity[]): ValidationCode {
   const { d, block } = x;
-  if (!x.onlyTx || d.proposal.fn !== 'update' || d.result.reads.length > 0 || d.result.writes.length !== 1) return 'CONFIG_INVALID';
+  if (!x.onlyTx) return 'CONFIG_INVALID';
+  if (x.config !== undefined) {
+    // An update: the rules the orderers apply before acting on one (one home), then the ledger's part.
+    const problem = configUpdateProblem(x.config, d, block.header.timestamp);
+    if (problem !== undefined) return problem.code;
+    return x.txIdsInBlock.has(d.txId) || x.store.tx(d.txId) !== undefined ? 'DUPLICATE_TXID' : 'VALID';
+  }
+  // The genesis configuration governs itself.
+  if (d.proposal.fn !== 'update' || d.result.reads.length > 0 || d.result.writes.length !== 1) return 'CONFIG_INVALID';
   const w = d.result.writes[0];
   if (w?.key !== CONFIG_KEY || w.value === null) return 'CONFIG_INVALID';
   let next: ChainConfig;
@@ -257,13 +266,11 @@ function checkConfigTransaction(x: CheckInputs, signers: readonly ResolvedIdenti
   } catch {
     return 'CONFIG_INVALID';
   }
-  const governing = x.config ?? next;
-  const expectedSequence = x.config === undefined ? 0 : x.config.sequence + 1;
-  if (next.chain !== block.header.chain || next.sequence !== expectedSequence) return 'CONFIG_INVALID';
+  if (next.chain !== block.header.chain || next.sequence !== 0) return 'CONFIG_INVALID';
   if (x.c.creator?.role !== 'admin' || !signers.every((s) => s.role === 'admin')) return 'CONFIG_INVALID';
-  if (!compileEndorsementPolicy(governing.adminPolicy).isSatisfiedBy(signers)) return 'ENDORSEMENT_POLICY_FAILURE';
+  if (!compileEndorsementPolicy(next.adminPolicy).isSatisfiedBy(signers)) return 'ENDORSEMENT_POLICY_FAILURE';
   if (x.txIdsInBlock.has(d.txId) || x.store.tx(d.txId) !== undefined) return 'DUPLICATE_TXID';
-  if (Math.abs(d.proposal.ts - block.header.timestamp) > governing.txWindowMs) return 'EXPIRED';
-  if (block.header.number === 0 && !next.orderers.includes(toHex(block.header.orderer))) return 'CONFIG_INVALID';
+  if (Math.abs(d.proposal.ts - block.header.timestamp) > next.txWindowMs) return 'EXPIRED';
+  if (!next.orderers.includes(toHex(block.header.orderer))) return 'CONFIG_INVALID';
   return 'VALID';
 }
