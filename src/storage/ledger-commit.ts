@@ -7,6 +7,16 @@ import { SilkError } from '../errors.js';
 import { killPoint } from './kill-points.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
+/**
+ * Pages the write-ahead log grows to before a commit copies it back into the database file
+ * (SQLite's default is 1,000, about 4 MB). A block rewrites pages all over the state, history and
+ * tx index trees, and most of them again a few blocks later: checkpointing every ~40 MB instead
+ * copies each hot page once per many blocks, which cut the writer's CPU per block by about a
+ * fifth in the rmw benchmark (docs/benchmarks.md). The log file stays around that size between
+ * checkpoints.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
 /** Stores a block's share of its receipts (the commit and the migration of older ledgers). */
 export const INSERT_RECEIPT_BLOCK = 'INSERT OR REPLACE INTO receipt_blocks (number, header, orderer_sig, codes, commit_hash, peer_sig) VALUES (?, ?, ?, ?, ?, ?)';
 /** Stores one transaction's share of its receipt. */

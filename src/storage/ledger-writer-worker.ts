@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
 import { SilkError } from '../errors.js';
-import { createBlockCommitter } from './ledger-commit.js';
+import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES } from './ledger-commit.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
 interface OpenLedger {
@@ -24,6 +24,7 @@ function open(path: string): void {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 10000');
   db.pragma('cache_size = -8192');
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   ledgers.set(path, { db, commit: createBlockCommitter(db) });
 }
 

@@ -12,7 +12,8 @@ import { decodeBlock } from '../ledger/block.js';
 import { MERKLE_HASH_LENGTH, unpackInclusionPath } from '../ledger/merkle.js';
 import { computeBlockProofs, type BlockProofs, type TxProof } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
-import { createBlockCommitter } from './ledger-commit.js';
+import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES } from './ledger-commit.js';
+import { StateCache } from './state-cache.js';
 import { TxIdFilter } from './txid-filter.js';
 import { openLedgerWriter } from './ledger-writer-pool.js';
 import { migrateLedger } from './receipt-migration.js';
@@ -208,6 +209,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
   } else if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
   if (!options.readonly) {
     db.exec(SCHEMA);
@@ -280,8 +282,11 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
   const rememberTxIds = (c: BlockCommit): void => {
     if (txIds !== undefined) for (const t of c.txIndex) txIds.add(t.txId);
   };
-  const noteCommitted = (n: number): void => {
-    if (cachedHeight !== undefined && n + 1 > cachedHeight) cachedHeight = n + 1;
+  // The only writer also keeps the hot part of the world state in memory (state-cache.ts).
+  const stateCache = options.readonly ? undefined : new StateCache();
+  const noteCommitted = (c: BlockCommit): void => {
+    if (cachedHeight !== undefined && c.number + 1 > cachedHeight) cachedHeight = c.number + 1;
+    stateCache?.applyCommitted(c.number, c.writes);
   };
 
   const store: LedgerStore = {
@@ -303,7 +308,8 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       return { number: r.number, hash: r.hash, bytes: r.bytes, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig, timestamp: r.ts };
     },
     state(ns, key) {
-      return q.state.get(ns, key);
+      if (stateCache === undefined) return q.state.get(ns, key);
+      return stateCache.get(ns, key, () => q.state.get(ns, key));
     },
     range(ns, start, end, limit, after) {
       return q.range.all(ns, start, end, after ?? '', limit);
@@ -333,7 +339,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       if (commitTx === undefined) throw new SilkError('INTERNAL', `${path} is open read-only: it commits nothing`);
       rememberTxIds(c);
       commitTx(c);
-      noteCommitted(c.number);
+      noteCommitted(c);
     },
     async commitAsync(c) {
       if (writer === undefined) {
@@ -341,8 +347,14 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
         return;
       }
       rememberTxIds(c);
-      await writer.commit(c);
-      noteCommitted(c.number);
+      try {
+        await writer.commit(c);
+      } catch (e) {
+        // A refused commit rolled back, but a writer thread that died may have committed it.
+        if (!(e instanceof SilkError) || e.code === 'INTERNAL') stateCache?.clear();
+        throw e;
+      }
+      noteCommitted(c);
     },
     exec(sql) {
       db.exec(sql);
@@ -367,6 +379,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       db.pragma('wal_checkpoint(TRUNCATE)');
     },
     resetDerivedData() {
+      stateCache?.clear();
       db.exec("DELETE FROM state; DELETE FROM history; DELETE FROM txs; DELETE FROM meta WHERE name = 'savepoint';");
     },
     async backup(destination) {
