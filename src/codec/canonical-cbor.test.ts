@@ -116,6 +116,29 @@ describe('canonical CBOR: round trips', () => {
     assert.equal(hex(encodeCanonical('z'.repeat(70_000))).slice(0, 10), '7a00011170');
   });
 
+  it('encodes text as UTF-8 whatever mix of ASCII and other characters, short or long', () => {
+    for (const s of ['abc', 'abcé', 'éabc', 'a'.repeat(22) + 'ü', 'k00042', 'ü'.repeat(12), 'a'.repeat(23), 'a'.repeat(30) + '水']) {
+      const utf8 = new TextEncoder().encode(s);
+      const head = utf8.length < 24 ? [0x60 | utf8.length] : [0x78, utf8.length];
+      assert.equal(hex(encodeCanonical(s)), hex(new Uint8Array([...head, ...utf8])), s);
+      assert.equal(hex(encodeCanonical({ [s]: 1 })), hex(new Uint8Array([0xa1, ...head, ...utf8, 1])), `${s} as a map key`);
+    }
+  });
+
+  it('decodes many short texts right, in any order, even when the input buffer is reused afterwards', () => {
+    // More distinct short texts than the decoder's cache of them has slots, so slots collide.
+    const texts = Array.from({ length: 20_000 }, (_, i) => `k${(i * 7919) % 100_000}`.padEnd(1 + (i % 20), 'x'));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < texts.length; i += 1 + round) {
+        const t = texts[(i * 31) % texts.length] as string;
+        const input = Buffer.from(encodeCanonical({ [t]: t }));
+        assert.deepEqual(plain(decodeCanonical(input)), { [t]: t });
+        // The caller reuses its buffer: what was decoded before must not change what decodes next.
+        input.fill(0x61, 2);
+      }
+    }
+  });
+
   it('round-trips byte strings, arrays, null and booleans', () => {
     for (const v of [new Uint8Array(0), new Uint8Array(24).fill(7), new Uint8Array(300).fill(255), null, true, false, [], [[]], [null, true, false, 1, 'a', new Uint8Array([1])]]) {
       roundTrip(v);

@@ -36,23 +36,62 @@ export interface DecodeLimits {
 /** Default decode limits: 8 MiB, depth 32, 1,000,000 items per container. */
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 32, maxItems: 1_000_000 };
 
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_U64 = (1n << 64n) - 1n;
 
+/** Encodings at most this long leave the shared scratch buffer in place for the next one. */
+const SCRATCH_KEEP_BYTES = 1024 * 1024;
+
 class Writer {
-  buf = new Uint8Array(256);
-  view = new DataView(this.buf.buffer);
+  // A Buffer, for its in-place UTF-8 writer; encodings are copied out into plain Uint8Arrays.
+  buf: Buffer;
+  view: DataView;
   pos = 0;
+
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
+    const next = Buffer.allocUnsafe(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  /** Writes a text string's head and UTF-8 bytes (the caller checked it is well formed). */
+  text(v: string): void {
+    const n = v.length;
+    if (n < 24) {
+      // Short ASCII text (map keys, names, ids) goes byte by byte, with no native call.
+      this.ensure(1 + n);
+      const start = this.pos;
+      this.buf[this.pos++] = 0x60 | n;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[this.pos++] = c;
+      }
+      if (i === n) return;
+      this.pos = start;
+    }
+    const len = Buffer.byteLength(v, 'utf8');
+    this.head(3, len);
+    this.ensure(len);
+    this.buf.write(v, this.pos, len, 'utf8');
+    this.pos += len;
+  }
+
+  /** A copy of what was written, in a plain Uint8Array of its own. */
+  result(): Uint8Array {
+    const out = new Uint8Array(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
   }
 
   head(major: number, len: number | bigint): void {
@@ -127,14 +166,17 @@ function encodedKey(key: string): Uint8Array {
   let e = keyCache.get(key);
   if (e === undefined) {
     if (!key.isWellFormed()) throw new SilkError('INVALID_ARGUMENT', 'map key contains a lone surrogate (not valid Unicode)');
-    const w = new Writer();
-    const b = textEncoder.encode(key);
-    w.head(3, b.length);
-    w.bytes(b);
-    e = w.buf.slice(0, w.pos);
+    const w = new Writer(32);
+    w.text(key);
+    e = w.result();
     if (keyCache.size < 10_000) keyCache.set(key, e);
   }
   return e;
+}
+
+/** Map keys in canonical order: by encoded bytes (so by UTF-8 length first). */
+function compareKeys(a: string, b: string): number {
+  return compareBytes(encodedKey(a), encodedKey(b));
 }
 
 function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
@@ -161,9 +203,7 @@ function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
   } else if (typeof v === 'string') {
     // Lone surrogates would be encoded as U+FFFD, giving two strings one encoding.
     if (!v.isWellFormed()) throw new SilkError('INVALID_ARGUMENT', 'text contains a lone surrogate (not valid Unicode)');
-    const b = textEncoder.encode(v);
-    w.head(3, b.length);
-    w.bytes(b);
+    w.text(v);
   } else if (v instanceof Uint8Array) {
     w.head(2, v.length);
     w.bytes(v);
@@ -172,15 +212,16 @@ function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
     w.head(4, arr.length);
     for (const item of arr) encodeValue(w, item, depth + 1);
   } else if (typeof v === 'object') {
-    const entries: [Uint8Array, CanonicalValue][] = [];
-    for (const [k, item] of Object.entries(v)) {
+    const map = v as { readonly [key: string]: CanonicalValue | undefined };
+    const keys = Object.keys(map);
+    let count = 0;
+    for (const k of keys) if (map[k] !== undefined) count++;
+    if (keys.length > 1) keys.sort(compareKeys);
+    w.head(5, count);
+    for (const k of keys) {
+      const item = map[k];
       if (item === undefined) continue;
-      entries.push([encodedKey(k), item]);
-    }
-    entries.sort((a, b) => compareBytes(a[0], b[0]));
-    w.head(5, entries.length);
-    for (const [k, item] of entries) {
-      w.bytes(k);
+      w.bytes(encodedKey(k));
       encodeValue(w, item, depth + 1);
     }
   } else {
@@ -196,9 +237,56 @@ function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
  * @example encodeCanonical({ b: 1, a: [true, null] }) // same bytes as encodeCanonical({ a: [true, null], b: 1 })
  */
 export function encodeCanonical(value: CanonicalValue): Uint8Array {
-  const w = new Writer();
-  encodeValue(w, value, 0);
-  return w.buf.slice(0, w.pos);
+  // One scratch buffer serves every encoding (encoding never re-enters itself).
+  const w = scratch ?? new Writer();
+  scratch = undefined;
+  w.pos = 0;
+  try {
+    encodeValue(w, value, 0);
+    return w.result();
+  } finally {
+    if (w.buf.length <= SCRATCH_KEEP_BYTES) scratch = w;
+  }
+}
+
+let scratch: Writer | undefined = new Writer(4096);
+
+/** Texts up to this many bytes may come from the cache of short texts. */
+const SHORT_TEXT_MAX = 24;
+const SHORT_TEXT_SLOTS = 4096;
+const shortTextBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SHORT_TEXT_SLOTS);
+const shortTextStrings: string[] = new Array<string>(SHORT_TEXT_SLOTS);
+/** Buffer's native one-byte string maker, called on any Uint8Array (ASCII bytes only here). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
+/**
+ * A short ASCII text from a direct-mapped cache of recent ones: map keys and names repeat in
+ * every transaction, so most decode to the same string without allocating. Undefined when a
+ * byte is not ASCII (the UTF-8 decoder then checks it).
+ */
+function shortAsciiText(buf: Uint8Array, at: number, len: number): string | undefined {
+  let h = 0x811c9dc5;
+  for (let i = at; i < at + len; i++) {
+    const c = buf[i] as number;
+    if (c >= 0x80) return undefined;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h >>> 0) % SHORT_TEXT_SLOTS;
+  const known = shortTextBytes[slot];
+  if (known !== undefined && known.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (known[i] !== buf[at + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return shortTextStrings[slot];
+  }
+  const text = latin1Slice.call(buf, at, at + len);
+  shortTextBytes[slot] = Uint8Array.prototype.slice.call(buf, at, at + len);
+  shortTextStrings[slot] = text;
+  return text;
 }
 
 class Reader {
@@ -280,6 +368,13 @@ class Reader {
       }
       case 3: {
         const len = this.length(info);
+        if (len <= SHORT_TEXT_MAX) {
+          const short = shortAsciiText(this.buf, this.pos, len);
+          if (short !== undefined) {
+            this.pos += len;
+            return short;
+          }
+        }
         let s: string;
         try {
           s = textDecoder.decode(this.buf.subarray(this.pos, this.pos + len));
