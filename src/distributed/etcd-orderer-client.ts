@@ -1,7 +1,9 @@
 /**
  * The `Orderer` that peers and gateways use in distributed mode. Broadcasts go over HTTP (or
  * mutual TLS) to an orderer process: the chain's leader when etcd names one, else any, failing
- * over to the next when one cannot be reached. Blocks come straight from the etcd block log: a
+ * over to the next when one cannot be reached. Broadcasts on one chain made within a couple of
+ * milliseconds of each other travel together in one batch POST (`src/ordering/broadcast-batcher.ts`);
+ * each caller still gets its own envelope's position or error. Blocks come straight from the etcd block log: a
  * delivery is the log's watch (in order, each block once, resuming across etcd failures). The
  * synchronous `height()` and `block()` answer from what this client has read or watched, with a
  * bounded cache, and read through the log in the background when asked for a block they lack.
@@ -13,8 +15,9 @@ import { SilkError, SubmitError, isSilkError } from '../errors.js';
 import { decodeBlock } from '../ledger/block.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction, toSubmitError } from '../ordering/block-cutter.js';
+import { createBroadcastBatcher, type BroadcastBatch, type BroadcastBatcher } from '../ordering/broadcast-batcher.js';
 import type { OrderedPosition, Orderer } from '../ordering/orderer.js';
-import { BROADCAST_PATH, CREATE_CHAIN_PATH, errorOfAnswer, parseLeaderCandidate, positionOfAnswer, postJson } from '../ordering/orderer-wire.js';
+import { CREATE_CHAIN_PATH, errorOfAnswer, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postJson, type BroadcastOutcome } from '../ordering/orderer-wire.js';
 import { openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
 import { openChainElection, type ChainElection } from './etcd-election.js';
@@ -101,6 +104,17 @@ function checkOptions(options: EtcdOrdererClientOptions): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Whether a request (or one envelope of a batch) goes to the next orderer after this problem: the
+ * orderer could not be reached, answered something that is not a Silkledger answer, or is
+ * stopping. Any other refusal is the answer.
+ */
+function movesOn(problem: unknown): boolean {
+  if (!isSilkError(problem)) return false;
+  if (problem.code === 'ORDERING_UNAVAILABLE') return problem.details.reason === 'stopping';
+  return problem.code === 'UNREACHABLE' || problem.code === 'BAD_RESPONSE' || problem.code === 'SHUTTING_DOWN';
+}
+
 class EtcdOrdererClient implements Orderer {
   readonly #conn: EtcdConnection;
   readonly #orderersNow: () => readonly OrdererEndpoint[];
@@ -111,6 +125,7 @@ class EtcdOrdererClient implements Orderer {
   readonly #cacheBlocks: number;
   readonly #log: Logger;
   readonly #watches = new Set<BlockWatch>();
+  readonly #batcher: BroadcastBatcher;
   #next = 0;
   #closed = false;
 
@@ -124,6 +139,7 @@ class EtcdOrdererClient implements Orderer {
     this.#timeoutMs = options.broadcastTimeoutMs ?? CLIENT_BROADCAST_TIMEOUT_MS;
     this.#cacheBlocks = options.cacheBlocks ?? CLIENT_CACHE_BLOCKS;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'orderer-client' });
+    this.#batcher = createBroadcastBatcher({ send: (batch) => this.#sendBatch(batch) });
   }
 
   /** Opens a chain: reads its height and follows it from there. */
@@ -201,17 +217,69 @@ class EtcdOrdererClient implements Orderer {
     try {
       if (this.#closed) throw new SubmitError('ORDERING_UNAVAILABLE', 'the orderer client is closed', { reason: 'closed' });
       if (!(envelope instanceof Uint8Array) || envelope.length === 0) throw new SubmitError('INVALID_ARGUMENT', 'an envelope is a non-empty Uint8Array');
-      const chain = this.#chain(name);
-      const body = { chain: name, envelope: Buffer.from(envelope).toString('base64') };
-      const position = await this.#post(chain, BROADCAST_PATH, body);
-      return { chain: name, ...positionOfAnswer(position.answer, position.url) };
+      this.#chain(name);
+      // Joins the chain's open batch in this same turn (no await before), so concurrent callers share a POST.
+      const position = await this.#batcher.submit(name, envelope);
+      return { chain: name, ...position };
     } catch (error) {
       throw toSubmitError(error);
     }
   }
 
+  /**
+   * Sends one batch to the leader or any orderer, failing over as a single request does. The
+   * envelopes an orderer answers with "stopping" go on to the next orderer; retrying is safe:
+   * an orderer answers a tx id it already ordered or holds with that position.
+   */
+  async #sendBatch(batch: BroadcastBatch): Promise<BroadcastOutcome[]> {
+    const chain = this.#chain(batch.chain);
+    const outcomes: (BroadcastOutcome | undefined)[] = batch.envelopes.map(() => undefined);
+    let open = batch.envelopes.map((_, i) => i);
+    try {
+      await this.#failover(chain, async (url, timeoutMs) => {
+        const envelopes = open.map((i) => batch.envelopes[i] as Uint8Array);
+        const answer = await postBroadcastBatch(url, { chain: batch.chain, envelopes }, { timeoutMs, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
+        if (answer.status !== 200) return errorOfAnswer(answer, url);
+        const still: number[] = [];
+        let problem: Error | undefined;
+        outcomesOfBatchAnswer(answer, url, open.length).forEach((outcome, k) => {
+          const i = open[k] as number;
+          if ('error' in outcome && movesOn(outcome.error)) {
+            still.push(i);
+            problem = outcome.error;
+          } else {
+            outcomes[i] = outcome;
+          }
+        });
+        open = still;
+        return problem;
+      });
+    } catch (error) {
+      const failure = toSubmitError(error);
+      for (const i of open) outcomes[i] = { error: failure };
+    }
+    return outcomes as BroadcastOutcome[];
+  }
+
   /** POSTs to the leader or any orderer, failing over until one answers or the deadline passes. */
   async #post(chain: ClientChain | undefined, path: string, body: unknown): Promise<{ answer: { status: number; body: unknown }; url: string }> {
+    let result: { answer: { status: number; body: unknown }; url: string } | undefined;
+    await this.#failover(chain, async (url, timeoutMs) => {
+      const answer = await postJson(url, path, body, { timeoutMs, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
+      if (answer.status !== 200) return errorOfAnswer(answer, url);
+      result = { answer, url };
+      return undefined;
+    });
+    return result as { answer: { status: number; body: unknown }; url: string };
+  }
+
+  /**
+   * Runs `attempt` at the chain's leader first, then at the other orderers, round after round,
+   * until it is done (it returns undefined) or the client's deadline passes. A problem it returns
+   * or throws moves on to the next orderer when {@link movesOn} says so; any other is thrown.
+   * @throws SubmitError ORDERING_UNAVAILABLE (reason unreachable) when no orderer took it in time
+   */
+  async #failover(chain: ClientChain | undefined, attempt: (url: string, timeoutMs: number) => Promise<unknown>): Promise<void> {
     const deadline = Date.now() + this.#timeoutMs;
     let last: unknown;
     while (Date.now() < deadline && !this.#closed) {
@@ -219,17 +287,15 @@ class EtcdOrdererClient implements Orderer {
       for (const url of targets) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) break;
+        let problem: unknown;
         try {
-          const answer = await postJson(url, path, body, { timeoutMs: remaining, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
-          if (answer.status === 200) return { answer, url };
-          const error = errorOfAnswer(answer, url);
-          // A stopping orderer takes nothing: another one will. Any other refusal is the answer.
-          if (!(isSilkError(error, 'ORDERING_UNAVAILABLE') && error.details.reason === 'stopping') && error.code !== 'SHUTTING_DOWN') throw error;
-          last = error;
+          problem = await attempt(url, remaining);
         } catch (error) {
-          if (!isSilkError(error) || !['UNREACHABLE', 'BAD_RESPONSE', 'ORDERING_UNAVAILABLE'].includes(error.code) || (error.code === 'ORDERING_UNAVAILABLE' && error.details.reason !== 'stopping')) throw error;
-          last = error;
+          problem = error;
         }
+        if (problem === undefined) return;
+        if (!movesOn(problem)) throw problem instanceof Error ? problem : toSubmitError(problem);
+        last = problem;
         if (chain !== undefined) chain.leader = undefined;
       }
       await sleep(ROUND_PAUSE_MS);
@@ -309,6 +375,7 @@ class EtcdOrdererClient implements Orderer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#batcher.close(new SubmitError('ORDERING_UNAVAILABLE', 'the orderer client is closed', { reason: 'closed' }));
     const watches = [...this.#watches, ...[...this.#chains.values()].flatMap((c) => (c.tracker === undefined ? [] : [c.tracker]))];
     await Promise.all(watches.map((w) => w.stop()));
     this.#conn.close();

@@ -16,7 +16,7 @@ import { createProposal } from '../ledger/proposal.js';
 import { decodeEnvelope, decodeTransaction, encodeEnvelope, encodeTxResult, TX_FORMAT_VERSION } from '../ledger/transaction.js';
 import type { ChainSpec } from '../network/embedded-network.js';
 import type { OrderedPosition, Orderer } from '../ordering/orderer.js';
-import { parseLeaderCandidate } from '../ordering/orderer-wire.js';
+import { BROADCAST_BATCH_MAX_ENVELOPES, BROADCAST_BATCH_PATH, encodeBroadcastBatch, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch } from '../ordering/orderer-wire.js';
 import { tempDir, unusedPort, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection } from './etcd-client.js';
@@ -106,6 +106,37 @@ function getText(url: string): Promise<{ status: number; text: string }> {
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }); });
     }).on('error', reject).end();
   });
+}
+
+/** POSTs raw bytes and reads the JSON answer (for bodies the orderer must refuse). */
+function postRaw(url: string, body: Uint8Array, contentType: string): Promise<{ status: number; body: { error?: { code?: string; message?: string } } }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': contentType, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code?: string; message?: string } } }); });
+    });
+    // The orderer may answer a body it refuses before reading all of it: the answer is what counts.
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Batches received by the orderers on a chain from one source, and the envelopes in them (the batch histogram's count and sum). */
+async function batchesReceived(services: readonly OrdererService[], chain: string, source: 'client' | 'orderer'): Promise<{ batches: number; envelopes: number }> {
+  let batches = 0;
+  let envelopes = 0;
+  for (const s of services) {
+    const metric = s.metrics.getSingleMetric('silk_orderer_broadcast_batch_envelopes');
+    assert.ok(metric !== undefined, 'the batch histogram is registered');
+    const values: readonly { labels: Partial<Record<string, string | number>>; value: number; metricName?: string }[] = (await metric.get()).values;
+    for (const v of values) {
+      if (v.labels.chain !== chain || v.labels.source !== source) continue;
+      if (v.metricName === 'silk_orderer_broadcast_batch_envelopes_count') batches += v.value;
+      if (v.metricName === 'silk_orderer_broadcast_batch_envelopes_sum') envelopes += v.value;
+    }
+  }
+  return { batches, envelopes };
 }
 
 let cluster: EtcdCluster & { destroy(): Promise<void> };
@@ -198,6 +229,84 @@ describe('orderer services in process (2 orderers, 3 real etcd members)', () => 
     await assert.rejects(client.broadcast('nochain', envelopeFor(chain)), (e: unknown) => isSilkError(e, 'UNKNOWN_CHAIN'));
   });
 
+  it('answers a batch per envelope, in order: valid ones ordered, a refused one alone, a duplicate with its first position', async () => {
+    const [leader, follower] = leaderAndFollower();
+    const [ordered] = acks.values();
+    assert.ok(ordered !== undefined);
+    const valid = [envelopeFor(chain), envelopeFor(chain), envelopeFor(chain)];
+    const honest = decodeEnvelope(envelopeFor(chain));
+    const signature = new Uint8Array(honest.signature);
+    signature[5] = (signature[5] as number) ^ 1;
+    const badSignature = encodeEnvelope({ ...honest, signature });
+    const sent = [valid[0], badSignature, valid[1], valid[0], ordered.envelope, valid[2]] as Uint8Array[];
+    const forwardedBefore = await batchesReceived(services, chain, 'orderer');
+    // To the leader, and to the follower, which forwards the batch's envelopes to the leader.
+    for (const [target, envelopes] of [[leader, sent], [follower, [envelopeFor(chain), envelopeFor(chain, generateSigner()), badSignature]]] as const) {
+      const answer = await postBroadcastBatch(target.url, { chain, envelopes }, { timeoutMs: CLIENT_TIMEOUT_MS });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      const outcomes = outcomesOfBatchAnswer(answer, target.url, envelopes.length);
+      if (target === leader) {
+        const [first, bad, second, again, old, third] = outcomes;
+        assert.ok(bad !== undefined && 'error' in bad && isSilkError(bad.error, 'BAD_SIGNATURE'), 'the bad signature is refused alone');
+        assert.deepEqual(again, first, 'the same envelope twice in a batch gets one position');
+        assert.deepEqual(old, { position: { block: ordered.position.block, index: ordered.position.index } }, 'an envelope already ordered gets its first position');
+        for (const [i, outcome] of [first, second, third].entries()) {
+          assert.ok(outcome !== undefined && 'position' in outcome, `valid envelope ${i} ordered`);
+          record(valid[i] as Uint8Array, { chain, ...outcome.position });
+        }
+      } else {
+        const [fine, stranger, bad] = outcomes;
+        assert.ok(fine !== undefined && 'position' in fine, 'the valid envelope is ordered through the follower');
+        record(envelopes[0], { chain, ...fine.position });
+        assert.ok(stranger !== undefined && 'error' in stranger && isSilkError(stranger.error, 'UNKNOWN_CREATOR'));
+        assert.ok(bad !== undefined && 'error' in bad && isSilkError(bad.error, 'BAD_SIGNATURE'));
+      }
+    }
+    const forwarded = await batchesReceived(services, chain, 'orderer');
+    assert.ok(forwarded.batches > forwardedBefore.batches, 'the follower forwarded through the batch route');
+    await checkChain(etcd, chain, keys, acks);
+  });
+
+  it('refuses a malformed, oversize or non-binary batch body as a whole, with a clear error, ordering nothing', async () => {
+    const [leader] = leaderAndFollower();
+    const url = `${leader.url}${BROADCAST_BATCH_PATH}`;
+    const heightBefore = await openEtcdBlockLog(etcd, { chain }).height();
+    const body = encodeBroadcastBatch({ chain, envelopes: [envelopeFor(chain), envelopeFor(chain)] });
+    const truncated = await postRaw(url, body.subarray(0, body.length - 5), 'application/octet-stream');
+    assert.equal(truncated.status, 400);
+    assert.equal(truncated.body.error?.code, 'MALFORMED');
+    assert.match(truncated.body.error.message ?? '', /broadcast batch body is malformed: envelope 1 of 2 claims \d+ bytes, past the end of the body/);
+
+    const tooMany = await postRaw(url, Buffer.concat([Buffer.from([1, chain.length]), Buffer.from(chain), Buffer.from([0, 0, 0x03, 0xe9]), Buffer.alloc(5 * (BROADCAST_BATCH_MAX_ENVELOPES + 1), 0)]), 'application/octet-stream');
+    assert.equal(tooMany.status, 400);
+    assert.equal(tooMany.body.error?.code, 'INVALID_ARGUMENT');
+    assert.match(tooMany.body.error.message ?? '', /a broadcast batch holds 1 to 1000 envelopes; this one holds 1001/);
+
+    const oversize = await postRaw(url, encodeBroadcastBatch({ chain, envelopes: Array.from({ length: 5 }, () => new Uint8Array(60 * 1024).fill(7)) }), 'application/octet-stream');
+    assert.equal(oversize.status, 413);
+    assert.equal(oversize.body.error?.code, 'PAYLOAD_TOO_LARGE');
+    assert.match(oversize.body.error.message ?? '', /a broadcast batch body is at most 262144 bytes/);
+
+    const json = await postRaw(url, Buffer.from(JSON.stringify({ chain, envelopes: [] })), 'application/json');
+    assert.equal(json.status, 415);
+    assert.match(json.body.error?.message ?? '', /application\/octet-stream/);
+
+    assert.equal(await openEtcdBlockLog(etcd, { chain }).height(), heightBefore, 'nothing was ordered');
+  });
+
+  it('sends many concurrent broadcasts of one client in far fewer POSTs, each ordered exactly once', async () => {
+    const before = await batchesReceived(services, chain, 'client');
+    const envelopes = Array.from({ length: 400 }, () => envelopeFor(chain));
+    const positions = await Promise.all(envelopes.map((e) => client.broadcast(chain, e)));
+    envelopes.forEach((e, i) => { record(e, positions[i] as OrderedPosition); });
+    const after = await batchesReceived(services, chain, 'client');
+    const posts = after.batches - before.batches;
+    console.log(`${envelopes.length} concurrent broadcasts arrived in ${posts} batch POSTs`);
+    assert.ok(posts >= 1 && posts <= envelopes.length / 20, `${posts} POSTs for ${envelopes.length} envelopes`);
+    assert.ok(after.envelopes - before.envelopes >= envelopes.length, 'every envelope arrived in a batch');
+    await checkChain(etcd, chain, keys, acks);
+  });
+
   it('serves health, readiness and metrics, and reads old blocks through the log', async () => {
     for (const s of services) {
       assert.equal((await getText(`${s.url}/orderer/v1/health`)).status, 200);
@@ -206,7 +315,7 @@ describe('orderer services in process (2 orderers, 3 real etcd members)', () => 
     }
     const [leader] = leaderAndFollower();
     const metrics = (await getText(`${leader.url}/metrics`)).text;
-    for (const series of ['silk_orderer_is_leader', 'silk_orderer_blocks_cut_total', 'silk_orderer_etcd_append_seconds_count', 'silk_orderer_chain_height']) {
+    for (const series of ['silk_orderer_is_leader', 'silk_orderer_blocks_cut_total', 'silk_orderer_etcd_append_seconds_count', 'silk_orderer_chain_height', 'silk_orderer_broadcast_batch_envelopes_count']) {
       assert.match(metrics, new RegExp(`^${series}\\{[^}]*chain="trade"[^}]*\\} [1-9]`, 'm'), series);
     }
 

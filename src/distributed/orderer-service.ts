@@ -5,7 +5,8 @@
  * solo orderer's checks (`src/ordering/block-cutter.ts`), cuts batches by the chain's batch
  * configuration (bytes capped so a block fits {@link MAX_BLOCK_BYTES}), signs block N and appends
  * it with the leadership-guarded compare-and-swap of the block log; only then does it acknowledge
- * each envelope with its position. A follower forwards broadcasts to the leader. A leader that
+ * each envelope with its position. A follower forwards broadcasts to the leader, in batches
+ * (`src/ordering/broadcast-batcher.ts`), as peers' clients send them. A leader that
  * loses its lease or the compare-and-swap hands whatever it had not appended to that same
  * forwarding path, so the new leader orders it (once: leaders answer a tx id already in the log
  * with its position). docs/distributed.md, "Ordering service", describes the whole protocol.
@@ -23,8 +24,12 @@ import { CONFIG_NAMESPACE, type ChainConfig } from '../ledger/chain-config.js';
 import { configUpdateProblem } from '../ledger/config-transaction.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfBlockTxs, configOfTransaction, createBlockCutter, toSubmitError, type BlockCutter, type CutBatch, type PendingEnvelope } from '../ordering/block-cutter.js';
+import { createBroadcastBatcher, type BroadcastBatch, type BroadcastBatcher } from '../ordering/broadcast-batcher.js';
 import type { OrderedPosition } from '../ordering/orderer.js';
-import { BROADCAST_PATH, CREATE_CHAIN_PATH, errorOfAnswer, FORWARDED_HEADER, HEALTH_PATH, leaderCandidate, parseLeaderCandidate, positionOfAnswer, postJson, READY_PATH } from '../ordering/orderer-wire.js';
+import {
+  BROADCAST_BATCH_MAX_ENVELOPES, BROADCAST_BATCH_PATH, BROADCAST_PATH, CHAIN_NAME_PATTERN, CREATE_CHAIN_PATH, decodeBroadcastBatch, errorOfAnswer, FORWARDED_HEADER, HEALTH_PATH,
+  leaderCandidate, ORDERER_BODY_LIMIT_BYTES, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, READY_PATH, type BroadcastOutcome,
+} from '../ordering/orderer-wire.js';
 import { MAX_BLOCK_BYTES, MAX_RETAINED_BLOCKS, openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
@@ -54,10 +59,12 @@ export const RECENT_TX_IDS = 100_000;
 export const RETAINED_WINDOW_BLOCKS = 2_048;
 /** The leader compacts when this many blocks are retained, well before the block log's hard cap (4,096). */
 export const COMPACT_AT_BLOCKS = 3_072;
-/** Largest HTTP body: a base64 envelope of up to `MAX_BLOCK_BYTES` with room to spare. */
-const BODY_LIMIT_BYTES = 256 * 1024;
+/** Largest HTTP body: a base64 envelope of up to `MAX_BLOCK_BYTES` with room to spare, or a batch of envelopes. */
+const BODY_LIMIT_BYTES = ORDERER_BODY_LIMIT_BYTES;
 /** Seconds: one etcd append. */
 const APPEND_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Envelopes in one broadcast batch received. */
+const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, BROADCAST_BATCH_MAX_ENVELOPES];
 
 /** Mutual TLS of the orderer's HTTP port and of its forwarding. */
 export interface OrdererTlsOptions {
@@ -125,6 +132,7 @@ interface ServiceMetrics {
   readonly isLeader: Gauge<'chain'>;
   readonly appendSeconds: Histogram<'chain'>;
   readonly appendRefusals: Counter<'chain' | 'reason'>;
+  readonly batchEnvelopes: Histogram<'chain' | 'source'>;
 }
 
 function createServiceMetrics(name: string, heights: () => Iterable<[string, number]>): ServiceMetrics {
@@ -140,6 +148,7 @@ function createServiceMetrics(name: string, heights: () => Iterable<[string, num
     isLeader: new Gauge({ name: 'silk_orderer_is_leader', help: '1 while this orderer leads the chain (and has caught up with its log)', labelNames: ['chain'], registers }),
     appendSeconds: new Histogram({ name: 'silk_orderer_etcd_append_seconds', help: 'Latency of one block append to etcd, successful or not', labelNames: ['chain'], buckets: APPEND_BUCKETS, registers }),
     appendRefusals: new Counter({ name: 'silk_orderer_append_refusals_total', help: 'Appends etcd refused or could not confirm, by reason (not-leader, height-conflict, unreachable, …)', labelNames: ['chain', 'reason'], registers }),
+    batchEnvelopes: new Histogram({ name: 'silk_orderer_broadcast_batch_envelopes', help: 'Envelopes per broadcast batch received (its count is the batches received), by source: client (peers, gateways) or orderer (forwarded by a follower)', labelNames: ['chain', 'source'], buckets: BATCH_BUCKETS, registers }),
   };
 }
 
@@ -218,6 +227,8 @@ class ChainOrdering {
   #pumping: Promise<void> | undefined;
   #leadLoop: Promise<void> | undefined;
   readonly #heightWaiters = new Set<() => void>();
+  /** Coalesces the envelopes this follower forwards into batches to the leader. */
+  readonly #forwarding: BroadcastBatcher;
 
   constructor(ctx: ServiceContext, genesis: Uint8Array, config: ChainConfig) {
     this.chain = config.chain;
@@ -227,6 +238,7 @@ class ChainOrdering {
     this.#log = openEtcdBlockLog(ctx.conn, { chain: this.chain });
     this.#election = openChainElection(ctx.conn, { chain: this.chain, candidate: leaderCandidate(ctx.name, ctx.url), ...(ctx.electionTtlSeconds === undefined ? {} : { ttlSeconds: ctx.electionTtlSeconds }) });
     this.#cutter = createBlockCutter({ chain: this.chain, config, maxBlockBytes: MAX_BLOCK_BYTES, onBatch: (batch) => { this.#enqueue(batch); } });
+    this.#forwarding = createBroadcastBatcher({ send: (batch) => this.#forwardBatch(batch) });
     this.#election.onLost((leadership, reason) => {
       ctx.log.warn({ chain: this.chain, term: leadership.term, reason }, 'leadership lost');
       this.#lost?.();
@@ -477,17 +489,29 @@ class ChainOrdering {
     return this.#cutter.add(envelope, decoded);
   }
 
+  /** Forwards an envelope to the leader, in a batch with the others forwarded meanwhile. */
   async #forward(envelope: Uint8Array, deadline: number): Promise<OrderedPosition> {
+    const position = await this.#forwarding.submit(this.chain, envelope, deadline);
+    return { chain: this.chain, ...position };
+  }
+
+  /**
+   * POSTs a batch to the chain's leader, marked forwarded. A failure of the whole batch rejects
+   * each envelope's `order()`, which tries again (a retried envelope the leader already ordered
+   * or holds gets that position: `#orderHere`).
+   */
+  async #forwardBatch(batch: BroadcastBatch): Promise<BroadcastOutcome[]> {
     const leader = await this.#election.leader();
     const target = leader === undefined ? undefined : parseLeaderCandidate(leader.candidate);
     if (target === undefined || target.name === this.#ctx.name) {
       throw new SilkError('ORDERING_UNAVAILABLE', leader === undefined ? `no orderer leads chain ${this.chain} right now` : `chain ${this.chain} is between leaders`, { reason: 'no-leader' });
     }
-    const answer = await postJson(target.url, BROADCAST_PATH, { chain: this.chain, envelope: Buffer.from(envelope).toString('base64') }, {
+    const deadline = batch.deadline ?? Date.now() + this.#ctx.broadcastTimeoutMs;
+    const answer = await postBroadcastBatch(target.url, batch, {
       timeoutMs: Math.max(1, deadline - Date.now()), headers: { [FORWARDED_HEADER]: this.#ctx.name }, ...(this.#ctx.agent === undefined ? {} : { agent: this.#ctx.agent }),
     });
     if (answer.status !== 200) throw errorOfAnswer(answer, target.url);
-    return { chain: this.chain, ...positionOfAnswer(answer, target.url) };
+    return outcomesOfBatchAnswer(answer, target.url, batch.envelopes.length);
   }
 
   /** Sends envelopes this orderer could not append to the forwarding path; their callers get its answer. */
@@ -603,6 +627,7 @@ class ChainOrdering {
   async close(): Promise<void> {
     this.#cutter.close();
     const stopping = new SubmitError('ORDERING_UNAVAILABLE', `orderer ${this.#ctx.name} stopped before ordering the envelope`, { reason: 'stopping' });
+    this.#forwarding.close(stopping);
     const open = this.#cutter.drain();
     this.#cutter.release(open);
     for (const p of open) for (const w of p.waiters) w.reject(stopping);
@@ -653,7 +678,40 @@ function genesisConfigs(envelopes: readonly Uint8Array[]): { envelope: Uint8Arra
 }
 
 const BASE64 = '^[A-Za-z0-9+/]*={0,2}$';
-const CHAIN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+const CHAIN = CHAIN_NAME_PATTERN;
+const BATCH_CONTENT_TYPE = 'application/octet-stream';
+
+/** The refusal of a batch body that is not `application/octet-stream`. */
+function batchMediaTypeError(): SilkError {
+  return new SilkError('UNSUPPORTED_MEDIA_TYPE', `a broadcast batch body is ${BATCH_CONTENT_TYPE}: the binary framing of docs/distributed.md, "HTTP"`);
+}
+
+/**
+ * `POST /orderer/v1/broadcast-batch`: the binary body, parsed as bytes (no JSON, no base64), in
+ * its own scope so no other route takes octet streams; its body limit is the orderer's.
+ */
+function registerBatchRoute(app: FastifyInstance, service: OrdererServiceImpl): void {
+  void app.register((scope, _options, done) => {
+    scope.addContentTypeParser(BATCH_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, parsed) => { parsed(null, body); });
+    scope.setErrorHandler((error, request, reply) => {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        sendError(new SilkError('PAYLOAD_TOO_LARGE', `a broadcast batch body is at most ${BODY_LIMIT_BYTES} bytes: send fewer envelopes per batch`, { limit: BODY_LIMIT_BYTES }), request, reply);
+      } else if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        sendError(batchMediaTypeError(), request, reply);
+      } else {
+        sendError(error, request, reply);
+      }
+    });
+    scope.post(BROADCAST_BATCH_PATH, async (request) => {
+      if (!Buffer.isBuffer(request.body)) throw batchMediaTypeError();
+      const { chain, envelopes } = decodeBroadcastBatch(request.body);
+      const forwarded = request.headers[FORWARDED_HEADER] !== undefined;
+      return { results: await service.orderBatch(chain, envelopes, forwarded) };
+    });
+    done();
+  });
+}
 
 function registerRoutes(app: FastifyInstance, service: OrdererServiceImpl): void {
   app.post<{ Body: { chain: string; envelope: string } }>(BROADCAST_PATH, {
@@ -663,6 +721,7 @@ function registerRoutes(app: FastifyInstance, service: OrdererServiceImpl): void
     const position = await service.order(request.body.chain, new Uint8Array(Buffer.from(request.body.envelope, 'base64')), forwarded);
     return { block: position.block, index: position.index };
   });
+  registerBatchRoute(app, service);
   app.post<{ Body: { envelope: string } }>(CREATE_CHAIN_PATH, {
     schema: { body: { type: 'object', required: ['envelope'], additionalProperties: false, properties: { envelope: { type: 'string', minLength: 4, pattern: BASE64 } } } },
   }, async (request) => service.createChain(new Uint8Array(Buffer.from(request.body.envelope, 'base64'))));
@@ -743,6 +802,21 @@ class OrdererServiceImpl implements OrdererService {
       if (e.code === 'ORDERING_UNAVAILABLE') this.#serviceMetrics.envelopes.inc({ chain, outcome: e.details.reason === 'timeout' ? 'timeout' : 'unavailable' });
       throw e;
     }
+  }
+
+  /**
+   * Orders each envelope of a batch as `order()` orders one, independently: one refused envelope
+   * does not touch the others. Resolves once every envelope has its result, in order.
+   * @throws SubmitError ORDERING_UNAVAILABLE (reason stopping) for the whole batch when this orderer is stopping
+   */
+  async orderBatch(chain: string, envelopes: readonly Uint8Array[], forwarded: boolean): Promise<({ block: number; index: number } | ReturnType<SilkError['toJSON']>)[]> {
+    if (this.#refusing) throw new SubmitError('ORDERING_UNAVAILABLE', `orderer ${this.name} is stopping`, { reason: 'stopping' });
+    // Only chains it orders are labelled: a caller's chain name does not become a series.
+    if (this.#chains.has(chain)) this.#serviceMetrics.batchEnvelopes.observe({ chain, source: forwarded ? 'orderer' : 'client' }, envelopes.length);
+    return Promise.all(envelopes.map((envelope) => this.order(chain, envelope, forwarded).then(
+      (position) => ({ block: position.block, index: position.index }),
+      (error: unknown) => toSubmitError(error).toJSON(),
+    )));
   }
 
   broadcast(chain: string, envelope: Uint8Array): Promise<OrderedPosition> {

@@ -1,7 +1,7 @@
 /**
- * The HTTP wire of an orderer process (distributed mode): its routes, the JSON bodies, and the
- * one POST that followers (forwarding to their chain's leader) and the orderer client use, over
- * plain HTTP or mutual TLS (pass the agent of `mtlsAgent`).
+ * The HTTP wire of an orderer process (distributed mode): its routes, the JSON bodies, the binary
+ * body of a broadcast batch, and the POSTs that followers (forwarding to their chain's leader)
+ * and the orderer client use, over plain HTTP or mutual TLS (pass the agent of `mtlsAgent`).
  */
 import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
@@ -9,6 +9,11 @@ import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
 
 /** `POST { chain, envelope }` → `{ block, index }`. */
 export const BROADCAST_PATH = '/orderer/v1/broadcast';
+/**
+ * `POST` a batch body (`application/octet-stream`, see {@link encodeBroadcastBatch}) →
+ * `{ results: [...] }`: per envelope, in order, `{ block, index }` or that envelope's error body.
+ */
+export const BROADCAST_BATCH_PATH = '/orderer/v1/broadcast-batch';
 /** `POST { envelope }` (a genesis configuration transaction) → `{ chain, height }`. */
 export const CREATE_CHAIN_PATH = '/orderer/v1/chains';
 /** Liveness. */
@@ -19,6 +24,19 @@ export const READY_PATH = '/orderer/v1/ready';
 export const FORWARDED_HEADER = 'x-silk-forwarded';
 /** Largest answer body read (answers are small JSON). */
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** Largest batch answer read: 1,000 results, each an error body of well under 1 KiB. */
+const MAX_BATCH_ANSWER_BYTES = 1024 * 1024;
+/** Largest request body an orderer takes, a single envelope's JSON or a batch: 256 KiB. */
+export const ORDERER_BODY_LIMIT_BYTES = 256 * 1024;
+/** Most envelopes one broadcast batch may hold. */
+export const BROADCAST_BATCH_MAX_ENVELOPES = 1_000;
+/** Version byte that opens a batch body. */
+export const BROADCAST_BATCH_FORMAT = 1;
+/** Bytes of a batch body per envelope besides the envelope itself (its length, u32 big-endian). */
+export const BROADCAST_BATCH_FRAME_BYTES = 4;
+/** A chain name, as every orderer route takes it. */
+export const CHAIN_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+const CHAIN_NAME = new RegExp(CHAIN_NAME_PATTERN);
 
 /** Body of {@link BROADCAST_PATH}. */
 export interface BroadcastRequestBody {
@@ -26,6 +44,21 @@ export interface BroadcastRequestBody {
   /** The envelope's bytes, base64. */
   readonly envelope: string;
 }
+
+/** The content of a broadcast batch. */
+export interface BroadcastBatchBody {
+  readonly chain: string;
+  readonly envelopes: readonly Uint8Array[];
+}
+
+/** Where an envelope was ordered, as an orderer answers. */
+export interface BroadcastPosition {
+  readonly block: number;
+  readonly index: number;
+}
+
+/** One envelope's outcome in a batch: its position, or the error that envelope alone met. */
+export type BroadcastOutcome = { readonly position: BroadcastPosition } | { readonly error: Error };
 
 /** A JSON answer. */
 export interface JsonAnswer {
@@ -42,14 +75,30 @@ export interface PostJsonOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** Options of {@link postBroadcastBatch}. */
+export type PostBroadcastBatchOptions = PostJsonOptions;
+
 /**
  * POSTs a JSON body and reads the JSON answer, whatever its status.
  * @throws SilkError UNREACHABLE when the connection fails, times out or is dropped; BAD_RESPONSE when the answer is not JSON
  * @example const answer = await postJson('http://127.0.0.1:7050', BROADCAST_PATH, { chain, envelope }, { timeoutMs: 5000 })
  */
 export function postJson(baseUrl: string, path: string, body: unknown, options: PostJsonOptions): Promise<JsonAnswer> {
+  return postBody(baseUrl, path, Buffer.from(JSON.stringify(body)), 'application/json', MAX_ANSWER_BYTES, options);
+}
+
+/**
+ * POSTs a broadcast batch ({@link BROADCAST_BATCH_PATH}) and reads the JSON answer, whatever its
+ * status; {@link outcomesOfBatchAnswer} reads the results of a 200 answer.
+ * @throws SilkError UNREACHABLE when the connection fails, times out or is dropped; BAD_RESPONSE when the answer is not JSON
+ * @example const answer = await postBroadcastBatch('https://10.0.1.10:7050', { chain: 'trade', envelopes }, { timeoutMs: 5000, agent })
+ */
+export function postBroadcastBatch(baseUrl: string, batch: BroadcastBatchBody, options: PostBroadcastBatchOptions): Promise<JsonAnswer> {
+  return postBody(baseUrl, BROADCAST_BATCH_PATH, encodeBroadcastBatch(batch), 'application/octet-stream', MAX_BATCH_ANSWER_BYTES, options);
+}
+
+function postBody(baseUrl: string, path: string, payload: Buffer, contentType: string, maxAnswerBytes: number, options: PostJsonOptions): Promise<JsonAnswer> {
   const url = new URL(path, baseUrl);
-  const payload = Buffer.from(JSON.stringify(body));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<JsonAnswer>((resolve, reject) => {
     let settled = false;
@@ -60,7 +109,7 @@ export function postJson(baseUrl: string, path: string, body: unknown, options: 
     };
     const req = request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(payload.length), ...options.headers },
+      headers: { 'content-type': contentType, 'content-length': String(payload.length), ...options.headers },
       timeout: options.timeoutMs,
       ...(options.agent === undefined ? {} : { agent: options.agent }),
     }, (res) => {
@@ -68,7 +117,7 @@ export function postJson(baseUrl: string, path: string, body: unknown, options: 
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) { req.destroy(); fail(`answered with more than ${MAX_ANSWER_BYTES} bytes`); return; }
+        if (size > maxAnswerBytes) { req.destroy(); fail(`answered with more than ${maxAnswerBytes} bytes`); return; }
         chunks.push(chunk);
       });
       res.on('error', (error) => { fail(`dropped the answer: ${error.message}`, error); });
@@ -118,6 +167,90 @@ export function positionOfAnswer(answer: JsonAnswer, from: string): { block: num
     throw new SilkError('BAD_RESPONSE', `orderer at ${from} acknowledged a broadcast without a position`, { status: answer.status });
   }
   return { block, index };
+}
+
+/** Bytes of a batch body before its first envelope: format, chain name length and name, envelope count. */
+export function broadcastBatchHeaderBytes(chain: string): number {
+  return 2 + Buffer.byteLength(chain) + 4;
+}
+
+/**
+ * The body of a broadcast batch: one byte format version ({@link BROADCAST_BATCH_FORMAT}), one
+ * byte chain name length, the chain name (ASCII), the envelope count (u32 big-endian), then each
+ * envelope as its length (u32 big-endian) and its bytes. No base64 and no JSON: the orderer takes
+ * the envelopes as views of the body it read.
+ * @throws SilkError INVALID_ARGUMENT for a chain name that is not one, or a count outside 1 to {@link BROADCAST_BATCH_MAX_ENVELOPES}
+ * @example const body = encodeBroadcastBatch({ chain: 'trade', envelopes: [a, b] })
+ */
+export function encodeBroadcastBatch(batch: BroadcastBatchBody): Buffer {
+  checkBatchHead(batch.chain, batch.envelopes.length);
+  let size = broadcastBatchHeaderBytes(batch.chain);
+  for (const e of batch.envelopes) size += BROADCAST_BATCH_FRAME_BYTES + e.length;
+  const body = Buffer.allocUnsafe(size);
+  body[0] = BROADCAST_BATCH_FORMAT;
+  body[1] = batch.chain.length;
+  let at = 2 + body.write(batch.chain, 2, 'latin1');
+  at = body.writeUInt32BE(batch.envelopes.length, at);
+  for (const e of batch.envelopes) {
+    at = body.writeUInt32BE(e.length, at);
+    body.set(e, at);
+    at += e.length;
+  }
+  return body;
+}
+
+function checkBatchHead(chain: string, count: number): void {
+  if (!CHAIN_NAME.test(chain)) throw new SilkError('INVALID_ARGUMENT', `the batch's chain must be a chain name (${CHAIN_NAME_PATTERN}); got ${JSON.stringify(chain.slice(0, 80))}`, { path: 'chain' });
+  if (count < 1 || count > BROADCAST_BATCH_MAX_ENVELOPES) {
+    throw new SilkError('INVALID_ARGUMENT', `a broadcast batch holds 1 to ${BROADCAST_BATCH_MAX_ENVELOPES} envelopes; this one holds ${count}: send larger sets in several batches`, { path: 'envelopes', count });
+  }
+}
+
+/**
+ * Reads a batch body ({@link encodeBroadcastBatch}); the envelopes are views of `body`.
+ * @throws SilkError MALFORMED when the framing is broken (unknown format, a length running past the end, bytes left over); INVALID_ARGUMENT for a bad chain name or envelope count
+ * @example const { chain, envelopes } = decodeBroadcastBatch(request.body)
+ */
+export function decodeBroadcastBatch(body: Uint8Array): BroadcastBatchBody {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const malformed = (why: string): SilkError => new SilkError('MALFORMED', `the broadcast batch body is malformed: ${why} (docs/distributed.md, "HTTP", gives the format)`);
+  if (body.length < 2) throw malformed(`it has ${body.length} bytes, fewer than its header`);
+  if (body[0] !== BROADCAST_BATCH_FORMAT) throw malformed(`its format byte is ${String(body[0])}, not ${BROADCAST_BATCH_FORMAT}`);
+  const nameLength = body[1] as number;
+  if (body.length < 2 + nameLength + 4) throw malformed(`it ends inside its header (${body.length} bytes)`);
+  const chain = Buffer.from(body.buffer, body.byteOffset + 2, nameLength).toString('latin1');
+  const count = view.getUint32(2 + nameLength);
+  checkBatchHead(chain, count);
+  const envelopes: Uint8Array[] = [];
+  let at = 2 + nameLength + 4;
+  for (let i = 0; i < count; i++) {
+    if (at + BROADCAST_BATCH_FRAME_BYTES > body.length) throw malformed(`it ends before envelope ${i} of ${count}`);
+    const length = view.getUint32(at);
+    at += BROADCAST_BATCH_FRAME_BYTES;
+    if (at + length > body.length) throw malformed(`envelope ${i} of ${count} claims ${length} bytes, past the end of the body`);
+    envelopes.push(body.subarray(at, at + length));
+    at += length;
+  }
+  if (at !== body.length) throw malformed(`${body.length - at} bytes follow its last envelope`);
+  return { chain, envelopes };
+}
+
+/**
+ * The per-envelope outcomes of a 200 batch answer: a position, or the SilkError of that envelope.
+ * @throws SilkError BAD_RESPONSE when the answer is not `{ results }` with one position or error body per envelope sent
+ */
+export function outcomesOfBatchAnswer(answer: JsonAnswer, from: string, sent: number): BroadcastOutcome[] {
+  const results = (answer.body as { results?: unknown } | null)?.results;
+  if (!Array.isArray(results) || results.length !== sent) {
+    throw new SilkError('BAD_RESPONSE', `orderer at ${from} answered a batch of ${sent} envelopes without one result for each`, { status: answer.status });
+  }
+  return results.map((result: unknown): BroadcastOutcome => {
+    const error = (result as { error?: unknown } | null)?.error;
+    if (error === undefined) return { position: positionOfAnswer({ status: answer.status, body: result }, from) };
+    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+    const status = isErrorCode(code) ? ERROR_CODES[code].http : answer.status;
+    return { error: errorOfAnswer({ status, body: result }, from) };
+  });
 }
 
 /**
