@@ -373,6 +373,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         return isPromise(e) ? await e : e;
       } catch (err) {
         if (attempt >= MISMATCH_ATTEMPTS || !(err instanceof EndorseError) || err.code !== 'ENDORSEMENT_MISMATCH') throw err;
+        // Usually one endorser had committed a block the other had not yet: under load the gap
+        // lasts longer than a fixed pause, so the next attempt waits until each endorser has
+        // reached the highest height any of them reports (and a moment more for its reads).
+        const highest = Math.max(...peers.map((p) => p.height(chain)));
+        await Promise.all(peers.map((p) => waitForHeight(p, chain, highest, CATCH_UP_WAIT_MS)));
         await new Promise((resolve) => setTimeout(resolve, 2 * attempt));
       }
     }
