@@ -36,6 +36,18 @@ export interface ApiServerOptions {
   readonly rateLimitPerMinute?: number;
   /** Extra routes registered on the same server (metrics, the web UI). */
   readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[];
+  /**
+   * Serve HTTPS with this certificate (PEM, the leaf or the leaf and its chain) and private key:
+   * TLS 1.2 or later, server authentication only (clients present no certificate). Without it
+   * the server speaks plain HTTP.
+   */
+  readonly https?: ApiHttpsOptions;
+}
+
+/** The certificate and key an HTTPS API server presents. */
+export interface ApiHttpsOptions {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** A created (not yet listening) API server. */
@@ -58,7 +70,9 @@ export interface ApiServer {
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   // Fastify types its instance by the logger it is given; the base logger type keeps plugins' types simple.
   const logger: FastifyBaseLogger | undefined = options.logger;
+  const https = options.https === undefined ? {} : { https: { cert: options.https.cert, key: options.https.key, minVersion: 'TLSv1.2' as const } };
   const app = Fastify({
+    ...https,
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 3 * 1024 * 1024,
@@ -68,6 +82,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   app.setErrorHandler(sendError);
+  if (options.https !== undefined) {
+    // A client that is not speaking TLS (plain HTTP to the https address) or does not trust the
+    // certificate: the handshake fails and the connection is closed; nothing is served in clear.
+    app.server.on('tlsClientError', (error: Error & { code?: string }) => {
+      app.log.debug({ code: error.code, reason: error.message }, 'TLS handshake with a client failed; connection closed');
+    });
+  }
   const gate = createShutdownGate();
   gate.plugin(app);
   // Bodies are JSON only: anything else is refused with UNSUPPORTED_MEDIA_TYPE, never parsed as text.

@@ -100,6 +100,8 @@ Options:
   --data DIR   data folder (default ./data, or $SILK_DATA)
   --json       machine-readable output
   --url URL    the node's API (default http://127.0.0.1:8080, or $SILK_URL)
+  --ca FILE    for an https URL: the CA bundle (PEM) its certificate is issued by, e.g. a
+               distributed network's tls/alliance-ca.crt (or $SILK_CA; default: the system's CAs)
   --key PEM    your private key file (or $SILK_KEY); the demo writes them to data/keys/ORG/NAME.pem
 Keystore passwords come from $SILK_KEYSTORE_PASSWORD (derive's new file: $SILK_KEYSTORE_NEW_PASSWORD)
 or are asked on the terminal without echo.

@@ -1,6 +1,6 @@
 /**
- * What the `silk` commands that talk to a running node share: the SDK client for `--url`,
- * the signing key from `--key` (a keystore, or a PKCS#8 PEM file), JSON arguments, and one way
+ * What the `silk` commands that talk to a running node share: the SDK client for `--url` (and
+ * the CA bundle of an https node from `--ca`), the signing key from `--key` (a keystore, or a PKCS#8 PEM file), JSON arguments, and one way
  * to report failures. A mistake in
  * what the user typed (bad JSON, an unreadable key file) is one line and exit 2; the node's
  * answer keeps its code and picks the exit code (docs/cli.md).
@@ -11,12 +11,16 @@ import { isSilkError, type SilkError } from '../errors.js';
 import { privateKeyObjectOfScalar } from '../keys/async-signer.js';
 import { isKeystoreError, readKeystore } from '../keys/keystore.js';
 import type { JsonValue } from '../ledger/json-value.js';
+import { caBundle } from '../sdk/ca-fetch.js';
 import { connect, signerFromPem, type Signer, type SilkClient } from '../sdk/index.js';
+import { UNTRUSTED_CERTIFICATE_REASON } from '../sdk/sdk-errors.js';
 import { apiUrl, EXIT } from './cli-support.js';
 import { promptHidden } from './password-prompt.js';
 
 /** The environment variable holding the password of the keystore given with `--key`. */
 export const KEY_PASSWORD_ENV = 'SILK_KEYSTORE_PASSWORD';
+/** The environment variable naming the CA bundle (PEM) an https node's certificate is checked against. */
+export const CA_ENV = 'SILK_CA';
 
 /** A value the user typed that cannot be used: reported on one line, exit 2. */
 export class InputError extends Error {}
@@ -24,6 +28,7 @@ export class InputError extends Error {}
 /** Options every client command accepts (for `parseArgs`). */
 export const CLIENT_OPTIONS = {
   url: { type: 'string' },
+  ca: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -33,13 +38,38 @@ export const SIGNING_OPTIONS = {
 } as const;
 
 /**
- * A client of the node at `--url`, `$SILK_URL` or the local default.
- * @throws InputError when the URL is not http(s)
+ * The CA bundle at `--ca` or `$SILK_CA`, checked to hold PEM certificates; undefined when neither
+ * is given.
+ * @throws InputError when the file cannot be read or holds no usable PEM certificate
  */
-export function nodeClient(values: { url?: string | undefined }): SilkClient {
-  const url = apiUrl(values);
+function caOption(values: { ca?: string | undefined }): string | undefined {
+  const path = values.ca ?? process.env[CA_ENV];
+  if (path === undefined || path === '') return undefined;
+  let text: string;
   try {
-    return connect({ url });
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new InputError(`cannot read the CA bundle ${path} (--ca or $${CA_ENV}): ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`);
+  }
+  try {
+    return caBundle(text);
+  } catch (e) {
+    throw new InputError(`the CA bundle ${path} (--ca or $${CA_ENV}) is not usable: ${isSilkError(e) ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * A client of the node at `--url`, `$SILK_URL` or the local default; for an https node whose
+ * certificate is issued by a private CA (a distributed network's), trusting the bundle at `--ca`
+ * or `$SILK_CA`.
+ * @throws InputError when the URL is not http(s) or the CA bundle cannot be used
+ */
+export function nodeClient(values: { url?: string | undefined; ca?: string | undefined }): SilkClient {
+  const url = apiUrl(values);
+  const ca = caOption(values);
+  try {
+    return connect({ url, ...(ca === undefined ? {} : { ca }) });
   } catch (e) {
     throw new InputError(isSilkError(e) ? `--url: ${e.message}` : String(e));
   }
@@ -152,6 +182,12 @@ export async function reportFailures(json: boolean, body: () => Promise<number>)
       return EXIT.usage;
     }
     if (!isSilkError(e)) throw e;
+    if (e.code === 'UNREACHABLE' && e.details.reason === UNTRUSTED_CERTIFICATE_REASON) {
+      // One line: what failed at which URL, and what to do.
+      console.error(`silk: ${e.code}: ${e.message}; pass the network's CA bundle with --ca FILE (or $${CA_ENV})`);
+      if (json) console.log(JSON.stringify(e.toJSON()));
+      return exitCodeFor(e);
+    }
     const hint = e.code === 'UNREACHABLE' && typeof e.details.txId === 'string' ? `look for it with silk tx before sending it again; ${HINTS.UNREACHABLE ?? ''}` : HINTS[e.code];
     console.error(`silk: ${e.code}: ${e.message}${hint === undefined ? '' : `\n      (${hint})`}`);
     if (json) console.log(JSON.stringify(e.toJSON()));

@@ -76,10 +76,22 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     const base = await freeRange();
     const up = await runCli(['network', 'up', '--dir', dir.path, '--orgs', '2', '--base-port', String(base), '--json'], 200_000);
     assert.equal(up.code, 0, `network up failed:\n${up.stdout}\n${up.stderr.slice(-3000)}`);
-    const started = JSON.parse(up.stdout) as { api: string; peers: Record<string, string> };
+    const started = JSON.parse(up.stdout) as { api: string; apiCa?: string; peers: Record<string, string> };
     pids = JSON.parse(readFileSync(join(dir.path, PIDS_FILE), 'utf8')) as PidsFile;
     assert.deepEqual(pids.processes.map((p) => p.kind).sort(), ['etcd', 'orderer', 'orderer', 'peer', 'peer']);
-    assert.equal(started.api, `http://127.0.0.1:${base + 10}`, 'the API address comes last in the layout');
+    assert.equal(started.api, `https://127.0.0.1:${base + 10}`, 'the API address comes last in the layout, over HTTPS');
+    assert.equal(started.apiCa, join(dir.path, 'tls', 'alliance-ca.crt'));
+
+    // The API address serves HTTPS with the api certificate to a client trusting the alliance's
+    // bundle (the peer process read the certificate the bootstrap wrote), and nothing without it.
+    const apiHealth = await tlsGet(`${started.api}/api/health`, { ca: readFileSync(started.apiCa, 'utf8') });
+    assert.equal(apiHealth.status, 200, JSON.stringify(apiHealth));
+    const apiUntrusted = await runCli(['status', '--url', started.api], 30_000, { SILK_CA: undefined });
+    assert.equal(apiUntrusted.code, 5, apiUntrusted.stderr);
+    assert.match(apiUntrusted.stderr, /the node's TLS certificate is not trusted .*; pass the network's CA bundle with --ca FILE/);
+    const apiTrusted = await runCli(['status', '--url', started.api, '--ca', started.apiCa, '--json'], 30_000);
+    assert.equal(apiTrusted.code, 0, apiTrusted.stderr);
+    assert.equal((JSON.parse(apiTrusted.stdout) as { url: string }).url, started.api);
 
     // Each org submits through its own peer's API with its admin key, written by the bootstrap.
     for (const [org, peer] of [['Org1', 'peer0.org1'], ['Org2', 'peer0.org2']] as const) {
@@ -117,6 +129,7 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     const status = latest.status;
     assert.ok(status !== undefined);
     assert.equal(status.ready, true);
+    assert.deepEqual([status.apiUrl, status.apiCa], [started.api, started.apiCa]);
     assert.equal(status.etcd.healthy, true);
     assert.deepEqual(status.processes.filter((p) => p.kind === 'etcd').map((p) => p.name), ['etcd-1', 'etcd-2', 'etcd-3']);
     assert.ok(status.processes.every((p) => p.alive && p.ready));

@@ -29,9 +29,10 @@ import { parseLeaderCandidate } from '../ordering/orderer-wire.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { openChainElection } from './etcd-election.js';
-import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDescribedEtcdUser, type EtcdMemberAction } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDescribedEtcdUser, processTlsFiles, type EtcdMemberAction } from './etcd-host-main.js';
 import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
+import { allianceCaBundleFile } from './tls-pki.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
 
 /** The description file of a network folder. */
@@ -110,8 +111,10 @@ export interface NetworkUpResult {
   readonly describedNow: boolean;
   readonly bootstrap: BootstrapResult;
   readonly processes: readonly LaunchedProcess[];
-  /** The API's base URL (the peer the description's `api` fronts). */
+  /** The API's base URL (the peer the description's `api` fronts): `https://` when it has its certificate. */
   readonly apiUrl: string;
+  /** The CA bundle clients of an `https://` {@link apiUrl} trust (`silk --ca`, `connect({ ca })`). */
+  readonly apiCa?: string;
   /** Each peer's API base URL. */
   readonly peerUrls: Readonly<Record<string, string>>;
 }
@@ -138,6 +141,8 @@ export interface NetworkStatus {
   /** False when no `pids.json` exists (the network was not started, or was stopped). */
   readonly started: boolean;
   readonly apiUrl?: string;
+  /** The CA bundle clients of an `https://` {@link apiUrl} trust. */
+  readonly apiCa?: string;
   readonly etcd: { readonly healthy: boolean; readonly leader?: string };
   /** Each chain: blocks in the ordering log and the orderer leading it. */
   readonly chains: readonly { readonly name: string; readonly ordered?: number; readonly leader?: string; readonly error?: string }[];
@@ -400,6 +405,17 @@ async function waitReady(d: NetworkDescription, group: readonly LaunchedProcess[
 }
 
 /**
+ * The API's address as its serving peer serves it: HTTPS with the `api` certificate when the
+ * bootstrap wrote it (then with the alliance's CA bundle that clients trust), else plain HTTP.
+ * @throws SilkError CONFIG_INVALID when only some of the API's TLS files exist
+ */
+function apiAddress(d: NetworkDescription): { apiUrl: string; apiCa?: string } {
+  const https = processTlsFiles(describedPath(d, d.api.dataDir), 'api') !== undefined;
+  const apiUrl = `${https ? 'https' : 'http'}://${urlHost(d.api.host)}:${d.api.port}`;
+  return https ? { apiUrl, apiCa: allianceCaBundleFile(d) } : { apiUrl };
+}
+
+/**
  * Starts a local distributed network in `params.dir` (see the module comment) and waits until
  * every process is ready.
  * @returns the API URL, each peer's URL and the processes started
@@ -452,7 +468,7 @@ export async function networkUp(params: NetworkUpParameters): Promise<NetworkUpR
     throw error;
   }
   const peerUrls = Object.fromEntries(description.peers.map((p) => [p.name, `http://${urlHost(p.host)}:${p.port}`]));
-  return { descriptionFile: file, describedNow, bootstrap, processes: started, apiUrl: `http://${urlHost(description.api.host)}:${description.api.port}`, peerUrls };
+  return { descriptionFile: file, describedNow, bootstrap, processes: started, ...apiAddress(description), peerUrls };
 }
 
 async function waitGone(p: LaunchedProcess, ms: number): Promise<boolean> {
@@ -607,7 +623,7 @@ export async function networkStatus(dir: string): Promise<NetworkStatus> {
   return {
     dir: folder,
     started: pids !== undefined,
-    apiUrl: `http://${urlHost(description.api.host)}:${description.api.port}`,
+    ...apiAddress(description),
     etcd: { healthy: etcd.healthy, ...(etcd.leader === undefined ? {} : { leader: etcd.leader }) },
     chains,
     processes,

@@ -5,7 +5,8 @@
  * `<peer dataDir>/keys/peer.pem`, the demo contracts installed), connects to the ordering service
  * (the etcd-backed orderer client), joins the chains the description lists for it from their
  * genesis blocks, follows delivery, and serves the HTTP API on its own address (and on the API's
- * address too when the description's `api` fronts it). Readiness (`GET /api/ready`) means every
+ * address too when the description's `api` fronts it: over HTTPS with the `api` certificate when
+ * the bootstrap wrote it, see {@link PeerProcessOptions.apiTls}). Readiness (`GET /api/ready`) means every
  * block ordered so far is committed here.
  *
  * A peer that is behind the ordering log's retained window (the log compacts once every peer has
@@ -33,7 +34,7 @@ import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { ApiBackend } from '../api/backend.js';
 import { createNodeMetrics } from '../api/metrics.js';
-import { createApiServer, type ApiServer } from '../api/server.js';
+import { createApiServer, type ApiHttpsOptions, type ApiServer } from '../api/server.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { IdentityContract } from '../contracts/identity/identity-contract.js';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
@@ -53,7 +54,7 @@ import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { openPeerEndorsementService, type PeerEndorsementService } from './peer-endorsement-service.js';
 import { createRemotePeer, type RemotePeer } from './remote-peer.js';
 import { genesisFile, peerKeyFile } from './network-bootstrap.js';
-import { adminKeysOfChains, liveTlsMembership, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
+import { adminKeysOfChains, liveTlsMembership, tlsMembershipOfNetwork, type ProcessTlsFiles, type TlsMembership } from './tls-pki.js';
 import { describedPath, readNetworkDescription, watchNetworkDescription, type DescribedPeer, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 
 /** How often a peer looks whether delivery stalled below the ordered height (then it asks other peers). */
@@ -83,6 +84,12 @@ export interface PeerProcessOptions {
   readonly tls?: PeerTls;
   /** Time limit of one endorsement request to another peer (default 10 s). */
   readonly remoteEndorseTimeoutMs?: number;
+  /**
+   * The `api` certificate and key (as the bootstrap writes them under the API's data folder): the
+   * description's `api` address, when this peer serves it, is then HTTPS with them. The peer's own
+   * port is unchanged (its plain API, and the peer-to-peer routes over mutual TLS).
+   */
+  readonly apiTls?: ApiHttpsOptions;
 }
 
 /** A process's TLS credentials and the membership its links check. */
@@ -315,6 +322,17 @@ class ChainFollower {
 }
 
 /**
+ * Where a peer process serves the API: its own address (plain HTTP; TLS connections there reach
+ * the peer-to-peer routes), then the description's `api` address when it fronts this peer, over
+ * HTTPS when the `api` certificate is given.
+ */
+function apiAddresses(description: NetworkDescription, me: DescribedPeer, apiTls: ApiHttpsOptions | undefined): { host: string; port: number; https?: ApiHttpsOptions }[] {
+  const own = { host: me.host, port: me.port };
+  if (description.api.peer !== me.name) return [own];
+  return [own, { host: description.api.host, port: description.api.port, ...(apiTls === undefined ? {} : { https: apiTls }) }];
+}
+
+/**
  * Opens a peer process's peer, joins and follows its chains and serves its API.
  * @throws SilkError CONFIG_INVALID (unknown peer, unreadable key), DATA_FOLDER_LOCKED (another
  *   process runs this peer), BAD_BLOCK (a genesis block that does not match the ledger on disk)
@@ -365,11 +383,10 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     const rateLimitPerMinute = rateLimitOf(process.env['SILK_RATE_LIMIT']);
     const nodeMetrics = createNodeMetrics(backend);
     metrics = nodeMetrics;
-    const addresses = [{ host: me.host, port: me.port }, ...(description.api.peer === me.name ? [{ host: description.api.host, port: description.api.port }] : [])];
-    for (const address of addresses) {
-      const server = await createApiServer({ backend, rateLimitPerMinute, plugins: [nodeMetrics.plugin], ...(logger ? { logger } : {}) });
+    for (const { host, port, https } of apiAddresses(description, me, options.apiTls)) {
+      const server = await createApiServer({ backend, rateLimitPerMinute, plugins: [nodeMetrics.plugin], ...(https === undefined ? {} : { https }), ...(logger ? { logger } : {}) });
       servers.push(server);
-      urls.push(await server.listen(address));
+      urls.push(await server.listen({ host, port }));
     }
     // The peer-to-peer routes share the peer's own port: TLS connections there reach them.
     let p2p: PeerEndorsementService | undefined;
@@ -488,6 +505,19 @@ function processTls(description: NetworkDescription, me: DescribedPeer, descript
   };
 }
 
+/**
+ * The certificate and key of the description's `api` address: `tls/api.crt` and `api.key` under
+ * the API's data folder, with the CA bundle beside them, as the bootstrap writes them; undefined
+ * when there are none (the address then stays plain HTTP).
+ * @throws SilkError CONFIG_INVALID when only some of the files exist or one cannot be read
+ */
+function apiHttps(description: NetworkDescription, tlsFilesOf: (dataDir: string, role: 'api') => ProcessTlsFiles | undefined): ApiHttpsOptions | undefined {
+  const files = tlsFilesOf(describedPath(description, description.api.dataDir), 'api');
+  if (files === undefined) return undefined;
+  const { cert, key } = readTlsCredentials(files);
+  return { cert, key };
+}
+
 /** Runs a peer process until SIGTERM or SIGINT. @returns the exit code */
 async function main(argv: readonly string[]): Promise<number> {
   const { descriptionFile, name } = parsePeerArgs(argv);
@@ -516,6 +546,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
   const { describedEtcdEndpoints, processTlsFiles } = await import('./etcd-host-main.js');
   const etcdTls = processTlsFiles(describedPath(description, me.dataDir), 'etcd-client');
+  const apiTls = description.api.peer === name ? apiHttps(description, processTlsFiles) : undefined;
   const orderer = await openEtcdOrdererClient({
     etcd: { endpoints: describedEtcdEndpoints(description, etcdTls !== undefined), ...(etcdTls === undefined ? {} : { tls: etcdTls }) },
     orderers: orderersNow,
@@ -523,7 +554,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(tls === undefined ? {} : { tls }),
     logger,
   });
-  const node = await openPeerProcess({ description, name, orderer, logger, ...(tls === undefined ? {} : { tls }) });
+  const node = await openPeerProcess({ description, name, orderer, logger, ...(tls === undefined ? {} : { tls }), ...(apiTls === undefined ? {} : { apiTls }) });
   logger.info({ urls: node.urls, chains: Object.fromEntries(me.chains.map((c) => [c, node.peer.height(c)])), endorsers: node.remotePeers.map((r) => r.name) }, 'peer serving');
   const signal = await stop;
   logger.info({ signal }, 'stopping: draining the API, then closing the ledgers');

@@ -431,6 +431,16 @@ export interface NetworkCertificateFiles {
 }
 
 /**
+ * The alliance's CA bundle, `<dataDir>/tls/alliance-ca.crt`: every member org's TLS CA certificate
+ * (the same bundle as each process's `tls/ca-bundle.crt`). It is public: clients of the API's
+ * HTTPS address trust it (`silk --ca`, the SDK's `connect({ ca })`).
+ * @example connect({ url: 'https://10.0.1.10:8080', ca: readFileSync(allianceCaBundleFile(description)) })
+ */
+export function allianceCaBundleFile(description: NetworkDescription): string {
+  return describedPath(description, join('tls', 'alliance-ca.crt'));
+}
+
+/**
  * Where etcd's administrator certificate lives: `<dataDir>/tls/etcd-root.crt` and `etcd-root.key`
  * (0600), with the alliance CA bundle. Its CN is `root`, the etcd user with every permission; the
  * etcd host (membership changes, defragmentation, alarms, snapshots, users and roles) and the
@@ -441,7 +451,7 @@ export function etcdRootTlsFiles(description: NetworkDescription): ProcessTlsFil
   return {
     certFile: describedPath(description, join('tls', 'etcd-root.crt')),
     keyFile: describedPath(description, join('tls', 'etcd-root.key')),
-    caFile: describedPath(description, join('tls', 'alliance-ca.crt')),
+    caFile: allianceCaBundleFile(description),
   };
 }
 
@@ -523,7 +533,7 @@ export async function writeNetworkCertificates(description: NetworkDescription, 
     orgCaFiles[org.name] = file;
   }
   const bundlePem = [...cas.values()].map((c) => c.certificatePem.trim()).join('\n') + '\n';
-  const caBundleFile = describedPath(description, join('tls', 'alliance-ca.crt'));
+  const caBundleFile = allianceCaBundleFile(description);
   writePublic(caBundleFile, bundlePem);
   const validityParams: ValidityParameters = { ...(options.notBefore ? { notBefore: options.notBefore } : {}), ...(options.notAfter ? { notAfter: options.notAfter } : {}) };
   const caOf = (org: string): OrgCa => cas.get(org) as OrgCa;

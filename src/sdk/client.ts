@@ -26,6 +26,12 @@ export interface ConnectOptions {
   readonly signer?: Signer;
   /** A `fetch` to use instead of the global one (proxies, custom TLS, instrumentation). */
   readonly fetch?: FetchFunction;
+  /**
+   * For an `https://` URL: the CA certificates to trust, as PEM text (a string or a Buffer), e.g. a
+   * distributed network's alliance bundle `tls/alliance-ca.crt`. Only these are trusted then;
+   * without it, the default trust store. Not with `fetch`.
+   */
+  readonly ca?: string | Uint8Array;
   /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
   readonly timeoutMs?: number;
 }
@@ -167,17 +173,28 @@ function trustOf(info: ChainInfo): ReceiptTrust {
   return { orderers: [...info.config.orderers], peers };
 }
 
+/** The `fetch` each client of {@link connect} makes its requests with (its `ca` or `fetch` option). */
+const clientFetches = new WeakMap<SilkClient, FetchFunction>();
+
+/**
+ * The `fetch` a client makes its requests with, so other parts of the SDK (EPCIS) reach the node
+ * the same way (with the client's `ca`); undefined for a client not made by {@link connect}.
+ */
+export function fetchOfClient(client: SilkClient): FetchFunction | undefined {
+  return clientFetches.get(client);
+}
+
 /**
  * Connects to a node (lazily: no request is made until the first call).
  * @param options the node's URL, a default signer, a fetch and a time limit
  * @returns the client
- * @throws SilkError INVALID_ARGUMENT when the URL is not http(s)
+ * @throws SilkError INVALID_ARGUMENT when the URL is not http(s), or `ca` is not a PEM CA bundle
  * @example
  * const client = connect({ url: 'http://127.0.0.1:8080', signer: signerFromPem(readFileSync('alice.pem', 'utf8')) });
  * const r = await client.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'a1', owner: 'alice', colour: 'red', size: 1, appraisedValue: 100 } });
  */
 export function connect(options: ConnectOptions): SilkClient {
-  const http: HttpTransport = createHttpTransport({ url: options.url, timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) });
+  const http: HttpTransport = createHttpTransport({ url: options.url, timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }) });
   /** Chain configurations by name, for contract versions; refreshed by chain() and on UNKNOWN_CONTRACT_VERSION. */
   const configs = new Map<string, Promise<ChainInfo>>();
 
@@ -354,5 +371,7 @@ export function connect(options: ConnectOptions): SilkClient {
       return subscribeToChain(http, chain, o);
     },
   };
+  clientFetches.set(client, http.fetch);
   return client;
 }
+

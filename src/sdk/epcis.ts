@@ -17,7 +17,7 @@ import { eventHashId } from '../traceability/event-hash.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
 import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
-import type { SilkClient } from './client.js';
+import { fetchOfClient, type SilkClient } from './client.js';
 import { createHttpTransport, type FetchFunction } from './http-transport.js';
 
 export { signDocumentSensorData, signSensorData, SILK_EPCIS_NAMESPACE, type SensorSignature } from '../traceability/epcis-document-sensor-signature.js';
@@ -126,14 +126,15 @@ export async function verifyProvenance(client: SilkClient, answer: ProvenanceWit
 /**
  * The EPCIS part of a client.
  * @param client - a connected client (its URL is used)
- * @param options - a `fetch` and time limit, as for `connect`
+ * @param options - a `fetch` and time limit, as for `connect` (default: the client's own, so a
+ *   client connected with `ca` reaches the node with it)
  * @example
  * const epcis = epcisClient(client);
  * await epcis.capture(doc, { chain: 'product', signer });
  * const page = await epcis.events('product', { EQ_bizStep: ['shipping', 'receiving'], perPage: 50 });
  */
 export function epcisClient(client: SilkClient, options: { readonly fetch?: FetchFunction; readonly timeoutMs?: number } = {}): EpcisClient {
-  const baseFetch = options.fetch ?? globalThis.fetch;
+  const baseFetch = options.fetch ?? fetchOfClient(client) ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 60_000;
   return {
     capture: (document, o) =>

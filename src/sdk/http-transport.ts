@@ -3,6 +3,7 @@
  * into a registry error (src/sdk/sdk-errors.ts), so the client above deals in results only.
  */
 import { SilkError } from '../errors.js';
+import { caBundle, caFetch } from './ca-fetch.js';
 import { errorFromResponse, unreachable } from './sdk-errors.js';
 
 /** The `fetch` the SDK calls (the global one by default). */
@@ -36,6 +37,8 @@ export interface HttpTransport {
 export interface HttpTransportOptions {
   readonly url: string;
   readonly fetch?: FetchFunction;
+  /** For an https URL: the CA certificates (PEM) to trust instead of the default roots. */
+  readonly ca?: string | Uint8Array;
   readonly timeoutMs: number;
 }
 
@@ -56,14 +59,24 @@ function normaliseBaseUrl(url: string): string {
 }
 
 /**
+ * The `fetch` of a transport: the caller's, one trusting `ca` for https, or the global one.
+ * @throws SilkError INVALID_ARGUMENT when both are given, or `ca` is not a PEM CA bundle
+ */
+function transportFetch(options: HttpTransportOptions): FetchFunction {
+  if (options.ca === undefined) return options.fetch ?? globalThis.fetch;
+  if (options.fetch !== undefined) throw new SilkError('INVALID_ARGUMENT', 'give either ca or fetch: a fetch of your own makes its own TLS connections', { path: 'ca' });
+  return caFetch(caBundle(options.ca));
+}
+
+/**
  * Creates the transport.
- * @throws SilkError INVALID_ARGUMENT for a bad URL or time limit
+ * @throws SilkError INVALID_ARGUMENT for a bad URL, time limit or CA bundle
  * @example const http = createHttpTransport({ url: 'http://127.0.0.1:8080', timeoutMs: 60_000 })
  */
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const baseUrl = normaliseBaseUrl(options.url);
   if (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs <= 0) throw new SilkError('INVALID_ARGUMENT', `timeoutMs must be a positive integer, got ${String(options.timeoutMs)}`, { path: 'timeoutMs' });
-  const fetchFn = options.fetch ?? globalThis.fetch;
+  const fetchFn = transportFetch(options);
   const { timeoutMs } = options;
 
   const url = (path: string, query?: QueryValues): string => {

@@ -62,27 +62,49 @@ export function errorFromResponse(failure: HttpFailure): SilkError {
   return new SilkError(parsed.code, parsed.message, details);
 }
 
+/** `details.reason` of an UNREACHABLE whose cause is a server certificate the client does not trust. */
+export const UNTRUSTED_CERTIFICATE_REASON = 'untrusted-certificate';
+
+/** OpenSSL's verdicts on a server certificate chain that does not lead to a trusted CA (or is not valid now). */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'INVALID_CA', 'CERT_CHAIN_TOO_LONG',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED',
+]);
+
 /**
  * The error a request that got no answer stands for.
  * @param cause what fetch threw
  * @param where `METHOD url` of the request
  * @param timeoutMs the request's time limit, to name it when it ran out
- * @returns a SilkError UNREACHABLE whose cause is the original failure
+ * @returns a SilkError UNREACHABLE whose cause is the original failure; a server certificate the
+ *   client does not trust has details.reason {@link UNTRUSTED_CERTIFICATE_REASON}, one that does not
+ *   name the host `certificate-name`
  */
 export function unreachable(cause: unknown, where: string, timeoutMs?: number): SilkError {
   const name = (cause as { name?: unknown } | null)?.name;
   if (name === 'TimeoutError') return new SilkError('UNREACHABLE', `${where}: no answer within ${timeoutMs ?? '?'} ms`, {}, { cause });
   const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof inner?.code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(inner.code)) {
+    return new SilkError('UNREACHABLE', `${where}: the node's TLS certificate is not trusted (${inner.code})`, { reason: UNTRUSTED_CERTIFICATE_REASON }, { cause });
+  }
+  if (inner?.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new SilkError('UNREACHABLE', `${where}: the node's TLS certificate does not name this host (${typeof inner.message === 'string' ? inner.message : inner.code})`, { reason: 'certificate-name' }, { cause });
+  }
   const reason = typeof inner?.code === 'string' ? inner.code : typeof inner?.message === 'string' ? inner.message : cause instanceof Error ? cause.message : String(cause);
   return new SilkError('UNREACHABLE', `${where}: cannot reach the node (${reason})`, {}, { cause });
 }
 
 /**
  * Whether a read that failed so may pass if made again later: no answer, the node busy or
- * stopping, or a server-side failure (5xx, also from a proxy). A refusal (4xx) never passes.
+ * stopping, or a server-side failure (5xx, also from a proxy). A refusal (4xx) never passes, nor
+ * does a server certificate the client does not accept.
  */
 export function isTransient(error: SilkError): boolean {
   if (error.code === 'RATE_LIMITED') return true;
+  // A certificate the client does not accept stays so until the client is configured otherwise.
+  if (error.details.reason === UNTRUSTED_CERTIFICATE_REASON || error.details.reason === 'certificate-name') return false;
   const status = typeof error.details.httpStatus === 'number' ? error.details.httpStatus : error.httpStatus;
   return status >= 500;
 }

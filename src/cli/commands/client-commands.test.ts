@@ -18,7 +18,7 @@ interface Run {
 
 /** Runs `silk ARGS…` as a user would, without blocking the test's own node (no node or key from the tester's environment). */
 function silk(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Run> {
-  return runCli(args, 30_000, { SILK_URL: undefined, SILK_KEY: undefined, ...env });
+  return runCli(args, 30_000, { SILK_URL: undefined, SILK_KEY: undefined, SILK_CA: undefined, ...env });
 }
 
 
@@ -201,6 +201,8 @@ describe('silk client commands against a running node', () => {
   it('says in one line what is wrong with what was typed, and exits 2', async () => {
     const notPem = join(scratch.path, 'not-a-key.pem');
     writeFileSync(notPem, 'hello');
+    const brokenPem = join(scratch.path, 'broken.crt');
+    writeFileSync(brokenPem, '-----BEGIN CERTIFICATE-----\nMIIBnot+a+certificate==\n-----END CERTIFICATE-----\n');
     const cases: [readonly string[], RegExp][] = [
       [['submit', 'trade', 'basic', 'createAsset', '{id: 1}', '--key', aliceKey], /^silk: ARGS-JSON is not valid JSON \(.+\): \{id: 1\}; quote it/],
       [['query', 'trade', 'basic', 'readAsset', '{"id":', '--key', aliceKey], /^silk: ARGS-JSON is not valid JSON/],
@@ -211,12 +213,20 @@ describe('silk client commands against a running node', () => {
       [['tx', 'trade', 'xyz'], /^silk: a transaction id is 64 lowercase hex digits/],
       [['query', 'trade', 'basic', '--range', 'a', '--limit', '500'], /^silk: --limit must be 1\.\.100, got 500$/],
       [['status', '--url', 'ftp://example.org'], /^silk: --url: .* is not an http or https URL$/],
+      [['status', '--ca', join(scratch.path, 'missing-ca.crt')], /^silk: cannot read the CA bundle .*missing-ca\.crt \(--ca or \$SILK_CA\): no such file$/],
+      [['block', 'trade', '1', '--ca', scratch.path], /^silk: cannot read the CA bundle .* \(--ca or \$SILK_CA\): it is a folder$/],
+      [['status', '--ca', notPem], /^silk: the CA bundle .*not-a-key\.pem \(--ca or \$SILK_CA\) is not usable: ca holds no PEM certificate/],
+      [['status', '--ca', brokenPem], /^silk: the CA bundle .*broken\.crt \(--ca or \$SILK_CA\) is not usable: certificate 1 of ca does not parse/],
     ];
     const runs = await Promise.all(cases.map(([args]) => silk([...args, ...(args.includes('--url') ? [] : url)])));
     runs.forEach((r, i) => {
       assert.equal(r.code, 2, `${cases[i]![0].join(' ')}: ${r.stderr}`);
       assertOneLine(r, cases[i]![1]);
     });
+    // $SILK_CA is read as --ca is, by every client command.
+    const fromEnv = await silk(['tx', 'trade', 'a'.repeat(64), ...url], { SILK_CA: join(scratch.path, 'gone.crt') });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assertOneLine(fromEnv, /^silk: cannot read the CA bundle .*gone\.crt \(--ca or \$SILK_CA\): no such file$/);
     const unknownFlag = await silk(['status', '--colour', ...url]);
     assert.equal(unknownFlag.code, 2);
     assert.match(unknownFlag.stderr, /Unknown option '--colour'/);
@@ -236,5 +246,6 @@ describe('silk client commands against a running node', () => {
     for (const command of ['status', 'block CHAIN', 'tx CHAIN TXID', 'query CHAIN CONTRACT FN', 'submit CHAIN CONTRACT FN ARGS-JSON']) assert.ok(r.stdout.includes(`silk ${command}`), command);
     assert.match(r.stdout, /4 the node refused the request/);
     assert.match(r.stdout, /5 the node could not be reached/);
+    assert.match(r.stdout, /--ca FILE .*CA bundle/);
   });
 });

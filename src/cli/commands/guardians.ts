@@ -35,7 +35,7 @@ const USAGE = `usage: silk guardians publish-key --chain C --org O (--mnemonic-f
        silk guardians cancel --chain C --org O --request ID --key PEM
        silk guardians release --chain C --org O --request ID --guardian G (--mnemonic-file F | --keystore F) --key PEM [--index N]
        silk guardians recover --request-file REQUEST.json --out SECRET.json [--force]
-  (each also takes --url URL and --json)`;
+  (each also takes --url URL, --ca FILE and --json)`;
 
 const BASE = { ...CLIENT_OPTIONS, chain: { type: 'string' }, org: { type: 'string' } } as const;
 const OPTIONS = {
@@ -212,7 +212,7 @@ async function recover(argv: string[]): Promise<number> {
   const json = values.json === true;
   return reportFailures(json, async () => {
     const file = readRequestFile(requestFile);
-    const url = { url: values.url ?? file.url };
+    const url = { url: values.url ?? file.url, ca: values.ca };
     const setupValue = await readRecallState(url, file.chain, recallKeys.guardians(file.org));
     if (setupValue === undefined) throw new InputError(`${file.org} has no guardians on ${file.chain}`);
     const { request: stored, releases } = await readRequest(url, file.chain, file.org, file.requestId);

@@ -64,11 +64,12 @@ async function up(argv: string[]): Promise<number> {
   });
   bar.finish();
   if (json) {
-    console.log(JSON.stringify({ description: result.descriptionFile, api: result.apiUrl, peers: result.peerUrls, processes: result.processes }));
+    console.log(JSON.stringify({ description: result.descriptionFile, api: result.apiUrl, ...(result.apiCa === undefined ? {} : { apiCa: result.apiCa }), peers: result.peerUrls, processes: result.processes }));
     return EXIT.ok;
   }
   console.log(`Silkledger network running (${result.describedNow ? 'described and bootstrapped now' : 'from its existing description'}): ${result.descriptionFile}`);
   console.log(`  api:    ${result.apiUrl}/api/health   (OpenAPI at ${result.apiUrl}/docs)`);
+  if (result.apiCa !== undefined) console.log(`  ca:     ${result.apiCa} (the API's CA bundle: silk --ca ${result.apiCa}, or $SILK_CA; the SDK's connect({ ca }))`);
   console.log(`  peers:  ${Object.entries(result.peerUrls).map(([name, url]) => `${name} ${url}`).join(', ')}`);
   console.log(`  keys:   ${result.bootstrap.keysDir} (each org's admin key signs: --key ${result.bootstrap.keysDir}/<org>/admin.pem)`);
   console.log(`  status: silk network status --dir ${networkDir(values)}`);
@@ -90,7 +91,7 @@ function yesNo(value: boolean): string {
 }
 
 function printStatus(s: NetworkStatus): void {
-  console.log(`Network ${s.dir}: ${s.ready ? 'running and ready' : s.started ? 'NOT ready' : 'not started'}; etcd ${s.etcd.healthy ? `healthy (leader ${s.etcd.leader ?? '?'})` : 'NOT healthy'}; api ${s.apiUrl ?? '?'}`);
+  console.log(`Network ${s.dir}: ${s.ready ? 'running and ready' : s.started ? 'NOT ready' : 'not started'}; etcd ${s.etcd.healthy ? `healthy (leader ${s.etcd.leader ?? '?'})` : 'NOT healthy'}; api ${s.apiUrl ?? '?'}${s.apiCa === undefined ? '' : `, CA bundle ${s.apiCa} (silk --ca)`}`);
   console.log('');
   console.log(table(['PROCESS', 'KIND', 'PID', 'ALIVE', 'READY', 'DETAIL'], s.processes.map((p) => [
     p.name,

@@ -18,7 +18,7 @@ const USAGE = `usage:
   silk products register-lot --gtin GTIN14 --lot LOT --production-date YYYY-MM-DD [--expiry-date YYYY-MM-DD] --site GLN --key K
   silk products commission --gtin GTIN14 [--lot LOT] (--serials-file F | --count N [--start S] [--width W])
                            [--owner ORG] [--batch-size N] --key K
-common options: [--chain NAME (default product)] [--url URL] [--json]`;
+common options: [--chain NAME (default product)] [--url URL] [--ca FILE] [--json]`;
 
 const OPTIONS = {
   ...CLIENT_OPTIONS,
@@ -107,7 +107,7 @@ async function commission(values: Values, chain: string, json: boolean): Promise
   const owner = values.owner;
   try {
     const result = await commissionSerials({
-      submitter: nodeClient(values as { url?: string }),
+      submitter: nodeClient(values as { url?: string; ca?: string }),
       signer,
       chain,
       gtin,
