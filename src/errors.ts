@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   // Errors raised to callers (never stored as validation codes).
   INVALID_ARGUMENT: { http: 400, stage: 'input', description: 'An argument is missing, of the wrong type, or out of range.' },
   PAYLOAD_TOO_LARGE: { http: 413, stage: 'input', description: 'The message exceeds a size limit.' },
-  UNSUPPORTED_MEDIA_TYPE: { http: 415, stage: 'input', description: 'The request body is not of a content type the route accepts (JSON).' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, stage: 'input', description: 'The request body is not of a content type the route accepts (JSON; application/octet-stream for broadcast batches to an orderer).' },
   RATE_LIMITED: { http: 429, stage: 'input', description: 'Too many requests from this client; retry after the time the Retry-After header gives.' },
   UNTRUSTED_CERTIFICATE: { http: 403, stage: 'input', description: "A TLS certificate presented in distributed mode is not a registered process's certificate from a member org's CA keyed by the org's admin key (or it expired, or names another role); details.reason says which." },
   UNKNOWN_CHAIN: { http: 404, stage: 'input', description: 'No chain of that name exists on this node.' },
