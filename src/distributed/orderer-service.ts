@@ -678,7 +678,6 @@ function genesisConfigs(envelopes: readonly Uint8Array[]): { envelope: Uint8Arra
 }
 
 const BASE64 = '^[A-Za-z0-9+/]*={0,2}$';
-const CHAIN = CHAIN_NAME_PATTERN;
 const BATCH_CONTENT_TYPE = 'application/octet-stream';
 
 /** The refusal of a batch body that is not `application/octet-stream`. */
@@ -715,7 +714,7 @@ function registerBatchRoute(app: FastifyInstance, service: OrdererServiceImpl): 
 
 function registerRoutes(app: FastifyInstance, service: OrdererServiceImpl): void {
   app.post<{ Body: { chain: string; envelope: string } }>(BROADCAST_PATH, {
-    schema: { body: { type: 'object', required: ['chain', 'envelope'], additionalProperties: false, properties: { chain: { type: 'string', pattern: CHAIN }, envelope: { type: 'string', minLength: 4, pattern: BASE64 } } } },
+    schema: { body: { type: 'object', required: ['chain', 'envelope'], additionalProperties: false, properties: { chain: { type: 'string', pattern: CHAIN_NAME_PATTERN }, envelope: { type: 'string', minLength: 4, pattern: BASE64 } } } },
   }, async (request) => {
     const forwarded = request.headers[FORWARDED_HEADER] !== undefined;
     const position = await service.order(request.body.chain, new Uint8Array(Buffer.from(request.body.envelope, 'base64')), forwarded);

@@ -283,7 +283,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     if (txIds !== undefined) for (const t of c.txIndex) txIds.add(t.txId);
   };
   // The only writer also keeps the hot part of the world state in memory (state-cache.ts).
-  const stateCache = options.readonly ? undefined : new StateCache();
+  const stateCache = options.readonly ? undefined : new StateCache((ns, key) => q.state.get(ns, key));
   const noteCommitted = (c: BlockCommit): void => {
     if (cachedHeight !== undefined && c.number + 1 > cachedHeight) cachedHeight = c.number + 1;
     stateCache?.applyCommitted(c.number, c.writes);
@@ -308,8 +308,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       return { number: r.number, hash: r.hash, bytes: r.bytes, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig, timestamp: r.ts };
     },
     state(ns, key) {
-      if (stateCache === undefined) return q.state.get(ns, key);
-      return stateCache.get(ns, key, () => q.state.get(ns, key));
+      return stateCache === undefined ? q.state.get(ns, key) : stateCache.get(ns, key);
     },
     range(ns, start, end, limit, after) {
       return q.range.all(ns, start, end, after ?? '', limit);

@@ -31,7 +31,13 @@ const ENTRY_OVERHEAD = 96;
 export class StateCache {
   /** `ns \0 key` → the stored state, or null when the key has no value. */
   readonly #entries = new Map<string, StoredState | null>();
+  /** The store's point read from SQLite, called on a miss. */
+  readonly #read: (ns: string, key: string) => StoredState | undefined;
   #bytes = 0;
+
+  constructor(read: (ns: string, key: string) => StoredState | undefined) {
+    this.#read = read;
+  }
 
   /** Entries held now (for tests and metrics). */
   get size(): number {
@@ -43,15 +49,12 @@ export class StateCache {
     return this.#bytes;
   }
 
-  /**
-   * The state of a key: from memory, else from `read` (SQLite), remembered for next time.
-   * @param read the store's point read, called on a miss
-   */
-  get(ns: string, key: string, read: () => StoredState | undefined): StoredState | undefined {
+  /** The state of a key: from memory, else from SQLite, remembered for next time. */
+  get(ns: string, key: string): StoredState | undefined {
     const id = cacheKey(ns, key);
     const hit = this.#entries.get(id);
     if (hit !== undefined) return hit ?? undefined;
-    const stored = read();
+    const stored = this.#read(ns, key);
     this.#set(id, stored ?? null);
     return stored;
   }
