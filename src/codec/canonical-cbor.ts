@@ -161,6 +161,17 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+/** {@link compareBytes} over two ranges of one buffer. */
+function compareRanges(buf: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const aLen = aEnd - aStart;
+  if (aLen !== bEnd - bStart) return aLen - (bEnd - bStart);
+  for (let i = 0; i < aLen; i++) {
+    const d = (buf[aStart + i] as number) - (buf[bStart + i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 const keyCache = new Map<string, Uint8Array>();
 function encodedKey(key: string): Uint8Array {
   let e = keyCache.get(key);
@@ -177,6 +188,28 @@ function encodedKey(key: string): Uint8Array {
 /** Map keys in canonical order: by encoded bytes (so by UTF-8 length first). */
 function compareKeys(a: string, b: string): number {
   return compareBytes(encodedKey(a), encodedKey(b));
+}
+
+/**
+ * Sorts map keys into canonical order in place. Maps have few keys and are usually built in
+ * canonical order already, so an insertion sort (no comparison at all beyond one pass when
+ * sorted) beats the general sort, which allocates a work array per call.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 32) {
+    keys.sort(compareKeys);
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    if (compareKeys(keys[j] as string, k) <= 0) continue;
+    while (j >= 0 && compareKeys(keys[j] as string, k) > 0) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
 }
 
 function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
@@ -216,7 +249,7 @@ function encodeValue(w: Writer, v: CanonicalValue, depth: number): void {
     const keys = Object.keys(map);
     let count = 0;
     for (const k of keys) if (map[k] !== undefined) count++;
-    if (keys.length > 1) keys.sort(compareKeys);
+    if (keys.length > 1) sortKeys(keys);
     w.head(5, count);
     for (const k of keys) {
       const item = map[k];
@@ -404,15 +437,17 @@ class Reader {
     const len = this.length(info);
     if (len > this.limits.maxItems) this.fail('map has too many entries');
     const out: Record<string, CanonicalValue> = Object.create(null) as Record<string, CanonicalValue>;
-    let prev: Uint8Array | undefined;
+    // The previous key's encoded bytes, as a range of the input (no view allocated per key).
+    let prevStart = -1;
+    let prevEnd = -1;
     for (let i = 0; i < len; i++) {
       const start = this.pos;
       this.need(1);
       if ((this.buf[this.pos] as number) >> 5 !== 3) this.fail('map keys must be text');
       const key = this.value(depth + 1) as string;
-      const keyBytes = this.buf.subarray(start, this.pos);
-      if (prev !== undefined && compareBytes(prev, keyBytes) >= 0) this.fail('map keys out of canonical order or repeated');
-      prev = keyBytes;
+      if (prevStart >= 0 && compareRanges(this.buf, prevStart, prevEnd, start, this.pos) >= 0) this.fail('map keys out of canonical order or repeated');
+      prevStart = start;
+      prevEnd = this.pos;
       if (key === '__proto__') this.fail('forbidden map key');
       out[key] = this.value(depth + 1);
     }

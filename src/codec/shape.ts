@@ -56,7 +56,7 @@ export function readVersion(v: CanonicalValue | undefined, path: string, support
 
 /** Refuses maps that carry fields outside `allowed`, so unknown data cannot ride along signed. */
 export function onlyFields(m: CanonicalMap, path: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(m)) {
+  for (const k in m) {
     if (!allowed.includes(k)) throw new SilkError('MALFORMED', `${path}: unknown field '${k}'`, { path: `${path}.${k}` });
   }
 }

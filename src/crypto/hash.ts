@@ -12,10 +12,25 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) {
     return new Uint8Array(hash('sha256', parts[0] as Uint8Array, 'buffer'));
   }
+  // Several small parts (tx ids, Merkle leaves and nodes): copied into one scratch buffer and
+  // hashed one-shot, which costs less than a Hash object.
+  let size = 0;
+  for (const p of parts) size += p.length;
+  if (size <= concatScratch.length) {
+    let at = 0;
+    for (const p of parts) {
+      concatScratch.set(p, at);
+      at += p.length;
+    }
+    return new Uint8Array(hash('sha256', concatScratch.subarray(0, size), 'buffer'));
+  }
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
 }
+
+/** Scratch space of {@link sha256} for parts hashed together (hashing never re-enters itself). */
+const concatScratch = new Uint8Array(4096);
 
 /** Lower-case hex of bytes. */
 export function toHex(b: Uint8Array): string {

@@ -233,6 +233,25 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   };
 }
 
+/** An envelope decoded as far as ordering needs: its outer layer and the proposal; the result stays bytes. */
+export interface OrderingView {
+  readonly envelope: Envelope;
+  readonly proposal: Proposal;
+  readonly txId: string;
+}
+
+/**
+ * Decodes what an orderer checks before ordering an envelope (submitter, chain, contract, tx id).
+ * The result is not decoded: the peers decode and judge it at validation, where a malformed one
+ * is marked MALFORMED.
+ * @throws SilkError MALFORMED naming the failing path; PAYLOAD_TOO_LARGE when oversize
+ */
+export function decodeForOrdering(bytes: Uint8Array): OrderingView {
+  const envelope = decodeEnvelope(bytes);
+  const proposal = decodeProposal(envelope.proposal);
+  return { envelope, proposal, txId: computeTxId(proposal.nonce, proposal.creator) };
+}
+
 /**
  * Decodes an envelope and its proposal and result, checking that the result belongs to the proposal.
  * @throws SilkError MALFORMED naming the failing path; PAYLOAD_TOO_LARGE when oversize

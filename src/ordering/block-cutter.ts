@@ -11,7 +11,7 @@ import { SilkError, SubmitError } from '../errors.js';
 import { indexMembers, type ResolvedIdentity } from '../identity/identity-resolver.js';
 import { CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { configUpdateProblem } from '../ledger/config-transaction.js';
-import { decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction } from '../ledger/transaction.js';
+import { decodeForOrdering, decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction, type OrderingView } from '../ledger/transaction.js';
 import type { OrderedPosition } from './orderer.js';
 
 /** Bytes of a block besides its envelopes: header, signature and CBOR framing, with room to spare. */
@@ -52,6 +52,14 @@ export interface BlockCutterOptions {
   readonly onBatch: (batch: CutBatch) => void;
 }
 
+/**
+ * What admission decoded: the envelope and its proposal; a configuration transaction is decoded
+ * whole (`full`), since the orderer acts on the configuration it carries.
+ */
+export interface AdmittedEnvelope extends OrderingView {
+  readonly full?: DecodedTransaction;
+}
+
 /** Admission and batching of one chain. */
 export interface BlockCutter {
   readonly chain: string;
@@ -61,12 +69,12 @@ export interface BlockCutter {
    * Checks an envelope as the orderer must before ordering it.
    * @throws SubmitError PAYLOAD_TOO_LARGE, MALFORMED, WRONG_CHAIN, UNKNOWN_CREATOR, BAD_SIGNATURE
    */
-  admit(envelope: Uint8Array): DecodedTransaction;
+  admit(envelope: Uint8Array): AdmittedEnvelope;
   /**
    * Queues an admitted envelope; resolves with its position once the owner stores its block. The
    * same tx id while still pending joins the first envelope's waiters.
    */
-  add(envelope: Uint8Array, decoded: DecodedTransaction): Promise<OrderedPosition>;
+  add(envelope: Uint8Array, decoded: AdmittedEnvelope): Promise<OrderedPosition>;
   /** Cuts the open batch now (nothing happens when it is empty). */
   flush(): void;
   /** Takes every queued envelope out without cutting (the open batch only; cut batches belong to the owner). */
@@ -111,7 +119,7 @@ export function configOfBlockTxs(txs: readonly Uint8Array[]): ChainConfig | unde
  * endorsement's signature is checked here (only on this path), so copying a peer's public key
  * into an envelope does not get spam ordered; configuration transactions still need a member.
  */
-function vouchedByPeer(members: ReadonlyMap<string, ResolvedIdentity>, d: DecodedTransaction): boolean {
+function vouchedByPeer(members: ReadonlyMap<string, ResolvedIdentity>, d: OrderingView): boolean {
   if (d.proposal.contract === CONFIG_NAMESPACE) return false;
   return d.envelope.endorsements.some((e) => members.get(toHex(e.endorser))?.role === 'peer' && verifyP256(e.endorser, d.envelope.result, e.signature));
 }
@@ -168,18 +176,20 @@ class ChainBlockCutter implements BlockCutter {
     return envelope.length + (this.#maxBlockBytes === undefined ? 0 : ENVELOPE_FRAMING_BYTES);
   }
 
-  admit(envelope: Uint8Array): DecodedTransaction {
+  admit(envelope: Uint8Array): AdmittedEnvelope {
     const limit = Math.min(MAX_ENVELOPE_BYTES, this.#batchLimit());
     if (this.#cost(envelope) > limit) throw new SubmitError('PAYLOAD_TOO_LARGE', `envelope of ${envelope.length} bytes exceeds the chain's limit of ${limit} bytes per envelope`, { chain: this.chain });
     try {
-      const d = decodeTransaction(envelope);
+      const view = decodeForOrdering(envelope);
+      // A configuration transaction is decoded whole: its result is the configuration.
+      const d: AdmittedEnvelope = view.proposal.contract === CONFIG_NAMESPACE ? { ...view, full: decodeTransaction(envelope) } : view;
       if (d.proposal.chain !== this.chain) throw new SubmitError('WRONG_CHAIN', `envelope is for chain ${d.proposal.chain}, not ${this.chain}`);
       if (!this.#members.has(toHex(d.proposal.creator)) && !vouchedByPeer(this.#members, d)) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${this.chain}, and no configured peer of it endorsed the transaction`);
       if (!verifyP256(d.proposal.creator, d.envelope.proposal, d.envelope.signature)) throw new SubmitError('BAD_SIGNATURE', 'the submitter signature does not verify');
       if (d.proposal.contract === CONFIG_NAMESPACE) {
         // The orderer acts on a configuration it cuts (members, batching, which orderers may
         // lead): one that would not take effect at the peers is refused here, with the reason.
-        const problem = configUpdateProblem(this.#config, d, Date.now());
+        const problem = configUpdateProblem(this.#config, d.full as DecodedTransaction, Date.now());
         if (problem !== undefined) throw new SubmitError(problem.code, `configuration transaction refused: ${problem.message}`, { chain: this.chain });
       }
       return d;
@@ -188,7 +198,7 @@ class ChainBlockCutter implements BlockCutter {
     }
   }
 
-  add(envelope: Uint8Array, decoded: DecodedTransaction): Promise<OrderedPosition> {
+  add(envelope: Uint8Array, decoded: AdmittedEnvelope): Promise<OrderedPosition> {
     return new Promise<OrderedPosition>((resolve, reject) => {
       const existing = this.#pending.get(decoded.txId);
       if (existing !== undefined) {
@@ -201,7 +211,8 @@ class ChainBlockCutter implements BlockCutter {
         this.flush();
         // Judged again when cut: another update may have taken effect since it was admitted. One
         // that would not take effect is still ordered (peers mark it invalid), and changes nothing.
-        const config = configUpdateProblem(this.#config, decoded, Date.now()) === undefined ? configOfTransaction(decoded) : undefined;
+        const full = decoded.full ?? decodeTransaction(envelope);
+        const config = configUpdateProblem(this.#config, full, Date.now()) === undefined ? configOfTransaction(full) : undefined;
         this.#onBatch({ txs: [p], isConfig: true, ...(config === undefined ? {} : { config }) });
         return;
       }
