@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createSigner, generateSigner, P256_N, publicKeyObject, signerFromPem, verifyP256 } from './p256.js';
+import { createSigner, generateSigner, isCanonicalSignature, P256_N, publicKeyObject, signerFromPem, verifyP256 } from './p256.js';
 import { createVerifyPool } from './verify-pool.js';
 
 const msg = new TextEncoder().encode('silk road');
@@ -14,6 +14,20 @@ function highS(sig: Uint8Array): Uint8Array {
 }
 
 describe('P-256 signatures', () => {
+  it('takes r in 1..n-1 and s in 1..n/2 as canonical, and nothing at or past those bounds', () => {
+    const int32 = (v: bigint): Uint8Array => Buffer.from(v.toString(16).padStart(64, '0'), 'hex');
+    const sig = (r: bigint, s: bigint): Uint8Array => new Uint8Array([...int32(r), ...int32(s)]);
+    const half = P256_N >> 1n;
+    for (const [r, s, ok] of [
+      [1n, 1n, true], [P256_N - 1n, half, true], [12345n, half - 1n, true],
+      [0n, 1n, false], [P256_N, 1n, false], [P256_N + 1n, 1n, false], [(1n << 256n) - 1n, 1n, false],
+      [1n, 0n, false], [1n, half + 1n, false], [1n, P256_N - 1n, false], [1n, (1n << 256n) - 1n, false],
+    ] as const) {
+      assert.equal(isCanonicalSignature(sig(r, s)), ok, `r = ${r.toString(16)}, s = ${s.toString(16)}`);
+    }
+    assert.equal(isCanonicalSignature(sig(1n, 1n).subarray(0, 63)), false, 'a 63-byte signature');
+  });
+
   it('signs low-S P1363 signatures that verify, and WebCrypto verifies them too', async () => {
     const signer = generateSigner();
     for (let i = 0; i < 50; i++) {

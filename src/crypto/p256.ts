@@ -78,13 +78,29 @@ export function signP256(key: KeyObject, message: Uint8Array): Uint8Array {
   return sig;
 }
 
+const N_BYTES = bigIntTo32(P256_N);
+const HALF_N_BYTES = bigIntTo32(HALF_N);
+
+/** Compares the 32-byte big-endian integer at `b[at..at+32]` with `limit`: negative, zero or positive. */
+function compare32(b: Uint8Array, at: number, limit: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = (b[at + i] as number) - (limit[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function isZero32(b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 32; i++) if (b[at + i] !== 0) return false;
+  return true;
+}
+
 /** True when a 64-byte P1363 signature has r, s in range and a low S. */
 export function isCanonicalSignature(signature: Uint8Array): boolean {
   if (signature.length !== 64) return false;
-  // High-S check on the top bytes first: cheap and almost always decisive.
-  const s = bytesToBigInt(signature.subarray(32));
-  const r = bytesToBigInt(signature.subarray(0, 32));
-  return r > 0n && r < P256_N && s > 0n && s <= HALF_N;
+  // Byte comparisons with n and n/2 (no big integers on the hot path); high S decides most
+  // refusals, so it is checked first.
+  return compare32(signature, 32, HALF_N_BYTES) <= 0 && !isZero32(signature, 32) && !isZero32(signature, 0) && compare32(signature, 0, N_BYTES) < 0;
 }
 
 let verifyCount = 0;
