@@ -2,8 +2,9 @@
  * What every orderer does before a block is stored, whatever stores it: admit an envelope (size,
  * format, chain, membership of the submitter, its signature) and cut batches by the chain's batch
  * configuration (count, bytes, timeout), configuration transactions alone in their own batch.
- * The solo orderer stores a batch in SQLite at once; the distributed orderer appends it to the
- * etcd block log as its chain's leader. Both settle the waiters only once the block is stored.
+ * The solo orderer writes a batch's block to its SQLite log on its writer thread; the distributed
+ * orderer appends it to the etcd block log as its chain's leader. Both settle the waiters only
+ * once the block is stored.
  */
 import { toHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
