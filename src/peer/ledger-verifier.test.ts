@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeBlock } from '../ledger/block.js';
+import { decodeBlockWrites } from '../storage/block-writes.js';
+import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
+import { openSqliteLedgerStore, type HistoryRow, type TxLocation } from '../storage/sqlite-ledger-store.js';
 import { openTestNetwork, tempDir } from '../testing/fixtures.js';
 import { verifyLedgerFile } from './ledger-verifier.js';
 
@@ -28,6 +31,54 @@ function flip(bytes: Buffer, at: number): Buffer {
   const out = Buffer.from(bytes);
   out[at] = (out[at] ?? 0) ^ 0x01;
   return out;
+}
+
+/** Every state key's history and every indexed tx id's location, read through a read-only store. */
+function indexAnswers(path: string): { history: HistoryRow[][]; txs: (TxLocation | undefined)[] } {
+  const ids = new Database(path, { readonly: true });
+  let txIds: string[];
+  try {
+    // A version-2 ledger keeps its ids as text; a current one in its blocks' records.
+    const current = ids.prepare("SELECT 1 FROM sqlite_master WHERE name = 'block_writes'").get() !== undefined;
+    txIds = current
+      ? (ids.prepare('SELECT number, writes FROM block_writes').all() as { number: number; writes: Buffer }[]).flatMap((r) => decodeBlockWrites(r.writes, r.number).txs.map((t) => t.txId))
+      : ids.prepare('SELECT txid FROM txs').pluck().all() as string[];
+  } finally {
+    ids.close();
+  }
+  const store = openSqliteLedgerStore(path, { readonly: true });
+  try {
+    const keys = [...store.iterateState()];
+    return {
+      history: keys.map((k) => store.history(k.ns, k.key, 'desc', 1000)),
+      txs: txIds.sort().map((id) => store.tx(id)),
+    };
+  } finally {
+    void store.close();
+  }
+}
+
+/** Rewrites a ledger's index in the form of schema version 2, with that release's statements. */
+function downgradeToVersion2(path: string): void {
+  const db = new Database(path);
+  try {
+    const records = db.prepare('SELECT w.number, w.writes, b.ts FROM block_writes w JOIN blocks b ON b.number = w.number ORDER BY w.number').all() as { number: number; writes: Buffer; ts: number }[];
+    db.exec(`DROP TABLE history; DROP TABLE txs; DROP TABLE block_writes;
+      DELETE FROM meta WHERE name = 'index_savepoint'; UPDATE meta SET value = '2' WHERE name = 'schema_version';
+      CREATE TABLE history (ns TEXT NOT NULL, key TEXT NOT NULL, block INTEGER NOT NULL, tx INTEGER NOT NULL, txid TEXT NOT NULL,
+        value TEXT, ts INTEGER NOT NULL, PRIMARY KEY (ns, key, block, tx)) WITHOUT ROWID;
+      CREATE TABLE txs (txid TEXT PRIMARY KEY, block INTEGER NOT NULL, tx INTEGER NOT NULL, code INTEGER NOT NULL) WITHOUT ROWID;`);
+    const hist = db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const txIndex = db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)');
+    for (const r of records) {
+      const record = decodeBlockWrites(r.writes, r.number);
+      const ids = new Map(record.txs.map((t) => [t.tx, t.txId]));
+      for (const w of record.writes) hist.run(w.ns, w.key, r.number, w.tx, ids.get(w.tx), w.value, r.ts);
+      for (const t of record.txs) txIndex.run(t.txId, r.number, t.tx, t.code);
+    }
+  } finally {
+    db.close();
+  }
 }
 
 describe('silk verify', () => {
@@ -174,6 +225,68 @@ describe('silk verify', () => {
     assert.equal(missing.ok, false);
     assert.equal(missing.problems[0]?.block, 6);
     assert.match(JSON.stringify(missing.problems), /receipt rows are missing/);
+  });
+
+  it('names the block when a byte of its block_writes record is flipped', async () => {
+    const v = await tampered(ledger, work.path, 'block-writes-byte', (db) => {
+      const row = db.prepare<[], { writes: Buffer }>('SELECT writes FROM block_writes WHERE number = 4').get()!;
+      // A byte of the last write's value (near the end of the record).
+      db.prepare('UPDATE block_writes SET writes = ? WHERE number = 4').run(flip(row.writes, row.writes.length - 5));
+    });
+    assert.equal(v.ok, false);
+    assert.equal(v.problems[0]?.block, 4);
+    assert.match(JSON.stringify(v.problems), /block 4: stored block_writes record differs from the replay/);
+
+    const missing = await tampered(ledger, work.path, 'block-writes-missing', (db) => {
+      db.prepare('DELETE FROM block_writes WHERE number = 2').run();
+    });
+    assert.equal(missing.problems[0]?.block, 2);
+    assert.match(JSON.stringify(missing.problems), /block_writes record is missing/);
+  });
+
+  it('names the block whose key history or tx index row is missing, and counts rows no record calls for', async () => {
+    const history = await tampered(ledger, work.path, 'history-row', (db) => {
+      assert.equal(db.prepare('DELETE FROM history WHERE block = 5').run().changes, 1);
+    });
+    assert.equal(history.ok, false);
+    assert.equal(history.problems[0]?.block, 5);
+    assert.match(JSON.stringify(history.problems), /key history row of basic\/asset:v\d by tx 0 is missing/);
+
+    const tx = await tampered(ledger, work.path, 'tx-row', (db) => {
+      db.prepare('UPDATE txs SET code = code + 1 WHERE block = 3').run();
+    });
+    assert.equal(tx.ok, false);
+    assert.equal(tx.problems[0]?.block, 3);
+    assert.match(JSON.stringify(tx.problems), /tx index row of tx 0 .* differs/);
+
+    const extra = await tampered(ledger, work.path, 'history-extra', (db) => {
+      db.prepare("INSERT INTO history (ns, key, block, tx) VALUES ('basic', 'asset:v9', 6, 0)").run();
+    });
+    assert.equal(extra.ok, false);
+    assert.match(JSON.stringify(extra.problems), /key history holds \d+ rows; the block_writes records up to block 7 call for \d+/);
+  });
+
+  it('a version-2 ledger verifies before and after a writable open converts it, answering the same history and tx lookups', async () => {
+    const old = join(work.path, 'version-2.sqlite');
+    copyFileSync(ledger, old);
+    const expected = indexAnswers(ledger);
+    assert.ok(expected.txs.length >= 8 && expected.history.length >= 7);
+    downgradeToVersion2(old);
+    assert.deepEqual(indexAnswers(old), expected, 'the version-2 rows answer as the original');
+    const before = await verifyLedgerFile(old);
+    assert.deepEqual(before.problems, []);
+    await openSqliteLedgerStore(old).close();
+    const db = new Database(old, { readonly: true });
+    try {
+      assert.equal(db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").pluck().get(), String(LEDGER_SCHEMA_VERSION));
+      assert.equal(db.prepare('SELECT COUNT(*) FROM block_writes').pluck().get(), 8);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(indexAnswers(old), expected, 'the converted ledger answers as the original');
+    const after = await verifyLedgerFile(old);
+    assert.deepEqual(after.problems, []);
+    assert.equal(after.blocks, 8);
   });
 
   it('the CLI exits 0 on an intact data folder and 1 naming the bad block otherwise', () => {

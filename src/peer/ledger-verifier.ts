@@ -2,8 +2,10 @@
  * Re-verifies a peer's whole ledger for one chain: the hash chain, Merkle roots, orderer
  * signatures, every transaction's signatures and policies (by re-validating each block from
  * scratch), the stored validation codes, commit hashes and peer signatures, the stored receipt
- * material (headers, inclusion paths, leaf and envelope hashes) against the blocks, and finally
- * the stored world state against the state replayed from the blocks.
+ * material (headers, inclusion paths, leaf and envelope hashes) against the blocks, each block's
+ * index record (`block_writes`) against the one the replay writes and the key history and tx
+ * index rows against those records, and finally the stored world state against the state
+ * replayed from the blocks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../le
 import { computeBlockProofs, encodeCommitStatement, type BlockProofs } from '../ledger/receipt.js';
 import { VALIDATION_CODES } from '../errors.js';
 import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
-import { openSqliteLedgerStore, type LedgerStore, type StoredBlock, type StoredProofs } from '../storage/sqlite-ledger-store.js';
+import { openSqliteLedgerStore, type IndexRowsCheck, type IndexTotals, type LedgerStore, type StoredBlock, type StoredProofs } from '../storage/sqlite-ledger-store.js';
 import { validateBlock } from './block-validator.js';
 import { checkBlock } from './block-checks.js';
 import { computeCommitHash, encodeValidationCodes } from '../ledger/commit-hash.js';
@@ -133,6 +135,62 @@ function receiptProblem(stored: StoredProofs | undefined, expected: BlockProofs,
   return undefined;
 }
 
+/** The checks of the index records and rows, block by block and then in total. */
+interface IndexTally {
+  /** Checks a block once the replay committed it; returns the problem. */
+  block(n: number): string | undefined;
+  /** Checks the row counts of the index tables once every block passed; returns the problem. */
+  totals(height: number): string | undefined;
+}
+
+/**
+ * Each block's stored index record must equal the one the replay wrote, and its key history and
+ * tx index rows be in their tables once due there (up to the index savepoint); the tables must
+ * then hold no other rows. Ledgers older than schema version 3 (opened read-only, not
+ * migrated) have no records: nothing to check.
+ */
+function createIndexTally(stored: LedgerStore, replay: LedgerStore): IndexTally {
+  const required = Number(stored.meta('schema_version') ?? 1) >= LEDGER_SCHEMA_VERSION;
+  let historyRows = 0;
+  let txRows = 0;
+  const check = (n: number): IndexRowsCheck => {
+    const record = stored.blockWrites(n);
+    if (record === undefined) return { problem: 'its block_writes record is missing', historyRows: 0, txRows: 0 };
+    const expected = replay.blockWrites(n);
+    if (expected === undefined || !bytesEqual(record, expected)) return { problem: 'stored block_writes record differs from the replay (its tx ids, codes or state writes)', historyRows: 0, txRows: 0 };
+    return stored.checkIndexRows(n);
+  };
+  return {
+    block(n) {
+      if (!required) return undefined;
+      const rows = check(n);
+      historyRows += rows.historyRows;
+      txRows += rows.txRows;
+      return rows.problem;
+    },
+    totals(height) {
+      if (!required) return undefined;
+      const t: IndexTotals = stored.indexTotals();
+      if (t.indexSavepoint < -1 || t.indexSavepoint > height - 1) return `index savepoint ${t.indexSavepoint} is beyond the block store height ${height}`;
+      if (t.historyRows !== historyRows) return `the key history holds ${t.historyRows} rows; the block_writes records up to block ${t.indexSavepoint} call for ${historyRows}`;
+      if (t.txRows !== txRows) return `the tx index holds ${t.txRows} rows; the block_writes records up to block ${t.indexSavepoint} call for ${txRows}`;
+      return undefined;
+    },
+  };
+}
+
+/** The checks after every block passed: the index tables' totals, then the world state. Returns the state keys compared. */
+function finalChecks(stored: LedgerStore, replay: LedgerStore, index: IndexTally, height: number, problems: LedgerProblem[]): number {
+  const badIndex = index.totals(height);
+  if (badIndex !== undefined) {
+    problems.push({ message: badIndex });
+    return 0;
+  }
+  const compared = compareState(stored, replay);
+  if (compared.problem !== undefined) problems.push(compared.problem);
+  return compared.keys;
+}
+
 async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: VerifyLedgerOptions): Promise<LedgerVerification> {
   const verifier = options.verifier ?? createInlineVerifier();
   const resolver = createRegistryIdentityResolver();
@@ -148,7 +206,8 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
     problems.push({ block: n, message: `block ${n}: ${message}` });
   };
 
-  const receiptsRequired = Number(stored.meta('schema_version') ?? 1) >= LEDGER_SCHEMA_VERSION;
+  const receiptsRequired = Number(stored.meta('schema_version') ?? 1) >= 2;
+  const index = createIndexTally(stored, replay);
   if (stored.savepoint() !== height - 1) problems.push({ message: `savepoint ${stored.savepoint()} does not match the block store height ${height}` });
 
   for (let n = 0; n < height && problems.length === 0; n++) {
@@ -203,6 +262,11 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
       break;
     }
     replay.commit({ ...row, txIndex: v.txIndex, writes: v.writes, proofs });
+    const badIndex = index.block(n);
+    if (badIndex !== undefined) {
+      fail(n, badIndex);
+      break;
+    }
     if (v.config !== undefined) resolver.addConfig(n, v.config);
     feedIdentityWrites(resolver, n, v.writes);
     prevHash = row.hash;
@@ -212,11 +276,6 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
     options.onProgress?.(n + 1, height);
   }
 
-  let stateKeys = 0;
-  if (problems.length === 0) {
-    const compared = compareState(stored, replay);
-    stateKeys = compared.keys;
-    if (compared.problem !== undefined) problems.push(compared.problem);
-  }
+  const stateKeys = problems.length === 0 ? finalChecks(stored, replay, index, height, problems) : 0;
   return { path: stored.path, chain, blocks: height, transactions, stateKeys, ok: problems.length === 0, problems };
 }

@@ -22,6 +22,7 @@ import { createConfigTransaction } from '../ledger/config-transaction.js';
 import { createProposal } from '../ledger/proposal.js';
 import { receiptToJson, verifyReceipt, type Receipt, type ReceiptJson } from '../ledger/receipt.js';
 import { encodeEnvelope, TX_FORMAT_VERSION } from '../ledger/transaction.js';
+import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
 import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
 import { tempDir } from '../testing/fixtures.js';
 import { verifyLedgerFile } from './ledger-verifier.js';
@@ -187,7 +188,7 @@ describe('receipts from stored inclusion proofs', () => {
     } finally {
       db.close();
     }
-    assert.equal(receiptTables(ledger).version, '2');
+    assert.equal(receiptTables(ledger).version, String(LEDGER_SCHEMA_VERSION));
   });
 
   it('serve the same receipts after a reopen', async () => {
@@ -228,7 +229,7 @@ describe('receipts from stored inclusion proofs', () => {
       } finally {
         await peer.close();
       }
-      assert.deepEqual(receiptTables(old), { tables: 2, blocks: height, version: '2' });
+      assert.deepEqual(receiptTables(old), { tables: 2, blocks: height, version: String(LEDGER_SCHEMA_VERSION) });
       const v = await verifyLedgerFile(old);
       assert.deepEqual(v.problems, []);
     } finally {
@@ -262,7 +263,7 @@ describe('receipts from stored inclusion proofs', () => {
     } finally {
       await store.close();
     }
-    assert.deepEqual(receiptTables(old), { tables: 2, blocks: height, version: '2' });
+    assert.deepEqual(receiptTables(old), { tables: 2, blocks: height, version: String(LEDGER_SCHEMA_VERSION) });
     assert.deepEqual((await verifyLedgerFile(old)).problems, []);
   });
 
@@ -291,8 +292,8 @@ describe('receipts from stored inclusion proofs', () => {
     const newer = join(copies.path, 'newer.sqlite');
     copyFileSync(ledger, newer);
     const db = new Database(newer);
-    db.exec("UPDATE meta SET value = '3' WHERE name = 'schema_version'");
+    db.prepare("UPDATE meta SET value = ? WHERE name = 'schema_version'").run(String(LEDGER_SCHEMA_VERSION + 1));
     db.close();
-    assert.throws(() => openSqliteLedgerStore(newer), (e: unknown) => isSilkError(e, 'LEDGER_CORRUPT') && /schema version 3/.test(e.message));
+    assert.throws(() => openSqliteLedgerStore(newer), (e: unknown) => isSilkError(e, 'LEDGER_CORRUPT') && e.message.includes(`schema version ${LEDGER_SCHEMA_VERSION + 1}`));
   });
 });

@@ -13,7 +13,7 @@ const target = process.env.SILK_KILL_POINT;
 let remaining = Number(process.env.SILK_KILL_AFTER ?? '1');
 
 /** Kill points the storage layer defines. */
-export type KillPoint = 'before-block-insert' | 'after-block-insert' | 'after-state-writes' | 'before-commit' | 'after-commit' | 'during-checkpoint' | 'during-receipt-migration';
+export type KillPoint = 'before-block-insert' | 'after-block-insert' | 'after-state-writes' | 'before-commit' | 'after-commit' | 'during-checkpoint' | 'during-receipt-migration' | 'during-index-migration';
 
 let watchdog: { readonly signal: Int32Array } | undefined;
 if (target === 'during-checkpoint') {

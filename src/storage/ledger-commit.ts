@@ -1,16 +1,20 @@
 /**
  * The write side of a peer ledger: one block and everything it changes in one SQLite
- * transaction. Used by the store on the calling thread and by its writer thread alike.
+ * transaction, with the key history and tx index rows of recent blocks when the store hands
+ * them over (in batches: see INDEX_FLUSH_BLOCKS in sqlite-ledger-store.ts). Used by the store
+ * on the calling thread and by its writer thread alike.
  */
 import type Database from 'better-sqlite3';
 import { SilkError } from '../errors.js';
+import { encodeBlockWrites, txIdBytes } from './block-writes.js';
 import { killPoint } from './kill-points.js';
+import type { IndexFlush } from './pending-index.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
 /**
  * Pages the write-ahead log grows to before a commit copies it back into the database file
  * (SQLite's default is 1,000, about 4 MB). A block rewrites pages all over the state, history and
- * tx index trees, and most of them again a few blocks later: checkpointing every ~40 MB instead
+ * tx index trees (the index rows only every few dozen blocks), and most of them again a few blocks later: checkpointing every ~40 MB instead
  * copies each hot page once per many blocks, which cut the writer's CPU per block by about a
  * fifth in the rmw benchmark (docs/benchmarks.md). The log file stays around that size between
  * checkpoints.
@@ -22,24 +26,47 @@ export const INSERT_RECEIPT_BLOCK = 'INSERT OR REPLACE INTO receipt_blocks (numb
 /** Stores one transaction's share of its receipt. */
 export const INSERT_RECEIPT_TX = 'INSERT OR REPLACE INTO receipt_txs (block, tx, env_hash, leaf, path) VALUES (?, ?, ?, ?, ?)';
 
+/** Stores a block's index record (block-writes.ts). */
+export const INSERT_BLOCK_WRITES = 'INSERT OR REPLACE INTO block_writes (number, writes) VALUES (?, ?)';
+/** Stores one key history row. */
+export const INSERT_HISTORY = 'INSERT OR REPLACE INTO history (ns, key, block, tx) VALUES (?, ?, ?, ?)';
+/** Stores one tx index row; the first block to claim an id keeps it. */
+export const INSERT_TX = 'INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)';
+/** Records the block up to which the index rows are in their tables. */
+export const SET_INDEX_SAVEPOINT = "INSERT INTO meta (name, value) VALUES ('index_savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+/** The functions writing a ledger: a block with everything it changes, or index rows alone. */
+export interface BlockCommitter {
+  /** Commits one block atomically (IMMEDIATE transaction), with the index rows it carries. */
+  commit(c: BlockCommit): void;
+  /** Writes index rows and the index savepoint in their own transaction (a flush without a block). */
+  flush(f: IndexFlush): void;
+}
+
 /**
- * Prepares the commit statements on a connection and returns the function committing a block.
+ * Prepares the commit statements on a connection and returns the functions writing to it. The
+ * index rows are written as the commit carries them (`index`): the store decides when.
  * @param db an open, writable connection to a ledger file
- * @param options `history: false` keeps no key history rows (a scratch replay's store)
- * @returns a function that commits one block atomically (IMMEDIATE transaction)
+ * @example const committer = createBlockCommitter(db); committer.commit(c)
  */
-export function createBlockCommitter(db: Database.Database, options: { readonly history?: boolean } = {}): (c: BlockCommit) => void {
-  const keepHistory = options.history !== false;
+export function createBlockCommitter(db: Database.Database): BlockCommitter {
   const q = {
     insertBlock: db.prepare('INSERT OR REPLACE INTO blocks (number, hash, bytes, codes, commit_hash, peer_sig, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     upsert: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx, policy = excluded.policy'),
     upsertKeepPolicy: db.prepare('INSERT INTO state (ns, key, value, block, tx, policy) VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, block = excluded.block, tx = excluded.tx'),
     del: db.prepare('DELETE FROM state WHERE ns = ? AND key = ?'),
-    hist: db.prepare('INSERT OR REPLACE INTO history (ns, key, block, tx, txid, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    txIndex: db.prepare('INSERT OR IGNORE INTO txs (txid, block, tx, code) VALUES (?, ?, ?, ?)'),
+    blockWrites: db.prepare(INSERT_BLOCK_WRITES),
+    hist: db.prepare(INSERT_HISTORY),
+    txIndex: db.prepare(INSERT_TX),
+    setIndexSavepoint: db.prepare(SET_INDEX_SAVEPOINT),
     receiptBlock: db.prepare(INSERT_RECEIPT_BLOCK),
     receiptTx: db.prepare(INSERT_RECEIPT_TX),
     setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+  };
+  const writeIndex = (f: IndexFlush): void => {
+    for (const [ns, key, block, tx] of f.history) q.hist.run(ns, key, block, tx);
+    for (const [txId, block, tx, code] of f.txs) q.txIndex.run(txIdBytes(txId), block, tx, code);
+    q.setIndexSavepoint.run(f.savepoint);
   };
   const commitTx = db.transaction((c: BlockCommit) => {
     killPoint('before-block-insert');
@@ -49,9 +76,9 @@ export function createBlockCommitter(db: Database.Database, options: { readonly 
       if (w.value === null) q.del.run(w.ns, w.key);
       else if (w.policy === undefined) q.upsertKeepPolicy.run(w.ns, w.key, w.value, c.number, w.tx);
       else q.upsert.run(w.ns, w.key, w.value, c.number, w.tx, w.policy);
-      if (keepHistory) q.hist.run(w.ns, w.key, c.number, w.tx, w.txId, w.value, c.timestamp);
     }
-    for (const t of c.txIndex) q.txIndex.run(t.txId, c.number, t.tx, t.code);
+    q.blockWrites.run(c.number, encodeBlockWrites(c.txIndex, c.writes));
+    if (c.index !== undefined) writeIndex(c.index);
     const { proofs } = c;
     q.receiptBlock.run(c.number, proofs.header, proofs.ordererSignature, c.codes, c.commitHash, c.peerSignature);
     proofs.txs.forEach((t, i) => q.receiptTx.run(c.number, i, t.envelopeHash, t.leafHash, t.path));
@@ -59,14 +86,25 @@ export function createBlockCommitter(db: Database.Database, options: { readonly 
     killPoint('after-state-writes');
     killPoint('before-commit');
   });
-  return (c) => {
-    try {
-      commitTx.immediate(c);
-    } catch (e) {
-      if (e instanceof SilkError) throw e;
-      mapStorageError(e, `committing block ${c.number}`);
-    }
-    killPoint('after-commit');
+  const flushTx = db.transaction(writeIndex);
+  return {
+    commit(c) {
+      try {
+        commitTx.immediate(c);
+      } catch (e) {
+        if (e instanceof SilkError) throw e;
+        mapStorageError(e, `committing block ${c.number}`);
+      }
+      killPoint('after-commit');
+    },
+    flush(f) {
+      try {
+        flushTx.immediate(f);
+      } catch (e) {
+        if (e instanceof SilkError) throw e;
+        mapStorageError(e, `writing the index rows up to block ${f.savepoint}`);
+      }
+    },
   };
 }
 

@@ -9,12 +9,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
+import type { IndexFlush } from './pending-index.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
 /** One ledger's handle on its writer thread. */
 export interface LedgerWriter {
   /** Commits a block on the writer thread. @throws SilkError STORAGE_FULL, INTERNAL */
   commit(c: BlockCommit): Promise<void>;
+  /** Writes index rows without a block on the writer thread. @throws SilkError STORAGE_FULL, INTERNAL */
+  flush(f: IndexFlush): Promise<void>;
   /** Closes the ledger's write connection; the thread stops when it has no ledger left. */
   close(): Promise<void>;
 }
@@ -114,6 +117,7 @@ export function openLedgerWriter(path: string): LedgerWriter {
   opened.catch(() => undefined);
   return {
     commit: (c) => opened.then(() => send(t, { path, commit: c })),
+    flush: (f) => opened.then(() => send(t, { path, flush: f })),
     async close() {
       try {
         await opened;

@@ -1,18 +1,19 @@
 /**
  * A pooled writer thread (src/storage/ledger-writer-pool.ts): owns the write connections of the
  * ledgers given to it and commits their blocks, including the fsync of synchronous=FULL, off
- * the main thread. Messages: `{ id, open: path }`, `{ id, path, commit }`, `{ id, close: path }`;
- * replies `{ id }` or `{ id, error }`.
+ * the main thread. Messages: `{ id, open: path }`, `{ id, path, commit }`, `{ id, path, flush }`
+ * (index rows without a block), `{ id, close: path }`; replies `{ id }` or `{ id, error }`.
  */
 import Database from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
 import { SilkError } from '../errors.js';
-import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES } from './ledger-commit.js';
+import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES, type BlockCommitter } from './ledger-commit.js';
+import type { IndexFlush } from './pending-index.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
 interface OpenLedger {
   readonly db: Database.Database;
-  readonly commit: (c: BlockCommit) => void;
+  readonly committer: BlockCommitter;
 }
 
 const ledgers = new Map<string, OpenLedger>();
@@ -25,7 +26,7 @@ function open(path: string): void {
   db.pragma('busy_timeout = 10000');
   db.pragma('cache_size = -8192');
   db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  ledgers.set(path, { db, commit: createBlockCommitter(db) });
+  ledgers.set(path, { db, committer: createBlockCommitter(db) });
 }
 
 function ledger(path: string): OpenLedger {
@@ -34,13 +35,14 @@ function ledger(path: string): OpenLedger {
   return l;
 }
 
-parentPort?.on('message', (msg: { id: number; open?: string; close?: string; path?: string; commit?: BlockCommit }) => {
+parentPort?.on('message', (msg: { id: number; open?: string; close?: string; path?: string; commit?: BlockCommit; flush?: IndexFlush }) => {
   try {
     if (msg.open !== undefined) open(msg.open);
     else if (msg.close !== undefined) {
       ledger(msg.close).db.close();
       ledgers.delete(msg.close);
-    } else ledger(msg.path ?? '').commit(msg.commit as BlockCommit);
+    } else if (msg.flush !== undefined) ledger(msg.path ?? '').committer.flush(msg.flush);
+    else ledger(msg.path ?? '').committer.commit(msg.commit as BlockCommit);
     parentPort?.postMessage({ id: msg.id });
   } catch (e) {
     const err = e instanceof SilkError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error).message };

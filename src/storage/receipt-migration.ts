@@ -1,5 +1,7 @@
 /**
- * The ledger schema version and the migration of ledgers written before receipts were stored.
+ * The ledger schema version and the migration of older ledgers: of those written before
+ * receipts were stored (below), then of those written before the index records (version 3,
+ * index-migration.ts).
  *
  * Version 1 stored blocks, state, history and the tx index. Version 2 adds the receipt tables
  * (`receipt_blocks`: header, orderer signature and the peer's commit statement parts per
@@ -14,10 +16,15 @@ import { SilkError } from '../errors.js';
 import { decodeBlock } from '../ledger/block.js';
 import { computeBlockProofs } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
+import { migrateIndexRows } from './index-migration.js';
 import { INSERT_RECEIPT_BLOCK, INSERT_RECEIPT_TX, mapStorageError } from './ledger-commit.js';
 
-/** The schema version this release writes; kept in `meta` as `schema_version`. */
-export const LEDGER_SCHEMA_VERSION = 2;
+/**
+ * The schema version this release writes; kept in `meta` as `schema_version`. Version 2 added
+ * the receipt tables; version 3 the index records (`block_writes`), slim key history rows and
+ * binary tx ids (index-migration.ts).
+ */
+export const LEDGER_SCHEMA_VERSION = 3;
 
 /** Transactions backfilled per SQLite transaction unless the caller says otherwise. */
 const DEFAULT_BATCH_TXS = 8192;
@@ -39,8 +46,8 @@ export interface MigrateLedgerOptions {
 
 /**
  * Brings a writable ledger to {@link LEDGER_SCHEMA_VERSION}: backfills the receipt rows of every
- * block that lacks them and records the version. A no-op beyond two indexed reads when the
- * ledger is current.
+ * block that lacks them, converts the key history and tx index of a ledger older than version 3
+ * and records the version. A no-op beyond two indexed reads when the ledger is current.
  * @param db a writable connection whose schema (receipt tables included) exists
  * @returns the number of blocks backfilled
  * @throws SilkError LEDGER_CORRUPT for a ledger of a newer schema or a stored block that does not decode; STORAGE_FULL, INTERNAL
@@ -88,6 +95,7 @@ export function migrateLedger(db: Database.Database, options: MigrateLedgerOptio
 
   try {
     for (let n = first; n < height;) n = batch.immediate(n);
+    if (version < 3) migrateIndexRows(db, batchTxs);
     if (version !== LEDGER_SCHEMA_VERSION) q.setVersion.run(String(LEDGER_SCHEMA_VERSION));
   } catch (e) {
     if (e instanceof SilkError) throw e;

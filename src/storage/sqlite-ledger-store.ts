@@ -1,10 +1,18 @@
 /**
  * A peer's ledger for one chain in one SQLite file: blocks, validation codes, commit hashes,
- * world state (JSON text with versions), key history, the tx index and each block's receipt
+ * world state (JSON text with versions), each block's index record (`block_writes`: its tx ids
+ * and state writes, block-writes.ts), key history, the tx index and each block's receipt
  * material (header, orderer signature, commit statement parts, and per transaction its
  * envelope hash, leaf hash and inclusion path). A block and everything it changes land in one
  * SQLite transaction (WAL, synchronous=FULL), so a crash leaves either the whole block or none
  * of it.
+ *
+ * The key history and tx index rows are the exception: they go into their tables in batches
+ * (see INDEX_FLUSH_BLOCKS in ledger-index.ts), each inside the transaction of the block that completes
+ * the batch. Until then they are "pending": held in memory and answered from there, and
+ * recorded on disk by the blocks' `block_writes` records, from which an open rebuilds them. The
+ * meta value `index_savepoint` names the last block whose rows are in the tables; the pending
+ * rows are always exactly those of the blocks after it.
  */
 import Database from 'better-sqlite3';
 import { SilkError } from '../errors.js';
@@ -13,9 +21,12 @@ import { MERKLE_HASH_LENGTH, unpackInclusionPath } from '../ledger/merkle.js';
 import { computeBlockProofs, type BlockProofs, type TxProof } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
 import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES } from './ledger-commit.js';
+import { openLedgerIndex, openLegacyIndex, type LedgerIndex } from './ledger-index.js';
+import type { IndexFlush } from './pending-index.js';
 import { StateCache } from './state-cache.js';
 import { TxIdFilter } from './txid-filter.js';
 import { openLedgerWriter } from './ledger-writer-pool.js';
+import { INDEX_TABLES_SQL } from './index-migration.js';
 import { migrateLedger } from './receipt-migration.js';
 
 /** A stored state value with its version and key-level policy. */
@@ -52,10 +63,16 @@ export interface StateWrite {
 
 /** Everything one block commits. */
 export interface BlockCommit extends StoredBlock {
+  /** Tx ids the block claims (64 lowercase hex digits); an id an earlier block claimed keeps its first location. */
   readonly txIndex: readonly { readonly txId: string; readonly tx: number; readonly code: number }[];
   readonly writes: readonly StateWrite[];
   /** The block's receipt material (`computeBlockProofs`), stored so receipts need no decoding. */
   readonly proofs: BlockProofs;
+  /**
+   * Key history and tx index rows to write with the block, sorted, and the new
+   * `index_savepoint`. Set by the store when a batch is due; callers leave it out.
+   */
+  readonly index?: IndexFlush;
 }
 
 /** A block's receipt material as stored, with the copies of its commit statement parts. */
@@ -104,9 +121,7 @@ CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NUL
   commit_hash BLOB NOT NULL, peer_sig BLOB NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, block INTEGER NOT NULL, tx INTEGER NOT NULL,
   policy TEXT, PRIMARY KEY (ns, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS history (ns TEXT NOT NULL, key TEXT NOT NULL, block INTEGER NOT NULL, tx INTEGER NOT NULL, txid TEXT NOT NULL,
-  value TEXT, ts INTEGER NOT NULL, PRIMARY KEY (ns, key, block, tx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS txs (txid TEXT PRIMARY KEY, block INTEGER NOT NULL, tx INTEGER NOT NULL, code INTEGER NOT NULL) WITHOUT ROWID;
+${INDEX_TABLES_SQL}
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS receipt_blocks (number INTEGER PRIMARY KEY, header BLOB NOT NULL, orderer_sig BLOB NOT NULL, codes BLOB NOT NULL,
   commit_hash BLOB NOT NULL, peer_sig BLOB NOT NULL);
@@ -127,6 +142,23 @@ interface ReceiptRow {
   codes: Buffer;
   commit_hash: Buffer;
   peer_sig: Buffer;
+}
+
+/** What {@link LedgerStore.checkIndexRows} found for one block. */
+export interface IndexRowsCheck {
+  readonly problem?: string;
+  /** History rows the block has in the table (0 while its rows are pending). */
+  readonly historyRows: number;
+  /** Tx index rows the block has in the table (0 while its rows are pending). */
+  readonly txRows: number;
+}
+
+/** What {@link LedgerStore.indexTotals} counts. */
+export interface IndexTotals {
+  readonly historyRows: number;
+  readonly txRows: number;
+  /** The last block whose index rows are in the tables (`-1` when none). */
+  readonly indexSavepoint: number;
 }
 
 /** Options of {@link openSqliteLedgerStore}. */
@@ -161,7 +193,13 @@ export interface LedgerStore {
   range(ns: string, start: string, end: string, limit: number, after?: string): { key: string; value: string; block: number; tx: number }[];
   /** Runs a compiled rich query (SQL from the Mango compiler, over the `state` table). */
   select(sql: string, params: readonly unknown[]): Record<string, unknown>[];
+  /**
+   * A key's history rows in version order, after the `after` version when given, at most
+   * `limit` of them. Values, tx ids and timestamps come from the blocks' index records.
+   * @throws SilkError LEDGER_CORRUPT when a row's record is missing or does not hold it
+   */
   history(ns: string, key: string, order: 'asc' | 'desc', limit: number, after?: { block: number; tx: number }): HistoryRow[];
+  /** Where the transaction that first claimed a tx id is; undefined for an unknown or malformed id. */
   tx(txId: string): TxLocation | undefined;
   /**
    * What the receipt of the transaction at `at` (from {@link LedgerStore.tx}) needs: two
@@ -172,6 +210,17 @@ export interface LedgerStore {
   receipt(at: TxLocation): StoredReceipt;
   /** A block's stored receipt material, or undefined when none is stored (for verification). */
   proofs(n: number): StoredProofs | undefined;
+  /** A block's stored index record (block-writes.ts), or undefined when none is stored (for verification). */
+  blockWrites(n: number): Uint8Array | undefined;
+  /**
+   * Checks that the key history and tx index rows of block `n`'s record are in their tables
+   * when the block is at or below the index savepoint (for verification; nothing to check on a
+   * ledger older than schema version 3).
+   * @returns the first problem, and the rows the block accounts for in the tables
+   */
+  checkIndexRows(n: number): IndexRowsCheck;
+  /** Rows in the key history and tx index tables and the index savepoint (for verification). */
+  indexTotals(): IndexTotals;
   /** Commits a block and all it changes atomically on this thread. @throws SilkError STORAGE_FULL, INTERNAL */
   commit(c: BlockCommit): void;
   /** Commits a block atomically, on the writer thread when the store has one. @throws SilkError STORAGE_FULL, INTERNAL */
@@ -188,7 +237,7 @@ export interface LedgerStore {
   sizeBytes(): number;
   /** Truncating WAL checkpoint. */
   checkpoint(): void;
-  /** Removes the world state, history and tx index (blocks stay) so a replay rebuilds them. */
+  /** Removes the world state, index records, history and tx index (blocks stay) so a replay rebuilds them. */
   resetDerivedData(): void;
   /** Online backup to a file. */
   backup(destination: string): Promise<void>;
@@ -230,13 +279,8 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     block: db.prepare<[number], { number: number; hash: Buffer; bytes: Buffer; codes: Buffer; commit_hash: Buffer; peer_sig: Buffer; ts: number }>('SELECT * FROM blocks WHERE number = ?'),
     state: db.prepare<[string, string], StoredState>('SELECT value, block, tx, policy FROM state WHERE ns = ? AND key = ?'),
     range: db.prepare<[string, string, string, string, number], { key: string; value: string; block: number; tx: number }>('SELECT key, value, block, tx FROM state WHERE ns = ? AND key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?'),
-    histAsc: db.prepare<[string, string, number, number, number, number], { block: number; tx: number; txid: string; value: string | null; ts: number }>('SELECT block, tx, txid, value, ts FROM history WHERE ns = ? AND key = ? AND (block > ? OR (block = ? AND tx > ?)) ORDER BY block, tx LIMIT ?'),
-    histDesc: db.prepare<[string, string, number, number, number, number], { block: number; tx: number; txid: string; value: string | null; ts: number }>('SELECT block, tx, txid, value, ts FROM history WHERE ns = ? AND key = ? AND (block < ? OR (block = ? AND tx < ?)) ORDER BY block DESC, tx DESC LIMIT ?'),
-    tx: db.prepare<[string], TxLocation>('SELECT block, tx, code FROM txs WHERE txid = ?'),
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
     putMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
-    allTxIds: db.prepare<[], string>('SELECT txid FROM txs').pluck(),
-    txCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM txs'),
     allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
   };
   // An older ledger opened read-only has no receipt tables: its receipts are computed from blocks.
@@ -271,14 +315,16 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     return { block: t.block, tx: t.tx, code: t.code, envelopeHash: r.env_hash, leafHash: r.leaf, path: unpackStoredPath(r.path, t.block), header: r.header, ordererSignature: r.orderer_sig, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig };
   };
 
-  const commitTx = options.readonly ? undefined : createBlockCommitter(db, { history: options.scratch !== true });
+  const index = openIndex(db, options);
+  const committer = options.readonly ? undefined : createBlockCommitter(db);
   const writer = options.writerThread === true && !options.readonly ? openLedgerWriter(path) : undefined;
   if (writer !== undefined) db.pragma('busy_timeout = 10000');
   let cachedHeight: number | undefined;
   // A writing store is the ledger's only writer (the data lock): it knows every tx id committed,
   // so a new id's duplicate check needs no index read. Ids enter before their commit is written:
   // a failed commit leaves only a "maybe", which the index read then answers.
-  const txIds = options.readonly ? undefined : TxIdFilter.of(q.allTxIds.iterate(), q.txCount.get()?.n ?? 0);
+  const txIds = options.readonly ? undefined : TxIdFilter.of(index.txIds(), index.txCount());
+  const mightContain = (id: string): boolean => txIds === undefined || txIds.mightContain(id);
   const rememberTxIds = (c: BlockCommit): void => {
     if (txIds !== undefined) for (const t of c.txIndex) txIds.add(t.txId);
   };
@@ -317,14 +363,11 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       return db.prepare(sql).all(...params) as Record<string, unknown>[];
     },
     history(ns, key, order, limit, after) {
-      const rows = order === 'asc'
-        ? q.histAsc.all(ns, key, after?.block ?? -1, after?.block ?? -1, after?.tx ?? -1, limit)
-        : q.histDesc.all(ns, key, after?.block ?? Number.MAX_SAFE_INTEGER, after?.block ?? Number.MAX_SAFE_INTEGER, after?.tx ?? Number.MAX_SAFE_INTEGER, limit);
-      return rows.map((r) => ({ block: r.block, tx: r.tx, txId: r.txid, value: r.value, timestamp: r.ts }));
+      return index.history(ns, key, order, limit, after);
     },
     tx(txId) {
-      if (txIds !== undefined && !txIds.mightContain(txId)) return undefined;
-      return q.tx.get(txId);
+      if (!mightContain(txId)) return undefined;
+      return index.tx(txId);
     },
     receipt: readReceipt,
     proofs(n) {
@@ -333,11 +376,22 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       const txs = rq.txs.all(n).map((t): TxProof => ({ envelopeHash: t.env_hash, leafHash: t.leaf, path: t.path }));
       return { header: b.header, ordererSignature: b.orderer_sig, codes: b.codes, commitHash: b.commit_hash, peerSignature: b.peer_sig, txs };
     },
+    blockWrites(n) {
+      return index.blockWrites(n);
+    },
+    checkIndexRows(n) {
+      return index.checkIndexRows(n);
+    },
+    indexTotals() {
+      return index.indexTotals();
+    },
     commit(c) {
       if (writer !== undefined) throw new SilkError('INTERNAL', 'this store commits on its writer thread: use commitAsync');
-      if (commitTx === undefined) throw new SilkError('INTERNAL', `${path} is open read-only: it commits nothing`);
+      if (committer === undefined) throw new SilkError('INTERNAL', `${path} is open read-only: it commits nothing`);
+      const staged = index.stage(c, mightContain);
       rememberTxIds(c);
-      commitTx(c);
+      committer.commit(staged.commit);
+      index.committed(staged);
       noteCommitted(c);
     },
     async commitAsync(c) {
@@ -345,14 +399,19 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
         store.commit(c);
         return;
       }
+      const staged = index.stage(c, mightContain);
       rememberTxIds(c);
       try {
-        await writer.commit(c);
+        await writer.commit(staged.commit);
       } catch (e) {
         // A refused commit rolled back, but a writer thread that died may have committed it.
-        if (!(e instanceof SilkError) || e.code === 'INTERNAL') stateCache?.clear();
+        if (!(e instanceof SilkError) || e.code === 'INTERNAL') {
+          stateCache?.clear();
+          index.reload();
+        }
         throw e;
       }
+      index.committed(staged);
       noteCommitted(c);
     },
     exec(sql) {
@@ -379,23 +438,54 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
     resetDerivedData() {
       stateCache?.clear();
-      db.exec("DELETE FROM state; DELETE FROM history; DELETE FROM txs; DELETE FROM meta WHERE name = 'savepoint';");
+      db.exec("DELETE FROM state; DELETE FROM history; DELETE FROM txs; DELETE FROM block_writes; DELETE FROM meta WHERE name IN ('savepoint', 'index_savepoint');");
+      index.reset();
     },
     async backup(destination) {
       await db.backup(destination);
     },
     close() {
+      // The pending index rows are written in a batch of their own, so a cleanly closed ledger
+      // has none. Should that fail (a full disk), they stay in the blocks' records, from which
+      // the next open rebuilds them: nothing is lost, so the close goes on.
+      const flush: IndexFlush | undefined = committer !== undefined && db.open ? index.pendingFlush() : undefined;
       // Without a writer thread the store closes at once, before the promise is returned.
       if (writer === undefined) {
+        if (flush !== undefined) {
+          try {
+            committer?.flush(flush);
+            index.flushed(flush);
+          } catch {
+            // Rebuilt from block_writes on the next open.
+          }
+        }
         if (db.open) db.close();
         return Promise.resolve();
       }
-      return writer.close().then(() => {
+      const flushed = flush === undefined ? Promise.resolve() : writer.flush(flush).then(() => {
+        index.flushed(flush);
+      }, () => undefined);
+      return flushed.then(() => writer.close()).then(() => {
         if (db.open) db.close();
       });
     },
   };
   return store;
+}
+
+/**
+ * The key history and tx index of a ledger: of the current schema, or, for a ledger written
+ * before schema version 3 and opened read-only, its older tables (a writable open migrates).
+ */
+function openIndex(db: Database.Database, options: OpenLedgerStoreOptions): LedgerIndex {
+  const tableExists = (name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  if (options.readonly === true) {
+    // A migration interrupted after moving the old tables aside leaves them complete until its end.
+    if (tableExists('history_v2')) return openLegacyIndex(db, { history: 'history_v2', txs: 'txs_v2' });
+    const columns = (db.pragma('table_info(history)') as { name: string }[]).map((c) => c.name);
+    if (columns.includes('txid')) return openLegacyIndex(db, { history: 'history', txs: 'txs' });
+  }
+  return openLedgerIndex(db, { readonly: options.readonly === true, history: options.scratch !== true });
 }
 
 /** A stored packed path as hashes. @throws SilkError LEDGER_CORRUPT for bytes that are not whole hashes */

@@ -11,7 +11,7 @@ function commitOf(number: number, writes: readonly StateWrite[]): BlockCommit {
   const txs = Math.max(1, ...writes.map((w) => w.tx + 1));
   return {
     number, hash: b(32), bytes: b(8), codes: new Uint8Array(txs), commitHash: b(32), peerSignature: b(64), timestamp: number,
-    txIndex: Array.from({ length: txs }, (_, tx) => ({ txId: `${number}-${tx}`.padEnd(64, '0'), tx, code: 0 })),
+    txIndex: Array.from({ length: txs }, (_, tx) => ({ txId: `${number.toString(16).padStart(8, '0')}${tx.toString(16).padStart(8, '0')}`.padEnd(64, '0'), tx, code: 0 })),
     writes,
     proofs: { header: b(8), ordererSignature: b(64), txs: Array.from({ length: txs }, () => ({ envelopeHash: b(32), leafHash: b(32), path: b(0) })) },
   };
