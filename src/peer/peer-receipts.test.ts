@@ -3,6 +3,8 @@
  * transactions, old blocks, a reopened peer, a ledger written before receipts were stored
  * (read-only it computes them; a writable open migrates it), and a crash in the middle of that
  * migration. Every receipt is checked with `verifyReceipt` against the envelope it covers.
+ * Receipts read right after the commits come from the store's memory of its latest blocks, those
+ * after a reopen from the stored rows: the two must be the same.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

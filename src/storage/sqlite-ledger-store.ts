@@ -308,7 +308,15 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     return { block: t.block, tx: t.tx, code: t.code, envelopeHash: tx.envelopeHash, leafHash: tx.leafHash, path: unpackStoredPath(tx.path, t.block), header: proofs.header, ordererSignature: proofs.ordererSignature, codes: stored.codes, commitHash: stored.commit_hash, peerSignature: stored.peer_sig };
   };
 
+  // The writing store keeps the receipt material of its latest blocks, as committed: a submit
+  // returns its receipt right after the commit, which then needs no read.
+  const recent = options.readonly ? undefined : new RecentProofs();
   const readReceipt = (t: TxLocation): StoredReceipt => {
+    const p = recent?.get(t.block);
+    const ptx = p?.txs[t.tx];
+    if (p !== undefined && ptx !== undefined) {
+      return { block: t.block, tx: t.tx, code: t.code, envelopeHash: ptx.envelopeHash, leafHash: ptx.leafHash, path: unpackStoredPath(ptx.path, t.block), header: p.header, ordererSignature: p.ordererSignature, codes: p.codes, commitHash: p.commitHash, peerSignature: p.peerSignature };
+    }
     // No row: an older ledger not migrated yet (read-only), or one migrating (a prefix is done).
     const r = rq?.receipt.get(t.block, t.tx);
     if (r === undefined) return computedReceipt(t);
@@ -333,6 +341,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
   const noteCommitted = (c: BlockCommit): void => {
     if (cachedHeight !== undefined && c.number + 1 > cachedHeight) cachedHeight = c.number + 1;
     stateCache?.applyCommitted(c.number, c.writes);
+    recent?.add(c.number, { ...c.proofs, codes: c.codes, commitHash: c.commitHash, peerSignature: c.peerSignature });
   };
 
   const store: LedgerStore = {
@@ -438,6 +447,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
     resetDerivedData() {
       stateCache?.clear();
+      recent?.clear();
       db.exec("DELETE FROM state; DELETE FROM history; DELETE FROM txs; DELETE FROM block_writes; DELETE FROM meta WHERE name IN ('savepoint', 'index_savepoint');");
       index.reset();
     },
@@ -471,6 +481,42 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
   };
   return store;
+}
+
+/**
+ * The receipt material of a ledger's latest committed blocks, as the store committed it: up to
+ * {@link RecentProofs.MAX_TXS} transactions' worth, oldest blocks dropped first.
+ */
+class RecentProofs {
+  static readonly MAX_TXS = 8192;
+  readonly #blocks = new Map<number, StoredProofs>();
+  #txs = 0;
+
+  get(n: number): StoredProofs | undefined {
+    return this.#blocks.get(n);
+  }
+
+  add(n: number, p: StoredProofs): void {
+    this.#drop(n);
+    this.#blocks.set(n, p);
+    this.#txs += p.txs.length;
+    for (const oldest of this.#blocks.keys()) {
+      if (this.#txs <= RecentProofs.MAX_TXS || oldest === n) break;
+      this.#drop(oldest);
+    }
+  }
+
+  clear(): void {
+    this.#blocks.clear();
+    this.#txs = 0;
+  }
+
+  #drop(n: number): void {
+    const p = this.#blocks.get(n);
+    if (p === undefined) return;
+    this.#blocks.delete(n);
+    this.#txs -= p.txs.length;
+  }
 }
 
 /**
