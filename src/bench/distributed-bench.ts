@@ -16,7 +16,7 @@ import { measureMachineLimit, type MachineLimit } from './machine-limit.js';
 import { findMaxRate } from './max-rate.js';
 import type { BenchOptions } from './options.js';
 import { verifiesPerTx, buildReport, type WorkloadReport } from './report.js';
-import { runClosedLoop, runFixedRateRound, type RoundResult } from './rounds.js';
+import { growthText, runClosedLoop, runFixedRateRound, type RoundResult } from './rounds.js';
 import { CLOSED_LOOP_CONCURRENCY, planFor, runWorkload } from './run-workload.js';
 import { round } from './stats.js';
 import { createDistributedClient, type DistributedClient, type LedgerCheck } from './distributed-client.js';
@@ -71,7 +71,7 @@ const better = (a: MachineLimit, b: MachineLimit): MachineLimit => (a.verifiesPe
 
 function describeRound(r: RoundResult): string {
   const codes = Object.entries(r.failedByCode).map(([c, n]) => `${c} ${n}`).join(', ');
-  return `${r.label}: rate ${r.rate} tx/s → tps ${r.tps.toFixed(1)}, p50 ${r.p50Ms?.toFixed(1) ?? '-'} ms, p99 ${r.p99Ms?.toFixed(1) ?? '-'} ms, committed ${r.committed}, failed ${r.failed}${codes ? ` (${codes})` : ''}, ${r.sustained ? 'sustained' : 'NOT sustained'}`;
+  return `${r.label}: rate ${r.rate} tx/s → tps ${r.tps.toFixed(1)}, p50 ${r.p50Ms?.toFixed(1) ?? '-'} ms, p99 ${r.p99Ms?.toFixed(1) ?? '-'} ms, committed ${r.committed}, failed ${r.failed}${codes ? ` (${codes})` : ''}, ${r.sustained ? 'sustained' : 'NOT sustained'} (backlog at end ${r.backlogAtEnd}, backlog trend ${growthText(r.backlogGrowthPerS)})`;
 }
 
 /** Writes every key of the workload once through the peers (untimed). */

@@ -4,7 +4,7 @@
  * until it brackets the knee, then bisects the bracket to within 5 % (or the probe budget).
  */
 import type { BenchNetwork } from './bench-network.js';
-import { runFixedRateRound, type RoundResult } from './rounds.js';
+import { growthText, runFixedRateRound, type RoundResult } from './rounds.js';
 
 /** One probe round, summarised. */
 export interface ProbeSummary {
@@ -53,7 +53,7 @@ export async function findMaxRate(bn: BenchNetwork, spec: MaxRateSearchSpec): Pr
   const probe = async (rate: number): Promise<boolean> => {
     const r = await runFixedRateRound(bn, { label: `probe ${rate}`, rate, warmupS: spec.probeS / 3, durationS: spec.probeS, drainTimeoutS: 30 });
     probes.push(summary(r));
-    spec.log(`probe ${rate} tx/s: ${r.sustained ? 'sustained' : 'NOT sustained'} (tps ${r.tps.toFixed(0)}, p99 ${r.p99Ms?.toFixed(0) ?? '-'} ms, backlog at end ${r.backlogAtEnd} (starts ${r.startLagMs.toFixed(0)} ms late), throttled ${r.throttled}, failed ${r.failed})`);
+    spec.log(`probe ${rate} tx/s: ${r.sustained ? 'sustained' : 'NOT sustained'} (tps ${r.tps.toFixed(0)}, p99 ${r.p99Ms?.toFixed(0) ?? '-'} ms, backlog at end ${r.backlogAtEnd} (starts ${r.startLagMs.toFixed(0)} ms late), backlog trend ${growthText(r.backlogGrowthPerS)}, throttled ${r.throttled}, failed ${r.failed})`);
     if (r.sustained) bracket.lo = Math.max(bracket.lo, rate);
     else bracket.hi = bracket.hi === null ? rate : Math.min(bracket.hi, rate);
     return r.sustained;

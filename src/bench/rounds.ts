@@ -53,6 +53,8 @@ export interface RoundResult {
   readonly startLagMs: number;
   /** In flight plus due-but-not-started at the end of the schedule. */
   readonly backlogAtEnd: number;
+  /** The backlog's trend over the measured window, transactions per second (undefined: too few samples). */
+  readonly backlogGrowthPerS: number | undefined;
   /** Sorted latencies (ms) of the valid ones: start → committed at every peer. */
   readonly latenciesMs: Float64Array;
   readonly p50Ms: number | null;
@@ -148,12 +150,52 @@ function tpsOf(t: Tally): number {
  * rate, at least 95 % of the measured transactions done within the round (+1 s), and at most
  * 5 % of starts throttled by the in-flight cap.
  */
-function keptUp(r: { rate: number; durationS: number; scheduled: number; submitted: number; throttled: number; doneInRound: number; backlogAtEnd: number; lagGrowthMs: number }): boolean {
+function keptUp(r: { rate: number; durationS: number; scheduled: number; submitted: number; throttled: number; doneInRound: number; backlogAtEnd: number; lagGrowthMs: number; backlogGrowthPerS: number | undefined }): boolean {
   return r.submitted > 0
     && r.throttled <= 0.05 * r.scheduled
     && r.lagGrowthMs <= 0.05 * r.durationS * 1000
     && r.backlogAtEnd <= Math.max(r.rate, 1)
-    && r.doneInRound >= 0.95 * r.submitted;
+    && r.doneInRound >= 0.95 * r.submitted
+    && (r.backlogGrowthPerS === undefined || r.backlogGrowthPerS <= MAX_BACKLOG_GROWTH * r.rate);
+}
+
+/** The backlog may grow by at most this share of the rate per second over the measured window. */
+const MAX_BACKLOG_GROWTH = 0.05;
+/** How often the backlog is sampled during the measured window. */
+const BACKLOG_SAMPLE_MS = 100;
+/** Fewer samples than this give no growth figure (a window too short to fit a trend). */
+const MIN_BACKLOG_SAMPLES = 10;
+
+/** A backlog trend for the log: `+12/s`, `-3/s`, or `-` when there were too few samples. */
+export function growthText(perS: number | undefined): string {
+  if (perS === undefined) return '-';
+  const r = Math.round(perS);
+  return `${r >= 0 ? '+' : ''}${r}/s`;
+}
+
+/**
+ * The backlog's trend in transactions per second: the least-squares slope of `(t ms, backlog)`
+ * samples, undefined for fewer than {@link MIN_BACKLOG_SAMPLES}. A network that keeps up holds a
+ * steady backlog (rate × latency, give or take a block); one that does not lets it grow.
+ * @example backlogGrowthPerS([{ t: 0, backlog: 10 }, ...]) // ≈ 0 when steady
+ */
+export function backlogGrowthPerS(samples: readonly { readonly t: number; readonly backlog: number }[]): number | undefined {
+  if (samples.length < MIN_BACKLOG_SAMPLES) return undefined;
+  let st = 0;
+  let sb = 0;
+  for (const x of samples) {
+    st += x.t;
+    sb += x.backlog;
+  }
+  const mt = st / samples.length;
+  const mb = sb / samples.length;
+  let num = 0;
+  let den = 0;
+  for (const x of samples) {
+    num += (x.t - mt) * (x.backlog - mb);
+    den += (x.t - mt) * (x.t - mt);
+  }
+  return den === 0 ? undefined : (num / den) * 1000;
 }
 
 /**
@@ -195,9 +237,17 @@ export async function runFixedRateRound(bn: BenchNetwork, spec: FixedRateRoundSp
 
   let i = 0;
   let lagAtEnd = 0;
+  const backlogSamples: { t: number; backlog: number }[] = [];
+  let nextSample = measureFrom;
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = performance.now();
+      if (now >= nextSample && now <= roundEnd) {
+        // In flight plus due but not started (the generator's own lag counts as backlog).
+        const dueNotStarted = Math.max(0, Math.min(total, Math.floor((now - t0) / intervalMs) + 1) - i);
+        backlogSamples.push({ t: now, backlog: inFlight + dueNotStarted });
+        nextSample = now + BACKLOG_SAMPLE_MS;
+      }
       let started = 0;
       while (i < total && due(i) <= now && started < CHUNK) {
         const measured = due(i) >= measureFrom;
@@ -234,6 +284,7 @@ export async function runFixedRateRound(bn: BenchNetwork, spec: FixedRateRoundSp
   const inFlightAtEnd = inFlight;
   const backlogAtEnd = inFlightAtEnd + Math.floor((lagAtEnd / 1000) * rate);
   const lagGrowthMs = lagAtEnd - (lagAtMeasureStart ?? 0);
+  const backlogGrowth = backlogGrowthPerS(backlogSamples);
   const drainEnd = performance.now() + (spec.drainTimeoutS ?? 60) * 1000;
   while (inFlight > 0 && performance.now() < drainEnd) await sleep(10);
   open = false;
@@ -264,7 +315,8 @@ export async function runFixedRateRound(bn: BenchNetwork, spec: FixedRateRoundSp
     p50Ms: percentile(latenciesMs, 0.5),
     p99Ms: percentile(latenciesMs, 0.99),
     tps: tpsOf(tally),
-    sustained: keptUp({ rate, durationS: spec.durationS, scheduled, submitted, throttled, doneInRound, backlogAtEnd, lagGrowthMs }),
+    backlogGrowthPerS: backlogGrowth,
+    sustained: keptUp({ rate, durationS: spec.durationS, scheduled, submitted, throttled, doneInRound, backlogAtEnd, lagGrowthMs, backlogGrowthPerS: backlogGrowth }),
     cost,
   };
 }

@@ -9,7 +9,7 @@ import { findMaxRate } from './max-rate.js';
 import { measureEncodeCost, measureSignatureCosts, type SignatureCosts } from './micro-costs.js';
 import type { BenchOptions } from './options.js';
 import { buildReport, cpuOutsideSignatures, verifyAccounting, type VerifyAccounting, type WorkloadReport } from './report.js';
-import { runClosedLoop, runFixedRateRound, settle, type RoundResult } from './rounds.js';
+import { growthText, runClosedLoop, runFixedRateRound, settle, type RoundResult } from './rounds.js';
 import { round, rssMb } from './stats.js';
 import type { Workload } from './workloads.js';
 
@@ -77,7 +77,7 @@ function shortfall(label: string, a: VerifyAccounting): string | undefined {
 
 function describeRound(r: RoundResult): string {
   const codes = Object.entries(r.failedByCode).map(([c, n]) => `${c} ${n}`).join(', ');
-  return `${r.label}: rate ${r.rate} tx/s → tps ${r.tps.toFixed(1)}, p50 ${r.p50Ms?.toFixed(1) ?? '-'} ms, p99 ${r.p99Ms?.toFixed(1) ?? '-'} ms, committed ${r.committed}, failed ${r.failed}${codes ? ` (${codes})` : ''}, ${r.sustained ? 'sustained' : 'NOT sustained'} (backlog at end ${r.backlogAtEnd} = ${r.inFlightAtEnd} in flight + starts ${r.startLagMs.toFixed(0)} ms late, throttled ${r.throttled})`;
+  return `${r.label}: rate ${r.rate} tx/s → tps ${r.tps.toFixed(1)}, p50 ${r.p50Ms?.toFixed(1) ?? '-'} ms, p99 ${r.p99Ms?.toFixed(1) ?? '-'} ms, committed ${r.committed}, failed ${r.failed}${codes ? ` (${codes})` : ''}, ${r.sustained ? 'sustained' : 'NOT sustained'} (backlog at end ${r.backlogAtEnd} = ${r.inFlightAtEnd} in flight + starts ${r.startLagMs.toFixed(0)} ms late, backlog trend ${growthText(r.backlogGrowthPerS)}, throttled ${r.throttled})`;
 }
 
 interface Rounds {
