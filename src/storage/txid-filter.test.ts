@@ -40,6 +40,15 @@ describe('tx id filter', () => {
     const f = new TxIdFilter();
     assert.equal(f.mightContain('not-a-tx-id'), true);
     assert.equal(f.mightContain(id().toUpperCase()), true);
+    const good = id();
+    for (const bad of [good.slice(1), `${good}0`, `${good.slice(0, 63)}g`, `${good.slice(0, 31)}-${good.slice(32)}`, '']) {
+      f.add(bad);
+      assert.equal(f.mightContain(bad), true, JSON.stringify(bad));
+    }
+    assert.equal(f.size, 0, 'nothing malformed was recorded');
+    f.add('f'.repeat(64));
+    assert.equal(f.mightContain('f'.repeat(64)), true);
+    assert.equal(f.size, 1);
   });
 
   it('a reopened ledger still finds every committed tx id and answers unknown ones without error', async () => {

@@ -14,7 +14,6 @@ const BITS_PER_ID = 16;
 const PROBES = 8;
 /** Capacity of the first bit array (ids). */
 const FIRST_CAPACITY = 1 << 14;
-const TX_ID = /^[0-9a-f]{64}$/;
 
 interface Layer {
   readonly bits: Uint32Array;
@@ -30,9 +29,30 @@ function layer(capacity: number): Layer {
   return { bits: new Uint32Array(2 ** (log2 - 5)), log2, capacity, count: 0 };
 }
 
-/** The probe positions of a hex tx id: eight 32-bit words of it, folded to the layer's size. */
-function probes(id: string, out: Uint32Array): void {
-  for (let i = 0; i < PROBES; i++) out[i] = Number.parseInt(id.slice(i * 8, i * 8 + 8), 16);
+/** The value of a lowercase hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/**
+ * The probe positions of a hex tx id: its eight 32-bit words, folded to the layer's size later.
+ * Parsed from the char codes (no substrings).
+ * @returns false when `id` is not 64 lowercase hex digits (`out` is then unspecified)
+ */
+function probes(id: string, out: Uint32Array): boolean {
+  if (id.length !== 64) return false;
+  for (let i = 0; i < PROBES; i++) {
+    let word = 0;
+    for (let j = i * 8; j < i * 8 + 8; j++) {
+      const d = hexDigit(id.charCodeAt(j));
+      if (d < 0) return false;
+      word = (word << 4) | d;
+    }
+    out[i] = word >>> 0;
+  }
+  return true;
 }
 
 /** Transaction ids seen by a ledger: certain absence, probable presence. */
@@ -56,13 +76,12 @@ export class TxIdFilter {
 
   /** Records an id (ids that are not 64 lowercase hex digits are not recorded: they are always "maybe"). */
   add(id: string): void {
-    if (!TX_ID.test(id)) return;
+    if (!probes(id, this.#scratch)) return;
     let top = this.#layers[this.#layers.length - 1] as Layer;
     if (top.count >= top.capacity) {
       top = layer(top.capacity * 2);
       this.#layers.push(top);
     }
-    probes(id, this.#scratch);
     const mask = 2 ** top.log2 - 1;
     for (const p of this.#scratch) {
       const bit = p & mask;
@@ -73,8 +92,7 @@ export class TxIdFilter {
 
   /** False only when the id was certainly never added; true means "look it up". */
   mightContain(id: string): boolean {
-    if (!TX_ID.test(id)) return true;
-    probes(id, this.#scratch);
+    if (!probes(id, this.#scratch)) return true;
     for (const l of this.#layers) {
       const mask = 2 ** l.log2 - 1;
       let all = true;
