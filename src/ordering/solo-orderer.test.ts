@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
@@ -17,6 +17,7 @@ import { createConfigTransaction } from '../ledger/config-transaction.js';
 import { createProposal } from '../ledger/proposal.js';
 import { encodeEnvelope, encodeTxResult, TX_FORMAT_VERSION } from '../ledger/transaction.js';
 import { tempDir } from '../testing/fixtures.js';
+import { fillFileSystem } from '../testing/full-disk.js';
 import type { OrderedPosition, Orderer } from './orderer.js';
 import { createSoloOrderer } from './solo-orderer.js';
 
@@ -131,22 +132,6 @@ async function checkReopenedLog(path: string, acked: readonly Acked[]): Promise<
   }
 }
 
-function freeBytes(dir: string): number {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-}
-
-/** Writes a file until the file system has at most `leave` bytes free. */
-function fill(path: string, dir: string, leave: number): void {
-  const fd = openSync(path, 'w');
-  try {
-    const chunk = Buffer.alloc(16 * 1024, 1);
-    while (freeBytes(dir) > leave) writeSync(fd, chunk);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 describe('the solo orderer and its writer thread', () => {
   it('acknowledges many concurrent broadcasts once each, in order, heights following the durable blocks, and reopens with exactly them', async () => {
     const dir = tempDir('silk-solo-');
@@ -241,7 +226,7 @@ describe('the solo orderer and its writer thread', () => {
 
         // Three blocks of five 32 KiB envelopes, then a configuration block adding carol, all
         // cut at once; the first needs more room than is left.
-        fill(filler, mnt.path, 64 * 1024);
+        fillFileSystem(filler, mnt.path, 64 * 1024);
         const big = Array.from({ length: 15 }, () => envelope(admins.Org1, 32 * 1024));
         const update = configEnvelope(withCarol(config));
         const burst = broadcastAll(orderer, [...big, update]);

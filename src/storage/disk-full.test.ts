@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { embeddedApiBackend } from '../api/backend.js';
@@ -16,6 +16,7 @@ import { createProposal } from '../ledger/proposal.js';
 import type { EmbeddedNetwork } from '../network/embedded-network.js';
 import { verifyLedgerFile } from '../peer/ledger-verifier.js';
 import { openTestNetwork, tempDir } from '../testing/fixtures.js';
+import { fillFileSystem } from '../testing/full-disk.js';
 
 const DISK_MB = 16;
 /** Space the filler leaves: a few blocks' worth for the orderer and three peers. */
@@ -29,22 +30,6 @@ interface Outcome {
   readonly code?: string;
   readonly message?: string;
   readonly txId?: string;
-}
-
-function freeBytes(dir: string): number {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
-}
-
-/** Writes a file until the file system has at most `leave` bytes free. */
-function fill(path: string, dir: string, leave: number): void {
-  const fd = openSync(path, 'w');
-  try {
-    const chunk = Buffer.alloc(64 * 1024, 1);
-    while (freeBytes(dir) > leave) writeSync(fd, chunk);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The promise's value if it settles within `ms`, else undefined (it keeps running). */
@@ -90,7 +75,7 @@ describe('a full disk', () => {
           return { status: res.status, ...(body.error ?? {}), ...(body.txId === undefined ? {} : { txId: body.txId }) };
         };
 
-        fill(filler, mnt.path, LEFT_FREE_BYTES);
+        fillFileSystem(filler, mnt.path, LEFT_FREE_BYTES, 64 * 1024);
         const refusals: Outcome[] = [];
         const stalled: Promise<Outcome>[] = [];
         for (let i = 0; i < 60 && refusals.length < 3; i++) {
