@@ -257,13 +257,21 @@ export function decodeForOrdering(bytes: Uint8Array): OrderingView {
  * @throws SilkError MALFORMED naming the failing path; PAYLOAD_TOO_LARGE when oversize
  */
 export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
-  const envelope = decodeEnvelope(bytes);
-  const proposal = decodeProposal(envelope.proposal);
+  return decodeResultOf(decodeForOrdering(bytes));
+}
+
+/**
+ * Completes an ordering view into a whole decoded transaction: decodes its result and checks
+ * that the result belongs to the proposal.
+ * @throws SilkError MALFORMED naming the failing path
+ */
+export function decodeResultOf(view: OrderingView): DecodedTransaction {
+  const { envelope, proposal } = view;
   const result = decodeTxResult(envelope.result);
   const ph = sha256(envelope.proposal);
   if (Buffer.compare(ph, result.proposalHash) !== 0) throw new SilkError('MALFORMED', 'result.proposalHash does not match the proposal', { path: 'result.proposalHash' });
   if (result.contract !== proposal.contract) throw new SilkError('MALFORMED', 'result.contract does not match the proposal', { path: 'result.contract' });
-  return { envelope, proposal, result, txId: computeTxId(proposal.nonce, proposal.creator) };
+  return { envelope, proposal, result, txId: view.txId };
 }
 
 /**

@@ -12,7 +12,7 @@ import { SilkError, SubmitError } from '../errors.js';
 import { indexMembers, type ResolvedIdentity } from '../identity/identity-resolver.js';
 import { CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { configUpdateProblem } from '../ledger/config-transaction.js';
-import { decodeForOrdering, decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction, type OrderingView } from '../ledger/transaction.js';
+import { decodeForOrdering, decodeResultOf, decodeTransaction, MAX_ENVELOPE_BYTES, type DecodedTransaction, type OrderingView } from '../ledger/transaction.js';
 import type { OrderedPosition } from './orderer.js';
 
 /** Bytes of a block besides its envelopes: header, signature and CBOR framing, with room to spare. */
@@ -183,7 +183,7 @@ class ChainBlockCutter implements BlockCutter {
     try {
       const view = decodeForOrdering(envelope);
       // A configuration transaction is decoded whole: its result is the configuration.
-      const d: AdmittedEnvelope = view.proposal.contract === CONFIG_NAMESPACE ? { ...view, full: decodeTransaction(envelope) } : view;
+      const d: AdmittedEnvelope = view.proposal.contract === CONFIG_NAMESPACE ? { ...view, full: decodeResultOf(view) } : view;
       if (d.proposal.chain !== this.chain) throw new SubmitError('WRONG_CHAIN', `envelope is for chain ${d.proposal.chain}, not ${this.chain}`);
       if (!this.#members.has(toHex(d.proposal.creator)) && !vouchedByPeer(this.#members, d)) throw new SubmitError('UNKNOWN_CREATOR', `the submitter is not a member of chain ${this.chain}, and no configured peer of it endorsed the transaction`);
       if (!verifyP256(d.proposal.creator, d.envelope.proposal, d.envelope.signature)) throw new SubmitError('BAD_SIGNATURE', 'the submitter signature does not verify');
@@ -212,7 +212,7 @@ class ChainBlockCutter implements BlockCutter {
         this.flush();
         // Judged again when cut: another update may have taken effect since it was admitted. One
         // that would not take effect is still ordered (peers mark it invalid), and changes nothing.
-        const full = decoded.full ?? decodeTransaction(envelope);
+        const full = decoded.full ?? decodeResultOf(decoded);
         const config = configUpdateProblem(this.#config, full, Date.now()) === undefined ? configOfTransaction(full) : undefined;
         this.#onBatch({ txs: [p], isConfig: true, ...(config === undefined ? {} : { config }) });
         return;
