@@ -13,6 +13,7 @@
  * byte for byte with the one a replay of the block produces.
  */
 import { decodeCanonical, encodeCanonical, type CanonicalValue } from '../codec/canonical-cbor.js';
+import { toHex } from '../crypto/hash.js';
 import { SilkError } from '../errors.js';
 
 /** A tx index entry: a transaction that claims its tx id in this block. */
@@ -67,7 +68,7 @@ export function txIdBytes(id: string): Buffer {
 
 /** A stored 32-byte tx id as hex. */
 export function txIdHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return toHex(bytes);
 }
 
 /** Orders writes by (tx, ns, key). */
