@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { signerFromPem } from '../crypto/p256.js';
 import { connect } from '../sdk/index.js';
 import { runCli } from '../testing/cli-run.js';
-import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { isPortFree, tempDir, unusedPortRange, waitUntil } from '../testing/fixtures.js';
 import { X509Certificate } from 'node:crypto';
 import { isSilkError } from '../errors.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
@@ -14,7 +14,6 @@ import { requireEtcd } from './etcd-test-support.js';
 import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
 import { readNetworkDescription } from './network-description.js';
 import { isLaunchedAlive, NETWORK_FILE, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
-import { createServer } from 'node:net';
 import { get as httpsGet } from 'node:https';
 
 /** GET over https; resolves with the status and body, or the handshake or connection error's message. */
@@ -32,24 +31,6 @@ function tlsGet(url: string, tls: { ca: string; cert?: string; key?: string }): 
 
 /** Ports `2 × 3 etcd + 2 orderers + 2 peers + 1 API` = 11 consecutive free loopback ports. */
 const PORTS = 11;
-
-async function isFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((done) => {
-    server.once('error', () => { done(false); });
-    server.listen(port, '127.0.0.1', () => { server.close(() => { done(true); }); });
-  });
-}
-
-async function freeRange(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let p = base; p < base + PORTS && ok; p++) ok = await isFree(p);
-    if (ok) return base;
-  }
-  throw new Error('no 11 consecutive free ports found');
-}
 
 /** A process that still runs (a zombie awaiting its reaper has no command line and does not count). */
 function alive(pid: number): boolean {
@@ -73,7 +54,7 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
 
   it('runs 3 etcd members, 2 orderers and a peer per org; both orgs submit; every peer ends at one height and commit hash; down frees everything', async () => {
     requireEtcd();
-    const base = await freeRange();
+    const base = await unusedPortRange(PORTS);
     const up = await runCli(['network', 'up', '--dir', dir.path, '--orgs', '2', '--base-port', String(base), '--json'], 200_000);
     assert.equal(up.code, 0, `network up failed:\n${up.stdout}\n${up.stderr.slice(-3000)}`);
     const started = JSON.parse(up.stdout) as { api: string; apiCa?: string; peers: Record<string, string> };
@@ -182,7 +163,7 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     assert.equal(down.code, 0, `network down failed:\n${down.stdout}\n${down.stderr}`);
     for (const p of pids.processes) assert.equal(isLaunchedAlive(p), false, `${p.name} (pid ${p.pid}) is gone`);
     for (const p of status.processes) if (p.pid !== undefined) assert.equal(alive(p.pid), false, `${p.name} (pid ${p.pid}) is gone`);
-    for (let port = base; port < base + PORTS; port++) assert.equal(await isFree(port), true, `port ${port} is free`);
+    for (let port = base; port < base + PORTS; port++) assert.equal(await isPortFree(port), true, `port ${port} is free`);
     assert.equal(existsSync(join(dir.path, PIDS_FILE)), false);
     const after = await runCli(['network', 'status', '--dir', dir.path, '--json'], 30_000);
     assert.equal(after.code, 3, 'status of a stopped network says it is not ready');

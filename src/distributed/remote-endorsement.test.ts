@@ -15,7 +15,7 @@ import { decodeTransaction } from '../ledger/transaction.js';
 import type { ChainSpec } from '../network/embedded-network.js';
 import { openOrgKeyring } from '../network/org-keyring.js';
 import { connect } from '../sdk/index.js';
-import { tempDir, unusedPort, waitUntil } from '../testing/fixtures.js';
+import { tempDir, unusedPortRange, waitUntil } from '../testing/fixtures.js';
 import { requireEtcd } from './etcd-test-support.js';
 import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { isLaunchedAlive, networkDown, networkUp, NETWORK_FILE, PIDS_FILE, type NetworkUpResult, type PidsFile } from './network-launcher.js';
@@ -27,26 +27,6 @@ const TRADE: ChainSpec = { name: 'trade', contracts: [{ name: 'basic', policy: "
 /** `2 × 3 etcd + 2 orderers + 2 peers + 1 API` consecutive ports. */
 const PORTS = 11;
 const PEER_MAIN = fileURLToPath(new URL('./peer-main.js', import.meta.url));
-
-async function freeRange(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = await unusedPort();
-    if (base > 65_000 - PORTS) continue;
-    let ok = true;
-    for (let p = base + 1; p < base + PORTS && ok; p++) ok = await isFree(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${PORTS} consecutive free ports found`);
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  return new Promise((done) => {
-    server.once('error', () => { done(false); });
-    server.listen(port, '127.0.0.1', () => { server.close(() => { done(true); }); });
-  });
-}
 
 /** Writes `<dir>/network.yaml`: two orgs with PEM keys, chain `trade` needing both orgs' peers. */
 async function describeNetwork(dir: string, basePort: number): Promise<NetworkDescription> {
@@ -108,7 +88,7 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
 
   it('endorses with both orgs through one org\'s API, refuses forged and foreign callers, and names a peer that is down', async () => {
     requireEtcd();
-    const description = await describeNetwork(dir.path, await freeRange());
+    const description = await describeNetwork(dir.path, await unusedPortRange(PORTS));
     const up: NetworkUpResult = await networkUp({ dir: dir.path, timeoutMs: 200_000 });
     const org1Url = up.peerUrls['peer0.org1'];
     const org2Url = up.peerUrls['peer0.org2'];
