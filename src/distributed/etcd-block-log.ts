@@ -1,15 +1,18 @@
 /**
  * The ordering log of one chain in etcd. Keys (see `etcd-keys.ts`): `/silk/<chain>/height` (the
- * next block number, decimal) and `/silk/<chain>/blocks/<16-digit number>` (the block's bytes).
- * Block N is appended in one transaction that succeeds only if the height is N and the caller's
- * leadership term is still the leader key's, so a stale leader is refused. Peers follow the log
- * with {@link EtcdBlockLog.watch}, which delivers every block once and in order.
+ * next block number, decimal), `/silk/<chain>/blocks/<16-digit number>` (the block's bytes) and
+ * `/silk/<chain>/configs/<16-digit number>` (a copy of each configuration block and the genesis,
+ * which compaction leaves, so an orderer that starts after its blocks were compacted still knows
+ * the configuration in force). Block N is appended in one transaction that succeeds only if the
+ * height is N and the caller's leadership term is still the leader key's, so a stale leader is
+ * refused. Peers follow the log with {@link EtcdBlockLog.watch}, which delivers every block once
+ * and in order.
  */
 import type { IKeyValue, Watcher } from 'etcd3';
 import { SilkError, isSilkError } from '../errors.js';
 import { isClientClosed, orderingUnavailable, type EtcdConnection } from './etcd-client.js';
 import type { ChainLeadership } from './etcd-election.js';
-import { blockKey, blockNumberOfKey, chainPrefix } from './etcd-keys.js';
+import { blockKey, blockNumberOfKey, chainPrefix, configurationKey } from './etcd-keys.js';
 
 /**
  * Largest block stored in etcd: 64 KiB, far below etcd's 1.5 MiB request limit, so a Raft
@@ -85,13 +88,21 @@ export interface EtcdBlockLog {
   firstRetained(): Promise<number>;
   /**
    * Appends block `number` if the height is `number` and `leadership` is still the chain's
-   * leader. Idempotent: appending the same bytes again after a lost answer succeeds.
+   * leader. Idempotent: appending the same bytes again after a lost answer succeeds. A block
+   * appended with `configuration` (the genesis, or a block of one configuration transaction) is
+   * also kept as a configuration checkpoint, in the same etcd transaction.
    * @throws SilkError ORDERING_UNAVAILABLE with `details.reason` `not-leader` (a newer leader
    * took over), `height-conflict` (`details.height` says the stored height), `retention-full`
    * (compact first), `nospace` (etcd's NOSPACE alarm) or `unreachable` (no quorum within the
    * deadline: the outcome is unknown, read the height); INVALID_ARGUMENT, PAYLOAD_TOO_LARGE
    */
-  append(number: number, bytes: Uint8Array, leadership: ChainLeadership): Promise<AppendResult>;
+  append(number: number, bytes: Uint8Array, leadership: ChainLeadership, options?: { readonly configuration?: boolean }): Promise<AppendResult>;
+  /**
+   * The configuration checkpoints of blocks below `below`, oldest first: the blocks a follower
+   * replays to know the configuration in force at `below` when the blocks before it were compacted.
+   * @throws SilkError ORDERING_UNAVAILABLE; LEDGER_CORRUPT for a key that is not a checkpoint
+   */
+  configurationBlocks(below: number): Promise<StoredBlock[]>;
   /**
    * Blocks `from` (inclusive) to `to` (exclusive), stopping at the height.
    * @throws SilkError NOT_FOUND when `from` lies below the retained window; ORDERING_UNAVAILABLE
@@ -184,7 +195,7 @@ class EtcdBlockLogImpl implements EtcdBlockLog {
     return first;
   }
 
-  async append(number: number, bytes: Uint8Array, leadership: ChainLeadership): Promise<AppendResult> {
+  async append(number: number, bytes: Uint8Array, leadership: ChainLeadership, options?: { readonly configuration?: boolean }): Promise<AppendResult> {
     checkBlockNumber('block number', number);
     if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new SilkError('INVALID_ARGUMENT', 'block bytes must be a non-empty Uint8Array');
     if (bytes.length > MAX_BLOCK_BYTES) throw new SilkError('PAYLOAD_TOO_LARGE', `block ${number} is ${bytes.length} bytes; the etcd block log takes at most ${MAX_BLOCK_BYTES}`, { block: number });
@@ -202,8 +213,10 @@ class EtcdBlockLogImpl implements EtcdBlockLog {
       const txn = client.if(leadership.key, 'Create', '==', leadership.term);
       if (number === 0) txn.and(this.#heightKey, 'Version', '==', 0);
       else txn.and(this.#heightKey, 'Value', '==', String(number));
+      const writes = [client.put(key).value(value), client.put(this.#heightKey).value(String(number + 1))];
+      if (options?.configuration === true) writes.push(client.put(configurationKey(this.#prefix, number)).value(value));
       return txn
-        .then(client.put(key).value(value), client.put(this.#heightKey).value(String(number + 1)))
+        .then(...writes)
         .else(client.get(this.#heightKey), client.get(leadership.key), client.get(key))
         .commit();
     });
@@ -216,6 +229,19 @@ class EtcdBlockLogImpl implements EtcdBlockLog {
       throw new SilkError('ORDERING_UNAVAILABLE', `orderer ${leadership.candidate} (term ${leadership.term}) no longer leads chain ${this.chain}: a newer leader took over; block ${number} not appended`, { reason: 'not-leader', chain: this.chain, block: number, height });
     }
     throw new SilkError('ORDERING_UNAVAILABLE', `chain ${this.chain} is at height ${height}, not ${number}: block ${number} not appended`, { reason: 'height-conflict', chain: this.chain, block: number, height });
+  }
+
+  async configurationBlocks(below: number): Promise<StoredBlock[]> {
+    checkBlockNumber('below', below);
+    const client = this.#conn.client;
+    const response = await this.#call(`read the configuration checkpoints of chain ${this.chain} below block ${below}`, () => client.getAll()
+      .inRange({ start: `${this.#prefix}configs/`, end: configurationKey(this.#prefix, below) }).sort('Key', 'Ascend').exec());
+    return response.kvs.map((kv) => {
+      const key = kv.key.toString('utf8');
+      const number = blockNumberOfKey(this.#prefix, key, 'configs');
+      if (number === undefined) throw new SilkError('LEDGER_CORRUPT', `unexpected key ${JSON.stringify(key)} among the configuration checkpoints of chain ${this.chain}`, { chain: this.chain });
+      return { number, bytes: new Uint8Array(kv.value) };
+    });
   }
 
   /** Up to `limit` blocks from `from` on (below `to`), and the revision they were read at. */

@@ -1,6 +1,6 @@
 /**
  * The etcd key layout of distributed mode, in one place: every key of a chain lives under
- * `/silk/<chain>/` (height, blocks, leader).
+ * `/silk/<chain>/` (height, blocks, configuration checkpoints, leader).
  */
 import { SilkError } from '../errors.js';
 
@@ -29,9 +29,17 @@ export function blockKey(prefix: string, number: number): string {
   return `${prefix}blocks/${String(number).padStart(BLOCK_NUMBER_DIGITS, '0')}`;
 }
 
+/**
+ * The key of the configuration checkpoint of block `number` under a chain's prefix: a copy of a
+ * configuration block (or the genesis), which compaction leaves in place.
+ */
+export function configurationKey(prefix: string, number: number): string {
+  return `${prefix}configs/${String(number).padStart(BLOCK_NUMBER_DIGITS, '0')}`;
+}
+
 /** The block number of a block key, or undefined when the key is not one. */
-export function blockNumberOfKey(prefix: string, key: string): number | undefined {
-  const head = `${prefix}blocks/`;
+export function blockNumberOfKey(prefix: string, key: string, folder: 'blocks' | 'configs' = 'blocks'): number | undefined {
+  const head = `${prefix}${folder}/`;
   if (!key.startsWith(head)) return undefined;
   const digits = key.slice(head.length);
   if (!/^\d{16}$/.test(digits)) return undefined;

@@ -540,4 +540,41 @@ describe('the leader keeps the block log within its retention window', () => {
       await service.close();
     }
   });
+
+  it('an orderer added by a configuration block that was compacted away learns from the checkpoints that it is listed, and leads', async () => {
+    const chain = 'joined';
+    const founder = generateSigner();
+    const added = generateSigner();
+    const { config, envelope: genesis } = genesisOf(chain, [founder.publicKey]);
+    // Both start from the description's genesis, which lists only the founder.
+    const start = (name: string, signer: Signer): Promise<OrdererService> => startOrdererService({
+      name, org: 'Org1', signer, chains: [genesis], etcd: { endpoints: cluster.clientUrls, deadlineMs: ETCD_DEADLINE_MS },
+      listen: { host: '127.0.0.1', port: 0 }, broadcastTimeoutMs: ORDERER_TIMEOUT_MS, retainedWindowBlocks: 8, compactAtBlocks: 16,
+    });
+    const log = openEtcdBlockLog(etcd, { chain });
+    const founding = await start('orderer-founder', founder);
+    let joining: OrdererService | undefined;
+    try {
+      await waitUntil(() => founding.isLeader(chain), 30_000, 'a leader for the chain');
+      const update = createConfigTransaction({ ...config, sequence: 1, orderers: [toHex(founder.publicKey), toHex(added.publicKey)] }, admins.Org1 as Signer, Object.values(admins));
+      const added1 = await founding.broadcast(chain, update);
+      for (let i = 0; i < 40; i++) await founding.broadcast(chain, envelopeFor(chain));
+      await waitUntil(async () => (await log.firstRetained()) > added1.block, 10_000, 'the configuration block compacted away');
+      await assert.rejects(log.read(added1.block, added1.block + 1), (e: unknown) => isSilkError(e, 'NOT_FOUND'));
+      const kept = await log.configurationBlocks(await log.height());
+      assert.deepEqual(kept.map((b) => b.number), [0, added1.block], 'the genesis and the configuration block are kept as checkpoints, nothing else');
+      assert.ok(bytesEqual(decodeBlock((kept[1] as { bytes: Uint8Array }).bytes).txs[0] ?? new Uint8Array(), update), 'the checkpoint holds the configuration block');
+
+      await founding.close();
+      joining = await start('orderer-added', added);
+      const service = joining;
+      await waitUntil(() => service.isLeader(chain), 30_000, 'the added orderer leading');
+      const position = await service.broadcast(chain, envelopeFor(chain));
+      const [stored] = await log.read(position.block, position.block + 1);
+      assert.ok(stored !== undefined && bytesEqual(decodeBlock(stored.bytes).header.orderer, added.publicKey), 'the block is cut and signed by the added orderer');
+    } finally {
+      await joining?.close();
+      await founding.close();
+    }
+  });
 });

@@ -172,6 +172,27 @@ interface ServiceContext {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The configuration a block's single configuration transaction puts in force, judged against
+ * `current` as the peers judge it at the block's time `at`, or undefined (not a configuration
+ * block, or an update that does not take effect: `report` is told why).
+ */
+function updateTakingEffect(current: ChainConfig, txs: readonly Uint8Array[], at: number, report: (message: string) => void): ChainConfig | undefined {
+  if (txs.length !== 1) return undefined;
+  try {
+    const d = decodeTransaction(txs[0] as Uint8Array);
+    if (d.proposal.contract !== CONFIG_NAMESPACE) return undefined;
+    const problem = configUpdateProblem(current, d, at);
+    if (problem !== undefined) {
+      report(`a configuration transaction was ordered that does not take effect (${problem.code}): ${problem.message}`);
+      return undefined;
+    }
+    return configOfTransaction(d);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The retention options, checked: 1 ≤ window < compactAt ≤ 4,096 (the block log's cap). */
 function retention(options: OrdererServiceOptions): { retainedWindowBlocks: number; compactAtBlocks: number } {
   const retainedWindowBlocks = options.retainedWindowBlocks ?? RETAINED_WINDOW_BLOCKS;
@@ -220,6 +241,8 @@ class ChainOrdering {
   #tipKnown = true;
   #lastTimestamp = 0;
   #config: ChainConfig;
+  /** The configuration of the genesis this orderer was given. */
+  readonly #genesisConfig: ChainConfig;
   #watch: BlockWatch | undefined;
   #leading: ChainLeadership | undefined;
   #lost: (() => void) | undefined;
@@ -234,6 +257,7 @@ class ChainOrdering {
     this.chain = config.chain;
     this.#ctx = ctx;
     this.#genesis = genesis;
+    this.#genesisConfig = config;
     this.#config = config;
     this.#log = openEtcdBlockLog(ctx.conn, { chain: this.chain });
     this.#election = openChainElection(ctx.conn, { chain: this.chain, candidate: leaderCandidate(ctx.name, ctx.url), ...(ctx.electionTtlSeconds === undefined ? {} : { ttlSeconds: ctx.electionTtlSeconds }) });
@@ -278,10 +302,46 @@ class ChainOrdering {
           this.#height = first;
           // The hash of block first − 1 is unknown until block `first` arrives: no leading before.
           this.#tipKnown = false;
-          this.#follow(first);
+          void this.#followAfterCompaction(first);
         }
       },
     });
+  }
+
+  /**
+   * Follows from `first`, the oldest retained block, under the configuration in force there:
+   * replayed from the log's configuration checkpoints (the genesis and every configuration block,
+   * which compaction leaves), as following every block would have found it. So an orderer added
+   * by a configuration block that was compacted away still knows it is listed, and can lead.
+   */
+  async #followAfterCompaction(first: number): Promise<void> {
+    for (let pause = 200; !this.#ctx.isClosing(); pause = Math.min(2 * pause, 2_000)) {
+      try {
+        this.#useConfig(await this.#configurationAt(first));
+        break;
+      } catch (error) {
+        this.#ctx.log.warn({ chain: this.chain, err: error }, 'reading the configuration checkpoints: retrying');
+        await sleep(pause);
+      }
+    }
+    if (!this.#ctx.isClosing()) this.#follow(first);
+  }
+
+  /**
+   * The configuration in force at block `first`: the genesis configuration (the log's checkpoint
+   * of block 0, else the one this orderer was given) with each checkpointed update below `first`
+   * that took effect, unless the one this orderer followed to is newer (a log written before
+   * checkpoints were kept has none).
+   */
+  async #configurationAt(first: number): Promise<ChainConfig> {
+    const followed = this.#config;
+    let config = this.#genesisConfig;
+    for (const stored of await this.#log.configurationBlocks(first)) {
+      const block = decodeBlock(stored.bytes);
+      if (stored.number === 0) config = configOfBlockTxs(block.txs) ?? config;
+      else config = updateTakingEffect(config, block.txs, block.header.timestamp, (message) => { this.#ctx.log.debug({ chain: this.chain, block: stored.number }, message); }) ?? config;
+    }
+    return config.sequence >= followed.sequence ? config : followed;
   }
 
   #applyStored(stored: StoredBlock): void {
@@ -306,19 +366,7 @@ class ChainOrdering {
 
   /** The configuration a block's single configuration transaction puts in force, judged against the one in force now, or undefined. */
   #updateTakingEffect(txs: readonly Uint8Array[], at: number): ChainConfig | undefined {
-    if (txs.length !== 1) return undefined;
-    try {
-      const d = decodeTransaction(txs[0] as Uint8Array);
-      if (d.proposal.contract !== CONFIG_NAMESPACE) return undefined;
-      const problem = configUpdateProblem(this.#config, d, at);
-      if (problem !== undefined) {
-        this.#ctx.log.warn({ chain: this.chain, code: problem.code }, `a configuration transaction was ordered that does not take effect: ${problem.message}`);
-        return undefined;
-      }
-      return configOfTransaction(d);
-    } catch {
-      return undefined;
-    }
+    return updateTakingEffect(this.#config, txs, at, (message) => { this.#ctx.log.warn({ chain: this.chain }, message); });
   }
 
   /** Moves the tip past block `number` (the one place the tip changes). */
@@ -335,12 +383,15 @@ class ChainOrdering {
       if (this.#recent.size <= RECENT_TX_IDS) break;
       this.#recent.delete(txId);
     }
-    if (config !== undefined) {
-      this.#config = config;
-      this.#cutter.useConfig(config);
-      if (this.#leading !== undefined && !this.#listed()) this.#stepDown();
-    }
+    if (config !== undefined) this.#useConfig(config);
     for (const wake of this.#heightWaiters) wake();
+  }
+
+  /** Puts a configuration in force: admission follows it, and a leader it no longer lists steps down. */
+  #useConfig(config: ChainConfig): void {
+    this.#config = config;
+    this.#cutter.useConfig(config);
+    if (this.#leading !== undefined && !this.#listed()) this.#stepDown();
   }
 
   /** Whether the configuration in force lists this orderer's key (peers refuse blocks of an unlisted one). */
@@ -432,7 +483,7 @@ class ChainOrdering {
     if (height === 0) {
       const bytes = encodeBlock(createBlock({ chain: this.chain, number: 0, previousHash: GENESIS_PREVIOUS_HASH, timestamp: this.#ctx.now(), txs: [this.#genesis] }, this.#ctx.signer));
       try {
-        await this.#log.append(0, bytes, leadership);
+        await this.#log.append(0, bytes, leadership, { configuration: true });
         this.#ctx.log.info({ chain: this.chain }, 'appended the genesis block');
       } catch (error) {
         if (!isSilkError(error, 'ORDERING_UNAVAILABLE') || error.details.reason !== 'height-conflict') throw error;
@@ -561,7 +612,7 @@ class ChainOrdering {
       }
       const stopTimer = this.#ctx.metrics.appendSeconds.startTimer({ chain: this.chain });
       try {
-        await this.#log.append(built.number, built.bytes, leadership);
+        await this.#log.append(built.number, built.bytes, leadership, { configuration: batch.isConfig });
         stopTimer();
       } catch (error) {
         stopTimer();
