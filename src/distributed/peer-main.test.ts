@@ -157,6 +157,9 @@ describe('peer process', () => {
     const trusted = await httpsGetText(`${api}/api/health`, { ca });
     assert.equal(trusted.status, 200, JSON.stringify(trusted));
     assert.equal((JSON.parse(trusted.body) as { status: string }).status, 'ok');
+    // A browser on the same host reaches a loopback API as localhost: the certificate names it too.
+    const local = await httpsGetText(`https://localhost:${description.api.port}/api/health`, { ca });
+    assert.equal(local.status, 200, `the API answers at https://localhost: ${JSON.stringify(local)}`);
     const tls12 = await httpsGetText(`${api}/api/health`, { ca, maxVersion: 'TLSv1.2' });
     assert.equal(tls12.status, 200, `a TLS 1.2 client is served: ${JSON.stringify(tls12)}`);
     const untrusted = await httpsGetText(`${api}/api/health`, {});

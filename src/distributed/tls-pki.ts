@@ -496,8 +496,16 @@ async function orgCa(org: string, file: string, signer: CertificateSigner, renew
   return ca;
 }
 
+/** Loopback addresses: an API served on one is also reached as `localhost` (a browser on the same host). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1']);
+
+/** The names a process's certificate holds: its host, and `localhost` too for an API on a loopback address. */
+function certificateHosts(role: ProcessRole, host: string): string[] {
+  return role === 'api' && LOOPBACK_HOSTS.has(host) ? [host, 'localhost'] : [host];
+}
+
 async function writeProcess(ca: OrgCa, dir: string, role: ProcessRole, name: string, host: string, bundlePem: string, validityParams: ValidityParameters): Promise<ProcessTlsFiles> {
-  const cert = await issueProcessCertificate({ ca, process: name, role, hosts: [host], ...validityParams });
+  const cert = await issueProcessCertificate({ ca, process: name, role, hosts: certificateHosts(role, host), ...validityParams });
   const tlsDir = join(dir, 'tls');
   const files = { certFile: join(tlsDir, `${role}.crt`), keyFile: join(tlsDir, `${role}.key`), caFile: join(tlsDir, 'ca-bundle.crt') };
   writePublic(files.certFile, cert.certificatePem);

@@ -68,9 +68,18 @@ describe('connect({ ca }): the CA bundle option', () => {
     }
   });
 
-  it('checks the host name: the api certificate names 127.0.0.1, not localhost', async () => {
-    const byName = base.replace('127.0.0.1', 'localhost');
-    await assert.rejects(connect({ url: byName, ca: bundle }).health(), (e: unknown) => isSilkError(e, 'UNREACHABLE') && e.details.reason === 'certificate-name' && /does not name this host/.test(e.message));
+  it('checks the host name: a loopback api certificate names 127.0.0.1 and localhost, not another address of the host', async () => {
+    assert.equal((await connect({ url: base.replace('127.0.0.1', 'localhost'), ca: bundle }).health()).status, 'ok');
+    // The same certificate served at another loopback address, which it does not name.
+    const elsewhere = createServer(apiCredentials(fx), (_req, res) => { res.end('{}'); });
+    await new Promise<void>((done) => elsewhere.listen(0, '127.0.0.2', done));
+    try {
+      const other = `https://127.0.0.2:${(elsewhere.address() as AddressInfo).port}`;
+      await assert.rejects(connect({ url: other, ca: bundle }).health(), (e: unknown) => isSilkError(e, 'UNREACHABLE') && e.details.reason === 'certificate-name' && /does not name this host/.test(e.message));
+    } finally {
+      elsewhere.closeAllConnections();
+      await new Promise((done) => elsewhere.close(done));
+    }
   });
 
   it('applies the time limit: no answer in time is UNREACHABLE', async () => {
