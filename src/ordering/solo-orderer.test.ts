@@ -278,6 +278,53 @@ describe('the solo orderer and its writer thread', () => {
     }
   });
 
+  it('refuses, once a configuration block adding a member is not stored, what that member sent meanwhile', async () => {
+    const mnt = tempDir('silk-solo-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt.path]);
+    try {
+      const path = join(mnt.path, 'log.sqlite');
+      const filler = join(mnt.path, 'filler');
+      // Full batches are cut at once; a partial one waits far longer than this test.
+      const config = genesisConfig({ maxTxs: 5, maxBytes: 4 * 1024 * 1024, timeoutMs: 60_000 });
+      const orderer = open(path);
+      try {
+        await orderer.createChain(configEnvelope(config));
+        const warmUp = broadcastAll(orderer, Array.from({ length: 5 }, () => envelope()));
+        await warmUp.settled;
+        assert.equal(orderer.height(CHAIN), 2);
+
+        // A block that needs more room than is left, the configuration block adding carol behind
+        // it, then carol's envelope, admitted under that configuration and still batched when the
+        // first write fails; and one of a member all along.
+        fillFileSystem(filler, mnt.path, 64 * 1024);
+        const big = Array.from({ length: 5 }, () => envelope(admins.Org1, 32 * 1024));
+        const byCarol = envelope(carol);
+        const byAdmin = envelope();
+        const burst = broadcastAll(orderer, [...big, configEnvelope(withCarol(config)), byCarol]);
+        const admin = broadcastAll(orderer, [byAdmin]);
+        await burst.settled;
+        const carols = burst.refused.filter((r) => r.envelope === byCarol);
+        assert.equal(carols.length, 1, 'carol\'s envelope is refused');
+        assert.ok(isSilkError(carols[0]?.error, 'UNKNOWN_CREATOR'), `as from a creator the configuration in force does not know: ${String(carols[0]?.error)}`);
+        assert.ok(burst.refused.filter((r) => r.envelope !== byCarol).every((r) => isSilkError(r.error, 'STORAGE_FULL')), 'the failed blocks are refused as STORAGE_FULL');
+        assert.equal(orderer.height(CHAIN), 2);
+
+        // The member's envelope stays batched and is ordered once the disk has room again.
+        rmSync(filler);
+        const fill = broadcastAll(orderer, Array.from({ length: 4 }, () => envelope()));
+        await Promise.all([fill.settled, admin.settled]);
+        assert.deepEqual(admin.refused, []);
+        assert.deepEqual(admin.acked.map((a) => a.position.block), [2], 'the member\'s envelope is in the block that reuses the failed number');
+        assert.deepEqual(fill.refused, []);
+      } finally {
+        await orderer.close();
+      }
+    } finally {
+      execFileSync('umount', [mnt.path]);
+      mnt.cleanup();
+    }
+  });
+
   it('closes with writes in flight and envelopes still batched, losing none it acknowledged', async () => {
     const dir = tempDir('silk-solo-');
     const path = join(dir.path, 'log.sqlite');

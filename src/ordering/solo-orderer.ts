@@ -16,7 +16,7 @@ import { SilkError, SubmitError } from '../errors.js';
 import { blockHash, createBlock, decodeBlock, encodeBlock, GENESIS_PREVIOUS_HASH } from '../ledger/block.js';
 import { validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction } from '../ledger/transaction.js';
-import { configOfBlockTxs, configOfTransaction, createBlockCutter, toSubmitError, type BlockCutter, type CutBatch, type PendingEnvelope } from './block-cutter.js';
+import { configOfBlockTxs, configOfTransaction, createBlockCutter, toSubmitError, type AdmittedEnvelope, type BlockCutter, type CutBatch, type PendingEnvelope } from './block-cutter.js';
 import type { Orderer } from './orderer.js';
 import { openOrderingLogWriter } from './ordering-log-writer.js';
 import { isDiskFull } from '../storage/ledger-commit.js';
@@ -118,11 +118,37 @@ export function createSoloOrderer(options: SoloOrdererOptions): Orderer {
     // The chain's next block takes the failed block's place; admission goes back to the
     // configuration in force before it (a configuration block cut after it is discarded too).
     s.tip = b.cutOn;
-    if (s.cutter.config !== b.configBefore) s.cutter.useConfig(b.configBefore);
+    if (s.cutter.config !== b.configBefore) {
+      s.cutter.useConfig(b.configBefore);
+      readmitOpenBatch(s);
+    }
     const err = storeError(b.number, e);
     for (const d of discarded) {
       s.cutter.release(d.txs);
       rejectAll(d.txs, d === b ? err : new SubmitError(err.code, `the ordering log could not store block ${d.number}: block ${b.number} before it was not stored (${err.message})`, {}, { cause: e }));
+    }
+  };
+
+  /**
+   * Admits the envelopes of the open batch again, under the configuration now in force: those a
+   * configuration block that was not stored let in (a member it added) are refused with the
+   * admission's code; the others go back into the batch in their order, keeping their waiters.
+   */
+  const readmitOpenBatch = (s: ChainState): void => {
+    const queued = s.cutter.drain();
+    s.cutter.release(queued);
+    for (const p of queued) {
+      let admitted: AdmittedEnvelope;
+      try {
+        admitted = s.cutter.admit(p.bytes);
+      } catch (e) {
+        rejectAll([p], toSubmitError(e));
+        continue;
+      }
+      s.cutter.add(p.bytes, admitted).then(
+        (position) => { for (const w of p.waiters) w.resolve(position); },
+        (e: unknown) => { for (const w of p.waiters) w.reject(e); },
+      );
     }
   };
 
