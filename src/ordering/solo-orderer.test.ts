@@ -4,7 +4,6 @@
  * write that fails (a really full file system) leaves no gap; close loses nothing acknowledged.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -17,7 +16,7 @@ import { createConfigTransaction } from '../ledger/config-transaction.js';
 import { createProposal } from '../ledger/proposal.js';
 import { encodeEnvelope, encodeTxResult, TX_FORMAT_VERSION } from '../ledger/transaction.js';
 import { tempDir } from '../testing/fixtures.js';
-import { fillFileSystem } from '../testing/full-disk.js';
+import { fillFileSystem, withSmallFileSystem } from '../testing/full-disk.js';
 import type { OrderedPosition, Orderer } from './orderer.js';
 import { createSoloOrderer } from './solo-orderer.js';
 
@@ -208,11 +207,9 @@ describe('the solo orderer and its writer thread', () => {
   });
 
   it('refuses the failed block and those behind it when the disk is full, then orders the next envelopes under the failed block\'s number', async () => {
-    const mnt = tempDir('silk-solo-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt.path]);
-    try {
-      const path = join(mnt.path, 'log.sqlite');
-      const filler = join(mnt.path, 'filler');
+    await withSmallFileSystem(4, async (mnt) => {
+      const path = join(mnt, 'log.sqlite');
+      const filler = join(mnt, 'filler');
       const config = genesisConfig({ maxTxs: 5, maxBytes: 4 * 1024 * 1024, timeoutMs: 20 });
       const orderer = open(path);
       const acked: Acked[] = [];
@@ -226,7 +223,7 @@ describe('the solo orderer and its writer thread', () => {
 
         // Three blocks of five 32 KiB envelopes, then a configuration block adding carol, all
         // cut at once; the first needs more room than is left.
-        fillFileSystem(filler, mnt.path, 64 * 1024);
+        fillFileSystem(filler, mnt, 64 * 1024);
         const big = Array.from({ length: 15 }, () => envelope(admins.Org1, 32 * 1024));
         const update = configEnvelope(withCarol(config));
         const burst = broadcastAll(orderer, [...big, update]);
@@ -272,18 +269,13 @@ describe('the solo orderer and its writer thread', () => {
       } finally {
         await reopened.close();
       }
-    } finally {
-      execFileSync('umount', [mnt.path]);
-      mnt.cleanup();
-    }
+    });
   });
 
   it('refuses, once a configuration block adding a member is not stored, what that member sent meanwhile', async () => {
-    const mnt = tempDir('silk-solo-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt.path]);
-    try {
-      const path = join(mnt.path, 'log.sqlite');
-      const filler = join(mnt.path, 'filler');
+    await withSmallFileSystem(4, async (mnt) => {
+      const path = join(mnt, 'log.sqlite');
+      const filler = join(mnt, 'filler');
       // Full batches are cut at once; a partial one waits far longer than this test.
       const config = genesisConfig({ maxTxs: 5, maxBytes: 4 * 1024 * 1024, timeoutMs: 60_000 });
       const orderer = open(path);
@@ -296,7 +288,7 @@ describe('the solo orderer and its writer thread', () => {
         // A block that needs more room than is left, the configuration block adding carol behind
         // it, then carol's envelope, admitted under that configuration and still batched when the
         // first write fails; and one of a member all along.
-        fillFileSystem(filler, mnt.path, 64 * 1024);
+        fillFileSystem(filler, mnt, 64 * 1024);
         const big = Array.from({ length: 5 }, () => envelope(admins.Org1, 32 * 1024));
         const byCarol = envelope(carol);
         const byAdmin = envelope();
@@ -319,10 +311,7 @@ describe('the solo orderer and its writer thread', () => {
       } finally {
         await orderer.close();
       }
-    } finally {
-      execFileSync('umount', [mnt.path]);
-      mnt.cleanup();
-    }
+    });
   });
 
   it('closes with writes in flight and envelopes still batched, losing none it acknowledged', async () => {

@@ -5,7 +5,6 @@
  * restart), and leave ledgers that verify and agree after reopening.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,8 +14,8 @@ import { toBase64 } from '../api/wire.js';
 import { createProposal } from '../ledger/proposal.js';
 import type { EmbeddedNetwork } from '../network/embedded-network.js';
 import { verifyLedgerFile } from '../peer/ledger-verifier.js';
-import { openTestNetwork, tempDir } from '../testing/fixtures.js';
-import { fillFileSystem } from '../testing/full-disk.js';
+import { openTestNetwork } from '../testing/fixtures.js';
+import { fillFileSystem, withSmallFileSystem } from '../testing/full-disk.js';
 
 const DISK_MB = 16;
 /** Space the filler leaves: a few blocks' worth for the orderer and three peers. */
@@ -55,11 +54,9 @@ const allCaughtUp = (net: EmbeddedNetwork): boolean => net.peers.every((p) => p.
 
 describe('a full disk', () => {
   it('refuses writes clearly without crashing, resumes on every peer once space is freed, and leaves ledgers that verify and agree', async () => {
-    const mnt = tempDir('silk-diskfull-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK_MB}m`, 'tmpfs', mnt.path]);
-    try {
-      const data = join(mnt.path, 'data');
-      const filler = join(mnt.path, 'filler');
+    await withSmallFileSystem(DISK_MB, async (mnt) => {
+      const data = join(mnt, 'data');
+      const filler = join(mnt, 'filler');
       const committed: string[] = [];
       let net = await openTestNetwork(undefined, data);
       const api = await createApiServer({ backend: embeddedApiBackend(net, { org: 'Org1' }), rateLimitPerMinute: 0 });
@@ -75,7 +72,7 @@ describe('a full disk', () => {
           return { status: res.status, ...(body.error ?? {}), ...(body.txId === undefined ? {} : { txId: body.txId }) };
         };
 
-        fillFileSystem(filler, mnt.path, LEFT_FREE_BYTES, 64 * 1024);
+        fillFileSystem(filler, mnt, LEFT_FREE_BYTES, 64 * 1024);
         const refusals: Outcome[] = [];
         const stalled: Promise<Outcome>[] = [];
         for (let i = 0; i < 60 && refusals.length < 3; i++) {
@@ -120,9 +117,6 @@ describe('a full disk', () => {
         const v = await verifyLedgerFile(join(data, 'peers', p.name, 'trade.sqlite'));
         assert.ok(v.ok, `${p.name}: ${JSON.stringify(v.problems)}`);
       }
-    } finally {
-      execFileSync('umount', [mnt.path]);
-      mnt.cleanup();
-    }
+    });
   });
 });
