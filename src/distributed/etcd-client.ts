@@ -10,9 +10,9 @@ import { SilkError, isSilkError } from '../errors.js';
 
 /**
  * Deadline of one etcd operation (all of the client's retries across members included). Long
- * enough for a Raft leader election on a loaded machine (election timeout 2.5 s, see
- * `etcd-cluster.ts`), short enough that a caller learns within seconds that the cluster has no
- * quorum.
+ * enough for a Raft leader election on a loaded machine (election timeout 1.2 s, randomized up to
+ * twice that, see `etcd-cluster.ts`), short enough that a caller learns within seconds that the
+ * cluster has no quorum.
  */
 export const ETCD_CALL_DEADLINE_MS = 5_000;
 
