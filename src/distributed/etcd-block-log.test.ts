@@ -66,6 +66,26 @@ describe('etcd block log and leader election (3 real members)', () => {
     assert.equal(await logB.height(), 2);
   });
 
+  it('keeps configuration checkpoints through compaction and reads them below a block, across pages', async () => {
+    const etcd = connect(cluster.clientUrls);
+    const log = openEtcdBlockLog(etcd, { chain: 'checkpoints' });
+    const election = openChainElection(etcd, { chain: 'checkpoints', candidate: 'orderer-a' });
+    try {
+      const leadership = await election.campaign();
+      // 80 blocks, every other one a configuration block: 40 checkpoints, more than one page.
+      for (let n = 0; n < 80; n++) await log.append(n, testBlock(n), leadership, { configuration: n % 2 === 0 });
+      await log.compact(70);
+      await assert.rejects(log.read(0, 1), (error: unknown) => isSilkError(error, 'NOT_FOUND'));
+      const all = await log.configurationBlocks(80);
+      assert.deepEqual(all.map((b) => b.number), Array.from({ length: 40 }, (_, i) => 2 * i), 'every checkpoint, in order, none lost to compaction');
+      assert.ok(all.every((b) => Buffer.from(b.bytes).equals(testBlock(b.number))), 'each holds its block\'s bytes');
+      assert.deepEqual((await log.configurationBlocks(7)).map((b) => b.number), [0, 2, 4, 6], 'only those below the block asked');
+      assert.deepEqual(await log.configurationBlocks(0), []);
+    } finally {
+      await election.close();
+    }
+  });
+
   it('a watch from block 0 started as the genesis block is appended never takes it for compacted', async () => {
     const etcd = connect(cluster.clientUrls);
     const mistaken: string[] = [];

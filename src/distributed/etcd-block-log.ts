@@ -234,14 +234,18 @@ class EtcdBlockLogImpl implements EtcdBlockLog {
   async configurationBlocks(below: number): Promise<StoredBlock[]> {
     checkBlockNumber('below', below);
     const client = this.#conn.client;
-    const response = await this.#call(`read the configuration checkpoints of chain ${this.chain} below block ${below}`, () => client.getAll()
-      .inRange({ start: `${this.#prefix}configs/`, end: configurationKey(this.#prefix, below) }).sort('Key', 'Ascend').exec());
-    return response.kvs.map((kv) => {
-      const key = kv.key.toString('utf8');
-      const number = blockNumberOfKey(this.#prefix, key, 'configs');
-      if (number === undefined) throw new SilkError('LEDGER_CORRUPT', `unexpected key ${JSON.stringify(key)} among the configuration checkpoints of chain ${this.chain}`, { chain: this.chain });
-      return { number, bytes: new Uint8Array(kv.value) };
-    });
+    const end = configurationKey(this.#prefix, below);
+    const blocks: StoredBlock[] = [];
+    // In pages, as blocks are read: a chain may have many configuration blocks of up to 64 KiB.
+    for (let start = `${this.#prefix}configs/`; ;) {
+      const response = await this.#call(`read the configuration checkpoints of chain ${this.chain} below block ${below}`, () => client.getAll()
+        .inRange({ start, end }).sort('Key', 'Ascend').limit(READ_PAGE_BLOCKS).exec());
+      const page = response.kvs.map((kv) => this.#toBlock(kv, 'configs'));
+      blocks.push(...page);
+      const last = page.at(-1);
+      if (last === undefined || page.length < READ_PAGE_BLOCKS) return blocks;
+      start = configurationKey(this.#prefix, last.number + 1);
+    }
   }
 
   /** Up to `limit` blocks from `from` on (below `to`), and the revision they were read at. */
@@ -254,10 +258,11 @@ class EtcdBlockLogImpl implements EtcdBlockLog {
     return { blocks, revision: response.header.revision };
   }
 
-  #toBlock(kv: IKeyValue): StoredBlock {
+  /** A stored block (or configuration checkpoint) from its key and value. */
+  #toBlock(kv: IKeyValue, folder: 'blocks' | 'configs' = 'blocks'): StoredBlock {
     const key = kv.key.toString('utf8');
-    const number = blockNumberOfKey(this.#prefix, key);
-    if (number === undefined) throw new SilkError('LEDGER_CORRUPT', `unexpected key ${JSON.stringify(key)} among the blocks of chain ${this.chain}`, { chain: this.chain });
+    const number = blockNumberOfKey(this.#prefix, key, folder);
+    if (number === undefined) throw new SilkError('LEDGER_CORRUPT', `unexpected key ${JSON.stringify(key)} among the ${folder === 'blocks' ? 'blocks' : 'configuration checkpoints'} of chain ${this.chain}`, { chain: this.chain });
     return { number, bytes: new Uint8Array(kv.value) };
   }
 

@@ -557,12 +557,12 @@ describe('the leader keeps the block log within its retention window', () => {
     try {
       await waitUntil(() => founding.isLeader(chain), 30_000, 'a leader for the chain');
       const update = createConfigTransaction({ ...config, sequence: 1, orderers: [toHex(founder.publicKey), toHex(added.publicKey)] }, admins.Org1 as Signer, Object.values(admins));
-      const added1 = await founding.broadcast(chain, update);
+      const configBlock = await founding.broadcast(chain, update);
       for (let i = 0; i < 40; i++) await founding.broadcast(chain, envelopeFor(chain));
-      await waitUntil(async () => (await log.firstRetained()) > added1.block, 10_000, 'the configuration block compacted away');
-      await assert.rejects(log.read(added1.block, added1.block + 1), (e: unknown) => isSilkError(e, 'NOT_FOUND'));
+      await waitUntil(async () => (await log.firstRetained()) > configBlock.block, 10_000, 'the configuration block compacted away');
+      await assert.rejects(log.read(configBlock.block, configBlock.block + 1), (e: unknown) => isSilkError(e, 'NOT_FOUND'));
       const kept = await log.configurationBlocks(await log.height());
-      assert.deepEqual(kept.map((b) => b.number), [0, added1.block], 'the genesis and the configuration block are kept as checkpoints, nothing else');
+      assert.deepEqual(kept.map((b) => b.number), [0, configBlock.block], 'the genesis and the configuration block are kept as checkpoints, nothing else');
       assert.ok(bytesEqual(decodeBlock((kept[1] as { bytes: Uint8Array }).bytes).txs[0] ?? new Uint8Array(), update), 'the checkpoint holds the configuration block');
 
       await founding.close();
