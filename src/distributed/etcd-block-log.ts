@@ -28,9 +28,13 @@ export const MAX_RETAINED_BLOCKS = 4_096;
 const READ_PAGE_BLOCKS = 32;
 /** A watch that delivered nothing for this long while the height moved on is re-opened. */
 const WATCH_STALL_CHECK_MS = 2_000;
-/** Pause before a failed watch re-reads and re-opens, growing to {@link WATCH_MAX_RETRY_MS}. */
+/**
+ * Pause before a failed watch re-reads and re-opens, growing to {@link WATCH_MAX_RETRY_MS}: half a
+ * second at most, so a follower is back within that of the cluster's recovery (a failed read of a
+ * cluster without quorum costs next to nothing).
+ */
 const WATCH_RETRY_MS = 200;
-const WATCH_MAX_RETRY_MS = 2_000;
+const WATCH_MAX_RETRY_MS = 500;
 
 /** One block as stored. */
 export interface StoredBlock {

@@ -5,7 +5,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ClientClosedError, Etcd3, EtcdPermissionDeniedError, EtcdUserNotFoundError, type IOptions } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { ClientClosedError, Etcd3, EtcdPermissionDeniedError, EtcdUserNotFoundError, isRecoverableError, type IOptions } from 'etcd3';
 import { SilkError, isSilkError } from '../errors.js';
 
 /**
@@ -21,6 +22,19 @@ export const ETCD_CALL_DEADLINE_MS = 5_000;
  * would leave a peer blind for that long after a member restart.
  */
 export const WATCH_RECONNECT_MS = 250;
+
+/**
+ * How long the client leaves a member alone after {@link HOST_BREAKER_FAILURES} failed calls in a
+ * row before trying it again. The etcd3 default is 5 s: during a leader election the members that
+ * are alive fail calls too (no leader, deadline exceeded), so every member's breaker could open and
+ * the client would refuse all calls for 5 s after the cluster had recovered, which is longer than
+ * the election itself. A quarter of a second keeps a dead member from being hammered and costs at
+ * most that much once a new leader is elected.
+ */
+export const HOST_BREAKER_MS = 250;
+
+/** Consecutive failed calls to one member that open its breaker (the etcd3 default). */
+const HOST_BREAKER_FAILURES = 3;
 
 /**
  * TLS files for the client connection (mutual TLS with certificates issued by each org, as
@@ -115,7 +129,10 @@ export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnecti
     hosts: endpoints,
     dialTimeout: deadlineMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attemptMs(deadlineMs) }),
-    faultHandling: { watchBackoff },
+    faultHandling: {
+      watchBackoff,
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_BREAKER_MS, breaker: new ConsecutiveBreaker(HOST_BREAKER_FAILURES) }),
+    },
     ...(options.tls === undefined ? {} : { credentials: etcdCredentials(options.tls) }),
   };
   const client = new Etcd3(clientOptions);

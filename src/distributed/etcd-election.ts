@@ -18,6 +18,13 @@ import { chainPrefix } from './etcd-keys.js';
 export const ELECTION_TTL_SECONDS = 3;
 /** While not leading, how often the candidate retries even without a watch event. */
 const RETRY_MS = 500;
+/**
+ * After a keep-alive that failed (etcd electing a leader of its own, a member down), the next one
+ * goes this soon instead of a third of the TTL later: the lease is still valid on etcd's side (a new
+ * etcd leader renews every lease), so the first keep-alive that gets through once etcd has a leader
+ * again keeps the orderer leading, and the chain needs no new election of its own.
+ */
+const KEEPALIVE_RETRY_MS = 200;
 
 /** Proof of leadership, passed to the block log's `append()`. */
 export interface ChainLeadership {
@@ -155,8 +162,8 @@ class EtcdChainElection implements ChainElection {
     return state;
   }
 
-  #scheduleKeepAlive(state: LeaseState): void {
-    state.timer = setTimeout(() => { void this.#keepAlive(state); }, (this.#ttl * 1000) / 3);
+  #scheduleKeepAlive(state: LeaseState, delayMs = (this.#ttl * 1000) / 3): void {
+    state.timer = setTimeout(() => { void this.#keepAlive(state); }, delayMs);
   }
 
   /** Read through a method: a loss may be recorded while a keep-alive awaits. */
@@ -166,12 +173,16 @@ class EtcdChainElection implements ChainElection {
     if (state.lost || this.#lease !== state) return;
     const sentAt = Date.now();
     try {
-      const response = await state.lease.keepaliveOnce({ deadline: Math.min(sentAt + this.#conn.deadlineMs, state.validUntil) });
+      // One attempt's deadline (1 s), not the operation's: a keep-alive stuck on a dead member gives
+      // way to the next one, on another member, while the lease is still valid.
+      const response = await state.lease.keepaliveOnce({ deadline: Math.min(this.#conn.deadline(), state.validUntil) });
       if (Number(response.TTL) <= 0) { this.#leaseLost(state, 'lease-expired'); return; }
       state.validUntil = Math.max(state.validUntil, sentAt + Number(response.TTL) * 1000);
     } catch (error) {
       if (error instanceof EtcdLeaseInvalidError) { this.#leaseLost(state, 'lease-expired'); return; }
       if (Date.now() >= state.validUntil) { this.#leaseLost(state, 'lease-unconfirmed'); return; }
+      if (this.#isCurrentLease(state)) this.#scheduleKeepAlive(state, KEEPALIVE_RETRY_MS);
+      return;
     }
     if (this.#isCurrentLease(state)) this.#scheduleKeepAlive(state);
   }
