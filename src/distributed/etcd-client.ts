@@ -102,6 +102,29 @@ const ATTEMPT_MS = 1_000;
 const URL_PATTERN = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
 
 /**
+ * grpc-js names a member's address as the TLS server name (SNI), and Node warns once per process
+ * (DEP0123) that RFC 6066 does not allow an IP address there. Nothing depends on it: the member's
+ * certificate is still checked against that address (its IP SAN, tls-pki.ts), and a process
+ * cannot choose another name, so the warning would only put a deprecation notice in every
+ * operator's log and terminal. Exactly that warning is dropped; every other one passes.
+ */
+function dropIpServerNameWarning(): void {
+  if (ipServerNameWarningDropped) return;
+  ipServerNameWarningDropped = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  const filtered = (...args: unknown[]): void => {
+    const [, typeOrOptions, code] = args;
+    const warningCode = typeof typeOrOptions === 'object' && typeOrOptions !== null ? (typeOrOptions as { code?: unknown }).code : code;
+    if (warningCode === IP_SERVERNAME_WARNING) return;
+    emit(...args);
+  };
+  process.emitWarning = filtered;
+}
+
+const IP_SERVERNAME_WARNING = 'DEP0123';
+let ipServerNameWarningDropped = false;
+
+/**
  * Opens a client to the etcd cluster at `endpoints`.
  * @throws SilkError INVALID_ARGUMENT when the endpoints, the deadline or the TLS options are not
  *   valid (an endpoint's scheme must match: https with TLS, http without); CONFIG_INVALID when a TLS file cannot be read
@@ -158,6 +181,7 @@ export function etcdCredentials(tls: EtcdClientTlsFiles): { rootCertificate: Buf
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
     throw new SilkError('INVALID_ARGUMENT', 'etcd client TLS needs both certFile and keyFile (mutual TLS), or neither');
   }
+  dropIpServerNameWarning();
   const read = (file: string): Buffer => {
     try {
       return readFileSync(file);

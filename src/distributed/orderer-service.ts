@@ -12,7 +12,7 @@
  * with its position). docs/distributed.md, "Ordering service", describes the whole protocol.
  */
 import type { Agent } from 'node:https';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sendError } from '../api/error-reply.js';
@@ -961,7 +961,7 @@ export async function startOrdererService(options: OrdererServiceOptions): Promi
   const logger: FastifyBaseLogger = log;
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     ...(tls === undefined ? {} : { https: mtlsServerOptions(tls.credentials) }),
   });
