@@ -105,6 +105,9 @@ const ATTEMPT_MS = 1_000;
 
 const URL_PATTERN = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
 
+const IP_SERVERNAME_WARNING = 'DEP0123';
+let ipServerNameWarningDropped = false;
+
 /**
  * grpc-js names a member's address as the TLS server name (SNI), and Node warns once per process
  * (DEP0123) that RFC 6066 does not allow an IP address there. Nothing depends on it: the member's
@@ -124,9 +127,6 @@ function dropIpServerNameWarning(): void {
   };
   process.emitWarning = filtered;
 }
-
-const IP_SERVERNAME_WARNING = 'DEP0123';
-let ipServerNameWarningDropped = false;
 
 /**
  * Opens a client to the etcd cluster at `endpoints`.

@@ -117,7 +117,8 @@ describe('local etcd cluster (3 real members)', () => {
     // The deadline bounds the whole call, retries across members included (plus scheduling slack on a loaded machine).
     assert.ok(Date.now() - started < DEADLINE_MS + 2_000, `refused after ${Date.now() - started} ms`);
 
-    // Reads fail too, on every member, until the client stops sending to them (its breakers open).
+    // Reads fail too, on every member: enough of them to open every member's breaker (the loop stops early once
+    // a read is refused by the breakers alone).
     for (let i = 0; i < 12; i++) {
       const refusal = await log.height().then(() => undefined, (error: unknown) => error);
       assert.ok(isSilkError(refusal, 'ORDERING_UNAVAILABLE'), String(refusal));
