@@ -177,7 +177,9 @@ function certificateUser(file: string): string | undefined {
 }
 
 /**
- * The etcd3 client's TLS credentials from PEM files.
+ * The etcd3 client's TLS credentials from PEM files. Every TLS client of etcd (the connections of
+ * {@link openEtcdConnection} and the cluster launcher's own) builds its credentials here, so this is
+ * also where the process stops printing the IP-server-name notice ({@link dropIpServerNameWarning}).
  * @throws SilkError INVALID_ARGUMENT when only one of certFile and keyFile is given; CONFIG_INVALID naming a file that cannot be read
  * @example new Etcd3({ hosts: 'https://127.0.0.1:2379', credentials: etcdCredentials({ caFile, certFile, keyFile }) })
  */
