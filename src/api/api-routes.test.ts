@@ -318,6 +318,33 @@ describe('HTTP API request rate limit', () => {
   });
 });
 
+describe('HTTP API at capacity', () => {
+  it('answers GATEWAY_BUSY with Retry-After beyond the admission limit, orders none of those, and commits again once there is room', async () => {
+    // One submission at a time, none waiting: of three sent together, two are refused at once.
+    const t = await openTestApi({ admission: { minInFlight: 1, maxInFlight: 1, maxQueued: 0, targetLatencyMs: 1_500 } });
+    try {
+      const proposals = [0, 1, 2].map((i) => propose(t, 'createAsset', asset(`busy-${i}`)));
+      const replies = await Promise.all(proposals.map((p) => call(t, '/api/chains/trade/transactions', { body: signedBody(p) })));
+      assert.deepEqual(replies.map((r) => r.status).sort(), [200, 503, 503]);
+      for (const r of replies.filter((x) => x.status === 503)) {
+        assert.equal(errorOf(r).code, 'GATEWAY_BUSY');
+        assert.match(errorOf(r).message, /at capacity \(1 transactions in flight, 0 waiting\)/);
+        assert.equal(r.headers.get('retry-after'), '2');
+      }
+      const refused = proposals.filter((_, i) => replies[i]?.status === 503);
+      for (const p of refused) assert.equal((await call(t, `/api/chains/trade/transactions/${p.txId}`)).status, 404, 'a refused proposal was not ordered');
+      // The same refused proposal goes through once the first one has committed.
+      const again = await call(t, '/api/chains/trade/transactions', { body: signedBody(refused[0] as SignedProposal) });
+      assert.equal(again.status, 200);
+      assert.equal(again.body.code, 'VALID');
+      const stats = t.net.gateway('Org1').admissionStats().get('trade');
+      assert.deepEqual({ inFlight: stats?.inFlight, queued: stats?.queued, refused: stats?.refused }, { inFlight: 0, queued: 0, refused: 2 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('HTTP API demo mode', () => {
   it('exists only where demo identities are configured, and every response says so', async () => {
     const plain = await openTestApi();

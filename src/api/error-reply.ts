@@ -55,7 +55,10 @@ export function toSilkError(error: unknown): SilkError {
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const e = toSilkError(error);
   const status = ERROR_CODES[e.code].http;
-  if (status >= 500) request.log.error({ err: error, code: e.code }, 'request failed');
+  // A gateway at capacity is the network working as designed, not a failure of this node.
+  if (status >= 500 && e.code !== 'GATEWAY_BUSY') request.log.error({ err: error, code: e.code }, 'request failed');
   else request.log.debug({ code: e.code, message: e.message }, 'request refused');
+  const retryAfterS = e.details.retryAfterS;
+  if (e.code === 'GATEWAY_BUSY' && typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
   void reply.status(status).type('application/json; charset=utf-8').send(e.toJSON());
 }

@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdmissionStats } from '../gateway/admission.js';
 import type { ApiBackend } from './backend.js';
 import { toSilkError } from './error-reply.js';
 
@@ -78,6 +79,30 @@ export function createNodeMetrics(backend: ApiBackend, options: NodeMetricsOptio
     registers,
     collect() {
       for (const chain of peer.chains()) this.set({ chain }, peer.store(chain).sizeBytes());
+    },
+  });
+  const admissionGauge = (name: string, help: string, read: (s: AdmissionStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['chain'],
+      registers,
+      collect() {
+        for (const [chain, stats] of backend.gateway.admissionStats()) this.set({ chain }, read(stats));
+      },
+    });
+  };
+  admissionGauge('silk_gateway_admission_limit', 'Submissions of the chain the gateway lets be between endorsement and commit at once now (docs/operations.md, "Overload")', (s) => s.limit);
+  admissionGauge('silk_gateway_in_flight', 'Submissions of the chain between endorsement and commit at this gateway', (s) => s.inFlight);
+  admissionGauge('silk_gateway_waiting', 'Submissions of the chain waiting for admission at this gateway', (s) => s.queued);
+  new Counter({
+    name: 'silk_gateway_refused_total',
+    help: 'Submissions refused with GATEWAY_BUSY (they waited too long for admission, or too many waited)',
+    labelNames: ['chain'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [chain, stats] of backend.gateway.admissionStats()) if (stats.refused > 0) this.inc({ chain }, stats.refused);
     },
   });
   new Gauge({

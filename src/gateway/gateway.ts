@@ -14,6 +14,7 @@ import { decodeTransaction, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement 
 import type { Orderer } from '../ordering/orderer.js';
 import type { CommittedBlock, EndorsementResponse, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
 import { waitForPeerHeight } from '../peer/height-wait.js';
+import { createAdmission, type Admission, type AdmissionOptions, type AdmissionOutcome, type AdmissionStats } from './admission.js';
 
 /** What to run. */
 export interface ProposalParameters {
@@ -74,6 +75,8 @@ export interface GatewayOptions {
   readonly orderer: Orderer;
   /** How long to wait for a commit after ordering. Default 30 s. */
   readonly commitTimeoutMs?: number;
+  /** Admission control of each chain's submissions (admission.ts); the defaults suit a LAN alliance. */
+  readonly admission?: AdmissionOptions;
 }
 
 /**
@@ -115,6 +118,9 @@ export interface Gateway {
   /** Builds and signs a proposal for the chain's current contract version. */
   propose(params: ProposalParameters, signer: Signer): SignedProposal;
   status(chain: string, txId: string): TransactionStatus | undefined;
+  /** The admission control of each chain this gateway has submitted to: its limit, in flight, waiting and refused. */
+  admissionStats(): ReadonlyMap<string, AdmissionStats>;
+  /** Stops following commits; submissions waiting for admission are refused with SHUTTING_DOWN. */
   close(): void;
 }
 
@@ -173,6 +179,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const subscriptions = new Map<string, () => void>();
   let rotation = 0;
   const inFlight = new Set<string>();
+  const admissions = new Map<string, Admission>();
+  const admissionOf = (chain: string): Admission => {
+    let a = admissions.get(chain);
+    if (a === undefined) {
+      a = createAdmission(options.admission);
+      admissions.set(chain, a);
+    }
+    return a;
+  };
 
   const ensureSubscribed = (chain: string): void => {
     if (subscriptions.has(chain)) return;
@@ -430,7 +445,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (inFlight.has(txId)) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already being submitted`, { txId });
       inFlight.add(txId);
       try {
-        return await endorseAndOrder(signed, proposal, opts);
+        // Beyond the chain's admission limit a proposal waits here, before any peer reads state for it.
+        const entered = admissionOf(proposal.chain).enter();
+        const ticket = isPromise(entered) ? await entered : entered;
+        let outcome: AdmissionOutcome = 'failed';
+        try {
+          const result = await endorseAndOrder(signed, proposal, opts);
+          outcome = 'committed';
+          return result;
+        } catch (error) {
+          // Refused in a block: it went all the way through the pipeline too.
+          if (error instanceof CommitError && error.code !== 'COMMIT_TIMEOUT') outcome = 'committed';
+          throw error;
+        } finally {
+          ticket.leave(outcome);
+        }
       } finally {
         inFlight.delete(txId);
       }
@@ -458,9 +487,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       return options.commitPeer.evaluate(signed);
     },
     status: (chain, txId) => options.commitPeer.transactionStatus(chain, txId),
+    admissionStats: () => new Map([...admissions].map(([chain, a]) => [chain, a.stats()])),
     close() {
       for (const u of subscriptions.values()) u();
       subscriptions.clear();
+      for (const a of admissions.values()) a.close(new SubmitError('SHUTTING_DOWN', 'the gateway is closing; the transaction was not endorsed'));
     },
   };
   return gateway;

@@ -15,6 +15,7 @@ import type { Contract } from '../contracts/framework/contract.js';
 import { IdentityContract } from '../contracts/identity/identity-contract.js';
 import { IDENTITY_CONTRACT } from '../identity/identity-record.js';
 import { SilkError } from '../errors.js';
+import type { AdmissionOptions } from '../gateway/admission.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
 import { createConfigTransaction } from '../ledger/config-transaction.js';
@@ -67,6 +68,8 @@ export interface EmbeddedNetworkOptions {
   readonly parallelVerify?: boolean;
   readonly logger?: Logger;
   readonly commitTimeoutMs?: number;
+  /** Admission control of the gateways' submissions (src/gateway/admission.ts); defaults otherwise. */
+  readonly admission?: AdmissionOptions;
   /** Where keys live: PEM files (default) or HD key trees in keystores; see src/network/org-keyring.ts. */
   readonly keys?: NetworkKeysOptions;
 }
@@ -234,7 +237,7 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
       if (g === undefined) {
         const commitPeer = peers.find((p) => p.org === org);
         if (commitPeer === undefined) throw new SilkError('INVALID_ARGUMENT', `no peer of org ${org}`);
-        g = createGateway({ peers, commitPeer, orderer, ...(options.commitTimeoutMs === undefined ? {} : { commitTimeoutMs: options.commitTimeoutMs }) });
+        g = createGateway({ peers, commitPeer, orderer, ...(options.commitTimeoutMs === undefined ? {} : { commitTimeoutMs: options.commitTimeoutMs }), ...(options.admission === undefined ? {} : { admission: options.admission }) });
         gateways.set(org, g);
       }
       return g;

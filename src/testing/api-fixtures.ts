@@ -1,6 +1,7 @@
 /** A test network served by a real API server on a free loopback port. */
 import { embeddedApiBackend, type ApiBackend } from '../api/backend.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../api/server.js';
+import type { AdmissionOptions } from '../gateway/admission.js';
 import type { EmbeddedNetwork, NetworkSpec } from '../network/embedded-network.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { openTestNetwork } from './fixtures.js';
@@ -23,6 +24,8 @@ export interface TestApiOptions {
   readonly org?: string;
   /** Serve demo routes for these identities (default: none, as a production node). */
   readonly demoIdentities?: readonly { readonly org: string; readonly name: string }[];
+  /** The gateways' admission control (default: the defaults). */
+  readonly admission?: AdmissionOptions;
   /** Server options, or a function of the backend giving them (for plugins that need it, like metrics). */
   readonly server?: Omit<ApiServerOptions, 'backend'> | ((backend: ApiBackend) => Omit<ApiServerOptions, 'backend'>);
 }
@@ -32,7 +35,7 @@ export interface TestApiOptions {
  * @example const t = await openTestApi(); try { await fetch(`${t.url}/api/health`) } finally { await t.close() }
  */
 export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const net = await openTestNetwork(options.spec, undefined, options.contracts);
+  const net = await openTestNetwork(options.spec, undefined, options.contracts, options.admission);
   const backend = embeddedApiBackend(net, { org: options.org ?? 'Org1', ...(options.demoIdentities === undefined ? {} : { demoIdentities: options.demoIdentities }) });
   const server = typeof options.server === 'function' ? options.server(backend) : options.server;
   const api = await createApiServer({ backend, rateLimitPerMinute: 0, ...server });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
 import type { Contract } from '../contracts/framework/contract.js';
 import { isSilkError } from '../errors.js';
+import type { AdmissionOptions } from '../gateway/admission.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
 
 /** A fresh temporary folder; `cleanup()` removes it. */
@@ -23,10 +24,10 @@ export const THREE_ORG_SPEC: NetworkSpec = {
   ],
 };
 
-/** Opens a three-org network (or `spec`, with `contracts` installed; default `basic`) in a temporary folder. */
-export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDir?: string, contracts: readonly Contract[] = [new BasicContract()]): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
+/** Opens a three-org network (or `spec`, with `contracts` installed; default `basic`) in a temporary folder; `admission` sets its gateways' admission control. */
+export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDir?: string, contracts: readonly Contract[] = [new BasicContract()], admission?: AdmissionOptions): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
   const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => undefined };
-  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts, parallelVerify: false, commitTimeoutMs: 10_000 });
+  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts, parallelVerify: false, commitTimeoutMs: 10_000, ...(admission === undefined ? {} : { admission }) });
   return Object.assign(net, { cleanupDir: () => { dir.cleanup(); } });
 }
 
