@@ -256,7 +256,8 @@ const clientCores = (r: LoadResult): number => round(r.clientCpuUs / (r.duration
 const nullableRound = (v: number | null, digits = 2): number | null => (v === null ? null : round(v, digits));
 
 function buildHttpReport(w: Workload, o: HttpBenchOptions, p: Phases, limit: MachineLimit, keys: number): HttpBenchReport {
-  const ratio = p.inProcess.tps > 0 ? p.submit.okPerSec / p.inProcess.tps : 0;
+  // The goal is judged on the figure the report prints, so the two never disagree.
+  const ratio = round(p.inProcess.tps > 0 ? p.submit.okPerSec / p.inProcess.tps : 0, 3);
   return {
     bench: 'http',
     workload: w.name,
@@ -294,7 +295,7 @@ function buildHttpReport(w: Workload, o: HttpBenchOptions, p: Phases, limit: Mac
     in_process_failed_by_code: p.inProcess.failedByCode,
     in_process_block_size_avg: round(p.inProcess.blockSizeAvg, 1),
     http_submit_block_size_avg: round(p.submitBlockSizeAvg, 1),
-    ratio: round(ratio, 3),
+    ratio,
     goal_ratio: HTTP_GOAL_RATIO,
     goal_met: ratio >= HTTP_GOAL_RATIO,
     server_cpu_us_per_tx_http: nullableRound(p.serverCpuUsPerTx, 0),
