@@ -107,6 +107,14 @@ describe('node metrics at /metrics', () => {
     assert.equal(valueOf(samples, 'silk_http_request_duration_seconds_count', { method: 'POST', route: '/api/chains/:chain/transactions', status: '200' }), submitCount('VALID'));
     assert.equal(valueOf(samples, 'silk_http_request_duration_seconds_count', { method: 'POST', route: '/api/chains/:chain/evaluate', status: '422' }), 1);
 
+    // The gateway's admission control, as its own stats report it: everything done, nothing waiting or refused.
+    const admission = t.net.gateway('Org1').admissionStats().get('trade');
+    assert.ok(admission !== undefined && admission.limit >= 64);
+    assert.equal(valueOf(samples, 'silk_gateway_admission_limit', { chain: 'trade' }), admission.limit);
+    assert.equal(valueOf(samples, 'silk_gateway_in_flight', { chain: 'trade' }), 0);
+    assert.equal(valueOf(samples, 'silk_gateway_waiting', { chain: 'trade' }), 0);
+    assert.equal(valueOf(samples, 'silk_gateway_refused_total', { chain: 'trade' }), 0);
+
     assert.equal(valueOf(samples, 'silk_ledger_size_bytes', { chain: 'trade' }), peer().store('trade').sizeBytes());
     assert.ok(valueOf(samples, 'silk_ledger_size_bytes', { chain: 'trade' }) > 0);
     assert.ok(samples.some((s) => s.name === 'process_cpu_user_seconds_total'), 'process metrics are collected');
