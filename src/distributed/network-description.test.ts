@@ -118,6 +118,11 @@ describe('network description', () => {
       ['API fronting an unknown peer', broken((d) => { d.api.peer = 'peer9.org1'; }), /^api\.peer: peer peer9\.org1 is not listed/],
       ['API fronting another org’s peer', broken((d) => { d.api.peer = 'peer0.org2'; }), /^api\.peer: .*fronts a peer of its own org/],
       ['bad host', broken((d) => { d.peers[3].host = 'bad host!'; }), /^peers\[3\]\.host: /],
+      ['unknown gateway setting', broken((d) => { d.peers[1].gateway = { admission: { target: 500 } }; }), /^peers\[1\]\.gateway\.admission(\.target)?: /],
+      ['negative admission wait', broken((d) => { d.peers[1].gateway = { admission: { maxWaitMs: -1 } }; }), /^peers\[1\]\.gateway\.admission\.maxWaitMs: /],
+      ['commit timeout under a second', broken((d) => { d.peers[0].gateway = { commitTimeoutMs: 10 }; }), /^peers\[0\]\.gateway\.commitTimeoutMs: /],
+      ['admission bounds crossed', broken((d) => { d.peers[2].gateway = { admission: { minInFlight: 500, maxInFlight: 100 } }; }), /^peers\[2\]\.gateway\.admission: minInFlight 500 is above maxInFlight 100$/],
+      ['admission floor above the default ceiling', broken((d) => { d.peers[2].gateway = { admission: { minInFlight: 30_000 } }; }), /^peers\[2\]\.gateway\.admission: minInFlight 30000 is above maxInFlight 20000 \(the default\)$/],
     ];
     for (const [what, value, expected] of cases) assert.match(refusal(value), expected, what);
   });

@@ -19,6 +19,7 @@ import { parseDocument, stringify } from 'yaml';
 import { fromHex } from '../crypto/hash.js';
 import { publicKeyObject } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MIN_IN_FLIGHT } from '../gateway/admission.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
 import { peerName } from '../network/org-keyring.js';
 import type { ChainSpec, NetworkSpec, OrgSpec } from '../network/embedded-network.js';
@@ -56,9 +57,22 @@ const ChainSchema = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+/** The gateway of a peer process: its commit wait and its admission control (docs/operations.md "Overload"). */
+const GatewaySchema = Type.Object({
+  commitTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+  admission: Type.Optional(Type.Object({
+    targetLatencyMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000 })),
+    minInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    maxWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    maxQueued: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
 const PeerSchema = Type.Object({
   name: ProcessName, org: OrgName, host: Host, port: Port, dataDir: Folder,
   chains: Type.Array(OrgName, { minItems: 1, maxItems: 256 }),
+  gateway: Type.Optional(GatewaySchema),
 }, { additionalProperties: false });
 
 const OrdererSchema = Type.Object({ name: ProcessName, org: OrgName, host: Host, port: Port, dataDir: Folder }, { additionalProperties: false });
@@ -86,6 +100,8 @@ const DescriptionSchema = Type.Object({
 export type DescribedOrg = Static<typeof OrgSchema>;
 /** A peer process. */
 export type DescribedPeer = Static<typeof PeerSchema>;
+/** A peer's gateway settings; every field has the gateway's default. */
+export type DescribedGateway = Static<typeof GatewaySchema>;
 /** An orderer process. */
 export type DescribedOrderer = Static<typeof OrdererSchema>;
 /** A member of the etcd cluster holding the ordering log; `org` is the org that runs it and issues its certificate. */
@@ -230,6 +246,20 @@ function checkPeersServeChains(d: NetworkDescription): void {
   });
 }
 
+/** Admission bounds that cannot hold together (each one alone passed the schema). */
+function checkGateways(d: NetworkDescription): void {
+  d.peers.forEach((p, i) => {
+    const a = p.gateway?.admission;
+    if (a === undefined) return;
+    const min = a.minInFlight ?? DEFAULT_MIN_IN_FLIGHT;
+    const max = a.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    if (min > max) {
+      const named = (field: string, v: number, given: boolean): string => `${field} ${v}${given ? '' : ' (the default)'}`;
+      throw invalid(`peers[${i}].gateway.admission`, `${named('minInFlight', min, a.minInFlight !== undefined)} is above ${named('maxInFlight', max, a.maxInFlight !== undefined)}`);
+    }
+  });
+}
+
 function checkClusterAndApi(d: NetworkDescription): void {
   // Any count from 1 to 7 (etcd's own bounds): a membership change passes through even counts
   // (3, add one, remove one), and an operator may shrink below 3 on purpose (docs/operations.md).
@@ -256,6 +286,7 @@ export function validateNetworkDescription(value: unknown): NetworkDescription {
   checkChains(d, orgs);
   checkProcesses(d, orgs);
   checkPeersServeChains(d);
+  checkGateways(d);
   checkClusterAndApi(d);
   return d;
 }

@@ -73,7 +73,8 @@ async function describeTwoOrgs(dataDir: string): Promise<NetworkDescription> {
     dataDir,
   });
   const peers = [];
-  for (const p of d.peers) peers.push({ ...p, port: await unusedPort() });
+  // The first peer's gateway is set in the description (its admission limit pinned to 100).
+  for (const [i, p] of d.peers.entries()) peers.push({ ...p, port: await unusedPort(), ...(i === 0 ? { gateway: { commitTimeoutMs: 20_000, admission: { minInFlight: 100, maxInFlight: 100 } } } : {}) });
   return validateNetworkDescription({ ...d, peers, api: { ...d.api, port: await unusedPort() }, orgs: d.orgs.map((o) => ({ name: o.name, adminKeystore: `keys/${o.name}/admin.pem`, tlsCa: o.tlsCa })) });
 }
 
@@ -141,6 +142,8 @@ describe('peer process', () => {
     // Its metrics: the same series a `silk start` node serves.
     const metrics = await (await fetch(`${first.urls[0] ?? ''}/metrics`)).text();
     assert.match(metrics, new RegExp(`^silk_chain_height\\{[^}]*chain="${CHAIN}"[^}]*\\} [1-9]`, 'm'));
+    // The gateway runs with the description's settings, not the defaults (limit 256 at start).
+    assert.match(metrics, new RegExp(`^silk_gateway_admission_limit\\{[^}]*chain="${CHAIN}"[^}]*\\} 100$`, 'm'));
     const raw = await fetch(`${first.urls[0] ?? ''}/api/chains/${CHAIN}/blocks/1/raw`);
     assert.equal(raw.headers.get('content-type'), 'application/octet-stream');
     assert.deepEqual(new Uint8Array(await raw.arrayBuffer()), new Uint8Array(first.peer.blockBytes(CHAIN, 1) ?? []));

@@ -377,7 +377,12 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     }
     const remotePeers = options.tls === undefined ? [] : remotePeersOf(description, me, peer, options.tls, options.remoteEndorseTimeoutMs, logger);
     const endorsers: EndorsingPeer[] = [peer, ...remotePeers];
-    const gateway = createGateway({ peers: endorsers, commitPeer: peer, orderer: options.orderer });
+    const settings = me.gateway ?? {};
+    const gateway = createGateway({
+      peers: endorsers, commitPeer: peer, orderer: options.orderer,
+      ...(settings.commitTimeoutMs === undefined ? {} : { commitTimeoutMs: settings.commitTimeoutMs }),
+      ...(settings.admission === undefined ? {} : { admission: settings.admission }),
+    });
     const backend: ApiBackend = { peer, gateway, orderedHeight: (chain) => options.orderer.height(chain) };
     const urls: string[] = [];
     const rateLimitPerMinute = rateLimitOf(process.env['SILK_RATE_LIMIT']);

@@ -27,6 +27,11 @@
  */
 import { SubmitError } from '../errors.js';
 
+/** The smallest limit when `minInFlight` is not given. */
+export const DEFAULT_MIN_IN_FLIGHT = 64;
+/** The largest limit when `maxInFlight` is not given. */
+export const DEFAULT_MAX_IN_FLIGHT = 20_000;
+
 /** Options of {@link createAdmission}; every field has a default. */
 export interface AdmissionOptions {
   /** The admission-to-commit time the gateway keeps its pipeline to when saturated. Default 500 ms. */
@@ -96,8 +101,8 @@ const OWN_LATENCY_MS = 60_000;
  */
 export function createAdmission(options: AdmissionOptions = {}): Admission {
   const targetFloor = options.targetLatencyMs ?? 500;
-  const minLimit = options.minInFlight ?? 64;
-  const maxLimit = options.maxInFlight ?? 20_000;
+  const minLimit = options.minInFlight ?? DEFAULT_MIN_IN_FLIGHT;
+  const maxLimit = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const maxWaitMs = options.maxWaitMs ?? 5_000;
   const maxQueued = options.maxQueued ?? 10_000;
   const windowMs = options.windowMs ?? 250;
