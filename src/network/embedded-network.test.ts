@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { toHex } from '../crypto/hash.js';
 import { verifyReceipt } from '../ledger/receipt.js';
-import { openTestNetwork } from '../testing/fixtures.js';
-import type { EmbeddedNetwork } from './embedded-network.js';
+import { BasicContract } from '../contracts/basic/basic-contract.js';
+import { isSilkError } from '../errors.js';
+import { openTestNetwork, tempDir } from '../testing/fixtures.js';
+import { openEmbeddedNetwork, type ChainSpec, type EmbeddedNetwork, type NetworkSpec } from './embedded-network.js';
 
 describe('embedded network', () => {
   let net: EmbeddedNetwork & { cleanupDir(): void };
@@ -101,7 +103,7 @@ describe('block delivery', () => {
   it('a block delivered again is a no-op, and a different block under a committed number is refused', async () => {
     const net = await openTestNetwork();
     try {
-      const r = await net.gateway('Org1').submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'd1', owner: 'alice', colour: 'red', size: 1, appraisedValue: 1 } }, net.identity('Org1', 'alice'));
+      const r = await net.gateway('Org1').submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'd1', owner: 'alice', colour: 'red', size: 1, appraisedValue: 1 } }, net.identity('Org1'));
       // The gateway's own peer has surely committed the block when submit returns.
       const peer = net.peer('peer0.org1');
       const bytes = peer.blockBytes('trade', r.blockNumber)!;
@@ -117,6 +119,40 @@ describe('block delivery', () => {
     } finally {
       await net.close();
       net.cleanupDir();
+    }
+  });
+});
+
+describe('a network that fails to open', () => {
+  it('names the cause, leaves no thread or file open, and the same folder opens once the cause is fixed', async () => {
+    const dir = tempDir('silk-open-fails-');
+    try {
+      const threads = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+      const before = threads();
+      // The first chain is created; the second names a contract that is not installed.
+      const spec: NetworkSpec = {
+        orgs: [{ name: 'Org1' }],
+        chains: [
+          { name: 'c0', contracts: [{ name: 'basic', policy: "OR('Org1.peer')" }] },
+          { name: 'c1', contracts: [{ name: 'missing', policy: "OR('Org1.peer')" }] },
+        ],
+      };
+      await assert.rejects(openEmbeddedNetwork({ dataDir: dir.path, spec, contracts: [new BasicContract()], parallelVerify: true }), (e: unknown) => isSilkError(e, 'UNKNOWN_CONTRACT') && /chain c1 names contract missing/.test(e.message));
+      // The verify threads and the ledgers' writer threads were stopped: nothing keeps a program
+      // that caught the error from exiting.
+      assert.equal(threads(), before);
+      const fixed: NetworkSpec = { ...spec, chains: [spec.chains[0] as ChainSpec, { name: 'c1', contracts: [{ name: 'basic', policy: "OR('Org1.peer')" }] }] };
+      const net = await openEmbeddedNetwork({ dataDir: dir.path, spec: fixed, contracts: [new BasicContract()], parallelVerify: true });
+      try {
+        assert.deepEqual(net.orderer.chains().sort(), ['c0', 'c1']);
+        const r = await net.gateway('Org1').submit({ chain: 'c1', contract: 'basic', fn: 'createAsset', args: { id: 'x1', owner: 'o', colour: 'red', size: 1, appraisedValue: 1 } }, net.identity('Org1'));
+        assert.equal(r.code, 'VALID');
+      } finally {
+        await net.close();
+      }
+      assert.equal(threads(), before);
+    } finally {
+      dir.cleanup();
     }
   });
 });

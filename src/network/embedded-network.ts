@@ -180,38 +180,46 @@ async function open(options: EmbeddedNetworkOptions, lock: DataLock): Promise<Em
   const contractsByName = new Map(contracts.map((c) => [c.name, c]));
 
   const peers: Peer[] = [];
-  for (const org of spec.orgs) {
-    for (let i = 0; i < (org.peers ?? 1); i++) {
-      const name = peerName(org.name, i);
-      peers.push(createPeer({ name, org: org.name, signer: keyOf(org.name, name), dataDir: join(dataDir, 'peers', name), contracts, verifier, ...(options.logger ? { logger: options.logger.child({ peer: name }) } : {}) }));
-    }
-  }
-
   const unsubscribers: (() => void)[] = [];
-  for (const chain of spec.chains) {
-    let genesis: Uint8Array;
-    if (orderer.chains().includes(chain.name)) {
-      const first = orderer.block(chain.name, 0);
-      if (first === undefined) throw new SilkError('LEDGER_CORRUPT', `the ordering log has no genesis block for ${chain.name}`);
-      genesis = first;
-    } else {
-      const config = chainConfigFromSpec(spec, chain, keyOf, [ordererSigner.publicKey]);
-      for (const c of withIdentityContract(chain, Object.keys(config.orgs))) {
-        const contract = contractsByName.get(c.name);
-        if (contract === undefined) throw new SilkError('UNKNOWN_CONTRACT', `chain ${chain.name} names contract ${c.name}, which is not installed`);
-        (config.contracts[c.name] as { version: string }).version = contract.version;
+  try {
+    for (const org of spec.orgs) {
+      for (let i = 0; i < (org.peers ?? 1); i++) {
+        const name = peerName(org.name, i);
+        peers.push(createPeer({ name, org: org.name, signer: keyOf(org.name, name), dataDir: join(dataDir, 'peers', name), contracts, verifier, ...(options.logger ? { logger: options.logger.child({ peer: name }) } : {}) }));
       }
-      const orgNames = Object.keys(config.orgs);
-      const admins = orgNames.map((o) => keyOf(o, 'admin'));
-      genesis = await orderer.createChain(createConfigTransaction(config, admins[0] as Signer, admins));
     }
-    const members = new Set(chain.orgs ?? spec.orgs.map((o) => o.name));
-    for (const peer of peers.filter((p) => members.has(p.org))) {
-      await peer.joinChain(genesis);
-      unsubscribers.push(orderer.deliver(chain.name, peer.height(chain.name), (bytes) => {
-        peer.deliver(bytes).catch((e: unknown) => options.logger?.error({ err: e, peer: peer.name, chain: chain.name }, 'block not committed'));
-      }));
+
+    for (const chain of spec.chains) {
+      let genesis: Uint8Array;
+      if (orderer.chains().includes(chain.name)) {
+        const first = orderer.block(chain.name, 0);
+        if (first === undefined) throw new SilkError('LEDGER_CORRUPT', `the ordering log has no genesis block for ${chain.name}`);
+        genesis = first;
+      } else {
+        const config = chainConfigFromSpec(spec, chain, keyOf, [ordererSigner.publicKey]);
+        for (const c of withIdentityContract(chain, Object.keys(config.orgs))) {
+          const contract = contractsByName.get(c.name);
+          if (contract === undefined) throw new SilkError('UNKNOWN_CONTRACT', `chain ${chain.name} names contract ${c.name}, which is not installed`);
+          (config.contracts[c.name] as { version: string }).version = contract.version;
+        }
+        const orgNames = Object.keys(config.orgs);
+        const admins = orgNames.map((o) => keyOf(o, 'admin'));
+        genesis = await orderer.createChain(createConfigTransaction(config, admins[0] as Signer, admins));
+      }
+      const members = new Set(chain.orgs ?? spec.orgs.map((o) => o.name));
+      for (const peer of peers.filter((p) => members.has(p.org))) {
+        await peer.joinChain(genesis);
+        unsubscribers.push(orderer.deliver(chain.name, peer.height(chain.name), (bytes) => {
+          peer.deliver(bytes).catch((e: unknown) => options.logger?.error({ err: e, peer: peer.name, chain: chain.name }, 'block not committed'));
+        }));
+      }
     }
+  } catch (e) {
+    // Nothing opened so far outlives the failure: no thread keeps the process alive, no file stays open.
+    for (const u of unsubscribers) u();
+    await Promise.allSettled([orderer.close(), ...peers.map((p) => p.close())]);
+    await verifier.close();
+    throw e;
   }
   if (created) writeFileSync(specFile, JSON.stringify(spec, null, 2));
 
