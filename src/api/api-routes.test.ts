@@ -5,6 +5,9 @@ import { createProposal, type SignedProposal } from '../ledger/proposal.js';
 import { receiptFromJson, verifyReceipt } from '../ledger/receipt.js';
 import { openTestApi, type TestApi } from '../testing/api-fixtures.js';
 import { highS } from '../testing/signature-forms.js';
+import { isSilkError } from '../errors.js';
+import { embeddedApiBackend } from './backend.js';
+import { createApiServer } from './server.js';
 import { DEMO_MODE_HEADER, toBase64 } from './wire.js';
 
 interface Reply {
@@ -58,6 +61,18 @@ describe('HTTP API', () => {
   });
   after(async () => {
     await t.close();
+  });
+
+  it('a second server on a port in use is refused with the reason, and the first keeps serving', async () => {
+    const port = Number(new URL(t.url).port);
+    const second = await createApiServer({ backend: embeddedApiBackend(t.net, { org: 'Org1' }), rateLimitPerMinute: 0 });
+    try {
+      await assert.rejects(second.listen({ port, host: '127.0.0.1' }), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT') && e.message === `cannot listen on 127.0.0.1:${port}: the port is already in use by another process: stop it or choose another port`);
+      await assert.rejects(second.listen({ port: 0, host: '192.0.2.1' }), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT') && /^cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine$/.test(e.message));
+    } finally {
+      await second.close();
+    }
+    assert.equal((await call(t, '/api/health')).status, 200);
   });
 
   describe('reads', () => {

@@ -50,6 +50,20 @@ export interface ApiHttpsOptions {
   readonly key: string;
 }
 
+/** Why the server could not listen, in words an operator acts on; other failures pass unchanged. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'the port is already in use by another process: stop it or choose another port',
+    EACCES: 'no permission to listen on this port (ports below 1024 need privileges): choose a port above 1023',
+    EADDRNOTAVAIL: `${host} is not an address of this machine`,
+    ENOTFOUND: `the host name ${host} does not resolve`,
+  };
+  const reason = code === undefined ? undefined : reasons[code];
+  if (reason === undefined) return e;
+  return new SilkError('INVALID_ARGUMENT', `cannot listen on ${host}:${port}: ${reason}`, { host, port, reason: code }, { cause: e });
+}
+
 /** A created (not yet listening) API server. */
 export interface ApiServer {
   readonly app: FastifyInstance;
@@ -136,7 +150,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   return {
     app,
     async listen({ port, host = '127.0.0.1' }) {
-      return app.listen({ port, host });
+      try {
+        return await app.listen({ port, host });
+      } catch (e) {
+        throw listenError(e, host, port);
+      }
     },
     async close(closeOptions) {
       const drain = await gate.drain(closeOptions?.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
