@@ -100,8 +100,6 @@ const DescriptionSchema = Type.Object({
 export type DescribedOrg = Static<typeof OrgSchema>;
 /** A peer process. */
 export type DescribedPeer = Static<typeof PeerSchema>;
-/** A peer's gateway settings; every field has the gateway's default. */
-export type DescribedGateway = Static<typeof GatewaySchema>;
 /** An orderer process. */
 export type DescribedOrderer = Static<typeof OrdererSchema>;
 /** A member of the etcd cluster holding the ordering log; `org` is the org that runs it and issues its certificate. */

@@ -40,7 +40,7 @@ import { IdentityContract } from '../contracts/identity/identity-contract.js';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { createInlineVerifier, createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.js';
 import { isSilkError, SilkError } from '../errors.js';
-import { createGateway, type EndorsingPeer, type Gateway, type GatewayOptions } from '../gateway/gateway.js';
+import { createGateway, type EndorsingPeer, type Gateway } from '../gateway/gateway.js';
 import { IDENTITY_CONTRACT } from '../identity/identity-record.js';
 import { DEMO_CONTRACTS } from '../network/demo-alliance.js';
 import { peerName } from '../network/org-keyring.js';
@@ -332,12 +332,6 @@ function apiAddresses(description: NetworkDescription, me: DescribedPeer, apiTls
   return [own, { host: description.api.host, port: description.api.port, ...(apiTls === undefined ? {} : { https: apiTls }) }];
 }
 
-/** The description's settings of a peer's gateway, as `createGateway` options (none given: its defaults). */
-function gatewaySettings(me: DescribedPeer): Pick<GatewayOptions, 'commitTimeoutMs' | 'admission'> {
-  const g = me.gateway ?? {};
-  return { ...(g.commitTimeoutMs === undefined ? {} : { commitTimeoutMs: g.commitTimeoutMs }), ...(g.admission === undefined ? {} : { admission: g.admission }) };
-}
-
 /**
  * Opens a peer process's peer, joins and follows its chains and serves its API.
  * @throws SilkError CONFIG_INVALID (unknown peer, unreadable key), DATA_FOLDER_LOCKED (another
@@ -383,7 +377,8 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     }
     const remotePeers = options.tls === undefined ? [] : remotePeersOf(description, me, peer, options.tls, options.remoteEndorseTimeoutMs, logger);
     const endorsers: EndorsingPeer[] = [peer, ...remotePeers];
-    const gateway = createGateway({ peers: endorsers, commitPeer: peer, orderer: options.orderer, ...gatewaySettings(me) });
+    // The description's settings (`commitTimeoutMs`, `admission`), each one left out keeping its default.
+    const gateway = createGateway({ peers: endorsers, commitPeer: peer, orderer: options.orderer, ...me.gateway });
     const backend: ApiBackend = { peer, gateway, orderedHeight: (chain) => options.orderer.height(chain) };
     const urls: string[] = [];
     const rateLimitPerMinute = rateLimitOf(process.env['SILK_RATE_LIMIT']);
