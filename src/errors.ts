@@ -45,7 +45,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { http: 404, stage: 'query', description: 'The block, transaction or key does not exist.' },
   QUERY_NOT_INDEXED: { http: 400, stage: 'query', description: 'A rich query uses no index the contract declares.' },
   INVALID_QUERY: { http: 400, stage: 'query', description: 'A rich query uses an operator or form outside the supported Mango subset.' },
-  GATEWAY_BUSY: { http: 503, stage: 'endorse', description: "The gateway is at capacity: as many of the chain's transactions as it admits are between endorsement and commit, and this one waited too long for room (or too many wait already). Nothing was endorsed or ordered: retry after the Retry-After seconds (details.retryAfterS)." },
+  GATEWAY_BUSY: { http: 503, stage: 'endorse', description: "The gateway is at capacity: as many of the chain's transactions as it admits are between endorsement and commit, and this one waited too long for room (or too many wait already). Nothing was endorsed or ordered: retry after the Retry-After seconds (details.retryAfterSeconds)." },
   ORDERING_UNAVAILABLE: { http: 503, stage: 'order', description: 'The ordering service cannot accept transactions now.' },
   COMMIT_TIMEOUT: { http: 504, stage: 'commit', description: 'The transaction was ordered but its commit was not seen in time; query its status by id.' },
   BAD_BLOCK: { http: 500, stage: 'commit', description: 'A delivered block breaks the hash chain, its Merkle root or its orderer signature; the peer refuses it.' },

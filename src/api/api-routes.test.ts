@@ -345,6 +345,8 @@ describe('HTTP API at capacity', () => {
         assert.equal(errorOf(r).code, 'GATEWAY_BUSY');
         assert.match(errorOf(r).message, /at capacity \(1 transactions in flight, 0 waiting\)/);
         assert.equal(r.headers.get('retry-after'), '2');
+        // The body carries the same figure, under the name the SDK gives the header's.
+        assert.equal((errorOf(r) as { retryAfterSeconds?: number }).retryAfterSeconds, 2);
       }
       const refused = proposals.filter((_, i) => replies[i]?.status === 503);
       for (const p of refused) assert.equal((await call(t, `/api/chains/trade/transactions/${p.txId}`)).status, 404, 'a refused proposal was not ordered');

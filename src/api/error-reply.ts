@@ -55,10 +55,12 @@ export function toSilkError(error: unknown): SilkError {
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const e = toSilkError(error);
   const status = ERROR_CODES[e.code].http;
-  // A gateway at capacity is the network working as designed, not a failure of this node.
-  if (status >= 500 && e.code !== 'GATEWAY_BUSY') request.log.error({ err: error, code: e.code }, 'request failed');
+  // An error that tells the client when to retry (`details.retryAfterSeconds`, as GATEWAY_BUSY
+  // does) is the node shedding load as designed, not a failure of it: a refusal, with the header.
+  const retryAfterSeconds = e.details.retryAfterSeconds;
+  const shedding = typeof retryAfterSeconds === 'number';
+  if (status >= 500 && !shedding) request.log.error({ err: error, code: e.code }, 'request failed');
   else request.log.debug({ code: e.code, message: e.message }, 'request refused');
-  const retryAfterS = e.details.retryAfterS;
-  if (e.code === 'GATEWAY_BUSY' && typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
+  if (shedding) void reply.header('retry-after', String(retryAfterSeconds));
   void reply.status(status).type('application/json; charset=utf-8').send(e.toJSON());
 }

@@ -128,7 +128,7 @@ describe('gateway admission control', () => {
     const waiting = admission.enter();
     assert.ok(waiting instanceof Promise);
     assert.throws(() => admission.enter(), (e: unknown) => isSilkError(e, 'GATEWAY_BUSY') && /1 submissions are already waiting/.test(e.message));
-    await assert.rejects(waiting, (e: unknown) => isSilkError(e, 'GATEWAY_BUSY') && e.details.retryAfterS === 3 && /waited 30 ms/.test(e.message));
+    await assert.rejects(waiting, (e: unknown) => isSilkError(e, 'GATEWAY_BUSY') && e.details.retryAfterSeconds === 3 && /waited 30 ms/.test(e.message));
     assert.equal(admission.stats().refused, 2);
     // The refused one left no trace: the next submission gets the room the held one frees.
     const next = admission.enter();

@@ -133,7 +133,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   const busy = (why: string): SubmitError => {
     refused++;
-    return new SubmitError('GATEWAY_BUSY', `the gateway is at capacity (${inFlight} transactions in flight, ${waiting} waiting): ${why}; retry in a moment`, { retryAfterS: Math.max(1, Math.ceil(target(now()) / 1000)) });
+    return new SubmitError('GATEWAY_BUSY', `the gateway is at capacity (${inFlight} transactions in flight, ${waiting} waiting): ${why}; retry in a moment`, { retryAfterSeconds: Math.max(1, Math.ceil(target(now()) / 1000)) });
   };
 
   const recompute = (t: number): void => {
