@@ -5,8 +5,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { ClientClosedError, Etcd3, EtcdPermissionDeniedError, EtcdUserNotFoundError, isRecoverableError, type IOptions } from 'etcd3';
+import { Host } from 'etcd3/lib/connection-pool.js';
 import { SilkError, isSilkError } from '../errors.js';
 
 /**
@@ -54,10 +55,26 @@ export interface EtcdClientTlsFiles {
   readonly keyFile?: string;
 }
 
+/** How often a connection following its endpoints ({@link EtcdConnectionOptions.endpoints} as a function) asks for them. */
+export const ENDPOINTS_CHECK_MS = 1_000;
+
+/** What a connection following its endpoints did with the list it was given. */
+export type EtcdEndpointsEvent =
+  /** The client's members are now `endpoints`: `added` ones are used from the next call, `removed` ones no more. */
+  | { readonly kind: 'changed'; readonly endpoints: readonly string[]; readonly added: readonly string[]; readonly removed: readonly string[] }
+  /** The list was not valid (`reason`); the client keeps `endpoints`. */
+  | { readonly kind: 'refused'; readonly endpoints: readonly string[]; readonly reason: string };
+
 /** Options of {@link openEtcdConnection}. */
 export interface EtcdConnectionOptions {
-  /** Client URLs of the members, e.g. `http://127.0.0.1:2379` (`https://` with {@link tls}). */
-  readonly endpoints: readonly string[];
+  /**
+   * Client URLs of the members, e.g. `http://127.0.0.1:2379` (`https://` with {@link tls}); or a
+   * function giving them as they are now (a process following its network description): it is
+   * asked every {@link ENDPOINTS_CHECK_MS}, and the client then calls the members it names.
+   */
+  readonly endpoints: readonly string[] | (() => readonly string[]);
+  /** Told when a followed endpoint list changed the client's members, or was refused. */
+  readonly onEndpoints?: (event: EtcdEndpointsEvent) => void;
   /** Deadline of each operation in milliseconds (default {@link ETCD_CALL_DEADLINE_MS}). */
   readonly deadlineMs?: number;
   /** TLS to the members (then every endpoint is `https://`); without it every endpoint is `http://`. */
@@ -68,6 +85,7 @@ export interface EtcdConnectionOptions {
 export interface EtcdConnection {
   /** The underlying etcd3 client (its unary calls carry the deadline by default). */
   readonly client: Etcd3;
+  /** The members' client URLs the client calls now. */
   readonly endpoints: readonly string[];
   readonly deadlineMs: number;
   /**
@@ -87,6 +105,15 @@ export interface EtcdConnection {
    * bounds the whole operation by the deadline even if the client keeps retrying.
    */
   call<T>(what: string, operation: () => Promise<T>): Promise<T>;
+  /**
+   * Makes the client call these members from now on (an etcd member added to or removed from the
+   * cluster): a member kept keeps its connections and breaker; an added one is called from the
+   * next call on (watches and leases move to it when their stream is next opened); a removed
+   * one's connections are closed. Calls in flight are unaffected unless they ran on a removed member.
+   * @returns whether the list changed
+   * @throws SilkError INVALID_ARGUMENT when the list is empty, has a malformed URL, or mixes schemes with the connection's TLS
+   */
+  setEndpoints(endpoints: readonly string[]): boolean;
   close(): void;
 }
 
@@ -136,20 +163,11 @@ function dropIpServerNameWarning(): void {
  * const etcd = openEtcdConnection({ endpoints: cluster.clientUrls, tls: { caFile, certFile, keyFile } });
  */
 export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnection {
-  const endpoints = [...options.endpoints];
-  if (endpoints.length === 0 || endpoints.some((url) => !URL_PATTERN.test(url))) {
-    throw new SilkError('INVALID_ARGUMENT', `etcd endpoints must be one or more URLs like http://127.0.0.1:2379 (https:// with TLS); got ${JSON.stringify(endpoints)}`);
-  }
+  const follow = typeof options.endpoints === 'function' ? options.endpoints : undefined;
+  const endpoints = checkEndpoints(follow === undefined ? options.endpoints as readonly string[] : follow(), options.tls !== undefined);
   const deadlineMs = options.deadlineMs ?? ETCD_CALL_DEADLINE_MS;
   if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 100 || deadlineMs > 120_000) {
     throw new SilkError('INVALID_ARGUMENT', `etcd deadline must be an integer between 100 and 120000 ms; got ${String(deadlineMs)}`);
-  }
-  const scheme = options.tls === undefined ? 'http://' : 'https://';
-  const mismatched = endpoints.find((url) => !url.startsWith(scheme));
-  if (mismatched !== undefined) {
-    throw new SilkError('INVALID_ARGUMENT', options.tls === undefined
-      ? `etcd endpoint ${mismatched} is https: give the client's TLS files (tls option) to connect over TLS`
-      : `etcd endpoint ${mismatched} is not https: with TLS files every endpoint must be https://host:port`);
   }
   const watchBackoff = { duration: WATCH_RECONNECT_MS, next() { return watchBackoff; } };
   const clientOptions: IOptions = {
@@ -158,13 +176,63 @@ export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnecti
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attemptMs(deadlineMs) }),
     faultHandling: {
       watchBackoff,
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_BREAKER_MS, breaker: new ConsecutiveBreaker(HOST_BREAKER_FAILURES) }),
+      host: hostPolicy,
     },
     ...(options.tls === undefined ? {} : { credentials: etcdCredentials(options.tls) }),
   };
+  const user = options.tls?.certFile === undefined ? undefined : certificateUser(options.tls.certFile);
   const client = new Etcd3(clientOptions);
-  return new EtcdConnectionImpl(client, endpoints, deadlineMs, options.tls?.certFile === undefined ? undefined : certificateUser(options.tls.certFile));
+  const connection = new EtcdConnectionImpl(client, endpoints, deadlineMs, user, options.tls !== undefined);
+  if (follow !== undefined) connection.follow(follow, options.onEndpoints);
+  return connection;
 }
+
+/**
+ * Checks a list of endpoints for a connection with or without TLS.
+ * @throws SilkError INVALID_ARGUMENT naming what is wrong
+ */
+function checkEndpoints(list: readonly string[], tls: boolean): string[] {
+  const endpoints = [...list];
+  if (endpoints.length === 0 || endpoints.some((url) => !URL_PATTERN.test(url))) {
+    throw new SilkError('INVALID_ARGUMENT', `etcd endpoints must be one or more URLs like http://127.0.0.1:2379 (https:// with TLS); got ${JSON.stringify(endpoints)}`);
+  }
+  const scheme = tls ? 'https://' : 'http://';
+  const mismatched = endpoints.find((url) => !url.startsWith(scheme));
+  if (mismatched !== undefined) {
+    throw new SilkError('INVALID_ARGUMENT', tls
+      ? `etcd endpoint ${mismatched} is not https: with TLS files every endpoint must be https://host:port`
+      : `etcd endpoint ${mismatched} is https: give the client's TLS files (tls option) to connect over TLS`);
+  }
+  return endpoints;
+}
+
+/** Each member's fault handling: a breaker that leaves it alone for {@link HOST_BREAKER_MS} after {@link HOST_BREAKER_FAILURES} failures in a row. */
+const hostPolicy = (): CircuitBreakerPolicy =>
+  circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_BREAKER_MS, breaker: new ConsecutiveBreaker(HOST_BREAKER_FAILURES) });
+
+/** A member as the etcd3 client's pool holds it (its address without the scheme is private to it). */
+interface PooledHost {
+  readonly host: string;
+  readonly channelCredentials: unknown;
+  readonly channelOptions?: unknown;
+  close(): void;
+}
+
+/**
+ * The etcd3 client's own list of members, which its API does not expose (etcd3 1.1: the pool's
+ * `hosts`, one `Host` per member, called in a shuffled order that is drawn anew for each call).
+ * @throws SilkError INTERNAL when the installed etcd3 keeps its members otherwise
+ */
+function pooledHosts(client: Etcd3): PooledHost[] {
+  const hosts = (client as unknown as { pool?: { hosts?: unknown } }).pool?.hosts;
+  if (!Array.isArray(hosts) || hosts.length === 0 || !hosts.every((h) => h instanceof Host && typeof (h as unknown as PooledHost).host === 'string')) {
+    throw new SilkError('INTERNAL', 'the etcd3 client keeps its members in a way this release does not know (etcd3 1.1 expected): its endpoints cannot change without a restart');
+  }
+  return hosts as PooledHost[];
+}
+
+/** An endpoint as the pool names its member: without the scheme. */
+const hostKey = (url: string): string => url.replace(/^https?:\/\//, '');
 
 /** The Common Name of a PEM certificate file (the etcd user it acts as), undefined when it has none. */
 function certificateUser(file: string): string | undefined {
@@ -201,7 +269,58 @@ export function etcdCredentials(tls: EtcdClientTlsFiles): { rootCertificate: Buf
 }
 
 class EtcdConnectionImpl implements EtcdConnection {
-  constructor(readonly client: Etcd3, readonly endpoints: readonly string[], readonly deadlineMs: number, readonly user: string | undefined) {}
+  #endpoints: readonly string[];
+  #followTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly client: Etcd3, endpoints: readonly string[], readonly deadlineMs: number, readonly user: string | undefined, private readonly tls: boolean) {
+    this.#endpoints = endpoints;
+    pooledHosts(client);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#endpoints;
+  }
+
+  setEndpoints(list: readonly string[]): boolean {
+    const next = checkEndpoints(list, this.tls);
+    const keys = new Set(next.map(hostKey));
+    const before = new Set(this.#endpoints.map(hostKey));
+    if (keys.size === before.size && [...keys].every((k) => before.has(k))) {
+      this.#endpoints = next;
+      return false;
+    }
+    const hosts = pooledHosts(this.client);
+    const template = hosts[0] as PooledHost;
+    const kept = new Map(hosts.map((h) => [h.host, h]));
+    const chosen = [...keys].map((key) => kept.get(key) ?? new Host(key, template.channelCredentials as never, template.channelOptions as never, hostPolicy()) as unknown as PooledHost);
+    const dropped = hosts.filter((h) => !keys.has(h.host));
+    hosts.splice(0, hosts.length, ...chosen);
+    for (const h of dropped) h.close();
+    this.#endpoints = next;
+    return true;
+  }
+
+  /** Asks `endpoints` every {@link ENDPOINTS_CHECK_MS} and applies what it gives. */
+  follow(endpoints: () => readonly string[], onEvent: ((event: EtcdEndpointsEvent) => void) | undefined): void {
+    let refused: string | undefined;
+    this.#followTimer = setInterval(() => {
+      const before = this.#endpoints;
+      try {
+        const changed = this.setEndpoints(endpoints());
+        refused = undefined;
+        if (!changed) return;
+        const now = new Set(this.#endpoints.map(hostKey));
+        const was = new Set(before.map(hostKey));
+        onEvent?.({ kind: 'changed', endpoints: this.#endpoints, added: this.#endpoints.filter((u) => !was.has(hostKey(u))), removed: before.filter((u) => !now.has(hostKey(u))) });
+      } catch (error) {
+        const reason = (error as Error).message;
+        // One report per refused list, not one a second.
+        if (reason !== refused) onEvent?.({ kind: 'refused', endpoints: this.#endpoints, reason });
+        refused = reason;
+      }
+    }, ENDPOINTS_CHECK_MS);
+    this.#followTimer.unref();
+  }
 
   deadline(): number {
     return Date.now() + attemptMs(this.deadlineMs);
@@ -224,6 +343,7 @@ class EtcdConnectionImpl implements EtcdConnection {
   }
 
   close(): void {
+    clearInterval(this.#followTimer);
     this.client.close();
   }
 }

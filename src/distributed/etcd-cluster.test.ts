@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { isSilkError } from '../errors.js';
 import { unusedPort, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog, type EtcdBlockLog } from './etcd-block-log.js';
-import { openEtcdConnection, type EtcdConnection } from './etcd-client.js';
+import { openEtcdConnection, type EtcdConnection, type EtcdEndpointsEvent } from './etcd-client.js';
 import { createEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
 import { requireEtcd, startTestCluster, testBlock } from './etcd-test-support.js';
@@ -143,6 +143,51 @@ describe('local etcd cluster (3 real members)', () => {
     assert.equal(await log.height(), height + 1);
     assert.equal(await appendNext(log, election, current, 30_000), height + 1);
     assert.deepEqual((await log.read(height, height + 2)).map((b) => b.bytes), [testBlock(height), testBlock(height + 1)]);
+  });
+
+  it('a connection following its endpoints moves to the members it is given, and keeps working when the one it started with dies', async () => {
+    // It starts with a follower member (killing the Raft leader would pause every read for an election).
+    const leader = await cluster.leader();
+    const order = cluster.members.map((m, i) => ({ name: m.name, url: cluster.clientUrls[i] ?? '' })).sort((a, b) => Number(a.name === leader) - Number(b.name === leader));
+    const [{ name: first, url: firstUrl }, { url: secondUrl }, { url: thirdUrl }] = order as [{ name: string; url: string }, { url: string }, { url: string }];
+    let given: readonly string[] = [firstUrl];
+    const events: EtcdEndpointsEvent[] = [];
+    const follower = openEtcdConnection({ endpoints: () => given, deadlineMs: DEADLINE_MS, onEndpoints: (e) => { events.push(e); } });
+    const followerLog = openEtcdBlockLog(follower, { chain: 'trade' });
+    try {
+      assert.deepEqual(follower.endpoints, [firstUrl]);
+      const height = await followerLog.height();
+      given = [secondUrl, thirdUrl];
+      await waitUntil(() => events.length > 0, 5_000, 'the new list taken');
+      assert.deepEqual(events, [{ kind: 'changed', endpoints: [secondUrl, thirdUrl], added: [secondUrl, thirdUrl], removed: [firstUrl] }]);
+      assert.deepEqual(follower.endpoints, [secondUrl, thirdUrl]);
+      // The member it started with dies: the follower no longer calls it, so reads answer at once.
+      await cluster.killMember(first);
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) assert.ok(await followerLog.height() >= height);
+      assert.ok(Date.now() - started < DEADLINE_MS, `20 reads took ${Date.now() - started} ms`);
+      // A list it cannot use is reported once and changes nothing.
+      given = ['etcd-2:2379'];
+      await waitUntil(() => events.length > 1, 5_000, 'the bad list reported');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.equal(events.length, 2, JSON.stringify(events));
+      const refusal = events[1];
+      assert.ok(refusal?.kind === 'refused', JSON.stringify(refusal));
+      assert.match(refusal.reason, /must be one or more URLs like http:\/\/127\.0\.0\.1:2379/);
+      assert.deepEqual(follower.endpoints, [secondUrl, thirdUrl]);
+      assert.ok(await followerLog.height() >= height);
+      // Without following, a client of the dead member alone is refused.
+      const stale = openEtcdConnection({ endpoints: [firstUrl], deadlineMs: 1_000 });
+      try {
+        await assert.rejects(openEtcdBlockLog(stale, { chain: 'trade' }).height(), (error: unknown) => isSilkError(error, 'ORDERING_UNAVAILABLE'));
+      } finally {
+        stale.close();
+      }
+    } finally {
+      follower.close();
+      if (!cluster.isRunning(first)) await cluster.restartMember(first);
+      await cluster.waitHealthy();
+    }
   });
 
   it('saves a snapshot and defragments member by member', async () => {

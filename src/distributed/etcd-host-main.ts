@@ -31,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { isSilkError, SilkError } from '../errors.js';
 import { addEtcdUser, etcdUsersOfNetwork, removeEtcdUser, setUpEtcdAccessControl, type EtcdAccessSetup, type EtcdAccessUser } from './etcd-access.js';
 import { openEtcdConnection, type EtcdClientTlsFiles, type EtcdConnection } from './etcd-client.js';
+import { describedEtcdEndpoints } from './etcd-members-followed.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberTlsFiles } from './etcd-cluster.js';
 import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
 import { etcdRootTlsFiles, type ProcessRole } from './tls-pki.js';
@@ -86,10 +87,6 @@ export function describedEtcdMemberTls(description: NetworkDescription): EtcdMem
   return present.map((f) => ({ certFile: f.certFile, keyFile: f.keyFile, trustedCaFile: f.caFile }));
 }
 
-/** Client URLs of the described etcd members: `https://` when `tls`, else `http://`. */
-export function describedEtcdEndpoints(description: NetworkDescription, tls: boolean): string[] {
-  return description.etcd.map((e) => `${tls ? 'https' : 'http'}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.clientPort}`);
-}
 
 /**
  * etcd's administrator certificate of a description whose members run TLS ({@link etcdRootTlsFiles}).

@@ -60,8 +60,8 @@ export interface LaunchedProcess {
   /** Its log file. */
   readonly log: string;
   /**
-   * An orderer's or peer's etcd members when it started: the endpoints its etcd client uses until
-   * it restarts (`silk network etcd remove` keeps at least one of them for every running process).
+   * An orderer's or peer's etcd members when it started. It then follows the description and
+   * records the members it calls in its data folder (etcd-members-followed.ts), which takes precedence.
    */
   readonly etcd?: readonly string[];
 }

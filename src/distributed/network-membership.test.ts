@@ -26,9 +26,10 @@ import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
+import { readEtcdMembersRecord } from './etcd-members-followed.js';
 import { networkUnderLoad } from './etcd-test-support.js';
 import { RETRIABLE_CODES, startLoad, type LoadRun } from './load-client.js';
-import { readNetworkDescription } from './network-description.js';
+import { describedPath, readNetworkDescription } from './network-description.js';
 import { chainOrdering, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess } from './network-launcher.js';
 import type { EtcdMembershipChange, OrdererMembershipChange } from './network-membership.js';
 
@@ -127,6 +128,24 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
     return await response.json() as { orderer: string; transactions: { fn?: string }[] };
   };
 
+  /** The pid of a running orderer or peer. */
+  const processPid = (name: string): number => {
+    const p = networkProcesses(dir.path).find((x) => x.name === name);
+    assert.ok(p !== undefined, `${name} runs`);
+    return p.pid;
+  };
+  /** Whether the process's record of the etcd members it calls names exactly `members`. */
+  const callsEvery = (name: string, members: readonly string[]): boolean => {
+    const d = readNetworkDescription(file);
+    const entry = [...d.orderers, ...d.peers].find((p) => p.name === name);
+    const recorded = entry === undefined ? undefined : readEtcdMembersRecord(describedPath(d, entry.dataDir));
+    return recorded !== undefined && [...recorded.members].sort().join() === [...members].sort().join();
+  };
+  /** Every running orderer and peer calls exactly `members` (its record in its data folder says so). */
+  const assertEveryProcessCalls = (members: readonly string[]): void => {
+    for (const p of networkProcesses(dir.path).filter((x) => x.kind !== 'etcd')) assert.ok(callsEvery(p.name, members), `${p.name} calls ${members.join(', ')}`);
+  };
+
   it('adds an etcd member (a healthy voting member) and removes the Raft leader while submissions go on; status shows the new membership', async (t) => {
     await underLoad(t, 'etcd add and remove', async (load) => {
       const added = await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path);
@@ -142,8 +161,10 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       assert.equal(removed.wasLeader, true);
       const rest = ['etcd-1', 'etcd-2', 'etcd-3', 'etcd-4'].filter((m) => m !== leader);
       assert.deepEqual(removed.members, rest);
-      // The running processes started with etcd-1…etcd-3: they keep a removed one among their endpoints, and it says so.
-      assert.equal(removed.warnings.some((w) => w.includes(`still list ${leader}`)), STARTED_WITH.includes(leader), JSON.stringify(removed.warnings));
+      // Every running orderer and peer took etcd-4 and dropped the removed member, without a restart.
+      assert.deepEqual(added.warnings, []);
+      assert.deepEqual(removed.warnings, []);
+      assertEveryProcessCalls(rest);
       assert.deepEqual(await etcdMemberList(), rest.map((name) => ({ name, isLearner: false })));
     });
     await waitUntil(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready', 250);
@@ -168,32 +189,50 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
     assert.deepEqual((await etcdMemberList()).map((m) => m.name), members, 'etcd has the same members');
   });
 
-  it('with --force shrinks the cluster below three members, but never leaves a running process without an etcd member it knows', async () => {
+  it('with --force shrinks the cluster below three members; the processes follow it onto members they did not start with, and a paused one is never left without a member it calls', async (t) => {
     let members = readNetworkDescription(file).etcd.map((e) => e.name);
-    const known = (): string[] => members.filter((m) => STARTED_WITH.includes(m));
-    // A member the running processes do not know, so the last one they know can be asked for.
+    // A member the running processes did not start with, so every one they started with can go.
     if (members.every((m) => STARTED_WITH.includes(m))) members = [...(await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path)).members];
-    let last: EtcdMembershipChange | undefined;
-    while (known().length > 1) {
-      const victim = known()[0] ?? '';
-      last = await silkNetwork<EtcdMembershipChange>(['etcd', 'remove', victim, '--force'], dir.path);
-      assert.deepEqual(last.members, members.filter((m) => m !== victim));
-      members = [...last.members];
+    await underLoad(t, 'every starting etcd member removed', async () => {
+      for (const victim of members.filter((m) => STARTED_WITH.includes(m))) {
+        const removed = await silkNetwork<EtcdMembershipChange>(['etcd', 'remove', victim, '--force'], dir.path);
+        assert.deepEqual(removed.members, members.filter((m) => m !== victim));
+        assert.deepEqual(removed.warnings, [], `every process followed the removal of ${victim}`);
+        members = [...removed.members];
+      }
+    });
+    assert.ok(members.length < 3 && members.every((m) => !STARTED_WITH.includes(m)), `--force took the cluster below three members, none of those the processes started with: ${members.join(', ')}`);
+    assertEveryProcessCalls(members);
+
+    // A paused peer takes no change: the last member it calls cannot be taken away from it.
+    const paused = processPid('peer0.org2');
+    process.kill(paused, 'SIGSTOP');
+    try {
+      const grown = await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path);
+      assert.ok(!STARTED_WITH.includes(grown.member) && !members.includes(grown.member), `a fresh name: ${grown.member}`);
+      assert.equal(grown.warnings.length, 1, JSON.stringify(grown.warnings));
+      assert.match(grown.warnings[0] ?? '', new RegExp(`^peer0\\.org2 \\(calling ${members.join(', ')}\\) did not take the new etcd members within 10 s`));
+      const text = readFileSync(file, 'utf8');
+      const last = members[members.length - 1] ?? '';
+      if (members.length > 1) await silkNetwork<EtcdMembershipChange>(['etcd', 'remove', members[0] ?? '', '--force'], dir.path);
+      const stranded = await refused(['etcd', 'remove', last, '--force'], dir.path);
+      assert.equal(stranded.code, 'CONFIG_INVALID');
+      assert.match(stranded.message, /^peer0\.org2 \(calling .*\) would have no etcd member left to reach: it has not taken the members the description lists/);
+      if (members.length === 1) assert.equal(readFileSync(file, 'utf8'), text, 'the description is unchanged');
+      members = readNetworkDescription(file).etcd.map((e) => e.name);
+    } finally {
+      process.kill(paused, 'SIGCONT');
     }
-    assert.ok(members.length < 3, `--force took the cluster below three members: ${members.join(', ')}`);
-    assert.ok(last?.warnings.some((w) => w.includes('through one member only')), JSON.stringify(last?.warnings));
-    const text = readFileSync(file, 'utf8');
-    const stranded = await refused(['etcd', 'remove', known()[0] ?? '', '--force'], dir.path);
-    assert.equal(stranded.code, 'CONFIG_INVALID');
-    assert.match(stranded.message, /peer0\.org1 \(started with etcd-1, etcd-2, etcd-3\).*no etcd member left to reach: restart the network first/);
-    assert.equal(readFileSync(file, 'utf8'), text, 'the description is unchanged');
+    await waitUntil(() => callsEvery('peer0.org2', members), 10_000, 'the resumed peer follows the description', 100);
     assert.deepEqual((await etcdMemberList()).map((m) => m.name), members);
     // Back to three; a new member takes a name never used before.
     while (members.length < 3) {
       const grown = await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path);
       assert.ok(!STARTED_WITH.includes(grown.member) && grown.member !== 'etcd-4', `a fresh name: ${grown.member}`);
+      assert.deepEqual(grown.warnings, []);
       members = [...grown.members];
     }
+    assertEveryProcessCalls(members);
     assert.deepEqual(await etcdMemberList(), members.map((name) => ({ name, isLearner: false })));
     await waitUntil(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready', 250);
   });

@@ -15,13 +15,13 @@
  *
  * Every change refuses clearly what a careful operator would not do (the last orderer, an etcd
  * cluster left below three members or without a quorum, a running process left without an etcd
- * member it knows) and, when it fails midway, leaves the description as it was. One change runs
+ * member it calls) and, when it fails midway, leaves the description as it was. One change runs
  * at a time per network folder (`membership.lock`).
  *
  * Running processes follow the description (`watchNetworkDescription`): they admit an added
- * orderer's certificate and send to it, and refuse a removed one's, without a restart. Their etcd
- * client keeps the endpoints it started with until it restarts; an unreachable endpoint (a
- * removed member) is skipped like a dead member.
+ * orderer's certificate and send to it, and refuse a removed one's, without a restart; their etcd
+ * client calls the members listed now (etcd-members-followed.ts), and an etcd change waits until
+ * every running process does.
  */
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
@@ -39,6 +39,7 @@ import { BROADCAST_PATH, errorOfAnswer, positionOfAnswer, postJson } from '../or
 import { isProcessAlive } from '../storage/data-lock.js';
 import type { EtcdClusterStatus } from './etcd-cluster.js';
 import { checkLocalEtcdLayout, grantDescribedEtcdUser, processTlsFiles, revokeDescribedEtcdUser } from './etcd-host-main.js';
+import { readEtcdMembersRecord } from './etcd-members-followed.js';
 import { mtlsAgent, readTlsCredentials } from './mtls.js';
 import { bootstrapNetwork, ordererKeyFile, orgKeysDir } from './network-bootstrap.js';
 import { describedPath, networkDescriptionToYaml, networkSpecOf, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -58,6 +59,8 @@ export const MEMBERSHIP_LOCK_FILE = 'membership.lock';
 /** How long one request to a peer's API or an orderer may take. */
 const REQUEST_TIMEOUT_MS = 10_000;
 const POLL_MS = 250;
+/** How long an etcd change waits for the running orderers and peers to call the members the description lists now. */
+const ETCD_FOLLOW_WAIT_MS = 10_000;
 
 /** What an etcd membership change did. */
 export interface EtcdMembershipChange {
@@ -253,9 +256,48 @@ function nextEtcdName(d: NetworkDescription): string {
   return `etcd-${Math.max(0, ...numbers) + 1}`;
 }
 
-/** Running orderers and peers, with the etcd members each started with (the description's members when not recorded). */
-function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescription): { name: string; members: readonly string[] }[] {
-  return processes.filter((p) => p.kind !== 'etcd' && isLaunchedAlive(p)).map((p) => ({ name: p.name, members: p.etcd ?? d.etcd.map((e) => e.name) }));
+/** A running orderer or peer and the etcd members its client calls. */
+interface EtcdClient {
+  readonly name: string;
+  readonly members: readonly string[];
+}
+
+/**
+ * Running orderers and peers, with the etcd members each calls: what it recorded in its data
+ * folder (it follows the description, etcd-members-followed.ts), else the members it started with,
+ * else the description's.
+ */
+function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescription): EtcdClient[] {
+  const dataDirs = new Map([...d.orderers, ...d.peers].map((p) => [p.name, describedPath(d, p.dataDir)]));
+  return processes.filter((p) => p.kind !== 'etcd' && isLaunchedAlive(p)).map((p) => {
+    const dataDir = dataDirs.get(p.name);
+    const recorded = dataDir === undefined ? undefined : readEtcdMembersRecord(dataDir);
+    return { name: p.name, members: recorded?.members ?? p.etcd ?? d.etcd.map((e) => e.name) };
+  });
+}
+
+/**
+ * Waits until every running orderer and peer calls the members the description lists now (each
+ * looks at the description once a second), at most {@link ETCD_FOLLOW_WAIT_MS}.
+ * @returns the processes that do not yet, with the members they call
+ */
+async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdClient[]> {
+  const d = readNetworkDescription(net.file);
+  const wanted = d.etcd.map((e) => e.name).sort().join(',');
+  const lagging = (): EtcdClient[] => etcdClients(net.processes, d).filter((c) => [...c.members].sort().join(',') !== wanted);
+  const deadline = Date.now() + ETCD_FOLLOW_WAIT_MS;
+  let left = lagging();
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(100);
+    left = lagging();
+  }
+  return left;
+}
+
+/** A warning naming processes that have not taken the description's etcd members yet. */
+function laggingWarning(lagging: readonly EtcdClient[]): string[] {
+  if (lagging.length === 0) return [];
+  return [`${lagging.map((c) => `${c.name} (calling ${c.members.join(', ')})`).join('; ')} did not take the new etcd members within ${ETCD_FOLLOW_WAIT_MS / 1000} s: a process takes them from the description once a second while it runs (is it paused or overloaded?); restarting it also does`];
 }
 
 /**
@@ -296,12 +338,11 @@ export async function addEtcdMember(dir: string, params: AddEtcdMemberParameters
       throw error;
     }
     commitStaged(staged);
-    const clients = etcdClients(net.processes, d).map((c) => c.name);
     return {
       member: name,
       members: staged.description.etcd.map((e) => e.name),
       ...(typeof answer.clientUrl === 'string' ? { clientUrl: answer.clientUrl } : {}),
-      warnings: clients.length === 0 ? [] : [`${clients.join(', ')} keep the etcd members they started with and use ${name} once restarted`],
+      warnings: laggingWarning(await awaitEtcdFollowers(net)),
     };
   });
 }
@@ -315,7 +356,7 @@ export async function addEtcdMember(dir: string, params: AddEtcdMemberParameters
  * @throws SilkError INVALID_ARGUMENT (unknown member, with the list; the last member; fewer than
  *   three left without `force`); ORDERING_UNAVAILABLE (the rest would have no quorum, or etcd
  *   refused); CONFIG_INVALID (network not running, another change running, or a running orderer or
- *   peer would be left without any etcd member it knows: restart it first)
+ *   peer that has not followed the description, e.g. paused, would be left without any etcd member it calls)
  * @example await removeEtcdMember('./network', 'etcd-2')
  */
 export async function removeEtcdMember(dir: string, name: string, params: RemoveEtcdMemberParameters = {}): Promise<EtcdMembershipChange> {
@@ -339,20 +380,15 @@ export async function removeEtcdMember(dir: string, name: string, params: Remove
     const clients = etcdClients(net.processes, d);
     const stranded = clients.filter((c) => !c.members.some((m) => remaining.includes(m)));
     if (stranded.length > 0) {
-      throw new SilkError('CONFIG_INVALID', `${stranded.map((c) => `${c.name} (started with ${c.members.join(', ')})`).join('; ')} would have no etcd member left to reach: restart the network first (silk network down, then up) so every process uses the members there are now`);
+      throw new SilkError('CONFIG_INVALID', `${stranded.map((c) => `${c.name} (calling ${c.members.join(', ')})`).join('; ')} would have no etcd member left to reach: it has not taken the members the description lists (${names.join(', ')}); let it run so it does, or restart it`);
     }
     await etcdHostRequest(d, { method: 'POST', path: `/members/${name}/remove`, timeoutMs: 60_000 });
     commitStaged(stageDescription(net.file, (raw) => ({ ...raw, etcd: raw.etcd.filter((e) => e.name !== name) })));
-    const single = clients.filter((c) => c.members.filter((m) => remaining.includes(m)).length === 1).map((c) => c.name);
-    const keeping = clients.filter((c) => c.members.includes(name)).map((c) => c.name);
     return {
       member: name,
       members: remaining,
       wasLeader: status.leader === name,
-      warnings: [
-        ...(keeping.length === 0 ? [] : [`${keeping.join(', ')} still list ${name} among their etcd endpoints until restarted; their client skips it as unreachable`]),
-        ...(single.length === 0 ? [] : [`${single.join(', ')} now reach etcd through one member only: restart them (silk network down, then up) to use every member`]),
-      ],
+      warnings: laggingWarning(await awaitEtcdFollowers(net)),
     };
   });
 }

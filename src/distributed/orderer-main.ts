@@ -14,13 +14,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { SilkError, isSilkError } from '../errors.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction } from '../ordering/block-cutter.js';
-import { describedEtcdEndpoints, processTlsFiles } from './etcd-host-main.js';
+import { processTlsFiles } from './etcd-host-main.js';
+import { followDescribedEtcdMembers } from './etcd-members-followed.js';
 import { describedPath, watchNetworkDescription, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 import { readTlsCredentials } from './mtls.js';
 import { startOrdererService, type OrdererServiceOptions, type OrdererTlsOptions } from './orderer-service.js';
@@ -111,7 +112,7 @@ function readTls(watch: NetworkDescriptionWatch, dataDir: string, configs: reado
 }
 
 /** Builds the service options from the command line and the files it names. */
-function ordererOptionsFromFiles(argv: readonly string[]): OrdererServiceOptions {
+function ordererOptionsFromFiles(argv: readonly string[], logger: Logger): OrdererServiceOptions {
   const args = parseArguments(argv);
   const watch = watchNetworkDescription(args.description);
   const description = watch.current();
@@ -127,7 +128,8 @@ function ordererOptionsFromFiles(argv: readonly string[]): OrdererServiceOptions
     org: entry.org,
     signer,
     etcd: {
-      endpoints: describedEtcdEndpoints(description, etcdTls !== undefined),
+      // The members the description lists now: an etcd member added or removed is followed without a restart.
+      ...followDescribedEtcdMembers(watch, { tls: etcdTls !== undefined, dataDir, logger }),
       ...(etcdTls === undefined ? {} : { tls: etcdTls }),
       ...(args.etcdDeadlineMs === undefined ? {} : { deadlineMs: args.etcdDeadlineMs }),
     },
@@ -139,14 +141,14 @@ function ordererOptionsFromFiles(argv: readonly string[]): OrdererServiceOptions
 }
 
 async function main(): Promise<void> {
+  const logger = pino({ name: 'silk-orderer' });
   let options: OrdererServiceOptions;
   try {
-    options = ordererOptionsFromFiles(process.argv.slice(2));
+    options = ordererOptionsFromFiles(process.argv.slice(2), logger);
   } catch (error) {
     process.stderr.write(`orderer: ${isSilkError(error) ? error.message : String(error)}\n`);
     process.exit(2);
   }
-  const logger = pino({ name: 'silk-orderer' });
   let service;
   try {
     service = await startOrdererService({ ...options, logger });

@@ -545,11 +545,14 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   // Loaded here, so openPeerProcess can run over any Orderer without the etcd client.
   const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
-  const { describedEtcdEndpoints, processTlsFiles } = await import('./etcd-host-main.js');
-  const etcdTls = processTlsFiles(describedPath(description, me.dataDir), 'etcd-client');
+  const { processTlsFiles } = await import('./etcd-host-main.js');
+  const { followDescribedEtcdMembers } = await import('./etcd-members-followed.js');
+  const dataDir = describedPath(description, me.dataDir);
+  const etcdTls = processTlsFiles(dataDir, 'etcd-client');
   const apiTls = description.api.peer === name ? apiHttps(description, processTlsFiles) : undefined;
   const orderer = await openEtcdOrdererClient({
-    etcd: { endpoints: describedEtcdEndpoints(description, etcdTls !== undefined), ...(etcdTls === undefined ? {} : { tls: etcdTls }) },
+    // The members the description lists now: an etcd member added or removed is followed without a restart.
+    etcd: { ...followDescribedEtcdMembers(watch, { tls: etcdTls !== undefined, dataDir, logger }), ...(etcdTls === undefined ? {} : { tls: etcdTls }) },
     orderers: orderersNow,
     chains: me.chains,
     ...(tls === undefined ? {} : { tls }),

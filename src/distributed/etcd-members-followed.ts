@@ -1,0 +1,97 @@
+/**
+ * The etcd members a running orderer or peer calls. The process follows its network description
+ * (`silk network etcd add | remove` rewrite it): its etcd client calls the members the description
+ * lists now, without a restart (etcd-client.ts applies the change). The members it calls are
+ * published in its data folder, `etcd-members.json`, so the membership commands can tell which
+ * members every running process uses without asking it over the network (a paused process does
+ * not take a change until it runs again, and its file says so).
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { EtcdConnectionOptions, EtcdEndpointsEvent } from './etcd-client.js';
+import type { NetworkDescription, NetworkDescriptionWatch } from './network-description.js';
+
+/** The file in a process's data folder naming the etcd members it calls. */
+export const ETCD_MEMBERS_FILE = 'etcd-members.json';
+
+/** The contents of {@link ETCD_MEMBERS_FILE}. */
+export interface EtcdMembersRecord {
+  /** Names of the members the process's etcd client calls (as the description names them). */
+  readonly members: readonly string[];
+  /** Their client URLs. */
+  readonly endpoints: readonly string[];
+  /** When the process took this list (ISO 8601). */
+  readonly since: string;
+}
+
+/**
+ * Client URLs of the described etcd members: `https://` when `tls`, else `http://`.
+ * @example describedEtcdEndpoints(description, true) // ['https://127.0.0.1:2379', …]
+ */
+export function describedEtcdEndpoints(description: NetworkDescription, tls: boolean): string[] {
+  return description.etcd.map((e) => `${tls ? 'https' : 'http'}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.clientPort}`);
+}
+
+/** Parameters of {@link followDescribedEtcdMembers}. */
+export interface FollowedEtcdMembers {
+  /** Whether the process calls etcd over TLS (then every endpoint is https). */
+  readonly tls: boolean;
+  /** The process's data folder, where {@link ETCD_MEMBERS_FILE} is written. */
+  readonly dataDir: string;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * The `endpoints` and `onEndpoints` of an etcd connection that follows the description's members
+ * and publishes them; the record of the members it starts with is written now.
+ * @example openEtcdConnection({ ...followDescribedEtcdMembers(watch, { tls: true, dataDir, logger }), tls: files })
+ */
+export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, params: FollowedEtcdMembers): Required<Pick<EtcdConnectionOptions, 'endpoints' | 'onEndpoints'>> {
+  const lists = new WeakMap<NetworkDescription, string[]>();
+  const endpoints = (): string[] => {
+    const d = watch.current();
+    let list = lists.get(d);
+    if (list === undefined) {
+      list = describedEtcdEndpoints(d, params.tls);
+      lists.set(d, list);
+    }
+    return list;
+  };
+  const publish = (urls: readonly string[]): void => {
+    const d = watch.current();
+    const byUrl = new Map(d.etcd.map((e, i) => [describedEtcdEndpoints(d, params.tls)[i] ?? '', e.name]));
+    const record: EtcdMembersRecord = { members: urls.map((u) => byUrl.get(u) ?? u), endpoints: [...urls], since: new Date().toISOString() };
+    const file = join(params.dataDir, ETCD_MEMBERS_FILE);
+    try {
+      writeFileSync(`${file}.tmp`, `${JSON.stringify(record)}\n`);
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      params.logger.warn({ err: error, file }, 'cannot record the etcd members this process calls');
+    }
+  };
+  publish(endpoints());
+  const onEndpoints = (event: EtcdEndpointsEvent): void => {
+    if (event.kind === 'refused') {
+      params.logger.warn({ reason: event.reason, endpoints: event.endpoints }, 'the network description lists etcd members this process cannot call: it keeps the ones it has');
+      return;
+    }
+    params.logger.info({ endpoints: event.endpoints, added: event.added, removed: event.removed }, 'etcd members changed: calling the ones the network description lists now');
+    publish(event.endpoints);
+  };
+  return { endpoints, onEndpoints };
+}
+
+/**
+ * The etcd members a process in `dataDir` last recorded, undefined when it recorded none (a
+ * process of an earlier release, or one that could not write its folder).
+ */
+export function readEtcdMembersRecord(dataDir: string): EtcdMembersRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(join(dataDir, ETCD_MEMBERS_FILE), 'utf8')) as Partial<EtcdMembersRecord>;
+    if (!Array.isArray(record.members) || !record.members.every((m) => typeof m === 'string')) return undefined;
+    return { members: record.members, endpoints: Array.isArray(record.endpoints) ? record.endpoints : [], since: typeof record.since === 'string' ? record.since : '' };
+  } catch {
+    return undefined;
+  }
+}
