@@ -89,7 +89,7 @@ describe('endorsement by a peer of another process over mutual TLS', () => {
 
   before(async () => {
     fx = await openTlsFixture();
-    net = await openTestNetwork(SPEC);
+    net = await openTestNetwork({ spec: SPEC });
     org1 = net.peer('peer0.org1');
     org2 = net.peer('peer0.org2');
     port2 = await startPeerPort(org2, fx);

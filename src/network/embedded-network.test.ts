@@ -40,13 +40,13 @@ describe('embedded network', () => {
 
 describe('chains and subscriptions', () => {
   it('keeps chains apart: own members, own ordering stream, own ledger', async () => {
-    const net = await openTestNetwork({
+    const net = await openTestNetwork({ spec: {
       orgs: [{ name: 'Org1', users: ['alice'] }, { name: 'Org2' }, { name: 'Org3', users: ['carol'] }],
       chains: [
         { name: 'trade', contracts: [{ name: 'basic', policy: "OR('Org1.peer', 'Org2.peer', 'Org3.peer')" }], batch: { timeoutMs: 5 } },
         { name: 'product', orgs: ['Org1', 'Org2'], contracts: [{ name: 'basic', policy: "AND('Org1.peer', 'Org2.peer')" }], batch: { timeoutMs: 5 } },
       ],
-    });
+    } });
     try {
       const alice = net.identity('Org1', 'alice');
       const asset = { id: 'p1', owner: 'alice', colour: 'blue', size: 1, appraisedValue: 5 };

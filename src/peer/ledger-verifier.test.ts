@@ -88,7 +88,7 @@ describe('silk verify', () => {
   let backup: string;
 
   before(async () => {
-    const net = await openTestNetwork(undefined, data.path);
+    const net = await openTestNetwork({ dataDir: data.path });
     const gw = net.gateway('Org1');
     const alice = net.identity('Org1', 'alice');
     for (let i = 0; i < 6; i++) {

@@ -58,7 +58,7 @@ describe('a full disk', () => {
       const data = join(mnt, 'data');
       const filler = join(mnt, 'filler');
       const committed: string[] = [];
-      let net = await openTestNetwork(undefined, data);
+      let net = await openTestNetwork({ dataDir: data });
       const api = await createApiServer({ backend: embeddedApiBackend(net, { org: 'Org1' }), rateLimitPerMinute: 0 });
       try {
         const url = await api.listen({ port: 0 });
@@ -104,7 +104,7 @@ describe('a full disk', () => {
         await net.close();
       }
 
-      net = await openTestNetwork(undefined, data);
+      net = await openTestNetwork({ dataDir: data });
       try {
         await waitFor('every peer to catch up after reopening', () => allCaughtUp(net));
         const height = net.orderer.height('trade');

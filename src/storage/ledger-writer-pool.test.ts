@@ -13,7 +13,7 @@ describe('ledger writer pool', () => {
         orgs: THREE_ORG_SPEC.orgs.map((o) => ({ ...o, peers: 2 })),
         chains: [...THREE_ORG_SPEC.chains, { ...THREE_ORG_SPEC.chains[0]!, name: 'second' }],
       };
-      const net = await openTestNetwork(spec);
+      const net = await openTestNetwork({ spec });
       try {
         assert.equal(writerThreadCount(), 2);
         const gw = net.gateway('Org1');

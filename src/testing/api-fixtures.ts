@@ -35,7 +35,7 @@ export interface TestApiOptions {
  * @example const t = await openTestApi(); try { await fetch(`${t.url}/api/health`) } finally { await t.close() }
  */
 export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const net = await openTestNetwork(options.spec, undefined, options.contracts, options.admission);
+  const net = await openTestNetwork(options);
   const backend = embeddedApiBackend(net, { org: options.org ?? 'Org1', ...(options.demoIdentities === undefined ? {} : { demoIdentities: options.demoIdentities }) });
   const server = typeof options.server === 'function' ? options.server(backend) : options.server;
   const api = await createApiServer({ backend, rateLimitPerMinute: 0, ...server });

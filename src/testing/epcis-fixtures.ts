@@ -27,7 +27,7 @@ export const EPCIS_SPEC: NetworkSpec = {
 
 /** Opens {@link EPCIS_SPEC} in a temporary folder. */
 export function openEpcisTestNetwork(): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
-  return openTestNetwork(EPCIS_SPEC, undefined, [new BasicContract(), new EpcisContract()]);
+  return openTestNetwork({ spec: EPCIS_SPEC, contracts: [new BasicContract(), new EpcisContract()] });
 }
 
 /** {@link openEpcisTestNetwork} served by a real API server (Org1's node) on 127.0.0.1. */

@@ -24,10 +24,32 @@ export const THREE_ORG_SPEC: NetworkSpec = {
   ],
 };
 
-/** Opens a three-org network (or `spec`, with `contracts` installed; default `basic`) in a temporary folder; `admission` sets its gateways' admission control. */
-export async function openTestNetwork(spec: NetworkSpec = THREE_ORG_SPEC, dataDir?: string, contracts: readonly Contract[] = [new BasicContract()], admission?: AdmissionOptions): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
-  const dir = dataDir === undefined ? tempDir() : { path: dataDir, cleanup: () => undefined };
-  const net = await openEmbeddedNetwork({ dataDir: dir.path, spec, contracts, parallelVerify: false, commitTimeoutMs: 10_000, ...(admission === undefined ? {} : { admission }) });
+/** Options of {@link openTestNetwork}; each has a default. */
+export interface TestNetworkOptions {
+  /** Orgs and chains (default {@link THREE_ORG_SPEC}). */
+  readonly spec?: NetworkSpec;
+  /** The data folder (default: a new temporary one, which `cleanupDir()` removes). */
+  readonly dataDir?: string;
+  /** Contracts installed (default `basic`). */
+  readonly contracts?: readonly Contract[];
+  /** The gateways' admission control (default: the defaults). */
+  readonly admission?: AdmissionOptions;
+}
+
+/**
+ * Opens a network for a test: three orgs running `basic` in a temporary folder unless told otherwise.
+ * @example const net = await openTestNetwork({ dataDir: dir.path }); try { … } finally { await net.close(); }
+ */
+export async function openTestNetwork(options: TestNetworkOptions = {}): Promise<EmbeddedNetwork & { cleanupDir(): void }> {
+  const dir = options.dataDir === undefined ? tempDir() : { path: options.dataDir, cleanup: () => undefined };
+  const net = await openEmbeddedNetwork({
+    dataDir: dir.path,
+    spec: options.spec ?? THREE_ORG_SPEC,
+    contracts: options.contracts ?? [new BasicContract()],
+    parallelVerify: false,
+    commitTimeoutMs: 10_000,
+    ...(options.admission === undefined ? {} : { admission: options.admission }),
+  });
   return Object.assign(net, { cleanupDir: () => { dir.cleanup(); } });
 }
 

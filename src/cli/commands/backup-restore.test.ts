@@ -75,7 +75,7 @@ describe('silk backup and silk restore', () => {
   let acked: string[] = [];
 
   before(async () => {
-    const net = await openTestNetwork(undefined, dir);
+    const net = await openTestNetwork({ dataDir: dir });
     try {
       for (let i = 0; i < 20; i++) await net.gateway('Org1').submit({ chain: 'trade', contract: 'basic', fn: 'put', args: { key: `seed-${i}`, value: 'x'.repeat(2000) } }, net.identity('Org1', 'alice'));
       const writer = writeContinuously(net);
@@ -148,7 +148,7 @@ describe('silk backup and silk restore', () => {
   it('refuses a backup of another network (a different genesis block), and changes nothing', async () => {
     const otherData = join(work.path, 'other-data');
     const otherBackup = join(work.path, 'other-backup');
-    const other = await openTestNetwork(undefined, otherData);
+    const other = await openTestNetwork({ dataDir: otherData });
     await other.close();
     const b = await runCli(['backup', '--data', otherData, '--out', otherBackup, '--peer', 'peer0.org2']);
     assert.equal(b.code, 0, b.stderr);
@@ -201,7 +201,7 @@ describe('silk backup and silk restore', () => {
     assert.equal(readFileSync(`${ledger(dir, 'peer0.org3')}.before-restore`, 'utf8'), 'this is not a ledger any more', 'the replaced file is kept');
     for (const peer of ['peer0.org2', 'peer0.org3']) assert.equal(await fileSha256(ledger(dir, peer)), manifest.ledgers.find((e) => e.peer === peer)?.sha256, `${peer} now holds its backup`);
 
-    const net = await openTestNetwork(undefined, dir);
+    const net = await openTestNetwork({ dataDir: dir });
     try {
       await caughtUp(net);
       const height = net.orderer.height('trade');
