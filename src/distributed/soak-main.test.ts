@@ -1,6 +1,6 @@
 /**
- * `npm run soak` in its bounded form: the real script, a fresh network, two faults under load,
- * about half a minute. The long runs are `npm run soak -- --duration 600 …` outside the suite.
+ * `npm run soak` in its bounded form: the real script, a fresh network, three faults under load,
+ * each once. The long runs are `npm run soak -- --duration 600 …` outside the suite.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -21,14 +21,16 @@ function runSoak(args: readonly string[], timeoutMs: number): Promise<{ code: nu
   });
 }
 
-describe('npm run soak, bounded', { timeout: 180_000 }, () => {
-  it('kills the etcd leader and the leading orderer under load and reports every check passed', async () => {
+describe('npm run soak, bounded', { timeout: 200_000 }, () => {
+  it('kills the etcd leader and the leading orderer, and replaces the etcd leader, under load and reports every check passed', async () => {
     requireEtcd();
-    const { code, output } = await runSoak(['--duration', '25', '--rate', '20', '--faults', 'etcd-kill,orderer-kill'], 150_000);
+    const { code, output } = await runSoak(['--duration', '20', '--rate', '20', '--faults', 'etcd-kill,orderer-kill,etcd-replace'], 170_000);
     assert.equal(code, 0, output);
-    for (const fault of ['etcd-kill', 'orderer-kill']) {
+    for (const fault of ['etcd-kill', 'orderer-kill', 'etcd-replace']) {
       assert.match(output, new RegExp(`${fault} .*acknowledged \\d+, lost 0, duplicates 0`), `${fault} ran and lost nothing:\n${output}`);
     }
+    // The new member replaced the Raft leader, and every running process followed without a restart.
+    assert.match(output, /etcd-replace +etcd member etcd-4 added, etcd-\d \(Raft leader\) removed; every process calls (etcd-\d, ){2}etcd-\d:/);
     assert.match(output, /done: \d+ acknowledged of \d+ attempts, 0 violation\(s\)/);
   });
 

@@ -1,13 +1,14 @@
 /**
  * The soak run of distributed mode: `npm run soak -- --duration 600 --rate 50 --faults
  * etcd-kill,orderer-kill,pause,peer-kill`. It starts a fresh network (2 orgs, 3 etcd members,
- * 2 orderers) in a temporary folder (or `--dir`), then until the duration is over runs the
- * faults in turn, each one under load from the load client and followed by the ledger
- * consistency check over every peer's API. It prints each fault with its time and what was
+ * 2 orderers) in a temporary folder (or `--dir`), then runs the faults in turn, each named one at
+ * least once and on until the duration is over, each one under load from the load client and
+ * followed by the ledger consistency check over every peer's API. It prints each fault with its time and what was
  * checked (acknowledged, lost, duplicates, longest gap between acknowledgements, availability)
  * and exits 1 on any violation (a lost acknowledgement, a tx VALID twice, peers that disagree,
- * a network that does not come back), 2 on a bad command line. The default suite runs it in a
- * bounded form (soak-main.test.ts: 25 s, two faults) beside network-faults.test.ts.
+ * a network that does not come back, an etcd change a running process did not follow), 2 on a
+ * bad command line. The default suite runs it in a bounded form (soak-main.test.ts: each of three
+ * faults once) beside network-faults.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,10 +19,16 @@ import { signerFromPem } from '../crypto/p256.js';
 import { isSilkError, SilkError } from '../errors.js';
 import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
 import { startLoad, type Acknowledged, type LoadTarget } from './load-client.js';
-import { etcdMemberControl, findFreePortRange, killNetworkNow, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess } from './network-launcher.js';
+import { readNetworkDescription } from './network-description.js';
+import { etcdMemberControl, findFreePortRange, killNetworkNow, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess, type NetworkStatus } from './network-launcher.js';
+import { addEtcdMember, removeEtcdMember } from './network-membership.js';
 
-/** The faults a soak run can inject. */
-export const SOAK_FAULTS = ['etcd-kill', 'orderer-kill', 'pause', 'peer-kill', 'quorum-loss'] as const;
+/**
+ * The faults a soak run can inject. `etcd-replace` is a change rather than a failure: a new etcd
+ * member is added and an old one removed (the Raft leader every other time), so over a long run
+ * the cluster moves onto members the running processes did not start with.
+ */
+export const SOAK_FAULTS = ['etcd-kill', 'orderer-kill', 'pause', 'peer-kill', 'quorum-loss', 'etcd-replace'] as const;
 export type SoakFault = (typeof SOAK_FAULTS)[number];
 
 const CHAIN = 'trade';
@@ -80,61 +87,99 @@ async function etcdHealthy(dir: string): Promise<boolean> {
   return (await networkStatus(dir)).etcd.healthy;
 }
 
+/** The etcd members the network's description lists now, oldest first. */
+function etcdMembers(dir: string): string[] {
+  return readNetworkDescription(join(dir, NETWORK_FILE)).etcd.map((e) => e.name);
+}
+
+/** SIGKILLs the etcd Raft leader (even rounds) or a follower, and restarts it. */
+async function killEtcdMember(dir: string, status: NetworkStatus, round: number): Promise<string> {
+  const followers = status.processes.filter((p) => p.kind === 'etcd' && p.name !== status.etcd.leader).map((p) => p.name);
+  const victim = round % 2 === 0 ? (status.etcd.leader ?? 'etcd-1') : (followers[0] ?? 'etcd-2');
+  await etcdMemberControl(dir, victim, 'kill');
+  await sleep(STEADY_MS);
+  await etcdMemberControl(dir, victim, 'restart');
+  await eventually(() => etcdHealthy(dir), RECOVERY_MS, `etcd healthy after restarting ${victim}`);
+  return `SIGKILL etcd member ${victim}${victim === status.etcd.leader ? ' (Raft leader)' : ''}, restarted`;
+}
+
+/** SIGKILLs the chain's leading orderer; once another leads, restarts it. */
+async function killOrdererLeader(dir: string, status: NetworkStatus): Promise<string> {
+  const leader = status.chains.find((c) => c.name === CHAIN)?.leader;
+  if (leader === undefined) throw new SilkError('INTERNAL', 'no orderer leads the chain before the fault');
+  process.kill(pidOf(dir, leader), 'SIGKILL');
+  await eventually(async () => { const now = (await networkStatus(dir)).chains[0]?.leader; return now !== undefined && now !== leader; }, RECOVERY_MS, 'a new orderer leader');
+  await restartNetworkProcess(dir, leader, RECOVERY_MS);
+  return `SIGKILL orderer leader ${leader}, restarted`;
+}
+
+/** SIGSTOPs, then SIGCONTs, the etcd leader, the leading orderer or a peer, in turn. */
+async function pauseProcess(dir: string, status: NetworkStatus, round: number): Promise<string> {
+  const kinds = ['etcd', 'orderer', 'peer'] as const;
+  const kind = kinds[round % kinds.length] ?? 'etcd';
+  if (kind === 'etcd') {
+    const member = status.etcd.leader ?? etcdMembers(dir)[0] ?? 'etcd-1';
+    await etcdMemberControl(dir, member, 'pause');
+    await sleep(PAUSE_MS);
+    await etcdMemberControl(dir, member, 'resume');
+    await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the pause');
+    return `SIGSTOP etcd member ${member} for ${PAUSE_MS} ms`;
+  }
+  const name = kind === 'orderer' ? (status.chains[0]?.leader ?? 'orderer0') : 'peer0.org2';
+  const pid = pidOf(dir, name);
+  process.kill(pid, 'SIGSTOP');
+  await sleep(PAUSE_MS);
+  process.kill(pid, 'SIGCONT');
+  return `SIGSTOP ${kind} ${name} for ${PAUSE_MS} ms`;
+}
+
+/** SIGKILLs a peer and restarts it. */
+async function killPeer(dir: string): Promise<string> {
+  process.kill(pidOf(dir, 'peer0.org2'), 'SIGKILL');
+  await sleep(STEADY_MS);
+  await restartNetworkProcess(dir, 'peer0.org2', RECOVERY_MS);
+  return 'SIGKILL peer0.org2, restarted';
+}
+
+/** Stops two etcd members other than the leader, then restarts them. */
+async function loseQuorum(dir: string, status: NetworkStatus): Promise<string> {
+  const [first, second] = etcdMembers(dir).filter((m) => m !== status.etcd.leader);
+  if (first === undefined || second === undefined) throw new SilkError('INTERNAL', 'quorum-loss needs two etcd members besides the leader');
+  await etcdMemberControl(dir, first, 'stop');
+  await etcdMemberControl(dir, second, 'stop');
+  await sleep(PAUSE_MS * 2);
+  await etcdMemberControl(dir, first, 'restart');
+  await etcdMemberControl(dir, second, 'restart');
+  await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the quorum returned');
+  return `stopped ${first} and ${second} for ${PAUSE_MS * 2} ms, restarted`;
+}
+
+/** Adds an etcd member and removes an old one (the Raft leader in even rounds). */
+async function replaceEtcdMember(dir: string, status: NetworkStatus, round: number): Promise<string> {
+  const old = etcdMembers(dir);
+  const added = await addEtcdMember(dir);
+  const leader = (await networkStatus(dir)).etcd.leader;
+  const victim = round % 2 === 0 && leader !== undefined && leader !== added.member ? leader : (old.find((m) => m !== leader) ?? old[0] ?? '');
+  const removed = await removeEtcdMember(dir, victim);
+  // Every running orderer and peer must call the members there are now: a warning says one does not.
+  const warnings = [...added.warnings, ...removed.warnings];
+  if (warnings.length > 0) throw new SilkError('INTERNAL', `a running process did not follow the etcd change: ${warnings.join('; ')}`);
+  return `etcd member ${added.member} added, ${victim}${victim === leader ? ' (Raft leader)' : ''} removed; every process calls ${removed.members.join(', ')}`;
+}
+
+/** What each fault does; each waits until the network is whole again and says what was done. */
+const INJECT: Readonly<Record<SoakFault, (dir: string, status: NetworkStatus, round: number) => Promise<string>>> = {
+  'etcd-kill': killEtcdMember,
+  'orderer-kill': killOrdererLeader,
+  pause: pauseProcess,
+  'peer-kill': killPeer,
+  'quorum-loss': loseQuorum,
+  'etcd-replace': replaceEtcdMember,
+};
+
 /** Injects one fault and waits until the network is whole again; returns what was done. */
 async function inject(dir: string, fault: SoakFault, round: number): Promise<string> {
-  const status = await networkStatus(dir);
-  switch (fault) {
-    case 'etcd-kill': {
-      const followers = status.processes.filter((p) => p.kind === 'etcd' && p.name !== status.etcd.leader).map((p) => p.name);
-      const victim = round % 2 === 0 ? (status.etcd.leader ?? 'etcd-1') : (followers[0] ?? 'etcd-2');
-      await etcdMemberControl(dir, victim, 'kill');
-      await sleep(STEADY_MS);
-      await etcdMemberControl(dir, victim, 'restart');
-      await eventually(() => etcdHealthy(dir), RECOVERY_MS, `etcd healthy after restarting ${victim}`);
-      return `SIGKILL etcd member ${victim}${victim === status.etcd.leader ? ' (Raft leader)' : ''}, restarted`;
-    }
-    case 'orderer-kill': {
-      const leader = status.chains.find((c) => c.name === CHAIN)?.leader;
-      if (leader === undefined) throw new SilkError('INTERNAL', 'no orderer leads the chain before the fault');
-      process.kill(pidOf(dir, leader), 'SIGKILL');
-      await eventually(async () => { const now = (await networkStatus(dir)).chains[0]?.leader; return now !== undefined && now !== leader; }, RECOVERY_MS, 'a new orderer leader');
-      await restartNetworkProcess(dir, leader, RECOVERY_MS);
-      return `SIGKILL orderer leader ${leader}, restarted`;
-    }
-    case 'pause': {
-      const kinds = ['etcd', 'orderer', 'peer'] as const;
-      const kind = kinds[round % kinds.length] ?? 'etcd';
-      if (kind === 'etcd') {
-        const member = status.etcd.leader ?? 'etcd-1';
-        await etcdMemberControl(dir, member, 'pause');
-        await sleep(PAUSE_MS);
-        await etcdMemberControl(dir, member, 'resume');
-        await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the pause');
-        return `SIGSTOP etcd member ${member} for ${PAUSE_MS} ms`;
-      }
-      const name = kind === 'orderer' ? (status.chains[0]?.leader ?? 'orderer0') : 'peer0.org2';
-      const pid = pidOf(dir, name);
-      process.kill(pid, 'SIGSTOP');
-      await sleep(PAUSE_MS);
-      process.kill(pid, 'SIGCONT');
-      return `SIGSTOP ${kind} ${name} for ${PAUSE_MS} ms`;
-    }
-    case 'peer-kill': {
-      process.kill(pidOf(dir, 'peer0.org2'), 'SIGKILL');
-      await sleep(STEADY_MS);
-      await restartNetworkProcess(dir, 'peer0.org2', RECOVERY_MS);
-      return 'SIGKILL peer0.org2, restarted';
-    }
-    case 'quorum-loss': {
-      await etcdMemberControl(dir, 'etcd-2', 'stop');
-      await etcdMemberControl(dir, 'etcd-3', 'stop');
-      await sleep(PAUSE_MS * 2);
-      await etcdMemberControl(dir, 'etcd-2', 'restart');
-      await etcdMemberControl(dir, 'etcd-3', 'restart');
-      await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the quorum returned');
-      return `stopped etcd-2 and etcd-3 for ${PAUSE_MS * 2} ms, restarted`;
-    }
-  }
+  return INJECT[fault](dir, await networkStatus(dir), round);
 }
 
 /**
@@ -162,7 +207,8 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
     const acknowledged: Acknowledged[] = [];
     const end = started + options.durationSeconds * 1_000;
     let totalAttempted = 0;
-    for (let round = 0; Date.now() < end; round++) {
+    // Each named fault runs at least once, however short the duration.
+    for (let round = 0; round < options.faults.length || Date.now() < end; round++) {
       const fault = options.faults[round % options.faults.length] ?? 'pause';
       const load = startLoad({ targets, chain: CHAIN, rate: options.rate, label: `soak${round}` });
       const faultAt = at();
