@@ -33,6 +33,7 @@ import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDesc
 import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
 import { allianceCaBundleFile } from './tls-pki.js';
+import { readEtcdMembersRecord } from './etcd-members-followed.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
 
 /** The description file of a network folder. */
@@ -132,6 +133,8 @@ export interface ProcessStatus {
   readonly chains?: Readonly<Record<string, { readonly height: number; readonly ordered: number; readonly commitHash?: string }>>;
   /** An etcd member's view. */
   readonly isLeader?: boolean;
+  /** The etcd members an orderer or peer calls, as it last recorded them (it follows the description). */
+  readonly etcdMembers?: readonly string[];
   readonly error?: string;
 }
 
@@ -578,12 +581,18 @@ function etcdStatuses(etcd: Awaited<ReturnType<typeof etcdHealth>>, memberPids: 
   });
 }
 
-async function ordererStatus(o: DescribedOrderer, p: LaunchedProcess | undefined): Promise<ProcessStatus> {
-  const alive = p !== undefined && isLaunchedAlive(p);
-  return { name: o.name, kind: 'orderer', ...(p === undefined ? {} : { pid: p.pid }), alive, ready: alive && (await portAccepts(o.host, o.port)) };
+/** The etcd members a running orderer or peer recorded, as a status field. */
+function etcdMembersOf(d: NetworkDescription, dataDir: string, alive: boolean): { etcdMembers?: readonly string[] } {
+  const recorded = alive ? readEtcdMembersRecord(describedPath(d, dataDir)) : undefined;
+  return recorded === undefined ? {} : { etcdMembers: recorded.members };
 }
 
-async function peerStatus(peer: DescribedPeer, p: LaunchedProcess | undefined): Promise<ProcessStatus> {
+async function ordererStatus(d: NetworkDescription, o: DescribedOrderer, p: LaunchedProcess | undefined): Promise<ProcessStatus> {
+  const alive = p !== undefined && isLaunchedAlive(p);
+  return { name: o.name, kind: 'orderer', ...(p === undefined ? {} : { pid: p.pid }), alive, ready: alive && (await portAccepts(o.host, o.port)), ...etcdMembersOf(d, o.dataDir, alive) };
+}
+
+async function peerStatus(d: NetworkDescription, peer: DescribedPeer, p: LaunchedProcess | undefined): Promise<ProcessStatus> {
   const alive = p !== undefined && isLaunchedAlive(p);
   const url = `http://${urlHost(peer.host)}:${peer.port}`;
   let chains: ProcessStatus['chains'];
@@ -594,7 +603,7 @@ async function peerStatus(peer: DescribedPeer, p: LaunchedProcess | undefined): 
     error = (e as Error).message;
   }
   const ready = chains !== undefined && Object.values(chains).every((c) => c.height >= c.ordered);
-  return { name: peer.name, kind: 'peer', ...(p === undefined ? {} : { pid: p.pid }), alive, ready, url, ...(chains === undefined ? {} : { chains }), ...(error === undefined ? {} : { error }) };
+  return { name: peer.name, kind: 'peer', ...(p === undefined ? {} : { pid: p.pid }), alive, ready, url, ...(chains === undefined ? {} : { chains }), ...etcdMembersOf(d, peer.dataDir, alive), ...(error === undefined ? {} : { error }) };
 }
 
 /**
@@ -616,8 +625,8 @@ export async function networkStatus(dir: string): Promise<NetworkStatus> {
   const etcd = await etcdHealth(description);
   const processes: ProcessStatus[] = [
     ...etcdStatuses(etcd, memberPids),
-    ...(await Promise.all(description.orderers.map((o) => ordererStatus(o, launched.get(o.name))))),
-    ...(await Promise.all(description.peers.map((p) => peerStatus(p, launched.get(p.name))))),
+    ...(await Promise.all(description.orderers.map((o) => ordererStatus(description, o, launched.get(o.name))))),
+    ...(await Promise.all(description.peers.map((p) => peerStatus(description, p, launched.get(p.name))))),
   ];
   const chains = etcd.members.some((m) => m.reachable) ? await chainOrdering(description) : description.chains.map((c) => ({ name: c.name, error: 'etcd unreachable' }));
   return {

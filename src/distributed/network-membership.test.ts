@@ -212,6 +212,13 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       assert.ok(!STARTED_WITH.includes(grown.member) && !members.includes(grown.member), `a fresh name: ${grown.member}`);
       assert.equal(grown.warnings.length, 1, JSON.stringify(grown.warnings));
       assert.match(grown.warnings[0] ?? '', new RegExp(`^peer0\\.org2 \\(calling ${members.join(', ')}\\) did not take the new etcd members within 10 s`));
+      // status shows which members each process calls, and which one lags.
+      const seen = await networkStatus(dir.path);
+      assert.deepEqual(seen.processes.find((p) => p.name === 'peer0.org2')?.etcdMembers, members);
+      assert.deepEqual(seen.processes.find((p) => p.name === 'peer0.org1')?.etcdMembers, grown.members);
+      const shown = await runCli(['network', 'status', '--dir', dir.path], 60_000);
+      assert.match(shown.stdout, new RegExp(`peer0\\.org2 .*etcd: calls ${members.join(', ')}, not ${grown.members.join(', ')} yet`), shown.stdout);
+      assert.doesNotMatch(shown.stdout, /peer0\.org1 .*etcd: calls/, shown.stdout);
       const text = readFileSync(file, 'utf8');
       const last = members[members.length - 1] ?? '';
       if (members.length > 1) await silkNetwork<EtcdMembershipChange>(['etcd', 'remove', members[0] ?? '', '--force'], dir.path);

@@ -90,7 +90,14 @@ function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
 }
 
+/** A note on an orderer or peer that does not (yet) call the etcd members there are now: it follows the description once a second while it runs. */
+function etcdLag(p: NetworkStatus['processes'][number], members: readonly string[]): string {
+  if (p.etcdMembers === undefined || [...p.etcdMembers].sort().join() === [...members].sort().join()) return '';
+  return `etcd: calls ${p.etcdMembers.join(', ')}, not ${members.join(', ')} yet`;
+}
+
 function printStatus(s: NetworkStatus): void {
+  const members = s.processes.filter((p) => p.kind === 'etcd').map((p) => p.name);
   console.log(`Network ${s.dir}: ${s.ready ? 'running and ready' : s.started ? 'NOT ready' : 'not started'}; etcd ${s.etcd.healthy ? `healthy (leader ${s.etcd.leader ?? '?'})` : 'NOT healthy'}; api ${s.apiUrl ?? '?'}${s.apiCa === undefined ? '' : `, CA bundle ${s.apiCa} (silk --ca)`}`);
   console.log('');
   console.log(table(['PROCESS', 'KIND', 'PID', 'ALIVE', 'READY', 'DETAIL'], s.processes.map((p) => [
@@ -99,9 +106,12 @@ function printStatus(s: NetworkStatus): void {
     p.pid === undefined ? '-' : String(p.pid),
     yesNo(p.alive),
     yesNo(p.ready),
-    p.chains !== undefined
-      ? Object.entries(p.chains).map(([c, h]) => `${c} ${h.height}/${h.ordered}${h.commitHash === undefined ? '' : ` ${h.commitHash.slice(0, 12)}`}`).join(', ')
-      : p.kind === 'etcd' ? (p.isLeader === true ? 'raft leader' : (p.error ?? '')) : (p.error ?? ''),
+    [
+      p.chains !== undefined
+        ? Object.entries(p.chains).map(([c, h]) => `${c} ${h.height}/${h.ordered}${h.commitHash === undefined ? '' : ` ${h.commitHash.slice(0, 12)}`}`).join(', ')
+        : p.kind === 'etcd' ? (p.isLeader === true ? 'raft leader' : (p.error ?? '')) : (p.error ?? ''),
+      etcdLag(p, members),
+    ].filter((d) => d !== '').join('; '),
   ])));
   console.log('');
   console.log(table(['CHAIN', 'ORDERED', 'LEADER'], s.chains.map((c) => [c.name, c.ordered === undefined ? '?' : String(c.ordered), c.leader ?? (c.error ?? 'none')])));
