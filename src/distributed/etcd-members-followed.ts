@@ -47,7 +47,7 @@ export interface FollowedEtcdMembers {
  * and publishes them; the record of the members it starts with is written now.
  * @example openEtcdConnection({ ...followDescribedEtcdMembers(watch, { tls: true, dataDir, logger }), tls: files })
  */
-export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, params: FollowedEtcdMembers): Required<Pick<EtcdConnectionOptions, 'endpoints' | 'onEndpoints'>> {
+export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, params: FollowedEtcdMembers): { endpoints: () => readonly string[]; onEndpoints: NonNullable<EtcdConnectionOptions['onEndpoints']> } {
   const lists = new WeakMap<NetworkDescription, string[]>();
   const endpoints = (): string[] => {
     const d = watch.current();
@@ -60,7 +60,8 @@ export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, param
   };
   const publish = (urls: readonly string[]): void => {
     const d = watch.current();
-    const byUrl = new Map(d.etcd.map((e, i) => [describedEtcdEndpoints(d, params.tls)[i] ?? '', e.name]));
+    const urlsNow = describedEtcdEndpoints(d, params.tls);
+    const byUrl = new Map(d.etcd.map((e, i) => [urlsNow[i] ?? '', e.name]));
     const record: EtcdMembersRecord = { members: urls.map((u) => byUrl.get(u) ?? u), endpoints: [...urls], since: new Date().toISOString() };
     const file = join(params.dataDir, ETCD_MEMBERS_FILE);
     try {

@@ -257,7 +257,7 @@ function nextEtcdName(d: NetworkDescription): string {
 }
 
 /** A running orderer or peer and the etcd members its client calls. */
-interface EtcdClient {
+interface EtcdCallingProcess {
   readonly name: string;
   readonly members: readonly string[];
 }
@@ -267,7 +267,7 @@ interface EtcdClient {
  * folder (it follows the description, etcd-members-followed.ts), else the members it started with,
  * else the description's.
  */
-function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescription): EtcdClient[] {
+function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescription): EtcdCallingProcess[] {
   const dataDirs = new Map([...d.orderers, ...d.peers].map((p) => [p.name, describedPath(d, p.dataDir)]));
   return processes.filter((p) => p.kind !== 'etcd' && isLaunchedAlive(p)).map((p) => {
     const dataDir = dataDirs.get(p.name);
@@ -281,10 +281,10 @@ function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescriptio
  * looks at the description once a second), at most {@link ETCD_FOLLOW_WAIT_MS}.
  * @returns the processes that do not yet, with the members they call
  */
-async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdClient[]> {
+async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdCallingProcess[]> {
   const d = readNetworkDescription(net.file);
   const wanted = d.etcd.map((e) => e.name).sort().join(',');
-  const lagging = (): EtcdClient[] => etcdClients(net.processes, d).filter((c) => [...c.members].sort().join(',') !== wanted);
+  const lagging = (): EtcdCallingProcess[] => etcdClients(net.processes, d).filter((c) => [...c.members].sort().join(',') !== wanted);
   const deadline = Date.now() + ETCD_FOLLOW_WAIT_MS;
   let left = lagging();
   while (left.length > 0 && Date.now() < deadline) {
@@ -295,7 +295,7 @@ async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdClient[]> {
 }
 
 /** A warning naming processes that have not taken the description's etcd members yet. */
-function laggingWarning(lagging: readonly EtcdClient[]): string[] {
+function laggingWarning(lagging: readonly EtcdCallingProcess[]): string[] {
   if (lagging.length === 0) return [];
   return [`${lagging.map((c) => `${c.name} (calling ${c.members.join(', ')})`).join('; ')} did not take the new etcd members within ${ETCD_FOLLOW_WAIT_MS / 1000} s: a process takes them from the description once a second while it runs (is it paused or overloaded?); restarting it also does`];
 }

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../testing/fixtures.js';
+import { ETCD_MEMBERS_FILE, followDescribedEtcdMembers, readEtcdMembersRecord } from './etcd-members-followed.js';
+import type { NetworkDescription, NetworkDescriptionWatch } from './network-description.js';
+
+/** A description watch whose etcd members the test sets (the only part these functions read). */
+function watchOf(members: () => readonly { name: string; host: string; clientPort: number }[]): NetworkDescriptionWatch {
+  const descriptions = new Map<string, NetworkDescription>();
+  return {
+    file: 'network.yaml',
+    current() {
+      const etcd = members();
+      const key = JSON.stringify(etcd);
+      let d = descriptions.get(key);
+      if (d === undefined) {
+        d = { etcd } as unknown as NetworkDescription;
+        descriptions.set(key, d);
+      }
+      return d;
+    },
+  };
+}
+
+describe('the etcd members a process calls', () => {
+  it('follows the description and records the members it calls by name, and a refused list changes nothing', () => {
+    const dir = tempDir();
+    const logged: string[] = [];
+    const logger = { info: (_o: unknown, m: string) => { logged.push(`info ${m}`); }, warn: (_o: unknown, m: string) => { logged.push(`warn ${m}`); } };
+    try {
+      let members = [{ name: 'etcd-1', host: '10.0.0.1', clientPort: 2379 }, { name: 'etcd-2', host: 'fd00::2', clientPort: 2379 }];
+      const followed = followDescribedEtcdMembers(watchOf(() => members), { tls: true, dataDir: dir.path, logger: logger as never });
+      assert.deepEqual(followed.endpoints(), ['https://10.0.0.1:2379', 'https://[fd00::2]:2379']);
+      // The members it starts with are recorded at once.
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-1', 'etcd-2']);
+
+      members = [{ name: 'etcd-2', host: 'fd00::2', clientPort: 2379 }, { name: 'etcd-4', host: '10.0.0.4', clientPort: 2379 }];
+      const now = followed.endpoints();
+      assert.deepEqual(now, ['https://[fd00::2]:2379', 'https://10.0.0.4:2379']);
+      followed.onEndpoints({ kind: 'changed', endpoints: now, added: ['https://10.0.0.4:2379'], removed: ['https://10.0.0.1:2379'] });
+      const record = readEtcdMembersRecord(dir.path);
+      assert.deepEqual(record?.members, ['etcd-2', 'etcd-4']);
+      assert.deepEqual(record.endpoints, now);
+      assert.ok(!Number.isNaN(Date.parse(record.since)));
+
+      followed.onEndpoints({ kind: 'refused', endpoints: now, reason: 'etcd endpoints must be one or more URLs' });
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-4']);
+      assert.deepEqual(logged, [
+        'info etcd members changed: calling the ones the network description lists now',
+        'warn the network description lists etcd members this process cannot call: it keeps the ones it has',
+      ]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('reads no record from a folder without one, or with a damaged one', () => {
+    const dir = tempDir();
+    try {
+      assert.equal(readEtcdMembersRecord(dir.path), undefined);
+      const file = join(dir.path, ETCD_MEMBERS_FILE);
+      for (const text of ['{"members":', '[]', '{"members":"etcd-1"}', '{"members":[1,2]}', 'null']) {
+        writeFileSync(file, text);
+        assert.equal(readEtcdMembersRecord(dir.path), undefined, text);
+      }
+      writeFileSync(file, '{"members":["etcd-3"]}');
+      assert.deepEqual(readEtcdMembersRecord(dir.path), { members: ['etcd-3'], endpoints: [], since: '' });
+      assert.equal(readFileSync(file, 'utf8'), '{"members":["etcd-3"]}');
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
