@@ -183,7 +183,14 @@ export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnecti
   const user = options.tls?.certFile === undefined ? undefined : certificateUser(options.tls.certFile);
   const client = new Etcd3(clientOptions);
   const connection = new EtcdConnectionImpl(client, endpoints, deadlineMs, user, options.tls !== undefined);
-  if (follow !== undefined) connection.follow(follow, options.onEndpoints);
+  if (follow !== undefined) {
+    try {
+      connection.follow(follow, options.onEndpoints);
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  }
   return connection;
 }
 
@@ -274,7 +281,6 @@ class EtcdConnectionImpl implements EtcdConnection {
 
   constructor(readonly client: Etcd3, endpoints: readonly string[], readonly deadlineMs: number, readonly user: string | undefined, private readonly tls: boolean) {
     this.#endpoints = endpoints;
-    pooledHosts(client);
   }
 
   get endpoints(): readonly string[] {
@@ -302,6 +308,8 @@ class EtcdConnectionImpl implements EtcdConnection {
 
   /** Asks `endpoints` every {@link ENDPOINTS_CHECK_MS} and applies what it gives. */
   follow(endpoints: () => readonly string[], onEvent: ((event: EtcdEndpointsEvent) => void) | undefined): void {
+    // A client whose member list cannot change fails now, not at the first change.
+    pooledHosts(this.client);
     let refused: string | undefined;
     this.#followTimer = setInterval(() => {
       const before = this.#endpoints;
