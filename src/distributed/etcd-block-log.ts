@@ -10,7 +10,7 @@
  */
 import type { IKeyValue, Watcher } from 'etcd3';
 import { SilkError, isSilkError } from '../errors.js';
-import { isClientClosed, orderingUnavailable, type EtcdConnection } from './etcd-client.js';
+import { orderingUnavailable, type EtcdConnection } from './etcd-client.js';
 import type { ChainLeadership } from './etcd-election.js';
 import { blockKey, blockNumberOfKey, chainPrefix, configurationKey } from './etcd-keys.js';
 
@@ -381,7 +381,7 @@ class BlockFollower implements BlockWatch {
         if (this.#isStopped()) break;
         const silk = isSilkError(error) ? error : orderingUnavailable(`watch chain ${this.#log.chain}`, this.#conn.endpoints, error, this.#conn.user);
         this.#onError(silk);
-        if (silk.code === 'NOT_FOUND' || silk.code === 'LEDGER_CORRUPT' || isClientClosed(error)) { this.#stopped = true; break; }
+        if (silk.code === 'NOT_FOUND' || silk.code === 'LEDGER_CORRUPT' || this.#conn.closed) { this.#stopped = true; break; }
       }
       await this.#pause(retryMs);
       retryMs = Math.min(retryMs * 2, WATCH_MAX_RETRY_MS);

@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import { ClientClosedError, Etcd3, EtcdPermissionDeniedError, EtcdUserNotFoundError, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdPermissionDeniedError, EtcdUserNotFoundError, isRecoverableError, type IOptions } from 'etcd3';
 import { Host } from 'etcd3/lib/connection-pool.js';
 import { SilkError, isSilkError } from '../errors.js';
 
@@ -87,6 +87,8 @@ export interface EtcdConnection {
   readonly client: Etcd3;
   /** The members' client URLs the client calls now. */
   readonly endpoints: readonly string[];
+  /** Whether {@link close} was called: the only reason for a caller to stop retrying. */
+  readonly closed: boolean;
   readonly deadlineMs: number;
   /**
    * The etcd user this connection acts as: the Common Name of its client certificate, which etcd
@@ -222,6 +224,8 @@ interface PooledHost {
   readonly host: string;
   readonly channelCredentials: unknown;
   readonly channelOptions?: unknown;
+  /** Drops its connections now; a later call reconnects (the member-list change closes it later). */
+  resetAllServices(): void;
   close(): void;
 }
 
@@ -237,6 +241,15 @@ function pooledHosts(client: Etcd3): PooledHost[] {
   }
   return hosts as PooledHost[];
 }
+
+/**
+ * How long a removed member's client object stays open. An operation that began before the
+ * removal may still try it among its retries (each operation draws its order of members once);
+ * closed, it would answer with the client's "already closed" error, which callers take for the
+ * whole connection closing. Its connections are dropped at once; after this, no operation can
+ * still be running (each has a deadline of seconds), and it is closed.
+ */
+const REMOVED_HOST_CLOSE_MS = 60_000;
 
 /** An endpoint as the pool names its member: without the scheme. */
 const hostKey = (url: string): string => url.replace(/^https?:\/\//, '');
@@ -278,6 +291,9 @@ export function etcdCredentials(tls: EtcdClientTlsFiles): { rootCertificate: Buf
 class EtcdConnectionImpl implements EtcdConnection {
   #endpoints: readonly string[];
   #followTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Members removed from the list, each closed after {@link REMOVED_HOST_CLOSE_MS}. */
+  readonly #removed = new Map<PooledHost, NodeJS.Timeout>();
 
   constructor(readonly client: Etcd3, endpoints: readonly string[], readonly deadlineMs: number, readonly user: string | undefined, private readonly tls: boolean) {
     this.#endpoints = endpoints;
@@ -285,6 +301,10 @@ class EtcdConnectionImpl implements EtcdConnection {
 
   get endpoints(): readonly string[] {
     return this.#endpoints;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   setEndpoints(list: readonly string[]): boolean {
@@ -301,7 +321,15 @@ class EtcdConnectionImpl implements EtcdConnection {
     const chosen = [...keys].map((key) => kept.get(key) ?? new Host(key, template.channelCredentials as never, template.channelOptions as never, hostPolicy()) as unknown as PooledHost);
     const dropped = hosts.filter((h) => !keys.has(h.host));
     hosts.splice(0, hosts.length, ...chosen);
-    for (const h of dropped) h.close();
+    for (const h of dropped) {
+      h.resetAllServices();
+      const timer = setTimeout(() => {
+        this.#removed.delete(h);
+        h.close();
+      }, REMOVED_HOST_CLOSE_MS);
+      timer.unref();
+      this.#removed.set(h, timer);
+    }
     this.#endpoints = next;
     return true;
   }
@@ -351,7 +379,13 @@ class EtcdConnectionImpl implements EtcdConnection {
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#followTimer);
+    for (const [h, timer] of this.#removed) {
+      clearTimeout(timer);
+      h.close();
+    }
+    this.#removed.clear();
     this.client.close();
   }
 }
@@ -390,10 +424,3 @@ export function orderingUnavailable(what: string, endpoints: readonly string[], 
   );
 }
 
-/** True when `error` (or an error it wraps) says the etcd client was closed: retrying is pointless. */
-export function isClientClosed(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ClientClosedError) return true;
-  }
-  return false;
-}

@@ -6,7 +6,7 @@
  */
 import { EtcdLeaseInvalidError, type Lease, type Watcher } from 'etcd3';
 import { SilkError } from '../errors.js';
-import { isClientClosed, type EtcdConnection } from './etcd-client.js';
+import type { EtcdConnection } from './etcd-client.js';
 import { chainPrefix } from './etcd-keys.js';
 
 /**
@@ -211,7 +211,7 @@ class EtcdChainElection implements ChainElection {
         if (won !== undefined) return won;
       } catch (error) {
         if (error instanceof SilkError && error.code === 'SHUTTING_DOWN') throw error;
-        if (isClientClosed(error)) throw new SilkError('SHUTTING_DOWN', `etcd connection closed while campaigning for chain ${this.chain}`, {}, { cause: error });
+        if (this.#conn.closed) throw new SilkError('SHUTTING_DOWN', `etcd connection closed while campaigning for chain ${this.chain}`, {}, { cause: error });
         // etcd unreachable: keep campaigning; the lease state tells whether the next try needs a new lease.
       }
       await this.#waitForVacancy();
