@@ -6,6 +6,7 @@ import { isSilkError } from '../errors.js';
 import { unusedPort, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog, type EtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdEndpointsEvent } from './etcd-client.js';
+import { ConnectionPool } from 'etcd3/lib/connection-pool.js';
 import { createEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
 import { requireEtcd, startTestCluster, testBlock } from './etcd-test-support.js';
@@ -186,6 +187,32 @@ describe('local etcd cluster (3 real members)', () => {
     } finally {
       follower.close();
       if (!cluster.isRunning(first)) await cluster.restartMember(first);
+      await cluster.waitHealthy();
+    }
+  });
+
+  it('an operation that began before its member was taken out of the list still completes on it', async () => {
+    // etcd3 draws an operation's order of members when it starts and keeps it through its
+    // retries; in its deterministic order the last member of the list is tried first.
+    const leader = await cluster.leader();
+    const index = cluster.members.findIndex((m) => m.name !== leader);
+    const paused = cluster.members[index]?.name ?? '';
+    const pausedUrl = cluster.clientUrls[index] ?? '';
+    const removedUrl = cluster.clientUrls.find((u) => u !== pausedUrl) ?? '';
+    const conn = openEtcdConnection({ endpoints: [removedUrl, pausedUrl], deadlineMs: DEADLINE_MS });
+    const connLog = openEtcdBlockLog(conn, { chain: 'trade' });
+    ConnectionPool.deterministicOrder = true;
+    cluster.pauseMember(paused);
+    try {
+      // Its first attempt waits on the paused member; meanwhile the other member leaves the list.
+      const height = connLog.height();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(conn.setEndpoints([pausedUrl]), true);
+      assert.ok(await height >= 0);
+    } finally {
+      ConnectionPool.deterministicOrder = false;
+      cluster.resumeMember(paused);
+      conn.close();
       await cluster.waitHealthy();
     }
   });
