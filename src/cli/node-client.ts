@@ -6,9 +6,8 @@
  * answer keeps its code and picks the exit code (docs/cli.md).
  */
 import { readFileSync } from 'node:fs';
-import { createSigner } from '../crypto/p256.js';
+import { createSigner, privateKeyObjectOfScalar } from '../crypto/p256.js';
 import { isSilkError, type SilkError } from '../errors.js';
-import { privateKeyObjectOfScalar } from '../keys/async-signer.js';
 import { isKeystoreError, readKeystore } from '../keys/keystore.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { caBundle } from '../sdk/ca-fetch.js';

@@ -6,7 +6,7 @@
  * mangled into a second valid form. Public keys travel as 33-byte SEC1 compressed points and
  * are parsed once into cached `KeyObject`s.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { SilkError } from '../errors.js';
 import { toHex } from './hash.js';
 
@@ -138,14 +138,46 @@ export function createSigner(privateKey: KeyObject): Signer {
   return { publicKey, sign: (message) => signP256(privateKey, message) };
 }
 
+/**
+ * A node:crypto private key of a P-256 scalar (32 bytes, 1 … n−1).
+ * @throws SilkError INVALID_ARGUMENT when the scalar is not a P-256 private key
+ * @example const key = privateKeyObjectOfScalar(seedScalar)
+ */
+export function privateKeyObjectOfScalar(scalar: Uint8Array): KeyObject {
+  let point: Buffer;
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(scalar);
+    point = ecdh.getPublicKey();
+  } catch (cause) {
+    throw new SilkError('INVALID_ARGUMENT', 'not a P-256 private key (the scalar must be 32 bytes in 1..n−1)', {}, { cause });
+  }
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+  return createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: b64(scalar), x: b64(point.subarray(1, 33)), y: b64(point.subarray(33, 65)) }, format: 'jwk' });
+}
+
+/**
+ * A fresh random P-256 private key. It is made from a random scalar rather than with
+ * `generateKeyPairSync`: on Node 20 a key pair generated that way shares its lock with the
+ * generation job, and exporting the key (JWK, PEM) while a garbage collection destroys that job
+ * deadlocks the thread (seen once in the test suite, the process stuck for good).
+ */
+export function generatePrivateKey(): KeyObject {
+  for (;;) {
+    const scalar = randomBytes(32);
+    const d = BigInt(`0x${scalar.toString('hex')}`);
+    if (d > 0n && d < P256_N) return privateKeyObjectOfScalar(scalar);
+  }
+}
+
 /** A fresh random P-256 signer. */
 export function generateSigner(): Signer {
-  return createSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+  return createSigner(generatePrivateKey());
 }
 
 /** Exports a signer's private key as PKCS#8 PEM (for key files written to a data folder). */
 export function generatePrivateKeyPem(): string {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  return generatePrivateKey().export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
 /**

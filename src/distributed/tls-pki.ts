@@ -20,12 +20,12 @@
  */
 import 'reflect-metadata';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { bytesEqual, toHex } from '../crypto/hash.js';
-import { publicKeyObject } from '../crypto/p256.js';
+import { generatePrivateKey, publicKeyObject } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
 import { ETCD_ROOT_USER } from './etcd-access.js';
@@ -215,8 +215,8 @@ export async function issueProcessCertificate(params: IssueProcessCertificatePar
   if (params.hosts.length === 0) throw new SilkError('INVALID_ARGUMENT', `process ${params.process} needs at least one host for its certificate`);
   for (const h of params.hosts) if (isIP(h) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(h)) throw new SilkError('INVALID_ARGUMENT', `host '${h}' of ${params.process} is neither an IP address nor a DNS name`);
   const { notBefore, notAfter } = validity(params, PROCESS_VALIDITY_DAYS);
-  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const publicKey = new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' }));
+  const privateKey = generatePrivateKey();
+  const publicKey = new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
   const caKey = spkiOfCompressed(params.ca.signer.publicKey);
   const certificate = await sign({
     issuer: caSubject(params.ca.org),
@@ -234,7 +234,7 @@ export async function issueProcessCertificate(params: IssueProcessCertificatePar
   return {
     org: params.ca.org, process: params.process, role: params.role,
     certificatePem: certificate.toString(),
-    privateKeyPem: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     certificate,
   };
 }

@@ -13,10 +13,9 @@
  * device, converts DER to P1363 and replaces s by n − s when s > n/2; the private key never
  * leaves the device, so the paths of the key tree are derived before it is imported.
  */
-import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
 import { SilkError } from '../errors.js';
 import { bytesEqual, toHex } from '../crypto/hash.js';
-import { createSigner, isCanonicalSignature, verifyP256, type Signer } from '../crypto/p256.js';
+import { createSigner, isCanonicalSignature, privateKeyObjectOfScalar, verifyP256, type Signer } from '../crypto/p256.js';
 import { buildUnsignedProposal, type CreateProposalParameters, type SignedProposal } from '../ledger/proposal.js';
 import { readKeystore } from './keystore.js';
 import { mnemonicToSeed } from './mnemonic.js';
@@ -80,23 +79,6 @@ export function asyncSignerFromSigner(signer: Signer): AsyncSigner {
  */
 export function createAsyncSigner(publicKey: Uint8Array, sign: (message: Uint8Array) => Promise<Uint8Array>): AsyncSigner {
   return guarded(publicKey, sign, true);
-}
-
-/**
- * A node:crypto private KeyObject for a 32-byte P-256 scalar.
- * @throws SilkError INVALID_ARGUMENT when the scalar is not in 1..n−1
- */
-export function privateKeyObjectOfScalar(scalar: Uint8Array): KeyObject {
-  let point: Buffer;
-  try {
-    const ecdh = createECDH('prime256v1');
-    ecdh.setPrivateKey(scalar);
-    point = ecdh.getPublicKey();
-  } catch (cause) {
-    throw new SilkError('INVALID_ARGUMENT', 'not a P-256 private key (the scalar must be 32 bytes in 1..n−1)', {}, { cause });
-  }
-  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
-  return createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: b64(scalar), x: b64(point.subarray(1, 33)), y: b64(point.subarray(33, 65)) }, format: 'jwk' });
 }
 
 /** Options of {@link openKeystoreSigner}. */

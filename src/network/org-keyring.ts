@@ -20,9 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSigner, generatePrivateKeyPem, signerFromPem, type Signer } from '../crypto/p256.js';
+import { createSigner, generatePrivateKeyPem, privateKeyObjectOfScalar, signerFromPem, type Signer } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
-import { privateKeyObjectOfScalar } from '../keys/async-signer.js';
 import { adminKeyPath, DEFAULT_FUNCTIONS, signingKeyPath } from '../keys/key-tree.js';
 import { publicKeyOfScalar, readKeystore, writeKeystore, type ScryptParameters } from '../keys/keystore.js';
 import { generateMnemonic, mnemonicToSeed } from '../keys/mnemonic.js';
