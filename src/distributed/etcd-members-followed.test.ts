@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../testing/fixtures.js';
-import { ETCD_MEMBERS_FILE, followDescribedEtcdMembers, readEtcdMembersRecord } from './etcd-members-followed.js';
+import { ETCD_MEMBERS_FILE, followDescribedEtcdMembers, readEtcdMembersRecord, sameEtcdMembers } from './etcd-members-followed.js';
 import type { NetworkDescription, NetworkDescriptionWatch } from './network-description.js';
 
 /** A description watch whose etcd members the test sets (the only part these functions read). */
@@ -54,6 +54,12 @@ describe('the etcd members a process calls', () => {
     } finally {
       dir.cleanup();
     }
+  });
+
+  it('compares member lists in any order', () => {
+    assert.equal(sameEtcdMembers(['etcd-4', 'etcd-1'], ['etcd-1', 'etcd-4']), true);
+    assert.equal(sameEtcdMembers(['etcd-1'], ['etcd-1', 'etcd-4']), false);
+    assert.equal(sameEtcdMembers(['etcd-1', 'etcd-1'], ['etcd-1', 'etcd-4']), false);
   });
 
   it('reads no record from a folder without one, or with a damaged one', () => {

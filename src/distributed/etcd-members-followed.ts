@@ -83,6 +83,11 @@ export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, param
   return { endpoints, onEndpoints };
 }
 
+/** Whether two lists name the same etcd members, in any order. */
+export function sameEtcdMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}
+
 /**
  * The etcd members a process in `dataDir` last recorded, undefined when it recorded none (a
  * process of an earlier release, or one that could not write its folder).

@@ -26,7 +26,7 @@ import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
-import { readEtcdMembersRecord } from './etcd-members-followed.js';
+import { readEtcdMembersRecord, sameEtcdMembers } from './etcd-members-followed.js';
 import { networkUnderLoad } from './etcd-test-support.js';
 import { RETRIABLE_CODES, startLoad, type LoadRun } from './load-client.js';
 import { describedPath, readNetworkDescription } from './network-description.js';
@@ -139,7 +139,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
     const d = readNetworkDescription(file);
     const entry = [...d.orderers, ...d.peers].find((p) => p.name === name);
     const recorded = entry === undefined ? undefined : readEtcdMembersRecord(describedPath(d, entry.dataDir));
-    return recorded !== undefined && [...recorded.members].sort().join() === [...members].sort().join();
+    return recorded !== undefined && sameEtcdMembers(recorded.members, members);
   };
   /** Every running orderer and peer calls exactly `members` (its record in its data folder says so). */
   const assertEveryProcessCalls = (members: readonly string[]): void => {

@@ -39,7 +39,7 @@ import { BROADCAST_PATH, errorOfAnswer, positionOfAnswer, postJson } from '../or
 import { isProcessAlive } from '../storage/data-lock.js';
 import type { EtcdClusterStatus } from './etcd-cluster.js';
 import { checkLocalEtcdLayout, grantDescribedEtcdUser, processTlsFiles, revokeDescribedEtcdUser } from './etcd-host-main.js';
-import { readEtcdMembersRecord } from './etcd-members-followed.js';
+import { readEtcdMembersRecord, sameEtcdMembers } from './etcd-members-followed.js';
 import { mtlsAgent, readTlsCredentials } from './mtls.js';
 import { bootstrapNetwork, ordererKeyFile, orgKeysDir } from './network-bootstrap.js';
 import { describedPath, networkDescriptionToYaml, networkSpecOf, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -283,8 +283,8 @@ function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescriptio
  */
 async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdCallingProcess[]> {
   const d = readNetworkDescription(net.file);
-  const wanted = d.etcd.map((e) => e.name).sort().join(',');
-  const lagging = (): EtcdCallingProcess[] => etcdClients(net.processes, d).filter((c) => [...c.members].sort().join(',') !== wanted);
+  const wanted = d.etcd.map((e) => e.name);
+  const lagging = (): EtcdCallingProcess[] => etcdClients(net.processes, d).filter((c) => !sameEtcdMembers(c.members, wanted));
   const deadline = Date.now() + ETCD_FOLLOW_WAIT_MS;
   let left = lagging();
   while (left.length > 0 && Date.now() < deadline) {

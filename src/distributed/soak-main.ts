@@ -95,7 +95,7 @@ function etcdMembers(dir: string): string[] {
 /** SIGKILLs the etcd Raft leader (even rounds) or a follower, and restarts it. */
 async function killEtcdMember(dir: string, status: NetworkStatus, round: number): Promise<string> {
   const followers = status.processes.filter((p) => p.kind === 'etcd' && p.name !== status.etcd.leader).map((p) => p.name);
-  const victim = round % 2 === 0 ? (status.etcd.leader ?? 'etcd-1') : (followers[0] ?? 'etcd-2');
+  const victim = (round % 2 === 0 ? status.etcd.leader : followers[0]) ?? etcdMembers(dir)[0] ?? 'etcd-1';
   await etcdMemberControl(dir, victim, 'kill');
   await sleep(STEADY_MS);
   await etcdMemberControl(dir, victim, 'restart');
@@ -155,7 +155,7 @@ async function loseQuorum(dir: string, status: NetworkStatus): Promise<string> {
 }
 
 /** Adds an etcd member and removes an old one (the Raft leader in even rounds). */
-async function replaceEtcdMember(dir: string, status: NetworkStatus, round: number): Promise<string> {
+async function replaceEtcdMember(dir: string, _status: NetworkStatus, round: number): Promise<string> {
   const old = etcdMembers(dir);
   const added = await addEtcdMember(dir);
   const leader = (await networkStatus(dir)).etcd.leader;

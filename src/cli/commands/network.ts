@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isSilkError } from '../../errors.js';
+import { sameEtcdMembers } from '../../distributed/etcd-members-followed.js';
 import { etcdSnapshot, networkDown, networkStatus, networkUp, type NetworkStatus, type UpProgress } from '../../distributed/network-launcher.js';
 import { addEtcdMember, addNetworkOrderer, removeEtcdMember, removeNetworkOrderer, type EtcdMembershipChange, type OrdererMembershipChange } from '../../distributed/network-membership.js';
 import type { NetworkKeysOptions } from '../../network/org-keyring.js';
@@ -92,7 +93,7 @@ function yesNo(value: boolean): string {
 
 /** A note on an orderer or peer that does not (yet) call the etcd members there are now: it follows the description once a second while it runs. */
 function etcdLag(p: NetworkStatus['processes'][number], members: readonly string[]): string {
-  if (p.etcdMembers === undefined || [...p.etcdMembers].sort().join() === [...members].sort().join()) return '';
+  if (p.etcdMembers === undefined || sameEtcdMembers(p.etcdMembers, members)) return '';
   return `etcd: calls ${p.etcdMembers.join(', ')}, not ${members.join(', ')} yet`;
 }
 
