@@ -109,6 +109,11 @@ describe('etcd access control over the client certificates (3 real members, mutu
     assert.equal(await openChainElection(peer, { chain: CHAIN, candidate: 'peer0.org1' }).leader(), undefined, 'the peer reads the leader key (vacant after the resignation)');
     await assert.rejects(peer.call('campaign', () => client.put(`${chainPrefix(CHAIN)}leader`).value('peer0.org1').exec()), refused('peer0.org1'));
     assert.equal(await peerLog.height(), 2, 'nothing the peer tried changed the log');
+    // Both may ask for the cluster's members, which their connections follow (etcd-client.ts).
+    for (const conn of [orderer, peer]) {
+      const { members } = await conn.call('list the cluster members', () => conn.client.cluster.memberList({}));
+      assert.equal(members.filter((m) => m.clientURLs.length > 0).length, 3);
+    }
 
     // A certificate a member org's CA issued, for a name that is no etcd user: refused even reads.
     const caPem = readFileSync(fx.files.orgCaFiles.Org2 ?? assert.fail('Org2 CA file'), 'utf8');

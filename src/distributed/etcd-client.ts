@@ -58,12 +58,32 @@ export interface EtcdClientTlsFiles {
 /** How often a connection following its endpoints ({@link EtcdConnectionOptions.endpoints} as a function) asks for them. */
 export const ENDPOINTS_CHECK_MS = 1_000;
 
-/** What a connection following its endpoints did with the list it was given. */
+/**
+ * How often a connection asks the cluster for its members by default, when it follows its
+ * endpoints ({@link EtcdConnectionOptions.syncMembersMs}).
+ */
+export const MEMBERS_SYNC_MS = 5_000;
+
+/**
+ * Where a connection's new member list came from: `given` by the caller's function (the network
+ * description), or listed by the `cluster` itself.
+ */
+export type EtcdEndpointsSource = 'given' | 'cluster';
+
+/** What a connection following its endpoints did with a list it was given or the cluster listed. */
 export type EtcdEndpointsEvent =
-  /** The client's members are now `endpoints`: `added` ones are used from the next call, `removed` ones no more. */
-  | { readonly kind: 'changed'; readonly endpoints: readonly string[]; readonly added: readonly string[]; readonly removed: readonly string[] }
+  /**
+   * The client's members are now `endpoints`: `added` ones are used from the next call, `removed`
+   * ones no more. From the cluster, `names` gives each endpoint's member name.
+   */
+  | { readonly kind: 'changed'; readonly source: EtcdEndpointsSource; readonly endpoints: readonly string[]; readonly added: readonly string[]; readonly removed: readonly string[]; readonly names?: Readonly<Record<string, string>> }
   /** The list was not valid (`reason`); the client keeps `endpoints`. */
-  | { readonly kind: 'refused'; readonly endpoints: readonly string[]; readonly reason: string };
+  | { readonly kind: 'refused'; readonly source: EtcdEndpointsSource; readonly endpoints: readonly string[]; readonly reason: string }
+  /**
+   * The cluster could not be asked for its members (`reason`: no member answered, or etcd refused
+   * the user); told once until an answer comes again. The client keeps `endpoints`.
+   */
+  | { readonly kind: 'unsynced'; readonly endpoints: readonly string[]; readonly reason: string };
 
 /** Options of {@link openEtcdConnection}. */
 export interface EtcdConnectionOptions {
@@ -73,7 +93,17 @@ export interface EtcdConnectionOptions {
    * asked every {@link ENDPOINTS_CHECK_MS}, and the client then calls the members it names.
    */
   readonly endpoints: readonly string[] | (() => readonly string[]);
-  /** Told when a followed endpoint list changed the client's members, or was refused. */
+  /**
+   * How often to ask the cluster which members it has and call those, as etcd's own clients'
+   * auto-sync does, so a process follows members added and removed on other hosts too: the voting
+   * members that have started (their advertised client URLs of this connection's scheme). While a
+   * member is being added (not started yet, or still a learner) an answer only adds members, never
+   * removes one. A change of the function's list is applied as soon as it is seen; the cluster's
+   * next answer then has the last word. 0: never. Default {@link MEMBERS_SYNC_MS} when `endpoints`
+   * is a function, 0 for a list.
+   */
+  readonly syncMembersMs?: number;
+  /** Told when a followed list (given or the cluster's) changed the client's members, was refused, or could not be had. */
   readonly onEndpoints?: (event: EtcdEndpointsEvent) => void;
   /** Deadline of each operation in milliseconds (default {@link ETCD_CALL_DEADLINE_MS}). */
   readonly deadlineMs?: number;
@@ -182,12 +212,16 @@ export function openEtcdConnection(options: EtcdConnectionOptions): EtcdConnecti
     },
     ...(options.tls === undefined ? {} : { credentials: etcdCredentials(options.tls) }),
   };
+  const syncMs = options.syncMembersMs ?? (follow === undefined ? 0 : MEMBERS_SYNC_MS);
+  if (!Number.isSafeInteger(syncMs) || syncMs < 0 || (syncMs > 0 && syncMs < 100)) {
+    throw new SilkError('INVALID_ARGUMENT', `syncMembersMs must be 0 (never) or an integer of at least 100 ms; got ${String(syncMs)}`);
+  }
   const user = options.tls?.certFile === undefined ? undefined : certificateUser(options.tls.certFile);
   const client = new Etcd3(clientOptions);
   const connection = new EtcdConnectionImpl(client, endpoints, deadlineMs, user, options.tls !== undefined);
-  if (follow !== undefined) {
+  if (follow !== undefined || syncMs > 0) {
     try {
-      connection.follow(follow, options.onEndpoints);
+      connection.follow(follow, syncMs, options.onEndpoints);
     } catch (error) {
       connection.close();
       throw error;
@@ -254,6 +288,9 @@ const REMOVED_HOST_CLOSE_MS = 60_000;
 /** An endpoint as the pool names its member: without the scheme. */
 const hostKey = (url: string): string => url.replace(/^https?:\/\//, '');
 
+/** A list of endpoints as a set of members, for comparing lists in any order. */
+const listKey = (list: readonly string[]): string => list.map(hostKey).sort().join(' ');
+
 /** The Common Name of a PEM certificate file (the etcd user it acts as), undefined when it has none. */
 function certificateUser(file: string): string | undefined {
   try {
@@ -291,6 +328,11 @@ export function etcdCredentials(tls: EtcdClientTlsFiles): { rootCertificate: Buf
 class EtcdConnectionImpl implements EtcdConnection {
   #endpoints: readonly string[];
   #followTimer: NodeJS.Timeout | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
+  /** Whether a member list is being asked for now. */
+  #syncing = false;
+  /** Why the last request for the member list failed; undefined once one was answered. */
+  #unsynced: string | undefined;
   #closed = false;
   /** Members removed from the list, each closed after {@link REMOVED_HOST_CLOSE_MS}. */
   readonly #removed = new Map<PooledHost, NodeJS.Timeout>();
@@ -334,28 +376,91 @@ class EtcdConnectionImpl implements EtcdConnection {
     return true;
   }
 
-  /** Asks `endpoints` every {@link ENDPOINTS_CHECK_MS} and applies what it gives. */
-  follow(endpoints: () => readonly string[], onEvent: ((event: EtcdEndpointsEvent) => void) | undefined): void {
+  /**
+   * Applies the lists of `endpoints` (asked every {@link ENDPOINTS_CHECK_MS}, taken when it
+   * changes) and of the cluster (asked every `syncMs`), telling `onEvent` what changed.
+   */
+  follow(endpoints: (() => readonly string[]) | undefined, syncMs: number, onEvent: ((event: EtcdEndpointsEvent) => void) | undefined): void {
     // A client whose member list cannot change fails now, not at the first change.
     pooledHosts(this.client);
-    let refused: string | undefined;
-    this.#followTimer = setInterval(() => {
-      const before = this.#endpoints;
-      try {
-        const changed = this.setEndpoints(endpoints());
-        refused = undefined;
-        if (!changed) return;
-        const now = new Set(this.#endpoints.map(hostKey));
-        const was = new Set(before.map(hostKey));
-        onEvent?.({ kind: 'changed', endpoints: this.#endpoints, added: this.#endpoints.filter((u) => !was.has(hostKey(u))), removed: before.filter((u) => !now.has(hostKey(u))) });
-      } catch (error) {
-        const reason = (error as Error).message;
-        // One report per refused list, not one a second.
-        if (reason !== refused) onEvent?.({ kind: 'refused', endpoints: this.#endpoints, reason });
-        refused = reason;
+    if (endpoints !== undefined) {
+      let given = listKey(this.#endpoints);
+      this.#followTimer = setInterval(() => {
+        let list: readonly string[];
+        try {
+          list = endpoints();
+        } catch (error) {
+          const reason = `the list could not be had: ${(error as Error).message}`;
+          if (given !== reason) onEvent?.({ kind: 'refused', source: 'given', endpoints: this.#endpoints, reason });
+          given = reason;
+          return;
+        }
+        const key = listKey(list);
+        if (key === given) return;
+        given = key;
+        this.#apply(list, 'given', undefined, onEvent);
+      }, ENDPOINTS_CHECK_MS);
+      this.#followTimer.unref();
+    }
+    if (syncMs > 0) {
+      this.#syncTimer = setInterval(() => { void this.#syncFromCluster(onEvent); }, syncMs);
+      this.#syncTimer.unref();
+    }
+  }
+
+  /** Makes the client call `list`, telling `onEvent` what changed or why the list was refused. */
+  #apply(list: readonly string[], source: EtcdEndpointsSource, names: Readonly<Record<string, string>> | undefined, onEvent: ((event: EtcdEndpointsEvent) => void) | undefined): void {
+    const before = this.#endpoints;
+    try {
+      if (!this.setEndpoints(list)) return;
+    } catch (error) {
+      onEvent?.({ kind: 'refused', source, endpoints: this.#endpoints, reason: (error as Error).message });
+      return;
+    }
+    const now = new Set(this.#endpoints.map(hostKey));
+    const was = new Set(before.map(hostKey));
+    onEvent?.({
+      kind: 'changed',
+      source,
+      endpoints: this.#endpoints,
+      added: this.#endpoints.filter((u) => !was.has(hostKey(u))),
+      removed: before.filter((u) => !now.has(hostKey(u))),
+      ...(names === undefined ? {} : { names }),
+    });
+  }
+
+  /**
+   * Asks the cluster for its members and calls the voting ones that have started; while one is
+   * being added (a learner, or not started), only adds. Nothing changes when no member answers.
+   */
+  async #syncFromCluster(onEvent: ((event: EtcdEndpointsEvent) => void) | undefined): Promise<void> {
+    // close() stops the timer; an answer arriving after it is dropped below.
+    if (this.#syncing) return;
+    this.#syncing = true;
+    try {
+      const { members } = await this.call('list the cluster members', () => this.client.cluster.memberList({}));
+      this.#unsynced = undefined;
+      if (this.#closed) return;
+      const scheme = this.tls ? 'https://' : 'http://';
+      const names: Record<string, string> = {};
+      let changing = false;
+      for (const m of members) {
+        const urls = m.clientURLs.map((u) => u.replace(/\/+$/, '')).filter((u) => u.startsWith(scheme));
+        if (m.isLearner || urls.length === 0) changing = true;
+        else for (const u of urls) names[u] = m.name;
       }
-    }, ENDPOINTS_CHECK_MS);
-    this.#followTimer.unref();
+      const listed = Object.keys(names);
+      if (listed.length === 0) return;
+      const next = changing ? [...this.#endpoints, ...listed.filter((u) => !this.#endpoints.some((e) => hostKey(e) === hostKey(u)))] : listed;
+      if (listKey(next) === listKey(this.#endpoints)) return;
+      this.#apply(next, 'cluster', names, onEvent);
+    } catch (error) {
+      if (this.#closed || this.#unsynced !== undefined) return;
+      this.#unsynced = (error as Error).message;
+      onEvent?.({ kind: 'unsynced', endpoints: this.#endpoints, reason: this.#unsynced });
+    } finally {
+      this.#syncing = false;
+    }
   }
 
   deadline(): number {
@@ -381,6 +486,7 @@ class EtcdConnectionImpl implements EtcdConnection {
   close(): void {
     this.#closed = true;
     clearInterval(this.#followTimer);
+    clearInterval(this.#syncTimer);
     for (const [h, timer] of this.#removed) {
       clearTimeout(timer);
       h.close();

@@ -153,14 +153,15 @@ describe('local etcd cluster (3 real members)', () => {
     const [{ name: first, url: firstUrl }, { url: secondUrl }, { url: thirdUrl }] = order as [{ name: string; url: string }, { url: string }, { url: string }];
     let given: readonly string[] = [firstUrl];
     const events: EtcdEndpointsEvent[] = [];
-    const follower = openEtcdConnection({ endpoints: () => given, deadlineMs: DEADLINE_MS, onEndpoints: (e) => { events.push(e); } });
+    // Only the given lists here (the cluster's own list is the next test's).
+    const follower = openEtcdConnection({ endpoints: () => given, syncMembersMs: 0, deadlineMs: DEADLINE_MS, onEndpoints: (e) => { events.push(e); } });
     const followerLog = openEtcdBlockLog(follower, { chain: 'trade' });
     try {
       assert.deepEqual(follower.endpoints, [firstUrl]);
       const height = await followerLog.height();
       given = [secondUrl, thirdUrl];
       await waitUntil(() => events.length > 0, 5_000, 'the new list taken');
-      assert.deepEqual(events, [{ kind: 'changed', endpoints: [secondUrl, thirdUrl], added: [secondUrl, thirdUrl], removed: [firstUrl] }]);
+      assert.deepEqual(events, [{ kind: 'changed', source: 'given', endpoints: [secondUrl, thirdUrl], added: [secondUrl, thirdUrl], removed: [firstUrl] }]);
       assert.deepEqual(follower.endpoints, [secondUrl, thirdUrl]);
       // The member it started with dies: the follower no longer calls it, so reads answer at once.
       await cluster.killMember(first);
@@ -189,6 +190,67 @@ describe('local etcd cluster (3 real members)', () => {
       if (!cluster.isRunning(first)) await cluster.restartMember(first);
       await cluster.waitHealthy();
     }
+  });
+
+  it('a connection asking the cluster for its members calls every started voting one, and only adds while a member is being added', async () => {
+    const events: EtcdEndpointsEvent[] = [];
+    const [firstUrl] = cluster.clientUrls as [string];
+    const conn = openEtcdConnection({ endpoints: [firstUrl], syncMembersMs: 200, deadlineMs: DEADLINE_MS, onEndpoints: (e) => { events.push(e); } });
+    const byUrl = Object.fromEntries(cluster.clientUrls.map((u, i) => [u, cluster.members[i]?.name ?? '']));
+    let learner: string | undefined;
+    try {
+      await waitUntil(() => conn.endpoints.length === 3, 5_000, 'the cluster\'s members taken');
+      assert.deepEqual([...conn.endpoints].sort(), [...cluster.clientUrls].sort());
+      assert.equal(events.length, 1, JSON.stringify(events));
+      const taken = events[0];
+      assert.ok(taken?.kind === 'changed' && taken.source === 'cluster', JSON.stringify(taken));
+      assert.deepEqual([...taken.added].sort(), cluster.clientUrls.filter((u) => u !== firstUrl).sort());
+      assert.deepEqual(taken.removed, []);
+      assert.deepEqual(taken.names, byUrl);
+
+      // A member is being added (a learner that has not started): the answers add, never remove,
+      // so an endpoint the cluster does not list (here a stray one) stays until the change ends.
+      const learnerPeerUrl = `http://127.0.0.1:${await unusedPort()}`;
+      // etcd refuses a member change until its members have been connected for 5 s ("unhealthy cluster").
+      const addUntil = Date.now() + 15_000;
+      while (learner === undefined) {
+        try {
+          learner = (await conn.call('add a learner', () => conn.client.cluster.memberAdd({ peerURLs: [learnerPeerUrl], isLearner: true }))).member.ID;
+        } catch (error) {
+          if (!/unhealthy cluster/.test((error as Error).message) || Date.now() > addUntil) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+      const stray = `http://127.0.0.1:${await unusedPort()}`;
+      assert.equal(conn.setEndpoints([...cluster.clientUrls, stray]), true);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.deepEqual([...conn.endpoints].sort(), [...cluster.clientUrls, stray].sort());
+      await conn.call('remove the learner', () => conn.client.cluster.memberRemove({ ID: learner }));
+      learner = undefined;
+      await waitUntil(() => conn.endpoints.length === 3, 5_000, 'the stray endpoint dropped');
+      assert.deepEqual([...conn.endpoints].sort(), [...cluster.clientUrls].sort());
+      const last = events.at(-1);
+      assert.ok(last?.kind === 'changed' && last.source === 'cluster', JSON.stringify(last));
+      assert.deepEqual(last.removed, [stray]);
+    } finally {
+      if (learner !== undefined) await conn.call('remove the learner', () => conn.client.cluster.memberRemove({ ID: learner }));
+      conn.close();
+    }
+
+    // A cluster that cannot be asked is reported once, and the client keeps its members.
+    const unsynced: EtcdEndpointsEvent[] = [];
+    const nowhere = `http://127.0.0.1:${await unusedPort()}`;
+    const lost = openEtcdConnection({ endpoints: [nowhere], syncMembersMs: 200, deadlineMs: 500, onEndpoints: (e) => { unsynced.push(e); } });
+    try {
+      await waitUntil(() => unsynced.length > 0, 5_000, 'the failed request reported');
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(unsynced.length, 1, JSON.stringify(unsynced));
+      assert.equal(unsynced[0]?.kind, 'unsynced');
+      assert.deepEqual(lost.endpoints, [nowhere]);
+    } finally {
+      lost.close();
+    }
+    assert.throws(() => openEtcdConnection({ endpoints: [firstUrl], syncMembersMs: 50 }), (error: unknown) => isSilkError(error, 'INVALID_ARGUMENT') && /syncMembersMs must be 0 \(never\) or an integer of at least 100 ms; got 50/.test(error.message));
   });
 
   it('an operation that began before its member was taken out of the list still completes on it', async () => {

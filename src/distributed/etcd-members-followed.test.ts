@@ -39,17 +39,28 @@ describe('the etcd members a process calls', () => {
       members = [{ name: 'etcd-2', host: 'fd00::2', clientPort: 2379 }, { name: 'etcd-4', host: '10.0.0.4', clientPort: 2379 }];
       const now = followed.endpoints();
       assert.deepEqual(now, ['https://[fd00::2]:2379', 'https://10.0.0.4:2379']);
-      followed.onEndpoints({ kind: 'changed', endpoints: now, added: ['https://10.0.0.4:2379'], removed: ['https://10.0.0.1:2379'] });
+      followed.onEndpoints({ kind: 'changed', source: 'given', endpoints: now, added: ['https://10.0.0.4:2379'], removed: ['https://10.0.0.1:2379'] });
       const record = readEtcdMembersRecord(dir.path);
       assert.deepEqual(record?.members, ['etcd-2', 'etcd-4']);
       assert.deepEqual(record.endpoints, now);
       assert.ok(!Number.isNaN(Date.parse(record.since)));
 
-      followed.onEndpoints({ kind: 'refused', endpoints: now, reason: 'etcd endpoints must be one or more URLs' });
+      followed.onEndpoints({ kind: 'refused', source: 'given', endpoints: now, reason: 'etcd endpoints must be one or more URLs' });
       assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-4']);
+
+      // The cluster lists a member this host's description does not know yet: the record names it
+      // as the cluster does, and the rest as the description does.
+      const fromCluster = ['https://[fd00::2]:2379', 'https://10.0.0.5:2379'];
+      followed.onEndpoints({ kind: 'changed', source: 'cluster', endpoints: fromCluster, added: ['https://10.0.0.5:2379'], removed: ['https://10.0.0.4:2379'], names: { 'https://10.0.0.5:2379': 'etcd-5' } });
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-5']);
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.endpoints, fromCluster);
+      followed.onEndpoints({ kind: 'unsynced', endpoints: fromCluster, reason: 'no member answered' });
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-5']);
       assert.deepEqual(logged, [
         'info etcd members changed: calling the ones the network description lists now',
         'warn the network description lists etcd members this process cannot call: it keeps the ones it has',
+        'info etcd members changed: calling the ones the etcd cluster lists now',
+        'warn cannot ask the etcd cluster for its members: this process keeps calling the ones it has',
       ]);
     } finally {
       dir.cleanup();

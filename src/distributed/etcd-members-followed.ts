@@ -1,7 +1,8 @@
 /**
  * The etcd members a running orderer or peer calls. The process follows its network description
- * (`silk network etcd add | remove` rewrite it): its etcd client calls the members the description
- * lists now, without a restart (etcd-client.ts applies the change). The members it calls are
+ * (`silk network etcd add | remove` rewrite it) and the cluster's own member list (asked every
+ * few seconds, so a change made from another host reaches it although its copy of the description
+ * is older): its etcd client calls those members without a restart (etcd-client.ts applies them). The members it calls are
  * published in its data folder, `etcd-members.json`, so the membership commands can tell which
  * members every running process uses without asking it over the network (a paused process does
  * not take a change until it runs again, and its file says so).
@@ -58,11 +59,11 @@ export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, param
     }
     return list;
   };
-  const publish = (urls: readonly string[]): void => {
+  const publish = (urls: readonly string[], names: Readonly<Record<string, string>> = {}): void => {
     const d = watch.current();
     const urlsNow = describedEtcdEndpoints(d, params.tls);
     const byUrl = new Map(d.etcd.map((e, i) => [urlsNow[i] ?? '', e.name]));
-    const record: EtcdMembersRecord = { members: urls.map((u) => byUrl.get(u) ?? u), endpoints: [...urls], since: new Date().toISOString() };
+    const record: EtcdMembersRecord = { members: urls.map((u) => names[u] ?? byUrl.get(u) ?? u), endpoints: [...urls], since: new Date().toISOString() };
     const file = join(params.dataDir, ETCD_MEMBERS_FILE);
     try {
       writeFileSync(`${file}.tmp`, `${JSON.stringify(record)}\n`);
@@ -73,12 +74,17 @@ export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, param
   };
   publish(endpoints());
   const onEndpoints = (event: EtcdEndpointsEvent): void => {
-    if (event.kind === 'refused') {
-      params.logger.warn({ reason: event.reason, endpoints: event.endpoints }, 'the network description lists etcd members this process cannot call: it keeps the ones it has');
+    if (event.kind === 'unsynced') {
+      params.logger.warn({ reason: event.reason, endpoints: event.endpoints }, 'cannot ask the etcd cluster for its members: this process keeps calling the ones it has');
       return;
     }
-    params.logger.info({ endpoints: event.endpoints, added: event.added, removed: event.removed }, 'etcd members changed: calling the ones the network description lists now');
-    publish(event.endpoints);
+    const from = event.source === 'cluster' ? 'the etcd cluster' : 'the network description';
+    if (event.kind === 'refused') {
+      params.logger.warn({ reason: event.reason, endpoints: event.endpoints }, `${from} lists etcd members this process cannot call: it keeps the ones it has`);
+      return;
+    }
+    params.logger.info({ endpoints: event.endpoints, added: event.added, removed: event.removed }, `etcd members changed: calling the ones ${from} lists now`);
+    publish(event.endpoints, event.names);
   };
   return { endpoints, onEndpoints };
 }

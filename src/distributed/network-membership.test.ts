@@ -9,7 +9,7 @@
  * refused change changes nothing.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { Etcd3 } from 'etcd3';
@@ -147,6 +147,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
   };
 
   it('adds an etcd member (a healthy voting member) and removes the Raft leader while submissions go on; status shows the new membership', async (t) => {
+    const before = readFileSync(file, 'utf8');
     await underLoad(t, 'etcd add and remove', async (load) => {
       const added = await silkNetwork<EtcdMembershipChange>(['etcd', 'add'], dir.path);
       assert.equal(added.member, 'etcd-4');
@@ -166,6 +167,24 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
       assert.deepEqual(removed.warnings, []);
       assertEveryProcessCalls(rest);
       assert.deepEqual(await etcdMemberList(), rest.map((name) => ({ name, isLearner: false })));
+
+      // As on a host whose copy of the description was not updated: it lists the members from
+      // before the change again. The processes take that list, then the cluster's own member list
+      // (asked every few seconds) puts them back on the members there are.
+      const now = readFileSync(file, 'utf8');
+      const rewrite = (text: string): void => {
+        writeFileSync(`${file}.tmp`, text);
+        renameSync(`${file}.tmp`, file);
+      };
+      rewrite(before);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        await waitUntil(() => networkProcesses(dir.path).filter((x) => x.kind !== 'etcd').every((x) => callsEvery(x.name, rest)), 10_000, 'every process back on the cluster\'s members', 100);
+        const stale = load.acknowledgedCount();
+        await waitUntil(() => load.acknowledgedCount() >= stale + 5, 60_000, 'acknowledgements while the description is stale', 250);
+      } finally {
+        rewrite(now);
+      }
     });
     await waitUntil(async () => (await networkStatus(dir.path)).ready, 60_000, 'the whole network ready', 250);
     const status = await networkStatus(dir.path);

@@ -278,7 +278,7 @@ function etcdClients(processes: readonly LaunchedProcess[], d: NetworkDescriptio
 
 /**
  * Waits until every running orderer and peer calls the members the description lists now (each
- * looks at the description once a second), at most {@link ETCD_FOLLOW_WAIT_MS}.
+ * looks at the description once a second, and asks the cluster every 5 s), at most {@link ETCD_FOLLOW_WAIT_MS}.
  * @returns the processes that do not yet, with the members they call
  */
 async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdCallingProcess[]> {
@@ -297,7 +297,7 @@ async function awaitEtcdFollowers(net: RunningNetwork): Promise<EtcdCallingProce
 /** A warning naming processes that have not taken the description's etcd members yet. */
 function laggingWarning(lagging: readonly EtcdCallingProcess[]): string[] {
   if (lagging.length === 0) return [];
-  return [`${lagging.map((c) => `${c.name} (calling ${c.members.join(', ')})`).join('; ')} did not take the new etcd members within ${ETCD_FOLLOW_WAIT_MS / 1000} s: a process takes them from the description once a second while it runs (is it paused or overloaded?); restarting it also does`];
+  return [`${lagging.map((c) => `${c.name} (calling ${c.members.join(', ')})`).join('; ')} did not take the new etcd members within ${ETCD_FOLLOW_WAIT_MS / 1000} s: a process takes them from the description once a second and from the cluster every 5 s while it runs (is it paused or overloaded?); restarting it also does`];
 }
 
 /**
