@@ -333,6 +333,21 @@ function apiAddresses(description: NetworkDescription, me: DescribedPeer, apiTls
 }
 
 /**
+ * Starts listening on the API addresses (the peer's own first in `addresses`), the own port last:
+ * readiness is asked there (the launcher, `status`), so a peer that answers ready already serves
+ * its other addresses and its peer-to-peer routes.
+ * @returns the URLs, in the order of `addresses`
+ */
+async function listenOwnPortLast(servers: readonly ApiServer[], addresses: readonly { host: string; port: number }[]): Promise<string[]> {
+  const urls = new Array<string>(addresses.length);
+  for (let i = addresses.length - 1; i >= 0; i--) {
+    const { host, port } = addresses[i] as { host: string; port: number };
+    urls[i] = await (servers[i] as ApiServer).listen({ host, port });
+  }
+  return urls;
+}
+
+/**
  * Opens a peer process's peer, joins and follows its chains and serves its API.
  * @throws SilkError CONFIG_INVALID (unknown peer, unreadable key), DATA_FOLDER_LOCKED (another
  *   process runs this peer), BAD_BLOCK (a genesis block that does not match the ledger on disk)
@@ -384,10 +399,9 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     const rateLimitPerMinute = rateLimitOf(process.env['SILK_RATE_LIMIT']);
     const nodeMetrics = createNodeMetrics(backend);
     metrics = nodeMetrics;
-    for (const { host, port, https } of apiAddresses(description, me, options.apiTls)) {
-      const server = await createApiServer({ backend, rateLimitPerMinute, plugins: [nodeMetrics.plugin], ...(https === undefined ? {} : { https }), ...(logger ? { logger } : {}) });
-      servers.push(server);
-      urls.push(await server.listen({ host, port }));
+    const addresses = apiAddresses(description, me, options.apiTls);
+    for (const { https } of addresses) {
+      servers.push(await createApiServer({ backend, rateLimitPerMinute, plugins: [nodeMetrics.plugin], ...(https === undefined ? {} : { https }), ...(logger ? { logger } : {}) }));
     }
     // The peer-to-peer routes share the peer's own port: TLS connections there reach them.
     let p2p: PeerEndorsementService | undefined;
@@ -397,6 +411,7 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
       p2p = await openPeerEndorsementService({ peer, credentials, membership, ...(refreshMembership === undefined ? {} : { refreshMembership }), ...(logger ? { logger } : {}) });
       p2p.shareListener(own.app.server);
     }
+    urls.push(...await listenOwnPortLast(servers, addresses));
     const opened = peer;
     let closing: Promise<void> | undefined;
     return {
