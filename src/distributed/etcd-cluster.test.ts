@@ -146,6 +146,37 @@ describe('local etcd cluster (3 real members)', () => {
     assert.deepEqual((await log.read(height, height + 2)).map((b) => b.bytes), [testBlock(height), testBlock(height + 1)]);
   });
 
+  it('a leader whose lease went unconfirmed while etcd had no quorum leads again as soon as the quorum is back (its old lease revoked, not waited out)', async () => {
+    const conn = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: DEADLINE_MS });
+    // A long lease, so waiting it out (etcd even extends every lease when it elects a leader) would show.
+    const TTL_S = 10;
+    const quorumElection = openChainElection(conn, { chain: 'quorum', candidate: 'orderer-q', ttlSeconds: TTL_S });
+    const reasons: string[] = [];
+    quorumElection.onLost((_leadership, reason) => { reasons.push(reason); });
+    const [a, b] = cluster.members.map((m) => m.name);
+    assert.ok(a !== undefined && b !== undefined);
+    try {
+      const first = await quorumElection.campaign();
+      await cluster.stopMember(a);
+      await cluster.stopMember(b);
+      await waitUntil(() => reasons.length > 0, (TTL_S + 10) * 1000, 'the lease going unconfirmed');
+      assert.deepEqual(reasons, ['lease-unconfirmed']);
+      await cluster.restartMember(a);
+      await cluster.restartMember(b);
+      await cluster.waitHealthy();
+      const healthyAt = Date.now();
+      const again = await quorumElection.campaign();
+      const took = Date.now() - healthyAt;
+      assert.notEqual(again.term, first.term);
+      assert.ok(took < (TTL_S * 1000) / 2, `leading again took ${took} ms after the quorum returned (the old lease lasts ${TTL_S} s)`);
+      assert.equal((await quorumElection.leader())?.candidate, 'orderer-q');
+    } finally {
+      await quorumElection.close();
+      conn.close();
+      await cluster.waitHealthy();
+    }
+  });
+
   it('a connection following its endpoints moves to the members it is given, and keeps working when the one it started with dies', async () => {
     // It starts with a follower member (killing the Raft leader would pause every read for an election).
     const leader = await cluster.leader();

@@ -120,6 +120,13 @@ class EtcdChainElection implements ChainElection {
   readonly #key: string;
   readonly #ttl: number;
   #lease: LeaseState | undefined;
+  /**
+   * A lease given up because no keep-alive was answered in time (etcd without quorum, cut off):
+   * etcd still holds it, and with it this candidate's old leader key, until it expires (a new etcd
+   * leader even extends every lease by its TTL). It is revoked before the next campaign, so the
+   * chain gets a leader as soon as etcd answers again instead of a TTL later.
+   */
+  #unconfirmed: LeaseState | undefined;
   #leadership: (ChainLeadership & { lost: boolean }) | undefined;
   #closed = false;
   #campaigning: Promise<ChainLeadership> | undefined;
@@ -191,6 +198,7 @@ class EtcdChainElection implements ChainElection {
     state.lost = true;
     clearTimeout(state.timer);
     state.lease.release();
+    if (reason === 'lease-unconfirmed') this.#unconfirmed = state;
     if (this.#lease === state) this.#lease = undefined;
     this.#lose(reason);
   }
@@ -206,6 +214,7 @@ class EtcdChainElection implements ChainElection {
     for (;;) {
       if (this.#isClosed()) throw new SilkError('SHUTTING_DOWN', `election for chain ${this.chain} closed while campaigning`);
       try {
+        await this.#revokeUnconfirmed();
         const state = this.#lease !== undefined && !this.#lease.lost ? this.#lease : await this.#grantLease();
         const won = await this.#tryAcquire(state);
         if (won !== undefined) return won;
@@ -216,6 +225,23 @@ class EtcdChainElection implements ChainElection {
       }
       await this.#waitForVacancy();
     }
+  }
+
+  /**
+   * Revokes the {@link #unconfirmed} lease, deleting the leader key it may still bind (only this
+   * candidate's own: another leader's key is bound to that leader's lease). An answer that it is
+   * gone already counts as done. @throws what etcd answered otherwise (the campaign retries)
+   */
+  async #revokeUnconfirmed(): Promise<void> {
+    const stale = this.#unconfirmed;
+    if (stale === undefined) return;
+    const client = this.#conn.client;
+    try {
+      await this.#conn.call(`revoke the unconfirmed leader lease of chain ${this.chain}`, () => client.leaseClient.leaseRevoke({ ID: stale.id }, { deadline: this.#conn.deadline() }));
+    } catch (error) {
+      if (!(error instanceof SilkError && error.cause instanceof EtcdLeaseInvalidError)) throw error;
+    }
+    if (this.#unconfirmed === stale) this.#unconfirmed = undefined;
   }
 
   async #tryAcquire(state: LeaseState): Promise<ChainLeadership | undefined> {
