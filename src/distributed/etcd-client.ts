@@ -80,8 +80,9 @@ export type EtcdEndpointsEvent =
   /** The list was not valid (`reason`); the client keeps `endpoints`. */
   | { readonly kind: 'refused'; readonly source: EtcdEndpointsSource; readonly endpoints: readonly string[]; readonly reason: string }
   /**
-   * The cluster could not be asked for its members (`reason`: no member answered, or etcd refused
-   * the user); told once until an answer comes again. The client keeps `endpoints`.
+   * The cluster could not be asked for its members (`reason`: no member answered, the cluster had
+   * no quorum, or etcd refused the user); told once until an answer comes again. The client keeps
+   * `endpoints`.
    */
   | { readonly kind: 'unsynced'; readonly endpoints: readonly string[]; readonly reason: string };
 
@@ -452,7 +453,6 @@ class EtcdConnectionImpl implements EtcdConnection {
       const listed = Object.keys(names);
       if (listed.length === 0) return;
       const next = changing ? [...this.#endpoints, ...listed.filter((u) => !this.#endpoints.some((e) => hostKey(e) === hostKey(u)))] : listed;
-      if (listKey(next) === listKey(this.#endpoints)) return;
       this.#apply(next, 'cluster', names, onEvent);
     } catch (error) {
       if (this.#closed || this.#unsynced !== undefined) return;

@@ -6,7 +6,7 @@
  */
 import { EtcdLeaseInvalidError, type Lease, type Watcher } from 'etcd3';
 import { SilkError } from '../errors.js';
-import type { EtcdConnection } from './etcd-client.js';
+import { isPermissionDenied, type EtcdConnection } from './etcd-client.js';
 import { chainPrefix } from './etcd-keys.js';
 
 /**
@@ -229,8 +229,9 @@ class EtcdChainElection implements ChainElection {
 
   /**
    * Revokes the {@link #unconfirmed} lease, deleting the leader key it may still bind (only this
-   * candidate's own: another leader's key is bound to that leader's lease). An answer that it is
-   * gone already counts as done. @throws what etcd answered otherwise (the campaign retries)
+   * candidate's own: another leader's key is bound to that leader's lease). A lease gone already
+   * counts as revoked; one etcd refuses to revoke is left to expire.
+   * @throws SilkError ORDERING_UNAVAILABLE while etcd cannot be reached (the campaign waits and tries again)
    */
   async #revokeUnconfirmed(): Promise<void> {
     const stale = this.#unconfirmed;
@@ -239,7 +240,8 @@ class EtcdChainElection implements ChainElection {
     try {
       await this.#conn.call(`revoke the unconfirmed leader lease of chain ${this.chain}`, () => client.leaseClient.leaseRevoke({ ID: stale.id }, { deadline: this.#conn.deadline() }));
     } catch (error) {
-      if (!(error instanceof SilkError && error.cause instanceof EtcdLeaseInvalidError)) throw error;
+      const gone = error instanceof SilkError && error.cause instanceof EtcdLeaseInvalidError;
+      if (!gone && !isPermissionDenied(error)) throw error;
     }
     if (this.#unconfirmed === stale) this.#unconfirmed = undefined;
   }

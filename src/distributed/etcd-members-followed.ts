@@ -2,10 +2,10 @@
  * The etcd members a running orderer or peer calls. The process follows its network description
  * (`silk network etcd add | remove` rewrite it) and the cluster's own member list (asked every
  * few seconds, so a change made from another host reaches it although its copy of the description
- * is older): its etcd client calls those members without a restart (etcd-client.ts applies them). The members it calls are
- * published in its data folder, `etcd-members.json`, so the membership commands can tell which
- * members every running process uses without asking it over the network (a paused process does
- * not take a change until it runs again, and its file says so).
+ * is older): its etcd client calls those members without a restart (etcd-client.ts applies them).
+ * The members it calls are published in its data folder, `etcd-members.json`, so the membership
+ * commands can tell which members every running process uses without asking it over the network
+ * (a paused process does not take a change until it runs again, and its file says so).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
