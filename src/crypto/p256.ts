@@ -165,7 +165,7 @@ export function privateKeyObjectOfScalar(scalar: Uint8Array): KeyObject {
 export function generatePrivateKey(): KeyObject {
   for (;;) {
     const scalar = randomBytes(32);
-    const d = BigInt(`0x${scalar.toString('hex')}`);
+    const d = bytesToBigInt(scalar);
     if (d > 0n && d < P256_N) return privateKeyObjectOfScalar(scalar);
   }
 }

@@ -91,7 +91,7 @@ function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
 }
 
-/** A note on an orderer or peer that does not (yet) call the etcd members there are now: it follows the description once a second while it runs. */
+/** A note on an orderer or peer that does not (yet) call the etcd members there are now: while it runs it follows the description once a second and the cluster's member list every 5 s. */
 function etcdLag(p: NetworkStatus['processes'][number], members: readonly string[]): string {
   if (p.etcdMembers === undefined || sameEtcdMembers(p.etcdMembers, members)) return '';
   return `etcd: calls ${p.etcdMembers.join(', ')}, not ${members.join(', ')} yet`;
