@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
 import type { Signer } from '../crypto/p256.js';
 import { CommitError, SilkError } from '../errors.js';
+import type { AdmissionOptions } from '../gateway/admission.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { SignedProposal } from '../ledger/proposal.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
@@ -45,12 +46,13 @@ export interface BenchNetwork {
  * Opens a fresh network for a workload.
  * @param w the workload (its policy goes into the chain's genesis configuration)
  * @param seed seed of the key/value generator
+ * @param admission the gateways' admission control (default: the gateway's defaults)
  */
-export async function openBenchNetwork(w: Workload, seed: number): Promise<BenchNetwork> {
+export async function openBenchNetwork(w: Workload, seed: number, admission?: AdmissionOptions): Promise<BenchNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `silk-bench-${w.name}-`));
   let net: EmbeddedNetwork;
   try {
-    net = await openEmbeddedNetwork({ dataDir: dir, spec: benchNetworkSpec(w), contracts: [new BasicContract()], parallelVerify: true, commitTimeoutMs: 120_000 });
+    net = await openEmbeddedNetwork({ dataDir: dir, spec: benchNetworkSpec(w), contracts: [new BasicContract()], parallelVerify: true, commitTimeoutMs: 120_000, ...(admission === undefined ? {} : { admission }) });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

@@ -16,7 +16,7 @@ import { measureMachineLimit, type MachineLimit } from './machine-limit.js';
 import { findMaxRate } from './max-rate.js';
 import type { BenchOptions } from './options.js';
 import { verifiesPerTx, buildReport, type WorkloadReport } from './report.js';
-import { growthText, runClosedLoop, runFixedRateRound, type RoundResult } from './rounds.js';
+import { growthText, preloadKeys, runClosedLoop, runFixedRateRound, type RoundResult } from './rounds.js';
 import { CLOSED_LOOP_CONCURRENCY, planFor, runWorkload } from './run-workload.js';
 import { round } from './stats.js';
 import { createDistributedClient, type DistributedClient, type LedgerCheck } from './distributed-client.js';
@@ -78,9 +78,10 @@ function describeRound(r: RoundResult): string {
 async function preload(client: DistributedClient, w: Workload, log: (s: string) => void): Promise<void> {
   if (!w.preload) return;
   const t0 = performance.now();
-  const r = await runClosedLoop(client.bench, { concurrency: PRELOAD_CONCURRENCY, count: w.keys, argsFor: (i) => client.bench.args.forKey(i) });
-  if (r.failed > 0) throw new Error(`preload of ${w.keys} keys over the peers' APIs: ${r.failed} transactions failed (${JSON.stringify(r.failedByCode)})`);
-  log(`preloaded ${w.keys} keys over HTTP in ${((performance.now() - t0) / 1000).toFixed(1)} s (${r.tps.toFixed(0)} tx/s, not timed)`);
+  const r = await preloadKeys(client.bench, { keys: w.keys, concurrency: PRELOAD_CONCURRENCY }).catch((e: unknown) => {
+    throw new Error(`preload of ${w.keys} keys over the peers' APIs: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  log(`preloaded ${w.keys} keys over HTTP in ${((performance.now() - t0) / 1000).toFixed(1)} s (${r.tps.toFixed(0)} tx/s, not timed${r.refusals > 0 ? `; ${r.refusals} refused with GATEWAY_BUSY and sent again` : ''})`);
 }
 
 /** A fixed-rate round with its bodies signed ahead. */

@@ -9,7 +9,7 @@ import { findMaxRate } from './max-rate.js';
 import { measureEncodeCost, measureSignatureCosts, type SignatureCosts } from './micro-costs.js';
 import type { BenchOptions } from './options.js';
 import { buildReport, cpuOutsideSignatures, verifyAccounting, type VerifyAccounting, type WorkloadReport } from './report.js';
-import { growthText, runClosedLoop, runFixedRateRound, settle, type RoundResult } from './rounds.js';
+import { growthText, preloadKeys, runClosedLoop, runFixedRateRound, settle, type RoundResult } from './rounds.js';
 import { round, rssMb } from './stats.js';
 import type { Workload } from './workloads.js';
 
@@ -57,9 +57,10 @@ export async function preload(bn: BenchNetwork, log: (s: string) => void): Promi
   const w = bn.workload;
   if (!w.preload) return;
   const t0 = performance.now();
-  const r = await runClosedLoop(bn, { concurrency: PRELOAD_CONCURRENCY, count: w.keys, argsFor: (i) => bn.args.forKey(i), route: 'direct' });
-  if (r.failed > 0) throw new Error(`preload of ${w.keys} keys: ${r.failed} transactions failed (${JSON.stringify(r.failedByCode)})`);
-  log(`preloaded ${w.keys} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s (${r.tps.toFixed(0)} tx/s, not timed)`);
+  const r = await preloadKeys(bn, { keys: w.keys, concurrency: PRELOAD_CONCURRENCY, route: 'direct' }).catch((e: unknown) => {
+    throw new Error(`preload of ${w.keys} keys: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  log(`preloaded ${w.keys} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s (${r.tps.toFixed(0)} tx/s, not timed${r.refusals > 0 ? `; ${r.refusals} refused with GATEWAY_BUSY and sent again` : ''})`);
 }
 
 function microCosts(bn: BenchNetwork, budgetMs: number): { unit: SignatureCosts; encodeUs: number } {
