@@ -177,6 +177,39 @@ describe('local etcd cluster (3 real members)', () => {
     }
   });
 
+  it('a candidate closed after its lease went unconfirmed revokes that lease, so another leads as soon as the quorum is back', async () => {
+    const conn = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: DEADLINE_MS });
+    const TTL_S = 10;
+    const leaving = openChainElection(conn, { chain: 'handover', candidate: 'orderer-leaving', ttlSeconds: TTL_S });
+    const staying = openChainElection(conn, { chain: 'handover', candidate: 'orderer-staying', ttlSeconds: TTL_S });
+    const reasons: string[] = [];
+    leaving.onLost((_leadership, reason) => { reasons.push(reason); });
+    const [a, b] = cluster.members.map((m) => m.name);
+    assert.ok(a !== undefined && b !== undefined);
+    try {
+      await leaving.campaign();
+      await cluster.stopMember(a);
+      await cluster.stopMember(b);
+      await waitUntil(() => reasons.length > 0, (TTL_S + 10) * 1000, 'the lease going unconfirmed');
+      assert.deepEqual(reasons, ['lease-unconfirmed']);
+      await cluster.restartMember(a);
+      await cluster.restartMember(b);
+      await cluster.waitHealthy();
+      const healthyAt = Date.now();
+      // It leaves without campaigning again (an orderer removed or stopped after the outage).
+      await leaving.close();
+      await staying.campaign();
+      const took = Date.now() - healthyAt;
+      assert.ok(took < (TTL_S * 1000) / 2, `another candidate led ${took} ms after the quorum returned (the old lease lasts ${TTL_S} s)`);
+      assert.equal((await staying.leader())?.candidate, 'orderer-staying');
+    } finally {
+      await leaving.close();
+      await staying.close();
+      conn.close();
+      await cluster.waitHealthy();
+    }
+  });
+
   it('a connection following its endpoints moves to the members it is given, and keeps working when the one it started with dies', async () => {
     // It starts with a follower member (killing the Raft leader would pause every read for an election).
     const leader = await cluster.leader();

@@ -314,10 +314,14 @@ class EtcdChainElection implements ChainElection {
     await this.#conn.call(`revoke the leader lease of chain ${this.chain}`, () => state.lease.revoke({ deadline: this.#conn.deadline() }));
   }
 
-  /** Resigns and stops; if etcd cannot be reached, the lease simply expires within its TTL. */
+  /**
+   * Resigns and stops, revoking a lease that went unconfirmed too (its leader key would otherwise
+   * keep the chain leaderless for a TTL after etcd's quorum returned); if etcd cannot be reached,
+   * the leases simply expire within their TTL.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#lose('closed');
-    await this.resign().catch(() => undefined);
+    await Promise.all([this.resign().catch(() => undefined), this.#revokeUnconfirmed().catch(() => undefined)]);
   }
 }
