@@ -146,6 +146,23 @@ describe('local etcd cluster (3 real members)', () => {
     assert.deepEqual((await log.read(height, height + 2)).map((b) => b.bytes), [testBlock(height), testBlock(height + 1)]);
   });
 
+  /**
+   * Stops two of the three members until the leader's lease goes unconfirmed (`reasons`, filled
+   * by its `onLost`, says so), then restarts them; answers when the cluster was healthy again.
+   */
+  const loseQuorumUntilUnconfirmed = async (reasons: readonly string[], ttlS: number): Promise<number> => {
+    const [a, b] = cluster.members.map((m) => m.name);
+    assert.ok(a !== undefined && b !== undefined);
+    await cluster.stopMember(a);
+    await cluster.stopMember(b);
+    await waitUntil(() => reasons.length > 0, (ttlS + 10) * 1000, 'the lease going unconfirmed');
+    assert.deepEqual(reasons, ['lease-unconfirmed']);
+    await cluster.restartMember(a);
+    await cluster.restartMember(b);
+    await cluster.waitHealthy();
+    return Date.now();
+  };
+
   it('a leader whose lease went unconfirmed while etcd had no quorum leads again as soon as the quorum is back (its old lease revoked, not waited out)', async () => {
     const conn = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: DEADLINE_MS });
     // A long lease, so waiting it out (etcd even extends every lease when it elects a leader) would show.
@@ -153,18 +170,9 @@ describe('local etcd cluster (3 real members)', () => {
     const quorumElection = openChainElection(conn, { chain: 'quorum', candidate: 'orderer-q', ttlSeconds: TTL_S });
     const reasons: string[] = [];
     quorumElection.onLost((_leadership, reason) => { reasons.push(reason); });
-    const [a, b] = cluster.members.map((m) => m.name);
-    assert.ok(a !== undefined && b !== undefined);
     try {
       const first = await quorumElection.campaign();
-      await cluster.stopMember(a);
-      await cluster.stopMember(b);
-      await waitUntil(() => reasons.length > 0, (TTL_S + 10) * 1000, 'the lease going unconfirmed');
-      assert.deepEqual(reasons, ['lease-unconfirmed']);
-      await cluster.restartMember(a);
-      await cluster.restartMember(b);
-      await cluster.waitHealthy();
-      const healthyAt = Date.now();
+      const healthyAt = await loseQuorumUntilUnconfirmed(reasons, TTL_S);
       const again = await quorumElection.campaign();
       const took = Date.now() - healthyAt;
       assert.notEqual(again.term, first.term);
@@ -184,18 +192,9 @@ describe('local etcd cluster (3 real members)', () => {
     const staying = openChainElection(conn, { chain: 'handover', candidate: 'orderer-staying', ttlSeconds: TTL_S });
     const reasons: string[] = [];
     leaving.onLost((_leadership, reason) => { reasons.push(reason); });
-    const [a, b] = cluster.members.map((m) => m.name);
-    assert.ok(a !== undefined && b !== undefined);
     try {
       await leaving.campaign();
-      await cluster.stopMember(a);
-      await cluster.stopMember(b);
-      await waitUntil(() => reasons.length > 0, (TTL_S + 10) * 1000, 'the lease going unconfirmed');
-      assert.deepEqual(reasons, ['lease-unconfirmed']);
-      await cluster.restartMember(a);
-      await cluster.restartMember(b);
-      await cluster.waitHealthy();
-      const healthyAt = Date.now();
+      const healthyAt = await loseQuorumUntilUnconfirmed(reasons, TTL_S);
       // It leaves without campaigning again (an orderer removed or stopped after the outage).
       await leaving.close();
       await staying.campaign();
