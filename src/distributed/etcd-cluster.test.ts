@@ -185,6 +185,35 @@ describe('local etcd cluster (3 real members)', () => {
     }
   });
 
+  it('a leader keeps its leadership through an outage shorter than its lease: the keep-alive that fails is retried until etcd answers', async () => {
+    const conn = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: DEADLINE_MS });
+    // Keep-alives every TTL/3 (6.7 s): one falls inside the outage and fails.
+    const TTL_S = 20;
+    const brief = openChainElection(conn, { chain: 'brief', candidate: 'orderer-b', ttlSeconds: TTL_S });
+    const reasons: string[] = [];
+    brief.onLost((_leadership, reason) => { reasons.push(reason); });
+    const [a, b] = cluster.members.map((m) => m.name);
+    assert.ok(a !== undefined && b !== undefined);
+    try {
+      const leadership = await brief.campaign();
+      const grantedAt = Date.now();
+      await cluster.stopMember(a);
+      await cluster.stopMember(b);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, grantedAt + (TTL_S * 1000) / 3 + 2_000 - Date.now())));
+      // One member back makes a quorum again, well inside the lease.
+      await cluster.restartMember(a);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, grantedAt + TTL_S * 1000 + 2_000 - Date.now())));
+      assert.deepEqual(reasons, [], 'the leadership was lost');
+      assert.equal(leadership.isValid(), true);
+      assert.equal((await brief.leader())?.term, leadership.term);
+    } finally {
+      await cluster.restartMember(b);
+      await cluster.waitHealthy();
+      await brief.close();
+      conn.close();
+    }
+  });
+
   it('a candidate closed after its lease went unconfirmed revokes that lease, so another leads as soon as the quorum is back', async () => {
     const conn = openEtcdConnection({ endpoints: cluster.clientUrls, deadlineMs: DEADLINE_MS });
     const TTL_S = 10;
