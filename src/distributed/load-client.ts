@@ -163,7 +163,8 @@ export function startLoad(options: LoadOptions): LoadRun {
   const retryDelayMs = options.retryDelayMs ?? 250;
   const clients: { target: LoadTarget; client: SilkClient }[] = options.targets.map((target) => ({
     target,
-    client: connect({ url: target.url, signer: target.signer, timeoutMs: options.requestTimeoutMs ?? 40_000 }),
+    // Every refusal is counted as the client saw it (availability is the client's measure): none is resent by the SDK.
+    client: connect({ url: target.url, signer: target.signer, timeoutMs: options.requestTimeoutMs ?? 40_000, busyRetries: 0 }),
   }));
   const startedAt = now();
   const attempts: LoadAttempt[] = [];

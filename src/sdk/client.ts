@@ -34,6 +34,29 @@ export interface ConnectOptions {
   readonly ca?: string | Uint8Array;
   /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
   readonly timeoutMs?: number;
+  /**
+   * How many times a submit the node turned away with `GATEWAY_BUSY` or `RATE_LIMITED` is sent
+   * again, after the seconds it asked for (0–10, default 2; 0: the refusal is thrown at once).
+   * Nothing was endorsed or ordered then, and the same signed proposal is sent, so a resend
+   * cannot commit twice. A node asking for more than {@link MAX_BUSY_WAIT_MS} gets its refusal
+   * passed on instead.
+   */
+  readonly busyRetries?: number;
+}
+
+/** Default of {@link ConnectOptions.busyRetries}. */
+export const DEFAULT_BUSY_RETRIES = 2;
+/** The longest wait before resending a refused submit: a node asking for more is passed on. */
+export const MAX_BUSY_WAIT_MS = 10_000;
+/** Codes of refusals after which a submit is sent again: nothing was endorsed or ordered. */
+const RESENT_AFTER: ReadonlySet<string> = new Set(['GATEWAY_BUSY', 'RATE_LIMITED']);
+
+/** How long to wait before resending after `e`, or undefined when it is not a refusal to resend after. */
+function busyWaitMs(e: unknown): number | undefined {
+  if (!(e instanceof SilkError) || !RESENT_AFTER.has(e.code)) return undefined;
+  const seconds = e.details.retryAfterSeconds;
+  const ms = typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
+  return ms <= MAX_BUSY_WAIT_MS ? ms : undefined;
 }
 
 /** What to run: a contract function and its JSON arguments. */
@@ -194,6 +217,8 @@ export function fetchOfClient(client: SilkClient): FetchFunction | undefined {
  * const r = await client.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'a1', owner: 'alice', colour: 'red', size: 1, appraisedValue: 100 } });
  */
 export function connect(options: ConnectOptions): SilkClient {
+  const busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
+  if (!Number.isInteger(busyRetries) || busyRetries < 0 || busyRetries > 10) throw new SilkError('INVALID_ARGUMENT', `busyRetries must be an integer from 0 to 10, not ${String(busyRetries)}`, { path: 'busyRetries' });
   const http: HttpTransport = createHttpTransport({ url: options.url, timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }) });
   /** Chain configurations by name, for contract versions; refreshed by chain() and on UNKNOWN_CONTRACT_VERSION. */
   const configs = new Map<string, Promise<ChainInfo>>();
@@ -259,10 +284,14 @@ export function connect(options: ConnectOptions): SilkClient {
 
   const submitSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<SubmitResult> => {
     const proposal = decodeProposal(signed.bytes);
-    try {
-      return await http.request<SubmitResult>('POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs) });
-    } catch (e) {
-      throw withTxId(e, computeTxId(proposal.nonce, proposal.creator));
+    for (let resent = 0; ; resent++) {
+      try {
+        return await http.request<SubmitResult>('POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs) });
+      } catch (e) {
+        const waitMs = resent < busyRetries ? busyWaitMs(e) : undefined;
+        if (waitMs === undefined) throw withTxId(e, computeTxId(proposal.nonce, proposal.creator));
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
     }
   };
 

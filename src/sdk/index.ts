@@ -5,7 +5,7 @@
  * import { connect, signerFromPem } from 'silkledger/sdk';
  * const client = connect({ url: 'http://127.0.0.1:8080', signer: signerFromPem(pem) });
  */
-export { connect, type SilkClient, type ConnectOptions, type ProposalParameters, type SubmitParameters, type SignedProposalInput, type PageOptions, type RangeOptions, type HistoryOptions, type WaitForCommitOptions } from './client.js';
+export { connect, DEFAULT_BUSY_RETRIES, MAX_BUSY_WAIT_MS, type SilkClient, type ConnectOptions, type ProposalParameters, type SubmitParameters, type SignedProposalInput, type PageOptions, type RangeOptions, type HistoryOptions, type WaitForCommitOptions } from './client.js';
 export type { SubscribeOptions, Subscription, SubscriptionEventType } from './block-subscription.js';
 export type { FetchFunction } from './http-transport.js';
 export type { HealthReport, Readiness, ChainSummary, ChainInfo, ContractDefinition, BlockSummary, TransactionDetails, SubmitResult, BlockEvent, ContractEvent } from './responses.js';

@@ -345,6 +345,35 @@ describe('SDK against a running node', () => {
   });
 });
 
+describe('SDK against a node at capacity', () => {
+  it('sends a submit the gateway turned away again after the seconds it asked for, and passes the refusal on when told not to', async () => {
+    // One submission at a time, none waiting: of three sent together, two are turned away at once (Retry-After 2 s).
+    const t = await openTestApi({ admission: { minInFlight: 1, maxInFlight: 1, maxQueued: 0, targetLatencyMs: 1_500 } });
+    try {
+      const signer = t.net.identity('Org1', 'alice');
+      const patient = connect({ url: t.url, signer });
+      const startedAt = Date.now();
+      const results = await Promise.all([0, 1, 2].map((i) => patient.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: asset(`patient-${i}`) })));
+      assert.deepEqual(results.map((r) => r.code), ['VALID', 'VALID', 'VALID']);
+      assert.ok(Date.now() - startedAt >= 2_000, 'the refused ones were sent again before the 2 s the node asked for');
+      const stats = t.net.gateway('Org1').admissionStats().get(CHAIN);
+      assert.ok((stats?.refused ?? 0) >= 2, `refused ${stats?.refused}`);
+
+      const impatient = connect({ url: t.url, signer, busyRetries: 0 });
+      const outcomes = await Promise.allSettled([0, 1, 2].map((i) => impatient.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: asset(`impatient-${i}`) })));
+      const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      assert.equal(refused.length, 2);
+      for (const r of refused) {
+        assert.ok(isSilkError(r.reason, 'GATEWAY_BUSY'), String(r.reason));
+        assert.equal(r.reason.details.retryAfterSeconds, 2);
+      }
+      assert.throws(() => connect({ url: t.url, busyRetries: -1 }), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT') && /busyRetries must be an integer from 0 to 10/.test(e.message));
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('SDK when the node cannot answer', () => {
   it('reports a closed port as UNREACHABLE', async () => {
     const server = createServer();
