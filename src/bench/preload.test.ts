@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openBenchNetwork, type BenchNetwork } from './bench-network.js';
-import { preloadKeys } from './rounds.js';
+import { preloadKeys } from './preload.js';
 import { BENCH_CHAIN, findWorkload, type Workload } from './workloads.js';
 
 const rmw = findWorkload('rmw');

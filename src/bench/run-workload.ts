@@ -9,7 +9,8 @@ import { findMaxRate } from './max-rate.js';
 import { measureEncodeCost, measureSignatureCosts, type SignatureCosts } from './micro-costs.js';
 import type { BenchOptions } from './options.js';
 import { buildReport, cpuOutsideSignatures, verifyAccounting, type VerifyAccounting, type WorkloadReport } from './report.js';
-import { growthText, preloadKeys, runClosedLoop, runFixedRateRound, settle, type RoundResult } from './rounds.js';
+import { preloadKeys } from './preload.js';
+import { growthText, runClosedLoop, runFixedRateRound, settle, type RoundResult } from './rounds.js';
 import { round, rssMb } from './stats.js';
 import type { Workload } from './workloads.js';
 

@@ -1,0 +1,86 @@
+/**
+ * The untimed preload of a workload's keys: every key written once, as a well-behaved client
+ * writes (a refusal of the gateway's admission control is sent again after a pause).
+ */
+import type { BenchNetwork } from './bench-network.js';
+
+/**
+ * Codes of refusals that left nothing behind (nothing endorsed or ordered), which a client
+ * sends again after a pause: the gateway's admission control (docs/errors.md).
+ */
+const RETRIED_BY_PRELOAD: ReadonlySet<string> = new Set(['GATEWAY_BUSY']);
+/** Times one key may be refused before a preload gives up. */
+const PRELOAD_MAX_REFUSALS = 20;
+/** Pause before a refused key is sent again (GATEWAY_BUSY asks for at least a second). */
+const PRELOAD_RETRY_PAUSE_MS = 1000;
+
+/** What {@link preloadKeys} did. */
+export interface PreloadResult {
+  readonly committed: number;
+  /** Sends refused with GATEWAY_BUSY (each was sent again). */
+  readonly refusals: number;
+  /** Committed ÷ wall time of the whole preload. */
+  readonly tps: number;
+}
+
+/**
+ * Writes keys 0 … `keys − 1` once each, as a well-behaved client does: a key refused by the
+ * gateway's admission control (nothing was endorsed or ordered) is sent again after a pause, and
+ * each refusal halves the number kept in flight (each commit adds one back, up to
+ * `concurrency`), so a gateway that asks for less gets less; any other failure ends the preload.
+ *
+ * @throws Error naming the failure codes when a key fails otherwise, or is refused too often
+ */
+export async function preloadKeys(bn: BenchNetwork, spec: { readonly keys: number; readonly concurrency: number; readonly route?: 'gateway' | 'direct' }): Promise<PreloadResult> {
+  const t0 = performance.now();
+  const queue: number[] = Array.from({ length: spec.keys }, (_, i) => i);
+  const refusedTimes = new Map<number, number>();
+  const failures: Record<string, number> = {};
+  let window = spec.concurrency;
+  let inFlight = 0;
+  let waitingRetry = 0;
+  let committed = 0;
+  let refusals = 0;
+  let gaveUp: string | undefined;
+  await new Promise<void>((resolve) => {
+    const over = (): boolean => Object.keys(failures).length > 0 || gaveUp !== undefined;
+    const pump = (): void => {
+      while (!over() && inFlight < window && queue.length > 0) {
+        const key = queue.shift() as number;
+        inFlight++;
+        bn.start((o) => {
+          inFlight--;
+          if (o.valid) {
+            committed++;
+            window = Math.min(spec.concurrency, window + 1);
+          } else if (RETRIED_BY_PRELOAD.has(o.code)) {
+            refusals++;
+            window = Math.max(1, Math.floor(window / 2));
+            const times = (refusedTimes.get(key) ?? 0) + 1;
+            refusedTimes.set(key, times);
+            if (times >= PRELOAD_MAX_REFUSALS) {
+              gaveUp = `key ${key} was refused with ${o.code} ${times} times`;
+            } else {
+              waitingRetry++;
+              setTimeout(() => {
+                waitingRetry--;
+                queue.push(key);
+                pump();
+              }, PRELOAD_RETRY_PAUSE_MS);
+            }
+          } else {
+            failures[o.code] = (failures[o.code] ?? 0) + 1;
+          }
+          setImmediate(pump);
+        }, bn.args.forKey(key), spec.route);
+      }
+      if (inFlight === 0 && (over() ? true : queue.length === 0 && waitingRetry === 0)) resolve();
+    };
+    pump();
+  });
+  const failed = Object.values(failures).reduce((a, b) => a + b, 0);
+  if (failed > 0) throw new Error(`${failed} transactions failed (${JSON.stringify(failures)})`);
+  if (gaveUp !== undefined) throw new Error(gaveUp);
+  const s = (performance.now() - t0) / 1000;
+  return { committed, refusals, tps: s > 0 ? committed / s : 0 };
+}
