@@ -54,11 +54,22 @@ describe('the etcd members a process calls', () => {
       followed.onEndpoints({ kind: 'changed', source: 'cluster', endpoints: fromCluster, added: ['https://10.0.0.5:2379'], removed: ['https://10.0.0.4:2379'], names: { 'https://10.0.0.5:2379': 'etcd-5' } });
       assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-5']);
       assert.deepEqual(readEtcdMembersRecord(dir.path)?.endpoints, fromCluster);
+      // The cluster answers in its own order (by member id): the record keeps the description's,
+      // then the members the description does not list yet, by name.
+      const shuffled = ['https://10.0.0.7:2379', 'https://10.0.0.5:2379', 'https://[fd00::2]:2379', 'https://10.0.0.10:2379'];
+      followed.onEndpoints({ kind: 'changed', source: 'cluster', endpoints: shuffled, added: ['https://10.0.0.7:2379', 'https://10.0.0.10:2379'], removed: [], names: { 'https://10.0.0.5:2379': 'etcd-5', 'https://10.0.0.7:2379': 'etcd-7', 'https://10.0.0.10:2379': 'etcd-10' } });
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-5', 'etcd-7', 'etcd-10']);
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.endpoints, ['https://[fd00::2]:2379', 'https://10.0.0.5:2379', 'https://10.0.0.7:2379', 'https://10.0.0.10:2379']);
+      followed.onEndpoints({ kind: 'changed', source: 'cluster', endpoints: ['https://10.0.0.5:2379', 'https://[fd00::2]:2379'], added: [], removed: ['https://10.0.0.7:2379', 'https://10.0.0.10:2379'], names: { 'https://10.0.0.5:2379': 'etcd-5', 'https://[fd00::2]:2379': 'etcd-2' } });
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-5']);
+      assert.deepEqual(readEtcdMembersRecord(dir.path)?.endpoints, fromCluster);
       followed.onEndpoints({ kind: 'unsynced', endpoints: fromCluster, reason: 'no member answered' });
       assert.deepEqual(readEtcdMembersRecord(dir.path)?.members, ['etcd-2', 'etcd-5']);
       assert.deepEqual(logged, [
         'info etcd members changed: calling the ones the network description lists now',
         'warn the network description lists etcd members this process cannot call: it keeps the ones it has',
+        'info etcd members changed: calling the ones the etcd cluster lists now',
+        'info etcd members changed: calling the ones the etcd cluster lists now',
         'info etcd members changed: calling the ones the etcd cluster lists now',
         'warn cannot ask the etcd cluster for its members: this process keeps calling the ones it has',
       ]);

@@ -18,9 +18,12 @@ export const ETCD_MEMBERS_FILE = 'etcd-members.json';
 
 /** The contents of {@link ETCD_MEMBERS_FILE}. */
 export interface EtcdMembersRecord {
-  /** Names of the members the process's etcd client calls (as the description names them). */
+  /**
+   * Names of the members the process's etcd client calls (as the description names them), in the
+   * description's order, then members it does not list yet by name.
+   */
   readonly members: readonly string[];
-  /** Their client URLs. */
+  /** Their client URLs, in the same order. */
   readonly endpoints: readonly string[];
   /** When the process took this list (ISO 8601). */
   readonly since: string;
@@ -63,7 +66,12 @@ export function followDescribedEtcdMembers(watch: NetworkDescriptionWatch, param
     const d = watch.current();
     const urlsNow = describedEtcdEndpoints(d, params.tls);
     const byUrl = new Map(d.etcd.map((e, i) => [urlsNow[i] ?? '', e.name]));
-    const record: EtcdMembersRecord = { members: urls.map((u) => names[u] ?? byUrl.get(u) ?? u), endpoints: [...urls], since: new Date().toISOString() };
+    // In the description's order (the cluster answers in its own, by member id), members it does
+    // not list yet after them by name, so a list reads the same wherever it comes from.
+    const rank = new Map(d.etcd.map((e, i) => [e.name, i]));
+    const pairs = urls.map((url) => ({ url, name: names[url] ?? byUrl.get(url) ?? url }));
+    pairs.sort((a, b) => (rank.get(a.name) ?? d.etcd.length) - (rank.get(b.name) ?? d.etcd.length) || a.name.localeCompare(b.name, 'en', { numeric: true }));
+    const record: EtcdMembersRecord = { members: pairs.map((p) => p.name), endpoints: pairs.map((p) => p.url), since: new Date().toISOString() };
     const file = join(params.dataDir, ETCD_MEMBERS_FILE);
     try {
       writeFileSync(`${file}.tmp`, `${JSON.stringify(record)}\n`);
