@@ -36,14 +36,15 @@ export async function preloadKeys(bn: BenchNetwork, spec: { readonly keys: numbe
   const queue: number[] = Array.from({ length: spec.keys }, (_, i) => i);
   const refusedTimes = new Map<number, number>();
   const failures: Record<string, number> = {};
+  let failed = 0;
+  let gaveUp: string | undefined;
   let window = spec.concurrency;
   let inFlight = 0;
   let waitingRetry = 0;
   let committed = 0;
   let refusals = 0;
-  let gaveUp: string | undefined;
   await new Promise<void>((resolve) => {
-    const over = (): boolean => Object.keys(failures).length > 0 || gaveUp !== undefined;
+    const over = (): boolean => failed > 0 || gaveUp !== undefined;
     const pump = (): void => {
       while (!over() && inFlight < window && queue.length > 0) {
         const key = queue.shift() as number;
@@ -53,14 +54,16 @@ export async function preloadKeys(bn: BenchNetwork, spec: { readonly keys: numbe
           if (o.valid) {
             committed++;
             window = Math.min(spec.concurrency, window + 1);
-          } else if (RETRIED_BY_PRELOAD.has(o.code)) {
+          } else if (!RETRIED_BY_PRELOAD.has(o.code)) {
+            failed++;
+            failures[o.code] = (failures[o.code] ?? 0) + 1;
+          } else {
             refusals++;
             window = Math.max(1, Math.floor(window / 2));
             const times = (refusedTimes.get(key) ?? 0) + 1;
             refusedTimes.set(key, times);
-            if (times >= PRELOAD_MAX_REFUSALS) {
-              gaveUp = `key ${key} was refused with ${o.code} ${times} times`;
-            } else {
+            if (times >= PRELOAD_MAX_REFUSALS) gaveUp = `key ${key} was refused with ${o.code} ${times} times`;
+            else {
               waitingRetry++;
               setTimeout(() => {
                 waitingRetry--;
@@ -68,17 +71,14 @@ export async function preloadKeys(bn: BenchNetwork, spec: { readonly keys: numbe
                 pump();
               }, PRELOAD_RETRY_PAUSE_MS);
             }
-          } else {
-            failures[o.code] = (failures[o.code] ?? 0) + 1;
           }
           setImmediate(pump);
         }, bn.args.forKey(key), spec.route);
       }
-      if (inFlight === 0 && (over() ? true : queue.length === 0 && waitingRetry === 0)) resolve();
+      if (inFlight === 0 && (over() || (queue.length === 0 && waitingRetry === 0))) resolve();
     };
     pump();
   });
-  const failed = Object.values(failures).reduce((a, b) => a + b, 0);
   if (failed > 0) throw new Error(`${failed} transactions failed (${JSON.stringify(failures)})`);
   if (gaveUp !== undefined) throw new Error(gaveUp);
   const s = (performance.now() - t0) / 1000;

@@ -35,11 +35,11 @@ export interface ConnectOptions {
   /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
   readonly timeoutMs?: number;
   /**
-   * How many times a submit the node turned away with `GATEWAY_BUSY` or `RATE_LIMITED` is sent
-   * again, after the seconds it asked for (0–10, default 2; 0: the refusal is thrown at once).
-   * Nothing was endorsed or ordered then, and the same signed proposal is sent, so a resend
-   * cannot commit twice. A node asking for more than {@link MAX_BUSY_WAIT_MS} gets its refusal
-   * passed on instead.
+   * How many times a submit the node turned away with a time to retry after (`Retry-After`: it
+   * sheds load, as `GATEWAY_BUSY` and `RATE_LIMITED` do) is sent again, after those seconds
+   * (0–10, default 2; 0: the refusal is thrown at once). Nothing was endorsed or ordered then, and
+   * the same signed proposal is sent, so a resend cannot commit twice. A node asking for more
+   * than {@link MAX_BUSY_WAIT_MS} gets its refusal passed on instead.
    */
   readonly busyRetries?: number;
 }
@@ -48,15 +48,17 @@ export interface ConnectOptions {
 export const DEFAULT_BUSY_RETRIES = 2;
 /** The longest wait before resending a refused submit: a node asking for more is passed on. */
 export const MAX_BUSY_WAIT_MS = 10_000;
-/** Codes of refusals after which a submit is sent again: nothing was endorsed or ordered. */
-const RESENT_AFTER: ReadonlySet<string> = new Set(['GATEWAY_BUSY', 'RATE_LIMITED']);
-
-/** How long to wait before resending after `e`, or undefined when it is not a refusal to resend after. */
+/**
+ * How long to wait before resending after `e`, or undefined when it is not a refusal to resend
+ * after. A node's error that says when to retry (`retryAfterSeconds`, from `Retry-After`) is the
+ * node shedding load, a refusal with nothing done (src/api/error-reply.ts); the SDK's own
+ * transport errors (UNREACHABLE, BAD_RESPONSE) never are.
+ */
 function busyWaitMs(e: unknown): number | undefined {
-  if (!(e instanceof SilkError) || !RESENT_AFTER.has(e.code)) return undefined;
+  if (!(e instanceof SilkError) || ERROR_CODES[e.code].stage === 'transport') return undefined;
   const seconds = e.details.retryAfterSeconds;
-  const ms = typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
-  return ms <= MAX_BUSY_WAIT_MS ? ms : undefined;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return undefined;
+  return seconds * 1000 <= MAX_BUSY_WAIT_MS ? seconds * 1000 : undefined;
 }
 
 /** What to run: a contract function and its JSON arguments. */
