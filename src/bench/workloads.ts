@@ -72,10 +72,10 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 /** Creates the generator of a workload. */
 export function createArgsGenerator(w: Workload, seed: number): ArgsGenerator {
   const random = seededRandom(seed);
+  const codes = new Array<number>(w.valueBytes);
   const value = (): string => {
-    let s = '';
-    for (let i = 0; i < w.valueBytes; i++) s += ALPHABET.charAt(Math.floor(random() * ALPHABET.length));
-    return s;
+    for (let i = 0; i < w.valueBytes; i++) codes[i] = ALPHABET.charCodeAt(Math.floor(random() * ALPHABET.length));
+    return String.fromCharCode(...codes);
   };
   return {
     next: () => ({ key: `k${Math.floor(random() * w.keys)}`, value: value() }),

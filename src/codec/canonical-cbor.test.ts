@@ -7,7 +7,7 @@ import { decodeCanonical, DEFAULT_DECODE_LIMITS, encodeCanonical, type Canonical
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replaceAll(' ', ''), 'hex'));
 
-/** Decoded maps have a null prototype; rebuild plain objects so deepStrictEqual compares like with like. */
+/** Decoded maps inherit nothing (not plain objects); rebuild plain objects so deepStrictEqual compares like with like. */
 function plain(v: CanonicalValue | undefined): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof Uint8Array) return new Uint8Array(v);
@@ -165,9 +165,18 @@ describe('canonical CBOR: round trips', () => {
     assert.deepStrictEqual(plain(decodeCanonical(encodeCanonical({ a: { b: undefined, c: 2 } }))), { a: { c: 2 } });
   });
 
-  it('decodes maps to null-prototype objects and refuses a __proto__ key', () => {
-    const m = decodeCanonical(unhex('a1616101'));
-    assert.equal(Object.getPrototypeOf(m), null);
+  it('decodes maps to objects that inherit nothing and refuses a __proto__ key', () => {
+    const m = decodeCanonical(unhex('a1616101')) as Record<string, unknown>;
+    // Nothing from Object.prototype: no key a contract reads can come from anywhere but the input.
+    for (const inherited of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__', 'isPrototypeOf']) {
+      assert.equal(inherited in m, false, inherited);
+      assert.equal(m[inherited], undefined, inherited);
+    }
+    assert.deepEqual(Object.keys(m), ['a']);
+    const proto = Object.getPrototypeOf(m) as object;
+    assert.equal(Object.getPrototypeOf(proto), null);
+    assert.deepEqual(Reflect.ownKeys(proto), []);
+    assert.ok(Object.isFrozen(proto), 'no code can add a member to every decoded map');
     refuses('a1' + '69' + Buffer.from('__proto__').toString('hex') + '01', '__proto__ key');
   });
 });

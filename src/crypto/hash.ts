@@ -9,9 +9,7 @@ import { createHash, hash } from 'node:crypto';
  */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   // One part (most calls): the one-shot digest, without a Hash object per call.
-  if (parts.length === 1) {
-    return new Uint8Array(hash('sha256', parts[0] as Uint8Array, 'buffer'));
-  }
+  if (parts.length === 1) return digestBytes(hash('sha256', parts[0] as Uint8Array, 'buffer'));
   // Several small parts (tx ids, Merkle leaves and nodes): copied into one scratch buffer and
   // hashed one-shot, which costs less than a Hash object.
   let size = 0;
@@ -22,11 +20,19 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
       concatScratch.set(p, at);
       at += p.length;
     }
-    return new Uint8Array(hash('sha256', concatScratch.subarray(0, size), 'buffer'));
+    return digestBytes(hash('sha256', concatScratch.subarray(0, size), 'buffer'));
   }
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
+}
+
+/**
+ * The digest as a plain Uint8Array over the Buffer's own memory: a one-shot digest comes back in a
+ * fresh 32-byte ArrayBuffer of its own (never a slice of Node's shared pool), so no copy is needed.
+ */
+function digestBytes(b: Buffer): Uint8Array {
+  return b.byteOffset === 0 && b.buffer.byteLength === b.length ? new Uint8Array(b.buffer) : new Uint8Array(b);
 }
 
 /** Scratch space of {@link sha256} for parts hashed together (hashing never re-enters itself). */
@@ -34,8 +40,11 @@ const concatScratch = new Uint8Array(4096);
 
 /** Lower-case hex of bytes. */
 export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  return hexSlice.call(b, 0, b.length);
 }
+
+/** Buffer's hex writer, called on any Uint8Array: no Buffer object per call. */
+const hexSlice = (Buffer.prototype as unknown as { hexSlice: (this: Uint8Array, start: number, end: number) => string }).hexSlice;
 
 /**
  * Bytes from lower- or upper-case hex.

@@ -78,7 +78,7 @@ const SPEC: NetworkSpec = {
   }],
 };
 
-/** A JSON value as plain objects (decoded arguments come back with null prototypes). */
+/** A JSON value as plain objects (decoded arguments come back as objects that inherit nothing). */
 const plain = (v: JsonValue | undefined): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
