@@ -13,7 +13,8 @@
  *
  * @see https://www.rfc-editor.org/rfc/rfc9162#section-2.1
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../crypto/hash.js';
 import { SilkError } from '../errors.js';
 
 /** The length in bytes of every hash in the tree (SHA-256). */
@@ -65,7 +66,7 @@ export interface VerifyConsistencyProofParameters {
  */
 export function merkleLeafHash(data: Uint8Array): Uint8Array {
   assertBytes(data, 'data');
-  return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(data).digest());
+  return sha256(LEAF_PREFIX, data);
 }
 
 /**
@@ -351,11 +352,11 @@ export function verifyConsistencyProof(parameters: VerifyConsistencyProofParamet
 function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   nodeInput.set(left, 1);
   nodeInput.set(right, 1 + MERKLE_HASH_LENGTH);
-  return new Uint8Array(createHash('sha256').update(nodeInput).digest());
+  return sha256(nodeInput);
 }
 
 function emptyTreeHash(): Uint8Array {
-  return new Uint8Array(createHash('sha256').digest());
+  return sha256(new Uint8Array(0));
 }
 
 function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
