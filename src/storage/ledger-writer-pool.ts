@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
+import { toCommitMessage } from './commit-message.js';
 import type { IndexFlush } from './pending-index.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
@@ -72,7 +73,7 @@ function startThread(): WriterThread {
   return t;
 }
 
-function send(t: WriterThread, payload: object): Promise<void> {
+function send(t: WriterThread, payload: object, transfer: ArrayBuffer[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
     if (t.failed !== undefined) {
       reject(new SilkError('INTERNAL', `ledger writer thread failed: ${t.failed.message}`));
@@ -80,7 +81,7 @@ function send(t: WriterThread, payload: object): Promise<void> {
     }
     const id = nextId++;
     t.pending.set(id, { resolve, reject });
-    t.worker.postMessage({ id, ...payload });
+    t.worker.postMessage({ id, ...payload }, transfer);
   });
 }
 
@@ -116,7 +117,11 @@ export function openLedgerWriter(path: string): LedgerWriter {
   // Observed here so an open failure is never an unhandled rejection; commits re-throw it.
   opened.catch(() => undefined);
   return {
-    commit: (c) => opened.then(() => send(t, { path, commit: c })),
+    commit: (c) =>
+      opened.then(() => {
+        const { message, transfer } = toCommitMessage(c);
+        return send(t, { path, commit: message }, transfer);
+      }),
     flush: (f) => opened.then(() => send(t, { path, flush: f })),
     async close() {
       try {

@@ -1,15 +1,16 @@
 /**
  * A pooled writer thread (src/storage/ledger-writer-pool.ts): owns the write connections of the
  * ledgers given to it and commits their blocks, including the fsync of synchronous=FULL, off
- * the main thread. Messages: `{ id, open: path }`, `{ id, path, commit }`, `{ id, path, flush }`
- * (index rows without a block), `{ id, close: path }`; replies `{ id }` or `{ id, error }`.
+ * the main thread. Messages: `{ id, open: path }`, `{ id, path, commit }` (in the form of
+ * commit-message.ts), `{ id, path, flush }` (index rows without a block), `{ id, close: path }`;
+ * replies `{ id }` or `{ id, error }`.
  */
 import Database from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
 import { SilkError } from '../errors.js';
 import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES, type BlockCommitter } from './ledger-commit.js';
 import type { IndexFlush } from './pending-index.js';
-import type { BlockCommit } from './sqlite-ledger-store.js';
+import { fromCommitMessage, type CommitMessage } from './commit-message.js';
 
 interface OpenLedger {
   readonly db: Database.Database;
@@ -35,14 +36,14 @@ function ledger(path: string): OpenLedger {
   return l;
 }
 
-parentPort?.on('message', (msg: { id: number; open?: string; close?: string; path?: string; commit?: BlockCommit; flush?: IndexFlush }) => {
+parentPort?.on('message', (msg: { id: number; open?: string; close?: string; path?: string; commit?: CommitMessage; flush?: IndexFlush }) => {
   try {
     if (msg.open !== undefined) open(msg.open);
     else if (msg.close !== undefined) {
       ledger(msg.close).db.close();
       ledgers.delete(msg.close);
     } else if (msg.flush !== undefined) ledger(msg.path ?? '').committer.flush(msg.flush);
-    else ledger(msg.path ?? '').committer.commit(msg.commit as BlockCommit);
+    else ledger(msg.path ?? '').committer.commit(fromCommitMessage(msg.commit as CommitMessage));
     parentPort?.postMessage({ id: msg.id });
   } catch (e) {
     const err = e instanceof SilkError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error).message };
