@@ -28,3 +28,15 @@ test('digests of several parts stay independent of later calls (the scratch spac
   assert.equal(toHex(first), reference([new Uint8Array([1, 2, 3])]));
   assert.deepEqual(fromHex(toHex(first)), first);
 });
+
+test('a digest is a plain 32-byte Uint8Array of its own, and hex reads only a view\'s own bytes', () => {
+  const d = sha256(new TextEncoder().encode('abc'));
+  assert.equal(Object.getPrototypeOf(d), Uint8Array.prototype, 'not a Buffer: slice() copies, as callers expect of a Uint8Array');
+  assert.equal(d.length, 32);
+  assert.equal(d.buffer.byteLength, 32, 'no shared pool behind it');
+  const other = sha256(new TextEncoder().encode('abd'));
+  assert.notEqual(d.buffer, other.buffer);
+  const backing = Uint8Array.from({ length: 16 }, (_, i) => i);
+  assert.equal(toHex(backing.subarray(3, 7)), '03040506');
+  assert.equal(toHex(new Uint8Array(0)), '');
+});
