@@ -68,14 +68,21 @@ export interface ArgsGenerator {
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** Characters of a value turned into a string at once. */
+const VALUE_CHUNK = 4096;
 
 /** Creates the generator of a workload. */
 export function createArgsGenerator(w: Workload, seed: number): ArgsGenerator {
   const random = seededRandom(seed);
+  // Character codes drawn into one array and turned into a string a chunk at a time (a chunk
+  // stays far below the engine's limit on call arguments), not a string grown by a character.
   const codes = new Array<number>(w.valueBytes);
   const value = (): string => {
     for (let i = 0; i < w.valueBytes; i++) codes[i] = ALPHABET.charCodeAt(Math.floor(random() * ALPHABET.length));
-    return String.fromCharCode(...codes);
+    if (codes.length <= VALUE_CHUNK) return String.fromCharCode(...codes);
+    let s = '';
+    for (let at = 0; at < codes.length; at += VALUE_CHUNK) s += String.fromCharCode(...codes.slice(at, at + VALUE_CHUNK));
+    return s;
   };
   return {
     next: () => ({ key: `k${Math.floor(random() * w.keys)}`, value: value() }),
