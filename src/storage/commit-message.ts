@@ -11,10 +11,10 @@
  * the number of hashes in its inclusion path (1 byte), then those hashes (32 bytes each).
  */
 import { SilkError } from '../errors.js';
+import { MERKLE_HASH_LENGTH as HASH } from '../ledger/merkle.js';
 import type { TxProof } from '../ledger/receipt.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
-const HASH = 32;
 /** Hashes of an inclusion path that one byte can count; a tree of 2^255 leaves is far off. */
 const MAX_PATH_HASHES = 255;
 
