@@ -90,7 +90,8 @@ export async function openBenchNetwork(w: Workload, seed: number, admission?: Ad
       const refused = (e: unknown): void => {
         // A commit-stage error means the tx reached a block: the tracker reports it from there.
         if (e instanceof CommitError) return;
-        tracker.fail(txId, e instanceof SilkError ? e.code : 'INTERNAL');
+        if (!(e instanceof SilkError)) tracker.fail(txId, 'INTERNAL');
+        else tracker.fail(txId, e.code, typeof e.details.retryAfterSeconds === 'number' ? e.details.retryAfterSeconds : undefined);
       };
       if (route === 'gateway') {
         gateway.submitSigned(signed).catch(refused);

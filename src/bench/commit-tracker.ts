@@ -15,6 +15,11 @@ export interface TxOutcome {
   readonly doneAt: number;
   /** The first non-VALID code seen, or the error code of an early failure. */
   readonly code: string;
+  /**
+   * Seconds the node asked the client to wait before sending it again: set on a refusal that
+   * sheds load (`details.retryAfterSeconds`, `Retry-After`; nothing was endorsed or ordered).
+   */
+  readonly retryAfterSeconds?: number;
 }
 
 /** The tracker. */
@@ -22,7 +27,7 @@ export interface CommitTracker {
   /** Starts following a tx id. */
   track(txId: string, onDone: (o: TxOutcome) => void): void;
   /** Reports a tx that failed before ordering (ignored if a peer already committed it). */
-  fail(txId: string, code: string): void;
+  fail(txId: string, code: string, retryAfterSeconds?: number): void;
   /** Transactions followed and not yet done. */
   pending(): number;
   /** Blocks committed by the first peer since the tracker started. */
@@ -74,11 +79,11 @@ export function createCommitTracker(peers: readonly Peer[], chain: string): Comm
     track(txId, onDone) {
       followed.set(txId, { seen: 0, firstBadCode: undefined, onDone });
     },
-    fail(txId, code) {
+    fail(txId, code, retryAfterSeconds) {
       const f = followed.get(txId);
       if (f === undefined || f.seen > 0) return;
       followed.delete(txId);
-      f.onDone({ valid: false, ordered: false, doneAt: performance.now(), code });
+      f.onDone({ valid: false, ordered: false, doneAt: performance.now(), code, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) });
     },
     pending: () => followed.size,
     blocks: () => blocks,

@@ -37,6 +37,14 @@ const CHAIN_PATH = `/api/chains/${encodeURIComponent(BENCH_CHAIN)}`;
 interface Answer {
   readonly status: number;
   readonly body: string;
+  /** The seconds of a `Retry-After` header (the node shedding load), if any. */
+  readonly retryAfterSeconds: number | undefined;
+}
+
+/** The seconds a `Retry-After` header gives (the API writes whole seconds), or undefined. */
+function retryAfterSecondsOf(header: string | string[] | undefined): number | undefined {
+  const seconds = typeof header === 'string' && /^\d{1,6}$/.test(header) ? Number(header) : undefined;
+  return seconds;
 }
 
 /** What a ledger check found. */
@@ -105,7 +113,7 @@ export async function createDistributedClient(peers: readonly BenchPeer[], w: Wo
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => { done({ status: res.statusCode ?? 0, body: text }); });
+      res.on('end', () => { done({ status: res.statusCode ?? 0, body: text, retryAfterSeconds: retryAfterSecondsOf(res.headers['retry-after']) }); });
       res.on('error', fail);
     });
     req.on('timeout', () => { req.destroy(new Error('TIMEOUT')); });
@@ -172,9 +180,10 @@ export async function createDistributedClient(peers: readonly BenchPeer[], w: Wo
           onDone(o, startedAt);
         };
         send(peer.url, 'POST', `${CHAIN_PATH}/transactions`, body).then(
-          ({ status, body: text }) => {
+          ({ status, body: text, retryAfterSeconds }) => {
             const valid = status >= 200 && status < 300 && text.includes('"code":"VALID"');
-            finish({ valid, ordered: valid, doneAt: performance.now(), code: valid ? 'VALID' : (status >= 200 && status < 300 ? 'HTTP_2XX_NOT_VALID' : errorCodeOf(status, text)) });
+            const code = valid ? 'VALID' : (status >= 200 && status < 300 ? 'HTTP_2XX_NOT_VALID' : errorCodeOf(status, text));
+            finish({ valid, ordered: valid, doneAt: performance.now(), code, ...(valid || retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) });
           },
           (error: unknown) => {
             finish({ valid: false, ordered: false, doneAt: performance.now(), code: (error as Error).message === 'TIMEOUT' ? 'TIMEOUT' : 'SOCKET_ERROR' });

@@ -1,31 +1,27 @@
 /**
  * The untimed preload of a workload's keys: every key written once, as a well-behaved client
- * writes (a refusal of the gateway's admission control is sent again after a pause).
+ * writes (a refusal that says when to retry is sent again after that time, as the SDK does).
  */
+import { MAX_BUSY_WAIT_MS } from '../sdk/client.js';
 import type { BenchNetwork } from './bench-network.js';
 
-/**
- * Codes of refusals that left nothing behind (nothing endorsed or ordered), which a client
- * sends again after a pause: the gateway's admission control (docs/errors.md).
- */
-const RETRIED_BY_PRELOAD: ReadonlySet<string> = new Set(['GATEWAY_BUSY']);
 /** Times one key may be refused before a preload gives up. */
 const PRELOAD_MAX_REFUSALS = 20;
-/** Pause before a refused key is sent again (GATEWAY_BUSY asks for at least a second). */
-const PRELOAD_RETRY_PAUSE_MS = 1000;
 
 /** What {@link preloadKeys} did. */
 export interface PreloadResult {
   readonly committed: number;
-  /** Sends refused with GATEWAY_BUSY (each was sent again). */
+  /** Sends the node turned away with a time to retry after (each was sent again). */
   readonly refusals: number;
   /** Committed ÷ wall time of the whole preload. */
   readonly tps: number;
 }
 
 /**
- * Writes keys 0 … `keys − 1` once each, as a well-behaved client does: a key refused by the
- * gateway's admission control (nothing was endorsed or ordered) is sent again after a pause, and
+ * Writes keys 0 … `keys − 1` once each, as a well-behaved client does: a key the node turned away
+ * with a time to retry after (it sheds load, as `GATEWAY_BUSY` and `RATE_LIMITED` do: nothing was
+ * endorsed or ordered) is sent again after that time (at least 1 s, at most the SDK's
+ * `MAX_BUSY_WAIT_MS`), and
  * each refusal halves the number kept in flight (each commit adds one back, up to
  * `concurrency`), so a gateway that asks for less gets less; any other failure ends the preload.
  *
@@ -54,7 +50,7 @@ export async function preloadKeys(bn: BenchNetwork, spec: { readonly keys: numbe
           if (o.valid) {
             committed++;
             window = Math.min(spec.concurrency, window + 1);
-          } else if (!RETRIED_BY_PRELOAD.has(o.code)) {
+          } else if (o.retryAfterSeconds === undefined) {
             failed++;
             failures[o.code] = (failures[o.code] ?? 0) + 1;
           } else {
@@ -69,7 +65,7 @@ export async function preloadKeys(bn: BenchNetwork, spec: { readonly keys: numbe
                 waitingRetry--;
                 queue.push(key);
                 pump();
-              }, PRELOAD_RETRY_PAUSE_MS);
+              }, Math.min(MAX_BUSY_WAIT_MS, Math.max(1000, o.retryAfterSeconds * 1000)));
             }
           }
           setImmediate(pump);
