@@ -195,13 +195,23 @@ describe('silk verify', () => {
   });
 
   it('names the block when its stored receipt rows differ from the block', async () => {
-    const path = await tampered(ledger, work.path, 'receipt-path', (db) => {
-      // Block 3 holds one transaction: its path is empty, so any stored hash is a forged one.
-      db.prepare('UPDATE receipt_txs SET path = ? WHERE block = 3 AND tx = 0').run(Buffer.alloc(32, 7));
+    const cut = await tampered(ledger, work.path, 'receipt-cut', (db) => {
+      // Block 3 holds one transaction: 64 bytes of hashes; one byte short is not a whole pair.
+      const row = db.prepare<[], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = 3').get()!;
+      assert.equal(row.hashes.length, 64);
+      db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = 3').run(row.hashes.subarray(0, 63));
     });
-    assert.equal(path.ok, false);
-    assert.equal(path.problems[0]?.block, 3);
-    assert.match(JSON.stringify(path.problems), /inclusion path of tx 0/);
+    assert.equal(cut.ok, false);
+    assert.equal(cut.problems[0]?.block, 3);
+    assert.match(JSON.stringify(cut.problems), /receipt hashes of block 3 are 63 bytes/);
+
+    const envelope = await tampered(ledger, work.path, 'receipt-envelope', (db) => {
+      const row = db.prepare<[], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = 4').get()!;
+      db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = 4').run(flip(row.hashes, 5));
+    });
+    assert.equal(envelope.ok, false);
+    assert.equal(envelope.problems[0]?.block, 4);
+    assert.match(JSON.stringify(envelope.problems), /envelope hash of tx 0/);
 
     const header = await tampered(ledger, work.path, 'receipt-header', (db) => {
       const row = db.prepare<[], { header: Buffer }>('SELECT header FROM receipt_blocks WHERE number = 5').get()!;
@@ -212,8 +222,9 @@ describe('silk verify', () => {
     assert.match(JSON.stringify(header.problems), /receipt header/);
 
     const leaf = await tampered(ledger, work.path, 'receipt-leaf', (db) => {
-      const row = db.prepare<[], { leaf: Buffer }>('SELECT leaf FROM receipt_txs WHERE block = 2 AND tx = 0').get()!;
-      db.prepare('UPDATE receipt_txs SET leaf = ? WHERE block = 2 AND tx = 0').run(flip(row.leaf, 31));
+      // Tx 0's leaf hash is the second 32 bytes.
+      const row = db.prepare<[], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = 2').get()!;
+      db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = 2').run(flip(row.hashes, 63));
     });
     assert.equal(leaf.ok, false);
     assert.equal(leaf.problems[0]?.block, 2);

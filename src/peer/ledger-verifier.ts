@@ -17,7 +17,7 @@ import { createRegistryIdentityResolver } from '../identity/registry-identity-re
 import { feedIdentityWrites } from './identity-feed.js';
 import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
 import { computeBlockProofs, encodeCommitStatement, type BlockProofs } from '../ledger/receipt.js';
-import { VALIDATION_CODES } from '../errors.js';
+import { isSilkError, VALIDATION_CODES } from '../errors.js';
 import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
 import { openSqliteLedgerStore, type IndexRowsCheck, type IndexTotals, type LedgerStore, type StoredBlock, type StoredProofs } from '../storage/sqlite-ledger-store.js';
 import { validateBlock } from './block-validator.js';
@@ -124,15 +124,31 @@ function receiptProblem(stored: StoredProofs | undefined, expected: BlockProofs,
     return 'stored receipt commit statement (codes, commit hash or peer signature) differs from the block row';
   }
   if (stored.txs.length !== expected.txs.length) return `stored receipt rows cover ${stored.txs.length} transactions; the block has ${expected.txs.length}`;
+  // The hashes first: a stored path is derived from every leaf, so one wrong leaf changes many.
+  for (let i = 0; i < expected.txs.length; i++) {
+    const s = stored.txs[i];
+    const e = expected.txs[i];
+    if (s === undefined || e === undefined) break;
+    if (!bytesEqual(s.leafHash, e.leafHash)) return `stored leaf hash of tx ${i} differs from its envelope`;
+    if (!bytesEqual(s.envelopeHash, e.envelopeHash)) return `stored envelope hash of tx ${i} differs from its envelope`;
+  }
   for (let i = 0; i < expected.txs.length; i++) {
     const s = stored.txs[i];
     const e = expected.txs[i];
     if (s === undefined || e === undefined) break;
     if (!bytesEqual(s.path, e.path)) return `stored inclusion path of tx ${i} differs from the block's Merkle tree`;
-    if (!bytesEqual(s.leafHash, e.leafHash)) return `stored leaf hash of tx ${i} differs from its envelope`;
-    if (!bytesEqual(s.envelopeHash, e.envelopeHash)) return `stored envelope hash of tx ${i} differs from its envelope`;
   }
   return undefined;
+}
+
+/** {@link receiptProblem} of block `n`'s stored material, or the reason it cannot be read. */
+function storedReceiptProblem(stored: LedgerStore, n: number, expected: BlockProofs, row: StoredBlock, required: boolean): string | undefined {
+  try {
+    return receiptProblem(stored.proofs(n), expected, row, required);
+  } catch (e) {
+    if (!isSilkError(e, 'LEDGER_CORRUPT')) throw e;
+    return e.message;
+  }
 }
 
 /** The checks of the index records and rows, block by block and then in total. */
@@ -256,7 +272,7 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
     }
     // Checked once the block row itself holds: a difference is then the receipt rows' own.
     const proofs = computeBlockProofs(block, checked.leaves, checked.paths);
-    const badReceipt = receiptProblem(stored.proofs(n), proofs, row, receiptsRequired);
+    const badReceipt = storedReceiptProblem(stored, n, proofs, row, receiptsRequired);
     if (badReceipt !== undefined) {
       fail(n, badReceipt);
       break;

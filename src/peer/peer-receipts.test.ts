@@ -1,8 +1,9 @@
 /**
- * Receipts served from the rows a peer stores at commit: blocks of 1, 2, 3, 7 and 500
+ * Receipts served from the hashes a peer stores at commit: blocks of 1, 2, 3, 7 and 500
  * transactions, old blocks, a reopened peer, a ledger written before receipts were stored
- * (read-only it computes them; a writable open migrates it), and a crash in the middle of that
- * migration. Every receipt is checked with `verifyReceipt` against the envelope it covers.
+ * (read-only it computes them; a writable open migrates it), one written with a receipt row per
+ * transaction (schema version 3; a writable open converts it), and a crash in the middle of
+ * either migration. Every receipt is checked with `verifyReceipt` against the envelope it covers.
  * Receipts read right after the commits come from the store's memory of its latest blocks, those
  * after a reopen from the stored rows: the two must be the same.
  */
@@ -120,22 +121,56 @@ function fromStore(store: LedgerStore, txId: string): Receipt | undefined {
 function makeOldSchema(path: string): void {
   const db = new Database(path);
   try {
-    db.exec("DROP TABLE receipt_txs; DROP TABLE receipt_blocks; DELETE FROM meta WHERE name = 'schema_version';");
+    db.exec("DROP TABLE receipt_blocks; DELETE FROM meta WHERE name = 'schema_version';");
   } finally {
     db.close();
   }
 }
 
-function receiptTables(path: string): { tables: number; blocks: number | undefined; version: unknown } {
-  const db = new Database(path, { readonly: true });
+/** Turns a copy of a ledger into one of schema version 3: a receipt row per transaction with its packed path, no hashes column. */
+function makeVersion3Schema(path: string): void {
+  const store = openSqliteLedgerStore(path, { readonly: true });
+  const rows: { block: number; tx: number; env: Uint8Array; leaf: Uint8Array; path: Uint8Array }[] = [];
   try {
-    const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name IN ('receipt_txs', 'receipt_blocks')").get() as { n: number };
-    const blocks = tables.n === 2 ? (db.prepare('SELECT COUNT(*) AS n FROM receipt_blocks').get() as { n: number }).n : undefined;
-    const version = (db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: unknown } | undefined)?.value;
-    return { tables: tables.n, blocks, version };
+    for (let n = 0; n < store.height(); n++) {
+      store.proofs(n)?.txs.forEach((t, tx) => rows.push({ block: n, tx, env: t.envelopeHash, leaf: t.leafHash, path: t.path }));
+    }
+  } finally {
+    void store.close();
+  }
+  const db = new Database(path);
+  try {
+    db.exec(`CREATE TABLE receipt_txs (block INTEGER NOT NULL, tx INTEGER NOT NULL, env_hash BLOB NOT NULL, leaf BLOB NOT NULL, path BLOB NOT NULL,
+      PRIMARY KEY (block, tx)) WITHOUT ROWID; ALTER TABLE receipt_blocks DROP COLUMN hashes; UPDATE meta SET value = '3' WHERE name = 'schema_version';`);
+    const insert = db.prepare('INSERT INTO receipt_txs (block, tx, env_hash, leaf, path) VALUES (?, ?, ?, ?, ?)');
+    db.transaction(() => { for (const r of rows) insert.run(r.block, r.tx, r.env, r.leaf, r.path); })();
   } finally {
     db.close();
   }
+}
+
+/** The receipt tables of a ledger file, its receipt rows, those with hashes, the bytes of those hashes, and its schema version. */
+function receiptTables(path: string): { tables: string; blocks: number | undefined; filled: number | undefined; hashBytes: number | undefined; version: unknown } {
+  const db = new Database(path, { readonly: true });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE name IN ('receipt_txs', 'receipt_blocks') ORDER BY name").all() as { name: string }[]).map((t) => t.name).join(' ');
+    const hasHashes = tables.includes('receipt_blocks') && (db.pragma('table_info(receipt_blocks)') as { name: string }[]).some((c) => c.name === 'hashes');
+    const blocks = tables.includes('receipt_blocks') ? (db.prepare('SELECT COUNT(*) AS n FROM receipt_blocks').get() as { n: number }).n : undefined;
+    const filled = hasHashes ? db.prepare('SELECT COUNT(hashes) AS n, SUM(LENGTH(hashes)) AS bytes FROM receipt_blocks').get() as { n: number; bytes: number | null } : undefined;
+    const version = (db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: unknown } | undefined)?.value;
+    return { tables, blocks, filled: filled?.n, hashBytes: filled === undefined ? undefined : (filled.bytes ?? 0), version };
+  } finally {
+    db.close();
+  }
+}
+
+/** Opens a ledger for writing in a child process, one block a migration batch, and SIGKILLs it inside the third batch's transaction. */
+function migrateUntilKilled(path: string): void {
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `const { openSqliteLedgerStore } = await import(${JSON.stringify(STORE_MODULE)}); openSqliteLedgerStore(${JSON.stringify(path)}, { migrationBatchTxs: 1 });`], {
+    env: { ...process.env, SILK_KILL_POINT: 'during-receipt-migration', SILK_KILL_AFTER: '3' },
+    encoding: 'utf8',
+  });
+  assert.equal(child.signal, 'SIGKILL', `the child died at the kill point (status ${child.status}, stderr ${child.stderr})`);
 }
 
 describe('receipts from stored inclusion proofs', () => {
@@ -182,15 +217,9 @@ describe('receipts from stored inclusion proofs', () => {
     assert.ok(original.some((r) => r.treeSize === 500 && r.path.length === 9));
   });
 
-  it('store one receipt row per transaction and per block, with the schema version', () => {
-    const db = new Database(ledger, { readonly: true });
-    try {
-      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM receipt_blocks').get() as { n: number }).n, height);
-      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM receipt_txs WHERE block > 0').get() as { n: number }).n, all.length);
-    } finally {
-      db.close();
-    }
-    assert.equal(receiptTables(ledger).version, String(LEDGER_SCHEMA_VERSION));
+  it('store one receipt row per block with 64 bytes of hashes per transaction, and the schema version', () => {
+    // The genesis block's configuration transaction has its hashes too.
+    assert.deepEqual(receiptTables(ledger), { tables: 'receipt_blocks', blocks: height, filled: height, hashBytes: 64 * (all.length + 1), version: String(LEDGER_SCHEMA_VERSION) });
   });
 
   it('serve the same receipts after a reopen', async () => {
@@ -215,7 +244,7 @@ describe('receipts from stored inclusion proofs', () => {
     } finally {
       await store.close();
     }
-    assert.deepEqual(receiptTables(old), { tables: 0, blocks: undefined, version: undefined });
+    assert.deepEqual(receiptTables(old), { tables: '', blocks: undefined, filled: undefined, hashBytes: undefined, version: undefined });
     assert.equal((await verifyLedgerFile(old)).ok, true, 'an older ledger verifies without receipt rows');
   });
 
@@ -231,7 +260,7 @@ describe('receipts from stored inclusion proofs', () => {
       } finally {
         await peer.close();
       }
-      assert.deepEqual(receiptTables(old), { tables: 2, blocks: height, version: String(LEDGER_SCHEMA_VERSION) });
+      assert.deepEqual(receiptTables(old), receiptTables(ledger));
       const v = await verifyLedgerFile(old);
       assert.deepEqual(v.problems, []);
     } finally {
@@ -239,18 +268,63 @@ describe('receipts from stored inclusion proofs', () => {
     }
   });
 
+  it('convert a version 3 ledger (a receipt row per transaction) on a writable open, serving the same receipts before and after', async () => {
+    const peerDir = tempDir('silk-receipts-v3-');
+    try {
+      const old = join(peerDir.path, `${CHAIN}.sqlite`);
+      copyFileSync(ledger, old);
+      makeVersion3Schema(old);
+      assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks receipt_txs', blocks: height, filled: undefined, hashBytes: undefined, version: '3' });
+      assert.deepEqual((await verifyLedgerFile(old)).problems, [], 'a version 3 ledger verifies with its rows per transaction');
+      const readOnly = openSqliteLedgerStore(old, { readonly: true });
+      try {
+        assert.deepEqual(checkReceipts((txId) => fromStore(readOnly, txId), all), original, 'read-only, a version 3 ledger computes its receipts from the blocks');
+      } finally {
+        await readOnly.close();
+      }
+      const peer = await openPeer(peerDir.path);
+      try {
+        assert.deepEqual(checkReceipts((txId) => peer.receipt(CHAIN, txId), all), original);
+      } finally {
+        await peer.close();
+      }
+      assert.deepEqual(receiptTables(old), receiptTables(ledger), 'the per-transaction rows are gone, every block has its hashes');
+      assert.deepEqual((await verifyLedgerFile(old)).problems, []);
+    } finally {
+      peerDir.cleanup();
+    }
+  });
+
+  it('resume a version 3 conversion a crash interrupted from its last committed batch', async () => {
+    const old = join(copies.path, 'crashed-v3.sqlite');
+    copyFileSync(ledger, old);
+    makeVersion3Schema(old);
+    migrateUntilKilled(old);
+    // Blocks 0 and 1 have their hashes; the old rows and the version stay until the end.
+    assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks receipt_txs', blocks: height, filled: 2, hashBytes: 64 * 2, version: '3' });
+    const half = openSqliteLedgerStore(old, { readonly: true });
+    try {
+      assert.deepEqual(checkReceipts((txId) => fromStore(half, txId), all), original, 'a half-converted ledger read-only mixes stored and computed receipts');
+    } finally {
+      await half.close();
+    }
+    assert.deepEqual((await verifyLedgerFile(old)).problems, []);
+    const store = openSqliteLedgerStore(old);
+    try {
+      assert.deepEqual(checkReceipts((txId) => fromStore(store, txId), all), original);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(receiptTables(old), receiptTables(ledger));
+  });
+
   it('resume a migration a crash interrupted from its last committed batch', async () => {
     const old = join(copies.path, 'crashed.sqlite');
     copyFileSync(ledger, old);
     makeOldSchema(old);
-    // One block per batch; the process dies inside the third batch's transaction.
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `const { openSqliteLedgerStore } = await import(${JSON.stringify(STORE_MODULE)}); openSqliteLedgerStore(${JSON.stringify(old)}, { migrationBatchTxs: 1 });`], {
-      env: { ...process.env, SILK_KILL_POINT: 'during-receipt-migration', SILK_KILL_AFTER: '3' },
-      encoding: 'utf8',
-    });
-    assert.equal(child.signal, 'SIGKILL', `the child died at the kill point (status ${child.status}, stderr ${child.stderr})`);
+    migrateUntilKilled(old);
     // The first two batches (blocks 0 and 1) are committed; the version is not written yet.
-    assert.deepEqual(receiptTables(old), { tables: 2, blocks: 2, version: undefined });
+    assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks', blocks: 2, filled: 2, hashBytes: 64 * 2, version: undefined });
     const half = openSqliteLedgerStore(old, { readonly: true });
     try {
       assert.deepEqual(checkReceipts((txId) => fromStore(half, txId), all), original, 'a half-migrated ledger read-only mixes stored and computed receipts');
@@ -265,29 +339,30 @@ describe('receipts from stored inclusion proofs', () => {
     } finally {
       await store.close();
     }
-    assert.deepEqual(receiptTables(old), { tables: 2, blocks: height, version: String(LEDGER_SCHEMA_VERSION) });
+    assert.deepEqual(receiptTables(old), receiptTables(ledger));
     assert.deepEqual((await verifyLedgerFile(old)).problems, []);
   });
 
-  it('let the verifier name a flipped byte of a stored path in the 500-transaction block', async () => {
+  it('let the verifier name a flipped byte of a stored leaf hash in the 500-transaction block', async () => {
     const copy = join(copies.path, 'tampered.sqlite');
     copyFileSync(ledger, copy);
     const block = sized[4]?.[0]?.block;
     assert.ok(block !== undefined);
     const db = new Database(copy);
     try {
-      const row = db.prepare<[number], { path: Buffer }>('SELECT path FROM receipt_txs WHERE block = ? AND tx = 123').get(block);
-      assert.ok(row !== undefined && row.path.length === 9 * 32);
-      const path = Buffer.from(row.path);
-      path[40] = (path[40] ?? 0) ^ 0x01;
-      db.prepare('UPDATE receipt_txs SET path = ? WHERE block = ? AND tx = 123').run(path, block);
+      const row = db.prepare<[number], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = ?').get(block);
+      assert.ok(row !== undefined && row.hashes.length === 500 * 64);
+      const hashes = Buffer.from(row.hashes);
+      // Tx 123's leaf hash: the second half of its 64 bytes.
+      hashes[123 * 64 + 40] = (hashes[123 * 64 + 40] ?? 0) ^ 0x01;
+      db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = ?').run(hashes, block);
     } finally {
       db.close();
     }
     const v = await verifyLedgerFile(copy);
     assert.equal(v.ok, false);
     assert.equal(v.problems[0]?.block, block);
-    assert.match(JSON.stringify(v.problems), /inclusion path of tx 123/);
+    assert.match(JSON.stringify(v.problems), /leaf hash of tx 123/);
   });
 
   it('refuse a ledger of a newer schema version', () => {

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import { isSilkError } from '../errors.js';
 import { allInclusionProofs, merkleLeafHash, packInclusionPath } from '../ledger/merkle.js';
 import { fromCommitMessage, toCommitMessage } from './commit-message.js';
+import { toStoredCommit } from './ledger-commit.js';
+import { storedTxProofs } from './receipt-hashes.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
 
 const bytes = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
@@ -31,14 +33,16 @@ function commitOf(n: number): BlockCommit {
   };
 }
 
-const plainProofs = (c: BlockCommit): unknown => c.proofs.txs.map((t) => [Buffer.from(t.envelopeHash).toString('hex'), Buffer.from(t.leafHash).toString('hex'), Buffer.from(t.path).toString('hex')]);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const plainProofs = (txs: BlockCommit['proofs']['txs']): unknown => txs.map((t) => [hex(t.envelopeHash), hex(t.leafHash), hex(t.path)]);
 
 describe('commit message to a writer thread', () => {
-  it('carries every receipt path through a thread boundary, the caller\'s commit untouched', async () => {
-    // 13 leaves: paths of 4 hashes and the last leaf's of 2, so entries differ in length.
+  it('carries the receipt hashes through a thread boundary, from which every path is derived again', async () => {
+    // 13 leaves: paths of 4 hashes and the last leaf's of 2.
     const c = commitOf(13);
-    const before = plainProofs(c);
-    const { message, transfer } = toCommitMessage(c);
+    const before = plainProofs(c.proofs.txs);
+    const { message, transfer } = toCommitMessage(toStoredCommit(c));
+    assert.equal(message.receipts.hashes.length, 13 * 64, 'two hashes a transaction, no paths');
     // Through a real structured clone with the transfer, as postMessage does.
     const { port1, port2 } = new MessageChannel();
     const received = new Promise<unknown>((resolve) => port2.once('message', resolve));
@@ -46,31 +50,32 @@ describe('commit message to a writer thread', () => {
     const back = fromCommitMessage((await received) as typeof message);
     port1.close();
     port2.close();
-    assert.deepEqual(plainProofs(back), before);
-    assert.deepEqual(plainProofs(c), before, 'moving the packed buffer leaves the caller\'s arrays intact');
+    assert.equal(message.receipts.hashes.length, 0, 'the buffer was moved, not copied');
+    assert.deepEqual(plainProofs(storedTxProofs(back.receipts.hashes, back.codes.length, back.number)), before);
+    assert.deepEqual(plainProofs(c.proofs.txs), before, 'the caller\'s receipt material is untouched');
+    assert.equal('proofs' in back, false, 'the paths do not travel');
     assert.deepEqual(back.txIndex, c.txIndex);
     assert.deepEqual(back.writes, c.writes);
     assert.equal(back.number, 7);
-    assert.deepEqual(c.proofs.txs.map((t) => t.path.length / 32), [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2]);
   });
 
   it('carries a block of one transaction (an empty path) and an empty block', () => {
     for (const n of [0, 1]) {
       const c = commitOf(n);
-      assert.deepEqual(plainProofs(fromCommitMessage(toCommitMessage(c).message)), plainProofs(c));
+      const back = fromCommitMessage(toCommitMessage(toStoredCommit(c)).message);
+      assert.deepEqual(plainProofs(storedTxProofs(back.receipts.hashes, n, 7)), plainProofs(c.proofs.txs));
     }
   });
 
-  it('refuses receipt material that is not whole hashes, and a packed buffer cut short', () => {
+  it('refuses hashes that are not 32 bytes, and stored hashes of another length than the block', () => {
     const c = commitOf(3);
-    const odd = { ...c, proofs: { ...c.proofs, txs: [{ ...c.proofs.txs[0]!, path: bytes(33) }] } };
-    assert.throws(() => toCommitMessage(odd), (e) => isSilkError(e, 'INTERNAL') && /tx 0/.test(e.message));
-    const { message } = toCommitMessage(c);
-    for (const cut of [message.proofs.packed.subarray(0, message.proofs.packed.length - 1), new Uint8Array(0)]) {
-      assert.throws(() => fromCommitMessage({ ...message, proofs: { ...message.proofs, packed: cut } }), (e) => isSilkError(e, 'INTERNAL') && /does not unpack/.test(e.message));
+    const odd = { ...c, proofs: { ...c.proofs, txs: [{ ...c.proofs.txs[0]!, leafHash: bytes(33) }] } };
+    assert.throws(() => toStoredCommit(odd), (e) => isSilkError(e, 'INTERNAL') && /tx 0/.test(e.message));
+    const stored = toStoredCommit(c);
+    for (const wrong of [stored.receipts.hashes.subarray(0, 3 * 64 - 1), new Uint8Array(0), new Uint8Array(3 * 64 + 1)]) {
+      assert.throws(() => fromCommitMessage({ ...stored, receipts: { ...stored.receipts, hashes: wrong } }), (e) => isSilkError(e, 'INTERNAL') && /receipt material of 3 transactions/.test(e.message));
     }
-    const longer = new Uint8Array(message.proofs.packed.length + 1);
-    longer.set(message.proofs.packed);
-    assert.throws(() => fromCommitMessage({ ...message, proofs: { ...message.proofs, packed: longer } }), (e) => isSilkError(e, 'INTERNAL'));
+    const shared = new Uint8Array(4 * 64).subarray(64);
+    assert.throws(() => toCommitMessage({ ...stored, receipts: { ...stored.receipts, hashes: shared } }), (e) => isSilkError(e, 'INTERNAL') && /cannot be moved/.test(e.message));
   });
 });

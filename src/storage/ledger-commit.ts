@@ -9,7 +9,22 @@ import { SilkError } from '../errors.js';
 import { encodeBlockWrites, txIdBytes } from './block-writes.js';
 import { killPoint } from './kill-points.js';
 import type { IndexFlush } from './pending-index.js';
+import { storedReceiptMaterial, type StoredReceiptMaterial } from './receipt-hashes.js';
 import type { BlockCommit } from './sqlite-ledger-store.js';
+
+/** A block commit as it is written: its receipt material in the stored form (receipt-hashes.ts). */
+export interface StoredCommit extends Omit<BlockCommit, 'proofs'> {
+  readonly receipts: StoredReceiptMaterial;
+}
+
+/**
+ * A commit in the form it is written: the receipt paths dropped, the hashes packed.
+ * @throws SilkError INTERNAL when the receipt material is not whole 32-byte hashes
+ */
+export function toStoredCommit(c: BlockCommit): StoredCommit {
+  const { proofs, ...rest } = c;
+  return { ...rest, receipts: storedReceiptMaterial(c.number, proofs) };
+}
 
 /**
  * Pages the write-ahead log grows to before a commit copies it back into the database file
@@ -21,10 +36,8 @@ import type { BlockCommit } from './sqlite-ledger-store.js';
  */
 export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-/** Stores a block's share of its receipts (the commit and the migration of older ledgers). */
-export const INSERT_RECEIPT_BLOCK = 'INSERT OR REPLACE INTO receipt_blocks (number, header, orderer_sig, codes, commit_hash, peer_sig) VALUES (?, ?, ?, ?, ?, ?)';
-/** Stores one transaction's share of its receipt. */
-export const INSERT_RECEIPT_TX = 'INSERT OR REPLACE INTO receipt_txs (block, tx, env_hash, leaf, path) VALUES (?, ?, ?, ?, ?)';
+/** Stores a block's receipt material (the commit and the migration of older ledgers; receipt-hashes.ts). */
+export const INSERT_RECEIPT_BLOCK = 'INSERT OR REPLACE INTO receipt_blocks (number, header, orderer_sig, codes, commit_hash, peer_sig, hashes) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 /** Stores a block's index record (block-writes.ts). */
 export const INSERT_BLOCK_WRITES = 'INSERT OR REPLACE INTO block_writes (number, writes) VALUES (?, ?)';
@@ -38,7 +51,7 @@ export const SET_INDEX_SAVEPOINT = "INSERT INTO meta (name, value) VALUES ('inde
 /** The functions writing a ledger: a block with everything it changes, or index rows alone. */
 export interface BlockCommitter {
   /** Commits one block atomically (IMMEDIATE transaction), with the index rows it carries. */
-  commit(c: BlockCommit): void;
+  commit(c: StoredCommit): void;
   /** Writes index rows and the index savepoint in their own transaction (a flush without a block). */
   flush(f: IndexFlush): void;
 }
@@ -60,7 +73,6 @@ export function createBlockCommitter(db: Database.Database): BlockCommitter {
     txIndex: db.prepare(INSERT_TX),
     setIndexSavepoint: db.prepare(SET_INDEX_SAVEPOINT),
     receiptBlock: db.prepare(INSERT_RECEIPT_BLOCK),
-    receiptTx: db.prepare(INSERT_RECEIPT_TX),
     setSavepoint: db.prepare("INSERT INTO meta (name, value) VALUES ('savepoint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
   };
   const writeIndex = (f: IndexFlush): void => {
@@ -68,7 +80,7 @@ export function createBlockCommitter(db: Database.Database): BlockCommitter {
     for (const [txId, block, tx, code] of f.txs) q.txIndex.run(txIdBytes(txId), block, tx, code);
     q.setIndexSavepoint.run(f.savepoint);
   };
-  const commitTx = db.transaction((c: BlockCommit) => {
+  const commitTx = db.transaction((c: StoredCommit) => {
     killPoint('before-block-insert');
     q.insertBlock.run(c.number, c.hash, c.bytes, c.codes, c.commitHash, c.peerSignature, c.timestamp);
     killPoint('after-block-insert');
@@ -79,9 +91,8 @@ export function createBlockCommitter(db: Database.Database): BlockCommitter {
     }
     q.blockWrites.run(c.number, encodeBlockWrites(c.txIndex, c.writes));
     if (c.index !== undefined) writeIndex(c.index);
-    const { proofs } = c;
-    q.receiptBlock.run(c.number, proofs.header, proofs.ordererSignature, c.codes, c.commitHash, c.peerSignature);
-    proofs.txs.forEach((t, i) => q.receiptTx.run(c.number, i, t.envelopeHash, t.leafHash, t.path));
+    const { receipts } = c;
+    q.receiptBlock.run(c.number, receipts.header, receipts.ordererSignature, c.codes, c.commitHash, c.peerSignature, receipts.hashes);
     q.setSavepoint.run(c.number);
     killPoint('after-state-writes');
     killPoint('before-commit');

@@ -11,12 +11,12 @@ import { Worker } from 'node:worker_threads';
 import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
 import { toCommitMessage } from './commit-message.js';
 import type { IndexFlush } from './pending-index.js';
-import type { BlockCommit } from './sqlite-ledger-store.js';
+import type { StoredCommit } from './ledger-commit.js';
 
 /** One ledger's handle on its writer thread. */
 export interface LedgerWriter {
   /** Commits a block on the writer thread. @throws SilkError STORAGE_FULL, INTERNAL */
-  commit(c: BlockCommit): Promise<void>;
+  commit(c: StoredCommit): Promise<void>;
   /** Writes index rows without a block on the writer thread. @throws SilkError STORAGE_FULL, INTERNAL */
   flush(f: IndexFlush): Promise<void>;
   /** Closes the ledger's write connection; the thread stops when it has no ledger left. */

@@ -3,7 +3,7 @@
  * world state (JSON text with versions), each block's index record (`block_writes`: its tx ids
  * and state writes, block-writes.ts), key history, the tx index and each block's receipt
  * material (header, orderer signature, commit statement parts, and per transaction its
- * envelope hash, leaf hash and inclusion path). A block and everything it changes land in one
+ * envelope hash and leaf hash: receipt-hashes.ts; inclusion paths are derived on read). A block and everything it changes land in one
  * SQLite transaction (WAL, synchronous=FULL), so a crash leaves either the whole block or none
  * of it.
  *
@@ -20,7 +20,7 @@ import { decodeBlock } from '../ledger/block.js';
 import { MERKLE_HASH_LENGTH, unpackInclusionPath } from '../ledger/merkle.js';
 import { computeBlockProofs, type BlockProofs, type TxProof } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
-import { createBlockCommitter, WAL_AUTOCHECKPOINT_PAGES } from './ledger-commit.js';
+import { createBlockCommitter, toStoredCommit, WAL_AUTOCHECKPOINT_PAGES } from './ledger-commit.js';
 import { openLedgerIndex, openLegacyIndex, type LedgerIndex } from './ledger-index.js';
 import type { IndexFlush } from './pending-index.js';
 import { StateCache } from './state-cache.js';
@@ -28,6 +28,7 @@ import { TxIdFilter } from './txid-filter.js';
 import { openLedgerWriter } from './ledger-writer-pool.js';
 import { INDEX_TABLES_SQL } from './index-migration.js';
 import { migrateLedger } from './receipt-migration.js';
+import { storedTxProof, storedTxProofs } from './receipt-hashes.js';
 
 /** A stored state value with its version and key-level policy. */
 export interface StoredState {
@@ -66,7 +67,10 @@ export interface BlockCommit extends StoredBlock {
   /** Tx ids the block claims (64 lowercase hex digits); an id an earlier block claimed keeps its first location. */
   readonly txIndex: readonly { readonly txId: string; readonly tx: number; readonly code: number }[];
   readonly writes: readonly StateWrite[];
-  /** The block's receipt material (`computeBlockProofs`), stored so receipts need no decoding. */
+  /**
+   * The block's receipt material (`computeBlockProofs`): its hashes are stored so receipts need
+   * no decoding (receipt-hashes.ts), and the whole of it is kept in memory for the latest blocks.
+   */
   readonly proofs: BlockProofs;
   /**
    * Key history and tx index rows to write with the block, sorted, and the new
@@ -124,19 +128,14 @@ CREATE TABLE IF NOT EXISTS state (ns TEXT NOT NULL, key TEXT NOT NULL, value TEX
 ${INDEX_TABLES_SQL}
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS receipt_blocks (number INTEGER PRIMARY KEY, header BLOB NOT NULL, orderer_sig BLOB NOT NULL, codes BLOB NOT NULL,
-  commit_hash BLOB NOT NULL, peer_sig BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS receipt_txs (block INTEGER NOT NULL, tx INTEGER NOT NULL, env_hash BLOB NOT NULL, leaf BLOB NOT NULL, path BLOB NOT NULL,
-  PRIMARY KEY (block, tx)) WITHOUT ROWID;
+  commit_hash BLOB NOT NULL, peer_sig BLOB NOT NULL, hashes BLOB);
 `;
 
-/** A receipt's rows: one statement, two primary-key reads. */
-const RECEIPT_SQL = `SELECT r.env_hash, r.leaf, r.path, b.header, b.orderer_sig, b.codes, b.commit_hash, b.peer_sig
-  FROM receipt_txs r JOIN receipt_blocks b ON b.number = r.block WHERE r.block = ? AND r.tx = ?`;
+/** A block's receipt row: one primary-key read (`hashes` is NULL until a migration fills it). */
+const RECEIPT_SQL = 'SELECT header, orderer_sig, codes, commit_hash, peer_sig, hashes FROM receipt_blocks WHERE number = ?';
 
 interface ReceiptRow {
-  env_hash: Buffer;
-  leaf: Buffer;
-  path: Buffer;
+  hashes: Buffer | null;
   header: Buffer;
   orderer_sig: Buffer;
   codes: Buffer;
@@ -202,13 +201,19 @@ export interface LedgerStore {
   /** Where the transaction that first claimed a tx id is; undefined for an unknown or malformed id. */
   tx(txId: string): TxLocation | undefined;
   /**
-   * What the receipt of the transaction at `at` (from {@link LedgerStore.tx}) needs: two
-   * primary-key reads of the receipt rows, no block decoding and no hashing. A ledger not
-   * migrated yet (an older one opened read-only) computes it from the stored block instead.
+   * What the receipt of the transaction at `at` (from {@link LedgerStore.tx}) needs: from memory
+   * for the latest blocks a writing store committed; else one primary-key read of the block's
+   * receipt row and its inclusion path derived from the stored leaf hashes (no block decoding).
+   * A ledger not migrated yet (an older one opened read-only) computes it from the stored block.
    * @throws SilkError LEDGER_CORRUPT when the block or its rows are missing or unreadable
    */
   receipt(at: TxLocation): StoredReceipt;
-  /** A block's stored receipt material, or undefined when none is stored (for verification). */
+  /**
+   * A block's stored receipt material, or undefined when none is stored (for verification): the
+   * paths derived from the stored leaf hashes, or, for a ledger from before version 4, read from
+   * its receipt row per transaction.
+   * @throws SilkError LEDGER_CORRUPT when the stored hashes are not a pair per transaction
+   */
   proofs(n: number): StoredProofs | undefined;
   /** A block's stored index record (block-writes.ts), or undefined when none is stored (for verification). */
   blockWrites(n: number): Uint8Array | undefined;
@@ -283,17 +288,19 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     putMeta: db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     allState: db.prepare<[], { ns: string; key: string; value: string; block: number; tx: number; policy: string | null }>('SELECT ns, key, value, block, tx, policy FROM state ORDER BY ns, key'),
   };
-  // An older ledger opened read-only has no receipt tables: its receipts are computed from blocks.
-  const hasReceiptTables = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'receipt_txs'").get() !== undefined;
-  const rq = hasReceiptTables
+  // An older ledger opened read-only has no stored receipt hashes: its receipts are computed from blocks.
+  const hasReceiptHashes = (db.pragma('table_info(receipt_blocks)') as { name: string }[]).some((c) => c.name === 'hashes');
+  const receiptRow = hasReceiptHashes ? db.prepare<[number], ReceiptRow>(RECEIPT_SQL) : undefined;
+  // A ledger from before version 4 (read-only, or migrating) may still hold a receipt row per transaction.
+  const hasOldTxRows = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'receipt_txs'").get() !== undefined;
+  const oldReceipts = hasOldTxRows
     ? {
-      receipt: db.prepare<[number, number], ReceiptRow>(RECEIPT_SQL),
       block: db.prepare<[number], { header: Buffer; orderer_sig: Buffer; codes: Buffer; commit_hash: Buffer; peer_sig: Buffer }>('SELECT header, orderer_sig, codes, commit_hash, peer_sig FROM receipt_blocks WHERE number = ?'),
       txs: db.prepare<[number], { env_hash: Buffer; leaf: Buffer; path: Buffer }>('SELECT env_hash, leaf, path FROM receipt_txs WHERE block = ? ORDER BY tx'),
     }
     : undefined;
 
-  /** A receipt from the block itself, for a block whose receipt rows are not stored. */
+  /** A receipt from the block itself, for a block whose receipt hashes are not stored. */
   const computedReceipt = (t: TxLocation): StoredReceipt => {
     const stored = q.block.get(t.block);
     if (stored === undefined) throw new SilkError('LEDGER_CORRUPT', `${path}: the tx index names block ${t.block}, which is not stored`, { block: t.block });
@@ -317,10 +324,16 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     if (p !== undefined && ptx !== undefined) {
       return { block: t.block, tx: t.tx, code: t.code, envelopeHash: ptx.envelopeHash, leafHash: ptx.leafHash, path: unpackStoredPath(ptx.path, t.block), header: p.header, ordererSignature: p.ordererSignature, codes: p.codes, commitHash: p.commitHash, peerSignature: p.peerSignature };
     }
-    // No row: an older ledger not migrated yet (read-only), or one migrating (a prefix is done).
-    const r = rq?.receipt.get(t.block, t.tx);
-    if (r === undefined) return computedReceipt(t);
-    return { block: t.block, tx: t.tx, code: t.code, envelopeHash: r.env_hash, leafHash: r.leaf, path: unpackStoredPath(r.path, t.block), header: r.header, ordererSignature: r.orderer_sig, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig };
+    // No hashes: an older ledger not migrated yet (read-only), or one migrating (a prefix is done).
+    const r = receiptRow?.get(t.block);
+    if (r === undefined || r.hashes === null) return computedReceipt(t);
+    let proof;
+    try {
+      proof = storedTxProof(r.hashes, r.codes.length, t.block, t.tx);
+    } catch (e) {
+      throw new SilkError('LEDGER_CORRUPT', `${path}: ${(e as Error).message}`, { block: t.block }, { cause: e });
+    }
+    return { block: t.block, tx: t.tx, code: t.code, envelopeHash: proof.hashes.envelopeHash, leafHash: proof.hashes.leafHash, path: proof.path, header: r.header, ordererSignature: r.orderer_sig, codes: r.codes, commitHash: r.commit_hash, peerSignature: r.peer_sig };
   };
 
   const index = openIndex(db, options);
@@ -380,9 +393,19 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
     },
     receipt: readReceipt,
     proofs(n) {
-      const b = rq?.block.get(n);
-      if (rq === undefined || b === undefined) return undefined;
-      const txs = rq.txs.all(n).map((t): TxProof => ({ envelopeHash: t.env_hash, leafHash: t.leaf, path: t.path }));
+      const b = receiptRow?.get(n);
+      if (b === undefined || b.hashes === null) {
+        const old = oldReceipts?.block.get(n);
+        if (oldReceipts === undefined || old === undefined) return undefined;
+        const txs = oldReceipts.txs.all(n).map((t): TxProof => ({ envelopeHash: t.env_hash, leafHash: t.leaf, path: t.path }));
+        return { header: old.header, ordererSignature: old.orderer_sig, codes: old.codes, commitHash: old.commit_hash, peerSignature: old.peer_sig, txs };
+      }
+      let txs;
+      try {
+        txs = storedTxProofs(b.hashes, b.codes.length, n);
+      } catch (e) {
+        throw new SilkError('LEDGER_CORRUPT', `${path}: ${(e as Error).message}`, { block: n }, { cause: e });
+      }
       return { header: b.header, ordererSignature: b.orderer_sig, codes: b.codes, commitHash: b.commit_hash, peerSignature: b.peer_sig, txs };
     },
     blockWrites(n) {
@@ -399,7 +422,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       if (committer === undefined) throw new SilkError('INTERNAL', `${path} is open read-only: it commits nothing`);
       const staged = index.stage(c, mightContain);
       rememberTxIds(c);
-      committer.commit(staged.commit);
+      committer.commit(toStoredCommit(staged.commit));
       index.committed(staged);
       noteCommitted(c);
     },
@@ -411,7 +434,7 @@ export function openSqliteLedgerStore(path: string, options: OpenLedgerStoreOpti
       const staged = index.stage(c, mightContain);
       rememberTxIds(c);
       try {
-        await writer.commit(staged.commit);
+        await writer.commit(toStoredCommit(staged.commit));
       } catch (e) {
         // A refused commit rolled back, but a writer thread that died may have committed it.
         if (!(e instanceof SilkError) || e.code === 'INTERNAL') {
