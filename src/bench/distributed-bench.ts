@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { measureMachineLimit, type MachineLimit } from './machine-limit.js';
-import { findMaxRate } from './max-rate.js';
+import { findMaxRate, measureAtFoundRate } from './max-rate.js';
 import type { BenchOptions } from './options.js';
 import { verifiesPerTx, buildReport, type WorkloadReport } from './report.js';
 import { preloadKeys } from './preload.js';
@@ -110,13 +110,14 @@ async function measuredRounds(client: DistributedClient, o: BenchOptions, log: (
     rate = search.rate > 0 ? search.rate : Math.max(1, Math.round(closed.tps / 4));
     log(`maximum rate found: ${search.rate} tx/s${search.failedRate === null ? '' : ` (${search.failedRate} was not sustained)`}; measured round: ${o.warmupS} s warm-up + ${o.durationS} s`);
   }
-  const h0 = await client.height();
-  let measured = await presignedRound(client, o.rate === undefined ? 'measured' : 'fixed rate', rate, o.warmupS, o.durationS, log);
-  if (!measured.sustained && o.rate === undefined) {
-    rate = Math.max(1, Math.round(rate * 0.9));
-    log(`the measured round did not keep up; once more at 90 %: ${rate} tx/s`);
-    measured = await presignedRound(client, 'measured (retry)', rate, o.warmupS, o.durationS, log);
-  }
+  // The block size is read over the round whose figures are reported.
+  let h0 = 0;
+  const measuredRound = async (label: string, r: number): Promise<RoundResult> => {
+    h0 = await client.height();
+    return presignedRound(client, label, r, o.warmupS, o.durationS, log);
+  };
+  const measured = o.rate === undefined ? await measureAtFoundRate(rate, measuredRound, log) : await measuredRound('fixed rate', rate);
+  rate = measured.rate;
   const span = await client.blockSpan(h0, await client.height());
   const halfPeak = o.rate === undefined ? await presignedRound(client, 'half peak', Math.max(1, Math.round(rate / 2)), 0, Math.max(plan.probeS, o.durationS / 2), log) : undefined;
   return { measured, halfPeak, closedLoopTps, probes, blockSizeAvg: span.blocks > 0 ? span.txs / span.blocks : 0 };

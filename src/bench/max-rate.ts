@@ -1,7 +1,8 @@
 /**
  * The maximum-rate search: the highest fixed rate at which the network keeps up. It starts from
  * the closed-loop throughput, steps up (×1.2) or down (×0.8) with short open-loop probe rounds
- * until it brackets the knee, then bisects the bracket to within 5 % (or the probe budget).
+ * until it brackets the knee, then bisects the bracket to within 5 % (or the probe budget). The
+ * measured round then runs at the rate found, stepping down while it does not keep up.
  */
 import type { BenchNetwork } from './bench-network.js';
 import { growthText, runFixedRateRound, type RoundResult } from './rounds.js';
@@ -81,4 +82,27 @@ export async function findMaxRate(bn: BenchNetwork, spec: MaxRateSearchSpec): Pr
     await probe(mid);
   }
   return { rate: bracket.lo, failedRate: bracket.hi, probes };
+}
+
+/** Measured rounds tried at most: at the rate found, then each at 90 % of the last while one does not keep up. */
+export const MEASURED_ROUND_ATTEMPTS = 3;
+
+/**
+ * The measured round at the rate the search found, run again at 90 % of the last rate while a
+ * round does not keep up, at most {@link MEASURED_ROUND_ATTEMPTS} rounds. A long round can fall
+ * behind at a rate the short probes held; the maximum rate is one that keeps up, so its figures
+ * come from the first round that did (or from the last attempt, reported as not sustained).
+ * @param rate the rate the search found
+ * @param round runs one measured round (the label names the attempt)
+ * @example const measured = await measureAtFoundRate(search.rate, (label, r) => runFixedRateRound(bn, { label, rate: r, ... }), log)
+ */
+export async function measureAtFoundRate(rate: number, round: (label: string, rate: number) => Promise<RoundResult>, log: (line: string) => void): Promise<RoundResult> {
+  let measured = await round('measured', rate);
+  let next = rate;
+  for (let attempt = 2; !measured.sustained && attempt <= MEASURED_ROUND_ATTEMPTS; attempt++) {
+    next = Math.max(1, Math.round(next * 0.9));
+    log(`the measured round did not keep up; once more at 90 %: ${next} tx/s`);
+    measured = await round(`measured (retry ${attempt - 1})`, next);
+  }
+  return measured;
 }

@@ -5,7 +5,7 @@
  */
 import { openBenchNetwork, type BenchNetwork } from './bench-network.js';
 import { measureMachineLimit, type MachineLimit } from './machine-limit.js';
-import { findMaxRate } from './max-rate.js';
+import { findMaxRate, measureAtFoundRate } from './max-rate.js';
 import { measureEncodeCost, measureSignatureCosts, type SignatureCosts } from './micro-costs.js';
 import type { BenchOptions } from './options.js';
 import { buildReport, cpuOutsideSignatures, verifyAccounting, type VerifyAccounting, type WorkloadReport } from './report.js';
@@ -101,14 +101,12 @@ async function measuredRounds(bn: BenchNetwork, o: BenchOptions, plan: Plan, log
   const search = await findMaxRate(bn, { startRate: closed.tps, probeS: plan.probeS, maxProbes: plan.maxProbes, log });
   let rate = search.rate > 0 ? search.rate : Math.max(1, Math.round(closed.tps / 4));
   log(`maximum rate found: ${search.rate} tx/s${search.failedRate === null ? '' : ` (${search.failedRate} was not sustained)`}; measured round: ${o.warmupS} s warm-up + ${o.durationS} s`);
-  let measured = await runFixedRateRound(bn, { label: 'measured', rate, warmupS: o.warmupS, durationS: o.durationS, progress: log });
-  log(describeRound(measured));
-  if (!measured.sustained) {
-    rate = Math.max(1, Math.round(rate * 0.9));
-    log(`the measured round did not keep up; once more at 90 %: ${rate} tx/s`);
-    measured = await runFixedRateRound(bn, { label: 'measured (retry)', rate, warmupS: o.warmupS, durationS: o.durationS, progress: log });
-    log(describeRound(measured));
-  }
+  const measured = await measureAtFoundRate(rate, async (label, r) => {
+    const result = await runFixedRateRound(bn, { label, rate: r, warmupS: o.warmupS, durationS: o.durationS, progress: log });
+    log(describeRound(result));
+    return result;
+  }, log);
+  rate = measured.rate;
   const halfRate = Math.max(1, Math.round(rate / 2));
   const halfPeak = await runFixedRateRound(bn, { label: 'half peak', rate: halfRate, warmupS: 0, durationS: Math.max(plan.probeS, o.durationS / 2), progress: log });
   log(describeRound(halfPeak));

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MEASURED_ROUND_ATTEMPTS, measureAtFoundRate } from './max-rate.js';
+import type { RoundResult } from './rounds.js';
+
+/** A round at `rate` that keeps up only at or below `keepsUpAt`. */
+function roundOf(label: string, rate: number, keepsUpAt: number): RoundResult {
+  return { label, rate, sustained: rate <= keepsUpAt, tps: Math.min(rate, keepsUpAt) } as RoundResult;
+}
+
+describe('the measured round at the rate the search found', () => {
+  const run = async (found: number, keepsUpAt: number): Promise<{ result: RoundResult; calls: string[]; log: string[] }> => {
+    const calls: string[] = [];
+    const log: string[] = [];
+    const result = await measureAtFoundRate(found, (label, rate) => {
+      calls.push(`${label} @ ${rate}`);
+      return Promise.resolve(roundOf(label, rate, keepsUpAt));
+    }, (line) => log.push(line));
+    return { result, calls, log };
+  };
+
+  it('runs once when the round keeps up', async () => {
+    const { result, calls, log } = await run(1872, 2000);
+    assert.deepEqual(calls, ['measured @ 1872']);
+    assert.equal(result.sustained, true);
+    assert.deepEqual(log, []);
+  });
+
+  it('steps down by 10 % a round until one keeps up, and reports that one', async () => {
+    const { result, calls, log } = await run(1000, 850);
+    assert.deepEqual(calls, ['measured @ 1000', 'measured (retry 1) @ 900', 'measured (retry 2) @ 810']);
+    assert.equal(result.rate, 810);
+    assert.equal(result.sustained, true);
+    assert.equal(log.length, 2);
+    assert.match(log[1] ?? '', /once more at 90 %: 810 tx\/s/);
+  });
+
+  it(`stops after ${MEASURED_ROUND_ATTEMPTS} rounds, reporting the last as not sustained`, async () => {
+    const { result, calls } = await run(1000, 100);
+    assert.equal(calls.length, MEASURED_ROUND_ATTEMPTS);
+    assert.equal(result.rate, 810);
+    assert.equal(result.sustained, false);
+  });
+});
