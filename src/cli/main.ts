@@ -8,6 +8,7 @@ import { isSilkError } from '../errors.js';
 import { EXIT, UsageError, type Command } from './cli-support.js';
 import { backupCommand } from './commands/backup.js';
 import { blockCommand } from './commands/block.js';
+import { compactCommand } from './commands/compact.js';
 import { epcisCommand } from './commands/epcis.js';
 import { guardiansCommand } from './commands/guardians.js';
 import { identityCommand } from './commands/identity.js';
@@ -38,6 +39,9 @@ Usage:
   silk restore --from DIR [--data DIR] [--peer NAME] [--chain NAME] [--json]
                                           put backed-up ledgers back while the network is stopped;
                                           peers catch up from the ordering service on the next start
+  silk compact [--data DIR] [--peer NAME] [--chain NAME] [--json]
+                                          while the network is stopped: bring the peers' ledgers to
+                                          this release's schema and give their free pages back
   silk network up [--dir DIR] [--orgs N|--demo] [--base-port P] [--json]
                                           run a distributed network on this machine: 3 etcd members,
                                           2 orderers, one peer process per org (DIR/network.yaml)
@@ -117,6 +121,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   backup: backupCommand,
   restore: restoreCommand,
   verify: verifyCommand,
+  compact: compactCommand,
   status: statusCommand,
   block: blockCommand,
   tx: txCommand,

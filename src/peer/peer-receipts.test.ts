@@ -28,6 +28,7 @@ import { encodeEnvelope, TX_FORMAT_VERSION } from '../ledger/transaction.js';
 import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
 import { openSqliteLedgerStore, type LedgerStore } from '../storage/sqlite-ledger-store.js';
 import { tempDir } from '../testing/fixtures.js';
+import { makeVersion3Ledger } from '../testing/ledger-schemas.js';
 import { verifyLedgerFile } from './ledger-verifier.js';
 import { createPeer, type Peer } from './peer.js';
 
@@ -122,28 +123,6 @@ function makeOldSchema(path: string): void {
   const db = new Database(path);
   try {
     db.exec("DROP TABLE receipt_blocks; DELETE FROM meta WHERE name = 'schema_version';");
-  } finally {
-    db.close();
-  }
-}
-
-/** Turns a copy of a ledger into one of schema version 3: a receipt row per transaction with its packed path, no hashes column. */
-function makeVersion3Schema(path: string): void {
-  const store = openSqliteLedgerStore(path, { readonly: true });
-  const rows: { block: number; tx: number; env: Uint8Array; leaf: Uint8Array; path: Uint8Array }[] = [];
-  try {
-    for (let n = 0; n < store.height(); n++) {
-      store.proofs(n)?.txs.forEach((t, tx) => rows.push({ block: n, tx, env: t.envelopeHash, leaf: t.leafHash, path: t.path }));
-    }
-  } finally {
-    void store.close();
-  }
-  const db = new Database(path);
-  try {
-    db.exec(`CREATE TABLE receipt_txs (block INTEGER NOT NULL, tx INTEGER NOT NULL, env_hash BLOB NOT NULL, leaf BLOB NOT NULL, path BLOB NOT NULL,
-      PRIMARY KEY (block, tx)) WITHOUT ROWID; ALTER TABLE receipt_blocks DROP COLUMN hashes; UPDATE meta SET value = '3' WHERE name = 'schema_version';`);
-    const insert = db.prepare('INSERT INTO receipt_txs (block, tx, env_hash, leaf, path) VALUES (?, ?, ?, ?, ?)');
-    db.transaction(() => { for (const r of rows) insert.run(r.block, r.tx, r.env, r.leaf, r.path); })();
   } finally {
     db.close();
   }
@@ -273,7 +252,7 @@ describe('receipts from stored inclusion proofs', () => {
     try {
       const old = join(peerDir.path, `${CHAIN}.sqlite`);
       copyFileSync(ledger, old);
-      makeVersion3Schema(old);
+      await makeVersion3Ledger(old);
       assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks receipt_txs', blocks: height, filled: undefined, hashBytes: undefined, version: '3' });
       assert.deepEqual((await verifyLedgerFile(old)).problems, [], 'a version 3 ledger verifies with its rows per transaction');
       const readOnly = openSqliteLedgerStore(old, { readonly: true });
@@ -298,7 +277,7 @@ describe('receipts from stored inclusion proofs', () => {
   it('resume a version 3 conversion a crash interrupted from its last committed batch', async () => {
     const old = join(copies.path, 'crashed-v3.sqlite');
     copyFileSync(ledger, old);
-    makeVersion3Schema(old);
+    await makeVersion3Ledger(old);
     migrateUntilKilled(old);
     // Blocks 0 and 1 have their hashes; the old rows and the version stay until the end.
     assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks receipt_txs', blocks: height, filled: 2, hashBytes: 64 * 2, version: '3' });
