@@ -31,8 +31,9 @@ Usage:
                                           run the demo alliance and its API (created and seeded on first run)
   silk verify [--data DIR] [--peer NAME] [--chain NAME] [--scratch DIR] [--json]
                                           re-verify every block, signature, policy, commit hash and
-                                          the world state of the peers' ledgers (the replay's
-                                          scratch file goes to --scratch, default TMPDIR)
+                                          the world state of the peers' ledgers, of a data folder or
+                                          a distributed network's folder (the replay's scratch file
+                                          goes to --scratch, default TMPDIR)
   silk backup --out DIR [--data DIR] [--peer NAME] [--chain NAME] [--json]
                                           copy peers' ledgers while the network runs, verify each
                                           copy and describe them in DIR/manifest.json
@@ -40,8 +41,9 @@ Usage:
                                           put backed-up ledgers back while the network is stopped;
                                           peers catch up from the ordering service on the next start
   silk compact [--data DIR] [--peer NAME] [--chain NAME] [--json]
-                                          while the network is stopped: bring the peers' ledgers to
-                                          this release's schema and give their free pages back
+                                          while the node (or network) is stopped: bring the peers'
+                                          ledgers to this release's schema and give their free
+                                          pages back
   silk network up [--dir DIR] [--orgs N|--demo] [--base-port P] [--json]
                                           run a distributed network on this machine: 3 etcd members,
                                           2 orderers, one peer process per org (DIR/network.yaml)

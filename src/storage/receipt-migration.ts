@@ -15,12 +15,13 @@
  * (the rows always cover a prefix of the blocks), then fills the `hashes` of rows that lack
  * them from their old per-transaction rows, and drops those rows' table at the end. An
  * interrupted migration (a crash, a full disk) resumes after the last committed batch on the
- * next open. The space of the dropped table is reused as the ledger grows (SQLite's `VACUUM`,
- * with the peer stopped, gives it back to the file system).
+ * next open. The space of the dropped table is reused as the ledger grows (`silk compact`, with
+ * the node stopped, gives it back to the file system).
  */
 import type Database from 'better-sqlite3';
 import { SilkError } from '../errors.js';
 import { decodeBlock } from '../ledger/block.js';
+import { MERKLE_HASH_LENGTH } from '../ledger/merkle.js';
 import { computeBlockProofs } from '../ledger/receipt.js';
 import { killPoint } from './kill-points.js';
 import { migrateIndexRows } from './index-migration.js';
@@ -132,7 +133,7 @@ export function migrateLedger(db: Database.Database, options: MigrateLedgerOptio
       for (const r of rows) {
         if (txs >= batchTxs) break;
         const old: TxHashes[] = (q.oldTxRows?.all(r.number) ?? []).map((t) => ({ envelopeHash: t.env_hash, leafHash: t.leaf }));
-        const whole = old.length === r.codes.length && old.every((t) => t.envelopeHash.length === 32 && t.leafHash.length === 32);
+        const whole = old.length === r.codes.length && old.every((t) => t.envelopeHash.length === MERKLE_HASH_LENGTH && t.leafHash.length === MERKLE_HASH_LENGTH);
         q.fill.run(packReceiptHashes(whole ? old : proofsOf(r.number, storedBlock(r.number).bytes).txs, r.number), r.number);
         txs += r.codes.length;
         next = r.number + 1;

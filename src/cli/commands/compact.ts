@@ -2,12 +2,12 @@
  * `silk compact`: gives the free pages of stopped peers' ledgers back to the file system. Each
  * ledger is opened for writing first, so one from an earlier release is brought to the current
  * schema (receipt-migration.ts; converting a version 3 ledger frees about a fifth of it), then
- * SQLite's `VACUUM` rewrites it without its free pages. It holds the data folder's lock and each
- * peer folder's (so neither `silk start` nor a peer process of a distributed network can run
- * meanwhile) and changes no content: blocks, state, history and receipts read the same after.
+ * SQLite's `VACUUM` rewrites it without its free pages. It works on an embedded node's data folder
+ * and on a distributed network's folder (peer-ledgers.ts), holds the folder's lock and each peer
+ * folder's (so neither `silk start` nor a peer process can run meanwhile) and changes no content:
+ * blocks, state, history and receipts read the same after.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { isSilkError } from '../../errors.js';
@@ -16,7 +16,7 @@ import { mapStorageError } from '../../storage/ledger-commit.js';
 import { openSqliteLedgerStore } from '../../storage/sqlite-ledger-store.js';
 import { dataDir, EXIT } from '../cli-support.js';
 import { count, size } from '../human-format.js';
-import { ledgerFiles } from './verify.js';
+import { peerLedgers } from '../peer-ledgers.js';
 
 /** What compacting one ledger did. */
 export interface CompactedLedger {
@@ -71,13 +71,13 @@ class CompactRefused extends Error {}
 export async function compactCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, peer: { type: 'string' }, chain: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
   const dir = dataDir(values);
-  const files = ledgerFiles(dir, values.peer, values.chain);
+  const ledgers = peerLedgers(dir, values.peer, values.chain);
   const locks: DataLock[] = [];
   const done: CompactedLedger[] = [];
   try {
     locks.push(takeLock(dir, 'the data folder'));
-    for (const peerDir of new Set(files.map((f) => dirname(f)))) locks.push(takeLock(peerDir, 'the peer folder'));
-    for (const file of files) {
+    for (const peerDir of new Set(ledgers.map((l) => l.peerDir))) locks.push(takeLock(peerDir, 'the peer folder'));
+    for (const { file } of ledgers) {
       const c = await compactLedger(file);
       done.push(c);
       if (values.json !== true) console.log(`compacted ${file}: ${size(c.bytesBefore)} → ${size(c.bytesAfter)}`);

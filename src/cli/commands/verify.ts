@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyLedgerFile } from '../../peer/ledger-verifier.js';
 import { dataDir, EXIT, UsageError } from '../cli-support.js';
+import { peerLedgers } from '../peer-ledgers.js';
 import { createProgressBar } from '../progress.js';
 
-/** Ledger files under a data folder, optionally one peer's or one chain's. */
+/** Ledger files under an embedded node's data folder (`peers/<peer>/<chain>.sqlite`), optionally one peer's or one chain's: what `silk backup` copies and `silk restore` puts back. */
 export function ledgerFiles(dir: string, peer?: string, chain?: string): string[] {
   const peersDir = join(dir, 'peers');
   if (!existsSync(peersDir)) throw new UsageError(`no peers under ${dir}: is it a Silkledger data folder?`);
@@ -27,7 +28,7 @@ export function ledgerFiles(dir: string, peer?: string, chain?: string): string[
 export async function verifyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, peer: { type: 'string' }, chain: { type: 'string' }, scratch: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
   if (values.scratch !== undefined && !existsSync(values.scratch)) throw new UsageError(`--scratch ${values.scratch}: no such folder`);
-  const files = ledgerFiles(dataDir(values), values.peer, values.chain);
+  const files = peerLedgers(dataDir(values), values.peer, values.chain).map((l) => l.file);
   let allOk = true;
   const results = [];
   for (const file of files) {
