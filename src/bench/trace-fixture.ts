@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ledgerFiles } from '../cli/commands/verify.js';
+import { ledgerFiles } from '../cli/peer-ledgers.js';
 import { createProgressBar } from '../cli/progress.js';
 import { verifyLedgerFile } from '../peer/ledger-verifier.js';
 import { SilkError } from '../errors.js';

@@ -5,7 +5,7 @@
  * `peers/<peer>`, is the one a running peer process locks.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UsageError } from './cli-support.js';
 
 /** One ledger file of a data folder. */
@@ -41,4 +41,15 @@ export function peerLedgers(dir: string, peer?: string, chain?: string): PeerLed
   }
   if (found.length === 0) throw new UsageError('no ledger matches the given --peer/--chain');
   return found;
+}
+
+/**
+ * The ledger files of an embedded node's data folder (`peers/<peer>/<chain>.sqlite`): what
+ * `silk backup` copies and `silk restore` puts back.
+ * @throws UsageError when the folder has no peers, or no such ledger matches
+ */
+export function ledgerFiles(dir: string, peer?: string, chain?: string): string[] {
+  const files = peerLedgers(dir, peer, chain).filter((l) => dirname(l.file) === l.peerDir).map((l) => l.file);
+  if (files.length === 0) throw new UsageError(`no ledger of a silk start data folder matches the given --peer/--chain under ${dir} (silk backup and silk restore work on a silk start data folder)`);
+  return files;
 }

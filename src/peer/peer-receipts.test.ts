@@ -182,6 +182,29 @@ describe('receipts from stored inclusion proofs', () => {
     await verifier.close();
   });
 
+  /**
+   * A ledger whose migration a crash interrupted: read-only it serves every receipt (stored ones
+   * and computed ones mixed) and verifies; a writable open completes the migration, after which
+   * it serves the same receipts, has the current layout and verifies.
+   */
+  const servesAfterCrash = async (old: string): Promise<void> => {
+    const half = openSqliteLedgerStore(old, { readonly: true });
+    try {
+      assert.deepEqual(checkReceipts((txId) => fromStore(half, txId), all), original, 'a half-migrated ledger read-only mixes stored and computed receipts');
+    } finally {
+      await half.close();
+    }
+    assert.deepEqual((await verifyLedgerFile(old)).problems, []);
+    const store = openSqliteLedgerStore(old);
+    try {
+      assert.deepEqual(checkReceipts((txId) => fromStore(store, txId), all), original);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(receiptTables(old), receiptTables(ledger));
+    assert.deepEqual((await verifyLedgerFile(old)).problems, []);
+  };
+
   it('serve verifying receipts for blocks of 1, 2, 3, 7 and 500 transactions, every index', () => {
     assert.deepEqual(sized.map((b) => b.length), [...BLOCK_SIZES]);
     const byTx = new Map(original.map((r) => [r.txId, r]));
@@ -281,20 +304,7 @@ describe('receipts from stored inclusion proofs', () => {
     migrateUntilKilled(old);
     // Blocks 0 and 1 have their hashes; the old rows and the version stay until the end.
     assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks receipt_txs', blocks: height, filled: 2, hashBytes: 64 * 2, version: '3' });
-    const half = openSqliteLedgerStore(old, { readonly: true });
-    try {
-      assert.deepEqual(checkReceipts((txId) => fromStore(half, txId), all), original, 'a half-converted ledger read-only mixes stored and computed receipts');
-    } finally {
-      await half.close();
-    }
-    assert.deepEqual((await verifyLedgerFile(old)).problems, []);
-    const store = openSqliteLedgerStore(old);
-    try {
-      assert.deepEqual(checkReceipts((txId) => fromStore(store, txId), all), original);
-    } finally {
-      await store.close();
-    }
-    assert.deepEqual(receiptTables(old), receiptTables(ledger));
+    await servesAfterCrash(old);
   });
 
   it('resume a migration a crash interrupted from its last committed batch', async () => {
@@ -304,22 +314,7 @@ describe('receipts from stored inclusion proofs', () => {
     migrateUntilKilled(old);
     // The first two batches (blocks 0 and 1) are committed; the version is not written yet.
     assert.deepEqual(receiptTables(old), { tables: 'receipt_blocks', blocks: 2, filled: 2, hashBytes: 64 * 2, version: undefined });
-    const half = openSqliteLedgerStore(old, { readonly: true });
-    try {
-      assert.deepEqual(checkReceipts((txId) => fromStore(half, txId), all), original, 'a half-migrated ledger read-only mixes stored and computed receipts');
-    } finally {
-      await half.close();
-    }
-    assert.equal((await verifyLedgerFile(old)).ok, true);
-
-    const store = openSqliteLedgerStore(old);
-    try {
-      assert.deepEqual(checkReceipts((txId) => fromStore(store, txId), all), original);
-    } finally {
-      await store.close();
-    }
-    assert.deepEqual(receiptTables(old), receiptTables(ledger));
-    assert.deepEqual((await verifyLedgerFile(old)).problems, []);
+    await servesAfterCrash(old);
   });
 
   it('let the verifier name a flipped byte of a stored leaf hash in the 500-transaction block', async () => {

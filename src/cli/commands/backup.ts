@@ -12,7 +12,7 @@ import { verifyLedgerFile } from '../../peer/ledger-verifier.js';
 import { fileSha256, MANIFEST_FILE, MANIFEST_FORMAT, summarizeLedger, type BackupEntry, type BackupManifest } from '../backup-manifest.js';
 import { dataDir, EXIT, UsageError } from '../cli-support.js';
 import { createProgressBar, type ProgressBar } from '../progress.js';
-import { ledgerFiles } from './verify.js';
+import { ledgerFiles } from '../peer-ledgers.js';
 
 /** Pages copied per step at first: about 50 steps per file, at least 1 MiB of 4 KiB pages. */
 function firstStep(totalPages: number): number {

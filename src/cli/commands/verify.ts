@@ -1,28 +1,10 @@
 /** `silk verify`: re-verifies peers' ledger files offline. */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyLedgerFile } from '../../peer/ledger-verifier.js';
 import { dataDir, EXIT, UsageError } from '../cli-support.js';
 import { peerLedgers } from '../peer-ledgers.js';
 import { createProgressBar } from '../progress.js';
-
-/** Ledger files under an embedded node's data folder (`peers/<peer>/<chain>.sqlite`), optionally one peer's or one chain's: what `silk backup` copies and `silk restore` puts back. */
-export function ledgerFiles(dir: string, peer?: string, chain?: string): string[] {
-  const peersDir = join(dir, 'peers');
-  if (!existsSync(peersDir)) throw new UsageError(`no peers under ${dir}: is it a Silkledger data folder?`);
-  const files: string[] = [];
-  for (const p of readdirSync(peersDir).sort()) {
-    if (peer !== undefined && p !== peer) continue;
-    for (const f of readdirSync(join(peersDir, p)).sort()) {
-      if (!f.endsWith('.sqlite')) continue;
-      if (chain !== undefined && f !== `${chain}.sqlite`) continue;
-      files.push(join(peersDir, p, f));
-    }
-  }
-  if (files.length === 0) throw new UsageError('no ledger matches the given --peer/--chain');
-  return files;
-}
 
 /** Runs `silk verify`. */
 export async function verifyCommand(argv: string[]): Promise<number> {
