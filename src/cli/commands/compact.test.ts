@@ -4,7 +4,7 @@
  * reading and verifying the same afterwards.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -72,6 +72,8 @@ describe('silk compact', () => {
       assert.deepEqual(schemaOf(old), { version: '3', tables: 'receipt_blocks receipt_txs' });
       const before = Object.fromEntries(await Promise.all(PEERS.map(async (p) => [p, await contentOf(ledger(data.path, p), txIds)] as const)));
       const oldBytes = statSync(old).size;
+      // A copy an interrupted run left behind is discarded, not mistaken for the ledger.
+      writeFileSync(`${old}.compacting`, 'half a copy');
 
       const run = await runCli(['compact', '--data', data.path, '--json']);
       assert.equal(run.code, 0, run.stderr);
@@ -83,6 +85,7 @@ describe('silk compact', () => {
       // 300 transactions' rows of about 310 bytes go; their hashes (64 bytes each) stay.
       assert.ok(converted.bytesBefore - converted.bytesAfter >= 40_000, `${converted.bytesBefore} → ${converted.bytesAfter}`);
       assert.equal(statSync(old).size, converted.bytesAfter);
+      assert.deepEqual(readdirSync(join(data.path, 'peers', 'peer0.org1')).filter((f) => f.includes('compacting')), [], 'no copy is left beside the ledger');
       assert.deepEqual(schemaOf(old), { version: String(LEDGER_SCHEMA_VERSION), tables: 'receipt_blocks' });
 
       for (const p of PEERS) {
