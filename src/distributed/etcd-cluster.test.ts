@@ -128,9 +128,21 @@ describe('local etcd cluster (3 real members)', () => {
     await cluster.restartMember(a);
     await cluster.restartMember(b);
     await cluster.waitHealthy();
-    // Every member failed calls during the outage; the client tries them again at once now that the cluster
-    // is back (the etcd3 client's own default would refuse every call for 5 s more: its circuit breakers).
-    assert.ok(await log.height() >= height);
+    // Every member failed calls during the outage, so each member's breaker may still be open for up to
+    // HOST_BREAKER_MS; the client tries them again then. (The etcd3 client's own default would refuse every
+    // call for 5 s more, which this bound would catch.)
+    const back = Date.now();
+    let resumedHeight: number | undefined;
+    while (resumedHeight === undefined) {
+      try {
+        resumedHeight = await log.height();
+      } catch (error) {
+        if (!isSilkError(error, 'ORDERING_UNAVAILABLE') || Date.now() - back > 3_000) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    assert.ok(resumedHeight >= height);
+    assert.ok(Date.now() - back < 3_000, `reads resumed ${Date.now() - back} ms after the cluster was healthy`);
     // The refused append's outcome was unknown: the surviving member may have logged it and committed it once
     // a quorum returned. Repeating it with the same bytes succeeds either way, and appends go on.
     let current = leadership;
