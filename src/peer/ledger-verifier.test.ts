@@ -27,6 +27,13 @@ async function tampered(source: string, dir: string, name: string, fn: (db: Data
   return verifyLedgerFile(copy);
 }
 
+/** The verification failed, and its first problem names block `n` with a message matching `message`. */
+function namesBlock(v: { ok: boolean; problems: readonly { block?: number; message: string }[] }, n: number, message: RegExp): void {
+  assert.equal(v.ok, false);
+  assert.equal(v.problems[0]?.block, n);
+  assert.match(JSON.stringify(v.problems), message);
+}
+
 function flip(bytes: Buffer, at: number): Buffer {
   const out = Buffer.from(bytes);
   out[at] = (out[at] ?? 0) ^ 0x01;
@@ -194,48 +201,38 @@ describe('silk verify', () => {
     assert.equal(commit.problems[0]?.block, 6);
   });
 
-  it('names the block when its stored receipt rows differ from the block', async () => {
+  it('names the block when its stored receipt row differs from the block', async () => {
     const cut = await tampered(ledger, work.path, 'receipt-cut', (db) => {
       // Block 3 holds one transaction: 64 bytes of hashes; one byte short is not a whole pair.
       const row = db.prepare<[], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = 3').get()!;
       assert.equal(row.hashes.length, 64);
       db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = 3').run(row.hashes.subarray(0, 63));
     });
-    assert.equal(cut.ok, false);
-    assert.equal(cut.problems[0]?.block, 3);
-    assert.match(JSON.stringify(cut.problems), /receipt hashes of block 3 are 63 bytes/);
+    namesBlock(cut, 3, /receipt hashes of block 3 are 63 bytes/);
 
     const envelope = await tampered(ledger, work.path, 'receipt-envelope', (db) => {
       const row = db.prepare<[], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = 4').get()!;
       db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = 4').run(flip(row.hashes, 5));
     });
-    assert.equal(envelope.ok, false);
-    assert.equal(envelope.problems[0]?.block, 4);
-    assert.match(JSON.stringify(envelope.problems), /envelope hash of tx 0/);
+    namesBlock(envelope, 4, /envelope hash of tx 0/);
 
     const header = await tampered(ledger, work.path, 'receipt-header', (db) => {
       const row = db.prepare<[], { header: Buffer }>('SELECT header FROM receipt_blocks WHERE number = 5').get()!;
       db.prepare('UPDATE receipt_blocks SET header = ? WHERE number = 5').run(flip(row.header, row.header.length - 3));
     });
-    assert.equal(header.ok, false);
-    assert.equal(header.problems[0]?.block, 5);
-    assert.match(JSON.stringify(header.problems), /receipt header/);
+    namesBlock(header, 5, /receipt header/);
 
     const leaf = await tampered(ledger, work.path, 'receipt-leaf', (db) => {
       // Tx 0's leaf hash is the second 32 bytes.
       const row = db.prepare<[], { hashes: Buffer }>('SELECT hashes FROM receipt_blocks WHERE number = 2').get()!;
       db.prepare('UPDATE receipt_blocks SET hashes = ? WHERE number = 2').run(flip(row.hashes, 63));
     });
-    assert.equal(leaf.ok, false);
-    assert.equal(leaf.problems[0]?.block, 2);
-    assert.match(JSON.stringify(leaf.problems), /leaf hash of tx 0/);
+    namesBlock(leaf, 2, /leaf hash of tx 0/);
 
     const missing = await tampered(ledger, work.path, 'receipt-missing', (db) => {
       db.prepare('DELETE FROM receipt_blocks WHERE number = 6').run();
     });
-    assert.equal(missing.ok, false);
-    assert.equal(missing.problems[0]?.block, 6);
-    assert.match(JSON.stringify(missing.problems), /receipt rows are missing/);
+    namesBlock(missing, 6, /receipt row is missing/);
   });
 
   it('names the block when a byte of its block_writes record is flipped', async () => {

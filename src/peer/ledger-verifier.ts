@@ -117,13 +117,13 @@ function compareState(stored: LedgerStore, replay: LedgerStore): { problem?: Led
  * @returns the first difference, or undefined
  */
 function receiptProblem(stored: StoredProofs | undefined, expected: BlockProofs, row: StoredBlock, required: boolean): string | undefined {
-  if (stored === undefined) return required ? 'its receipt rows are missing' : undefined;
+  if (stored === undefined) return required ? 'its receipt row is missing' : undefined;
   if (!bytesEqual(stored.header, expected.header)) return 'stored receipt header differs from the block header';
   if (!bytesEqual(stored.ordererSignature, expected.ordererSignature)) return "stored receipt orderer signature differs from the block's";
   if (!bytesEqual(stored.codes, row.codes) || !bytesEqual(stored.commitHash, row.commitHash) || !bytesEqual(stored.peerSignature, row.peerSignature)) {
     return 'stored receipt commit statement (codes, commit hash or peer signature) differs from the block row';
   }
-  if (stored.txs.length !== expected.txs.length) return `stored receipt rows cover ${stored.txs.length} transactions; the block has ${expected.txs.length}`;
+  if (stored.txs.length !== expected.txs.length) return `stored receipt material covers ${stored.txs.length} transactions; the block has ${expected.txs.length}`;
   // The hashes first: a stored path is derived from every leaf, so one wrong leaf changes many.
   for (let i = 0; i < expected.txs.length; i++) {
     const s = stored.txs[i];
@@ -270,7 +270,7 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
       fail(n, "peer's commit signature does not verify");
       break;
     }
-    // Checked once the block row itself holds: a difference is then the receipt rows' own.
+    // Checked once the block row itself holds: a difference is then the receipt row's own.
     const proofs = computeBlockProofs(block, checked.leaves, checked.paths);
     const badReceipt = storedReceiptProblem(stored, n, proofs, row, receiptsRequired);
     if (badReceipt !== undefined) {
