@@ -7,8 +7,9 @@ import { unusedPort, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog, type EtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdEndpointsEvent } from './etcd-client.js';
 import { ConnectionPool } from 'etcd3/lib/connection-pool.js';
-import { createEtcdCluster, type EtcdCluster } from './etcd-cluster.js';
+import { createEtcdCluster, type EtcdCluster, type EtcdMemberInfo } from './etcd-cluster.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
+import { CHECK_PASSED_MESSAGE, logOffset } from './etcd-start-check.js';
 import { requireEtcd, startTestCluster, testBlock } from './etcd-test-support.js';
 import { openTlsFixture } from './tls-fixtures.js';
 
@@ -381,6 +382,34 @@ describe('local etcd cluster (3 real members)', () => {
       conn.close();
       await cluster.waitHealthy();
     }
+  });
+
+  it('starts two members restarted at the same moment one after the other, each past its data check first, so neither waits out the check', async () => {
+    const [a, b] = cluster.members;
+    assert.ok(a !== undefined && b !== undefined);
+    await cluster.stopMember(a.name);
+    await cluster.stopMember(b.name);
+    const from = new Map(cluster.members.map((m) => [m.name, logOffset(m.logFile)]));
+    // As after a lost quorum, when both come back together.
+    await Promise.all([cluster.restartMember(a.name), cluster.restartMember(b.name)]);
+    await cluster.waitHealthy();
+    /** The member's log lines of this restart. */
+    const linesOf = (m: EtcdMemberInfo): { ts: string; msg: string; error?: string }[] =>
+      readFileSync(m.logFile, 'utf8').slice(from.get(m.name)).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ts: string; msg: string; error?: string });
+    const at = (m: EtcdMemberInfo, msg: string): string => {
+      const found = linesOf(m).find((l) => l.msg.startsWith(msg));
+      assert.ok(found !== undefined, `${m.name} logged "${msg}" after its restart`);
+      return found.ts;
+    };
+    for (const m of [a, b]) {
+      at(m, CHECK_PASSED_MESSAGE);
+      // A peer that is down refuses the check's question at once; only one that is up but not serving makes it wait.
+      const waited = linesOf(m).filter((l) => l.msg === 'failed hash kv request' && /deadline exceeded|request canceled/.test(l.error ?? ''));
+      assert.deepEqual(waited, [], `${m.name} waited out its check`);
+    }
+    const [first, second] = [a, b].sort((x, y) => at(x, 'starting an etcd server').localeCompare(at(y, 'starting an etcd server')));
+    assert.ok(first !== undefined && second !== undefined);
+    assert.ok(at(second, 'starting an etcd server') >= at(first, CHECK_PASSED_MESSAGE), `${second.name} started only after ${first.name} passed its check`);
   });
 
   it('saves a snapshot and defragments member by member', async () => {
