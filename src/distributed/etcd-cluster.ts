@@ -55,7 +55,7 @@ export const INITIAL_CORRUPT_CHECK: boolean = true;
  * anyway: etcd's own timeout for the check's requests (5 s + 2 election timeouts) and a second.
  */
 export const START_CHECK_WAIT_MS = 5_000 + 2 * ELECTION_TIMEOUT_MS + 1_000;
-/** How long `start()` and `restartMember()` wait for the cluster to be healthy. */
+/** How long `start()` and `waitHealthy()` wait for a healthy cluster, `restartMember()` for free ports and `addMember()` for its member (default). */
 export const START_TIMEOUT_MS = 30_000;
 /** How long a stopped member may take to exit after SIGTERM before it gets SIGKILL. */
 export const STOP_GRACE_MS = 10_000;
@@ -199,7 +199,10 @@ export interface EtcdCluster {
   resumeMember(name: string): void;
   /**
    * Starts a stopped or killed member again (stopping it first if it runs), after its old
-   * process has exited and its ports are free. Does not wait for health: use {@link waitHealthy}.
+   * process has exited and its ports are free, and after any member started before it is past
+   * its initial data check; answers once this one is past its own (milliseconds while its peers
+   * serve or are down; at most {@link START_CHECK_WAIT_MS}). Does not wait for health: use
+   * {@link waitHealthy}.
    */
   restartMember(name: string): Promise<void>;
   isRunning(name: string): boolean;
