@@ -393,9 +393,9 @@ describe('local etcd cluster (3 real members)', () => {
     // As after a lost quorum, when both come back together.
     await Promise.all([cluster.restartMember(a.name), cluster.restartMember(b.name)]);
     await cluster.waitHealthy();
-    /** The member's log lines of this restart. */
+    /** The member's whole log lines of this restart (the last piece may be a line still being written). */
     const linesOf = (m: EtcdMemberInfo): { ts: string; msg: string; error?: string }[] =>
-      readFileSync(m.logFile, 'utf8').slice(from.get(m.name)).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ts: string; msg: string; error?: string });
+      readFileSync(m.logFile).subarray(from.get(m.name)).toString('utf8').split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { ts: string; msg: string; error?: string });
     const at = (m: EtcdMemberInfo, msg: string): string => {
       const found = linesOf(m).find((l) => l.msg.startsWith(msg));
       assert.ok(found !== undefined, `${m.name} logged "${msg}" after its restart`);
