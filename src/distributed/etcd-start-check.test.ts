@@ -27,6 +27,16 @@ describe('waiting for a started etcd member to pass its initial corruption check
     assert.equal(written, true, 'the earlier start\'s line was not taken for this start\'s');
   });
 
+  it('finds the message when the member writes it across two looks at its log', async () => {
+    const log = join(dir, 'split.log');
+    appendFileSync(log, line('starting initial corruption check'));
+    const half = Math.floor(CHECK_PASSED_MESSAGE.length / 2);
+    appendFileSync(log, `{"level":"info","msg":"${CHECK_PASSED_MESSAGE.slice(0, half)}`);
+    // Longer than a look's interval, so the first half is read on its own.
+    setTimeout(() => { appendFileSync(log, `${CHECK_PASSED_MESSAGE.slice(half)}; no corruption"}\n`); }, 150);
+    assert.equal(await waitPastStartCheck({ logFile: log, from: 0, running: () => true, timeoutMs: 10_000 }), 'passed');
+  });
+
   it('answers exited when the member stops first (a check that finds diverged data ends the member)', async () => {
     const log = join(dir, 'exited.log');
     appendFileSync(log, line('starting initial corruption check'));

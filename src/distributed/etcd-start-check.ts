@@ -11,7 +11,7 @@
  * etcd-cluster.ts starts its members in that order; this module tells when a member got there,
  * from the member's own log.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** What etcd 3.4 logs once the check found the member's data equal to its peers' (then it serves). */
 export const CHECK_PASSED_MESSAGE = 'initial corruption checking passed';
@@ -32,18 +32,18 @@ export function logOffset(file: string): number {
   }
 }
 
-/** The text a log gained after `from` (at most {@link MAX_READ_BYTES} of it). */
-function logSince(file: string, from: number): string {
+/** The bytes a log gained from `from` on (at most {@link MAX_READ_BYTES} of them), and where they end. */
+function readFrom(file: string, from: number): { text: string; end: number } {
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch {
-    return '';
+    return { text: '', end: from };
   }
   try {
-    const buffer = Buffer.alloc(Math.max(0, Math.min(MAX_READ_BYTES, logOffset(file) - from)));
+    const buffer = Buffer.alloc(Math.max(0, Math.min(MAX_READ_BYTES, fstatSync(fd).size - from)));
     const read = readSync(fd, buffer, 0, buffer.length, from);
-    return buffer.toString('utf8', 0, read);
+    return { text: buffer.toString('utf8', 0, read), end: from + read };
   } finally {
     closeSync(fd);
   }
@@ -58,8 +58,16 @@ function logSince(file: string, from: number): string {
  */
 export async function waitPastStartCheck(options: { readonly logFile: string; readonly from: number; readonly running: () => boolean; readonly timeoutMs: number }): Promise<StartCheckOutcome> {
   const deadline = Date.now() + options.timeoutMs;
+  let offset = options.from;
+  // Each look reads only what the log gained; the tail of the last look is kept, so a message
+  // written across two looks is still found.
+  let tail = '';
   for (;;) {
-    if (logSince(options.logFile, options.from).includes(CHECK_PASSED_MESSAGE)) return 'passed';
+    const { text, end } = readFrom(options.logFile, offset);
+    offset = end;
+    const seen = tail + text;
+    if (seen.includes(CHECK_PASSED_MESSAGE)) return 'passed';
+    tail = seen.slice(-CHECK_PASSED_MESSAGE.length);
     if (!options.running()) return 'exited';
     if (Date.now() >= deadline) return 'timeout';
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
