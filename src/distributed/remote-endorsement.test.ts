@@ -24,17 +24,19 @@ import { issueOrgCa, issueProcessCertificate } from './tls-pki.js';
 
 /** A chain whose contract needs an endorsement from each org's peer. */
 const TRADE: ChainSpec = { name: 'trade', contracts: [{ name: 'basic', policy: "AND('Org1.peer', 'Org2.peer')" }], batch: { maxTxs: 100, timeoutMs: 20 } };
+/** A chain whose contract either org's peer satisfies; its assets may carry key-level policies. */
+const MARKET: ChainSpec = { name: 'market', contracts: [{ name: 'basic', policy: "OR('Org1.peer', 'Org2.peer')" }], batch: { maxTxs: 100, timeoutMs: 20 } };
 /** `2 × 3 etcd + 2 orderers + 2 peers + 1 API` consecutive ports. */
 const PORTS = 11;
 const PEER_MAIN = fileURLToPath(new URL('./peer-main.js', import.meta.url));
 
-/** Writes `<dir>/network.yaml`: two orgs with PEM keys, chain `trade` needing both orgs' peers. */
+/** Writes `<dir>/network.yaml`: two orgs with PEM keys, chain `trade` needing both orgs' peers and chain `market` either. */
 async function describeNetwork(dir: string, basePort: number): Promise<NetworkDescription> {
   const orgs = [{ name: 'Org1', peers: 1 }, { name: 'Org2', peers: 1 }];
-  const keyring = await openOrgKeyring({ keysDir: join(dir, 'keys'), spec: { orgs, chains: [TRADE] }, keys: { kind: 'pem' }, create: true });
+  const keyring = await openOrgKeyring({ keysDir: join(dir, 'keys'), spec: { orgs, chains: [TRADE, MARKET] }, keys: { kind: 'pem' }, create: true });
   const description = localNetworkDescription({
     orgs: orgs.map((o) => ({ ...o, adminKey: toHex(keyring.signer(o.name, 'admin').publicKey) })),
-    chains: [TRADE], basePort, dataDir: '.',
+    chains: [TRADE, MARKET], basePort, dataDir: '.',
   });
   writeFileSync(join(dir, NETWORK_FILE), networkDescriptionToYaml(description));
   return description;
@@ -113,6 +115,19 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     const peerKeys = new Set(tx.envelope.endorsements.map((e) => toHex(e.endorser)));
     assert.equal(peerKeys.size, 2, 'two distinct endorsers');
 
+    // 1b. On `market` one peer satisfies the contract, and Org1's gateway endorses with its own.
+    // An asset whose key-level policy names Org2's peer changes through Org1's API all the same:
+    // the gateway adds Org2's peer, over mutual TLS, without the client naming it.
+    const market = (fn: string, args: Record<string, string | number>) => ({ chain: 'market', contract: 'basic', fn, args });
+    assert.equal((await client.submit(market('createAsset', { id: 'm1', owner: 'Org1', colour: 'red', size: 1, appraisedValue: 10 }))).code, 'VALID');
+    assert.equal((await client.submit(market('protectAsset', { id: 'm1', policy: "OR('Org2.peer')" }))).code, 'VALID');
+    const moved = await client.submit(market('transferAsset', { id: 'm1', newOwner: 'Org2' }));
+    assert.equal(moved.code, 'VALID');
+    const movedRaw = await fetch(`${org1Url}/api/chains/market/blocks/${moved.blockNumber}/raw`, { signal: AbortSignal.timeout(5000) });
+    const movedTx = decodeTransaction(decodeBlock(new Uint8Array(await movedRaw.arrayBuffer())).txs[moved.txIndex] as Uint8Array);
+    // VALID under the key policy means peer0.org2 endorsed; Org1's own peer did too (the contract policy's pick).
+    assert.equal(new Set(movedTx.envelope.endorsements.map((e) => toHex(e.endorser))).size, 2);
+
     // 2. The endorsement route, called by a member peer: a forged signature and an unsigned proposal are refused.
     const org2 = description.peers.find((p) => p.name === 'peer0.org2');
     assert.ok(org2 !== undefined);
@@ -140,6 +155,8 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     process.kill(org2Process.pid, 'SIGTERM');
     await waitUntil(() => !isLaunchedAlive(org2Process), 30_000, 'peer0.org2 to stop');
     await assert.rejects(client.submit(asset('d1')), (e) => isSilkError(e, 'ENDORSER_UNAVAILABLE') && /peer0\.org2/.test(e.message) && e.details.peer === 'peer0.org2');
+    // So does a change of the asset only Org2's peer may endorse, though Org1's peer meets the contract policy.
+    await assert.rejects(client.submit(market('transferAsset', { id: 'm1', newOwner: 'Org3' })), (e) => isSilkError(e, 'ENDORSER_UNAVAILABLE') && e.details.peer === 'peer0.org2');
 
     // 5. Once it is back, the same submit succeeds.
     const log = openSync(join(dir.path, 'peers/peer0.org2/peer.log'), 'a');

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { EndorseError } from '../errors.js';
+import { decodeBlock } from '../ledger/block.js';
+import { decodeTransaction } from '../ledger/transaction.js';
 import type { Peer } from '../peer/peer.js';
 import { openTestNetwork } from '../testing/fixtures.js';
-import { createGateway, type EndorsingPeer } from './gateway.js';
+import { createGateway, type EndorsingPeer, type SubmitResult } from './gateway.js';
 
 type TestNetwork = Awaited<ReturnType<typeof openTestNetwork>>;
 
@@ -38,7 +41,7 @@ function laggingAtEndorsement(peer: Peer, lagMs: number): EndorsingPeer & { endo
   return wrapper;
 }
 
-describe('gateway: endorsers that disagree for a moment', () => {
+describe('gateway', () => {
   let net: TestNetwork;
   before(async () => {
     net = await openTestNetwork();
@@ -48,17 +51,72 @@ describe('gateway: endorsers that disagree for a moment', () => {
     net.cleanupDir();
   });
 
-  it('waits for the endorser that fell behind to catch up, then commits with both endorsements', async () => {
-    const [peer1, peer2] = [net.peer('peer0.org1'), net.peer('peer0.org2')];
-    // Longer than the few milliseconds of the gateway's fixed pauses between attempts.
-    const lagging = laggingAtEndorsement(peer2, 150);
-    const gateway = createGateway({ peers: [peer1, lagging], commitPeer: peer1, orderer: net.orderer, commitTimeoutMs: 10_000 });
-    try {
-      const r = await gateway.submit({ chain: 'trade', contract: 'basic', fn: 'put', args: { key: 'k', value: 'v' }, endorsingOrgs: ['Org1', 'Org2'] }, net.identity('Org1', 'alice'));
-      assert.equal(r.code, 'VALID');
-      assert.ok(lagging.endorsements >= 2, 'the first, differing endorsement was asked again');
-    } finally {
-      gateway.close();
-    }
+  describe('endorsers that disagree for a moment', () => {
+    it('waits for the endorser that fell behind to catch up, then commits with both endorsements', async () => {
+      const [peer1, peer2] = [net.peer('peer0.org1'), net.peer('peer0.org2')];
+      // Longer than the few milliseconds of the gateway's fixed pauses between attempts.
+      const lagging = laggingAtEndorsement(peer2, 150);
+      const gateway = createGateway({ peers: [peer1, lagging], commitPeer: peer1, orderer: net.orderer, commitTimeoutMs: 10_000 });
+      try {
+        const r = await gateway.submit({ chain: 'trade', contract: 'basic', fn: 'put', args: { key: 'k', value: 'v' }, endorsingOrgs: ['Org1', 'Org2'] }, net.identity('Org1', 'alice'));
+        assert.equal(r.code, 'VALID');
+        assert.ok(lagging.endorsements >= 2, 'the first, differing endorsement was asked again');
+      } finally {
+        gateway.close();
+      }
+    });
+  });
+
+  describe("the endorsers a transaction's key-level policies ask for", () => {
+    const submit = (fn: string, args: Record<string, string | number>, endorsingOrgs?: string[]): Promise<SubmitResult> =>
+      net.gateway('Org1').submit({ chain: 'trade', contract: 'basic', fn, args, ...(endorsingOrgs === undefined ? {} : { endorsingOrgs }) }, net.identity('Org1', 'alice'));
+    /** The orgs of a committed transaction's endorsers, sorted. */
+    const endorsingOrgsOf = (r: SubmitResult): string[] => {
+      const peer = net.peer('peer0.org1');
+      const envelope = decodeBlock(peer.blockBytes('trade', r.blockNumber) as Uint8Array).txs[r.txIndex] as Uint8Array;
+      return decodeTransaction(envelope).envelope.endorsements.map((e) => peer.identity('trade', e.endorser)?.org ?? '?').sort();
+    };
+    const asset = async (id: string, policy: string): Promise<void> => {
+      assert.equal((await submit('createAsset', { id, owner: 'Org1', colour: 'red', size: 1, appraisedValue: 10 })).code, 'VALID');
+      assert.equal((await submit('protectAsset', { id, policy })).code, 'VALID');
+    };
+
+    it('adds the peers a written key\'s policy names, whichever peer the contract policy picked first', async () => {
+      await asset('guarded-by-org2', "OR('Org2.peer')");
+      await asset('guarded-by-two', "AND('Org1.peer', 'Org3.peer')");
+      // The contract policy is met by any one peer; the rotation starts at each of the three in turn.
+      for (let i = 0; i < 3; i++) {
+        const one = await submit('transferAsset', { id: 'guarded-by-org2', newOwner: `owner-${i}` });
+        assert.equal(one.code, 'VALID');
+        assert.ok(endorsingOrgsOf(one).includes('Org2'), `endorsed by ${endorsingOrgsOf(one).join(', ')}`);
+        const two = await submit('transferAsset', { id: 'guarded-by-two', newOwner: `owner-${i}` });
+        assert.equal(two.code, 'VALID');
+        assert.deepEqual(endorsingOrgsOf(two).filter((o) => o !== 'Org2'), ['Org1', 'Org3']);
+      }
+      // Keys without a key-level policy still take one endorsement.
+      const plain = await submit('put', { key: 'plain', value: 'v' });
+      assert.equal(endorsingOrgsOf(plain).length, 1);
+    });
+
+    it('refuses before ordering a write whose policy no peer can meet, naming the key and the policy', async () => {
+      await asset('needs-cosigner', "AND('Org1.peer', 'Org1.finance@3')");
+      const height = net.peer('peer0.org1').height('trade');
+      await assert.rejects(submit('transferAsset', { id: 'needs-cosigner', newOwner: 'mallory' }), (e: unknown) => {
+        assert.ok(e instanceof EndorseError);
+        assert.equal(e.code, 'ENDORSEMENT_POLICY_FAILURE');
+        assert.match(e.message, /key asset:needs-cosigner of basic, whose key-level policy is AND\('Org1\.peer', 'Org1\.finance@3'\)/);
+        assert.match(e.message, /co-signature/);
+        return true;
+      });
+      assert.equal(net.peer('peer0.org1').height('trade'), height, 'nothing was ordered');
+    });
+
+    it('orders as asked when the caller names the endorsing orgs: validation then refuses endorsements that miss a key policy', async () => {
+      await asset('named-orgs', "OR('Org2.peer')");
+      const r = await submit('transferAsset', { id: 'named-orgs', newOwner: 'mallory' }, ['Org3']);
+      assert.equal(r.code, 'ENDORSEMENT_POLICY_FAILURE');
+      assert.deepEqual(endorsingOrgsOf(r), ['Org3']);
+      assert.equal(net.peer('peer0.org1').transactionStatus('trade', r.txId)?.code, 'ENDORSEMENT_POLICY_FAILURE');
+    });
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The gateway: one call takes a transaction from proposal to commit. It signs the proposal with
  * the client's key (or takes one the client signed), collects endorsements from peers that
- * satisfy the contract's policy, checks they agree, hands the envelope to ordering and waits
- * for the commit at its peer, returning the validation code, block number and a receipt.
+ * satisfy the contract's policy and the key-level policies of what the proposal writes, checks
+ * they agree, hands the envelope to ordering and waits for the commit at its peer, returning
+ * the validation code, block number and a receipt.
  */
 import type { Signer } from '../crypto/p256.js';
 import { CommitError, EndorseError, isSilkError, SilkError, SubmitError, type ValidationCode } from '../errors.js';
@@ -10,7 +11,8 @@ import { compileEndorsementPolicy, principalAccepts, type PolicySigner } from '.
 import type { JsonValue } from '../ledger/json-value.js';
 import { computeTxId, createProposal, decodeProposal, type Proposal, type SignedProposal } from '../ledger/proposal.js';
 import type { Receipt } from '../ledger/receipt.js';
-import { decodeTransaction, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
+import { decodeTransaction, decodeTxResult, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
+import { firstUnmetWritePolicy, type UnmetWritePolicy } from '../ledger/write-policies.js';
 import type { Orderer } from '../ordering/orderer.js';
 import type { CommittedBlock, EndorsementResponse, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
 import { waitForPeerHeight } from '../peer/height-wait.js';
@@ -24,7 +26,7 @@ export interface ProposalParameters {
   readonly args: JsonValue;
   /** Defaults to the version defined on the chain. */
   readonly version?: string;
-  /** Endorse with peers of these orgs instead of the cheapest set satisfying the policy. */
+  /** Endorse with peers of these orgs (exactly) instead of the cheapest set satisfying the contract's and the written keys' policies. */
   readonly endorsingOrgs?: readonly string[];
 }
 
@@ -128,6 +130,18 @@ export interface Gateway {
 const CATCH_UP_WAIT_MS = 2000;
 /** How often a submit endorses again when its endorsers returned different results. */
 const MISMATCH_ATTEMPTS = 4;
+/** How often a submit endorses again with the endorsers its writes' policies ask for (each time they changed under it). */
+const MAX_PLAN_ROUNDS = 3;
+
+/** The error of a transaction whose writes need a policy the reachable peers cannot meet. */
+function unmetPolicyError(contract: string, unmet: UnmetWritePolicy, txId: string): EndorseError {
+  const what = unmet.key === undefined ? `${contract}'s policy` : `key ${unmet.key} of ${contract}, whose ${unmet.keyLevel ? 'key-level' : 'contract'} policy is`;
+  return new EndorseError(
+    'ENDORSEMENT_POLICY_FAILURE',
+    `this transaction writes ${what} ${unmet.policy}, which the reachable peers cannot satisfy: a peer of each org it needs must be reachable, and a principal with a function or level (such as 'Org1.finance@3') needs a co-signature (Gateway.endorse, cosignEnvelope, submitEnvelope)`,
+    { txId, policy: unmet.policy, ...(unmet.key === undefined ? {} : { key: unmet.key }) },
+  );
+}
 
 function rotate<T>(items: readonly T[], start: number): T[] {
   if (items.length === 0) return [];
@@ -157,6 +171,8 @@ interface Endorsed {
   readonly envelope: Uint8Array;
   readonly txId: string;
   readonly response: JsonValue | undefined;
+  /** The result the endorsers agreed on (encoded `TxResult`). */
+  readonly result: Uint8Array;
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -215,14 +231,62 @@ export function createGateway(options: GatewayOptions): Gateway {
   const knownHeight = (chain: string, joined: readonly EndorsingPeer[]): number => Math.max(options.commitPeer.height(chain), ...joined.map((p) => p.height(chain)));
 
   /**
-   * Endorsers are chosen among peers that have reached the known height first, peers of this
-   * process before remote ones; peers in `excluded` (found unavailable) are left out.
+   * Peers of `among` that may endorse on `chain` (not in `excluded`, found unavailable): those
+   * that have reached the known height, then the others.
    */
-  const chooseEndorsers = (chain: string, contract: string, orgs: readonly string[] | undefined, among: readonly EndorsingPeer[], excluded?: ReadonlySet<EndorsingPeer>): EndorsingPeer[] => {
+  const candidatesFor = (chain: string, among: readonly EndorsingPeer[], excluded: ReadonlySet<EndorsingPeer> | undefined): { target: number; current: EndorsingPeer[]; laggards: EndorsingPeer[] } => {
     const joined = among.filter((p) => p.chains().includes(chain) && excluded?.has(p) !== true);
     const target = knownHeight(chain, joined);
-    const current = joined.filter((p) => p.height(chain) >= target);
-    const candidates = [...current, ...joined.filter((p) => p.height(chain) < target)];
+    return { target, current: joined.filter((p) => p.height(chain) >= target), laggards: joined.filter((p) => p.height(chain) < target) };
+  };
+
+  /**
+   * The candidates best first for the next endorsement: caught-up peers before lagging ones,
+   * this process's before remote ones, each group rotated so endorsements spread over the peers
+   * (with no remote peer this is the plain rotation).
+   */
+  const inRotation = ({ current, laggards }: { current: EndorsingPeer[]; laggards: EndorsingPeer[] }): EndorsingPeer[] => {
+    const start = rotation++;
+    const local = (p: EndorsingPeer): boolean => p.remote !== true;
+    return current.every(local) && laggards.every(local)
+      ? [...rotate(current, start), ...laggards]
+      : [...rotate(current.filter(local), start), ...laggards.filter(local), ...rotate(current.filter((p) => !local(p)), start), ...laggards.filter((p) => !local(p))];
+  };
+
+  /** The policy roles of `peers` on `chain` (a peer the chain does not know has none). */
+  const rolesOf = (chain: string, peers: readonly EndorsingPeer[]): PolicySigner[] => peers.map((p) => peerRole(chain, p)).filter((r): r is PolicySigner => r !== undefined);
+
+  /**
+   * Adds peers of `ordered` to `chosen` until `policyText` is met, one per org, only peers some
+   * principal of the policy accepts. Peers have no function or level, so authority principals
+   * ('Org1.finance@3') are left to co-signers (docs/identity.md): such a policy stays unmet.
+   */
+  const addEndorsersFor = (chain: string, policyText: string, chosen: readonly EndorsingPeer[], ordered: readonly EndorsingPeer[]): { peers: EndorsingPeer[]; satisfied: boolean } => {
+    const policy = compileEndorsementPolicy(policyText);
+    const peers = [...chosen];
+    const roles = rolesOf(chain, chosen);
+    if (policy.isSatisfiedBy(roles)) return { peers, satisfied: true };
+    const principals = policy.principals();
+    for (const p of ordered) {
+      if (peers.includes(p)) continue;
+      const r = peerRole(chain, p);
+      if (r === undefined || !principals.some((x) => principalAccepts(x, r)) || roles.some((x) => x.org === r.org)) continue;
+      peers.push(p);
+      roles.push(r);
+      if (policy.isSatisfiedBy(roles)) return { peers, satisfied: true };
+    }
+    return { peers, satisfied: false };
+  };
+
+  /**
+   * Endorsers for a proposal: the peers of `orgs` when the caller names them, else the cheapest
+   * set satisfying the contract's policy. Key-level policies of what the proposal writes are
+   * known only once it was simulated: {@link planForWrites} adds their endorsers then.
+   */
+  const chooseEndorsers = (chain: string, contract: string, orgs: readonly string[] | undefined, among: readonly EndorsingPeer[], excluded?: ReadonlySet<EndorsingPeer>): EndorsingPeer[] => {
+    const found = candidatesFor(chain, among, excluded);
+    const { target } = found;
+    const candidates = [...found.current, ...found.laggards];
     if (orgs !== undefined) {
       const chosen = orgs.map((org) => {
         const ofOrg = candidates.filter((p) => p.org === org);
@@ -236,29 +300,49 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const def = options.commitPeer.config(chain).contracts[contract];
     if (def === undefined) throw new EndorseError('UNKNOWN_CONTRACT', `contract ${contract} is not defined on chain ${chain}`);
-    const policy = compileEndorsementPolicy(def.policy);
-    const start = rotation++;
-    const chosen: EndorsingPeer[] = [];
-    const roles: PolicySigner[] = [];
-    // Rotate within the caught-up peers, then fall back to the others; remote peers come after
-    // this process's own (with no remote peer this is the plain rotation).
-    const local = (p: EndorsingPeer): boolean => p.remote !== true;
-    const laggards = candidates.slice(current.length);
-    const ordered = current.every(local) && laggards.every(local)
-      ? [...rotate(current, start), ...laggards]
-      : [...rotate(current.filter(local), start), ...laggards.filter(local), ...rotate(current.filter((p) => !local(p)), start), ...laggards.filter((p) => !local(p))];
-    // Only peers some principal of the policy accepts can help satisfy it. Peers have no function
-    // or level, so authority principals ('Org1.finance@3') are left to co-signers (docs/identity.md).
-    const principals = policy.principals();
-    const counts = (r: PolicySigner): boolean => principals.some((x) => principalAccepts(x, r));
-    for (const p of ordered) {
-      const r = peerRole(chain, p);
-      if (r === undefined || !counts(r) || roles.some((x) => x.org === r.org)) continue;
-      chosen.push(p);
-      roles.push(r);
-      if (policy.isSatisfiedBy(roles)) return chosen;
+    const { peers, satisfied } = addEndorsersFor(chain, def.policy, [], inRotation(found));
+    if (!satisfied) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `the reachable peers cannot satisfy ${contract}'s policy ${def.policy}`);
+    return peers;
+  };
+
+  /**
+   * The endorsement plan for what a simulation wrote (Fabric's state-based endorsement): when a
+   * written key's key-level policy (or the contract's) is not met by `peers`, the peers that
+   * meet it are added. Answers undefined when `peers` already meet every policy the writes need,
+   * else the larger set to endorse with again and whether it meets them all (it does not when
+   * only a co-signer can, or no reachable peer of a needed org is left).
+   */
+  const planForWrites = (chain: string, contract: string, result: Uint8Array, peers: readonly EndorsingPeer[], among: readonly EndorsingPeer[], excluded: ReadonlySet<EndorsingPeer> | undefined): { peers: EndorsingPeer[]; satisfied: boolean; unmet: UnmetWritePolicy } | undefined => {
+    const def = options.commitPeer.config(chain).contracts[contract];
+    if (def === undefined) return undefined;
+    const store = options.commitPeer.store(chain);
+    const keyPolicyOf = (key: string): string | null => store.state(contract, key)?.policy ?? null;
+    const { writes } = decodeTxResult(result);
+    const unmetWith = (endorsers: readonly EndorsingPeer[]): UnmetWritePolicy | undefined => {
+      const roles = rolesOf(chain, endorsers);
+      return firstUnmetWritePolicy(def.policy, writes, keyPolicyOf, (policy) => compileEndorsementPolicy(policy).isSatisfiedBy(roles));
+    };
+    const first = unmetWith(peers);
+    if (first === undefined) return undefined;
+    const ordered = inRotation(candidatesFor(chain, among, excluded));
+    // Each unmet policy adds its endorsers; the next one is looked for against the grown set.
+    let grown = [...peers];
+    for (let unmet: UnmetWritePolicy | undefined = first; unmet !== undefined; unmet = unmetWith(grown)) {
+      const added = addEndorsersFor(chain, unmet.policy, grown, ordered);
+      if (!added.satisfied) return { peers: added.peers, satisfied: false, unmet };
+      grown = added.peers;
     }
-    throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `the reachable peers cannot satisfy ${contract}'s policy ${def.policy}`);
+    return { peers: grown, satisfied: true, unmet: first };
+  };
+
+  /** The error of a peer in `down` that some principal of `policyText` accepts, if any. */
+  const downPeerFor = (chain: string, policyText: string, down: ReadonlyMap<EndorsingPeer, SilkError>): SilkError | undefined => {
+    const principals = compileEndorsementPolicy(policyText).principals();
+    for (const [peer, error] of down) {
+      const r = peerRole(chain, peer);
+      if (r !== undefined && principals.some((x) => principalAccepts(x, r))) return error;
+    }
+    return undefined;
   };
 
   /** Checks the endorsements of `peers` agree and assembles the envelope. */
@@ -279,7 +363,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     if (result === undefined) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', 'no endorsing peer');
     const envelope = encodeEnvelope({ v: TX_FORMAT_VERSION, proposal: signed.bytes, signature: signed.signature, result, endorsements });
-    return { envelope, txId, response };
+    return { envelope, txId, response, result };
   };
 
   /**
@@ -404,7 +488,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     let peers = chooseEndorsers(chain, contract, orgs, allPeers);
     // A peer that cannot be reached is left out and the policy satisfied without it when other
     // peers can; otherwise its error, naming it, is the answer.
-    const down = new Set<EndorsingPeer>();
+    const down = new Map<EndorsingPeer, SilkError>();
+    let planned = 0;
     for (;;) {
       let e: Endorsed;
       try {
@@ -412,13 +497,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       } catch (err) {
         const unavailable = unavailablePeer(err, peers);
         if (unavailable === undefined || down.has(unavailable)) throw err;
-        down.add(unavailable);
+        down.set(unavailable, err as SilkError);
         try {
-          peers = chooseEndorsers(chain, contract, orgs, allPeers, down);
+          peers = chooseEndorsers(chain, contract, orgs, allPeers, new Set(down.keys()));
         } catch {
           throw err;
         }
         continue;
+      }
+      if (orgs === undefined) {
+        const plan = planForWrites(chain, contract, e.result, peers, allPeers, new Set(down.keys()));
+        if (plan !== undefined) {
+          // A peer found down that the policy would take: its error, naming it, is the answer.
+          if (!plan.satisfied) throw downPeerFor(chain, plan.unmet.policy, down) ?? unmetPolicyError(contract, plan.unmet, e.txId);
+          if (++planned > MAX_PLAN_ROUNDS) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `transaction ${e.txId} wrote keys whose policies changed ${MAX_PLAN_ROUNDS} times while it was endorsed; submit it again`, { txId: e.txId });
+          peers = plan.peers;
+          continue;
+        }
       }
       return order(chain, e.envelope, e.txId, e.response);
     }
@@ -471,11 +566,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       return order(chain, envelope, d.txId, response);
     },
     endorse(signed, opts) {
-      const proposal = decodeProposal(signed.bytes);
-      const e = endorseWith(signed, chooseEndorsers(proposal.chain, proposal.contract, opts?.endorsingOrgs, inProcessPeers));
-      if (isPromise(e)) {
-        e.catch(() => undefined);
-        throw new EndorseError('INVALID_ARGUMENT', 'endorse() answers at once, with peers of this process; a peer answered later: submit instead');
+      const { chain, contract } = decodeProposal(signed.bytes);
+      const endorseNow = (peers: readonly EndorsingPeer[]): Endorsed => {
+        const e = endorseWith(signed, peers);
+        if (isPromise(e)) {
+          e.catch(() => undefined);
+          throw new EndorseError('INVALID_ARGUMENT', 'endorse() answers at once, with peers of this process; a peer answered later: submit instead');
+        }
+        return e;
+      };
+      let peers = chooseEndorsers(chain, contract, opts?.endorsingOrgs, inProcessPeers);
+      let e = endorseNow(peers);
+      // The peers the writes' policies ask for are added; what only a co-signer can meet is left
+      // to the caller's co-signature (cosignEnvelope) before submitEnvelope.
+      for (let round = 0; opts?.endorsingOrgs === undefined && round < MAX_PLAN_ROUNDS; round++) {
+        const plan = planForWrites(chain, contract, e.result, peers, inProcessPeers, undefined);
+        if (plan === undefined || plan.peers.length === peers.length) break;
+        peers = plan.peers;
+        e = endorseNow(peers);
       }
       return { envelope: e.envelope, txId: e.txId, response: e.response };
     },

@@ -11,6 +11,7 @@ import type { Block } from '../ledger/block.js';
 import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } from '../ledger/chain-config.js';
 import { configUpdateProblem } from '../ledger/config-transaction.js';
 import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
+import { firstUnmetWritePolicy } from '../ledger/write-policies.js';
 import type { DecodedTransaction } from '../ledger/transaction.js';
 import { validationCodeIndex } from '../ledger/commit-hash.js';
 import { decodeTransactionShared } from './shared-decoding.js';
@@ -237,14 +238,11 @@ function rangeUnchanged(ns: string, g: RangeRead, store: StateView, overlay: Map
 }
 
 function policiesSatisfied(ns: string, contractPolicy: string, d: DecodedTransaction, signers: readonly ResolvedIdentity[], store: StateView, overlay: Map<string, { policy: string | null }>): boolean {
-  let needContractPolicy = d.result.writes.length === 0;
-  for (const w of d.result.writes) {
-    const inBlock = overlay.get(`${ns}\u0000${w.key}`);
-    const keyPolicy = inBlock !== undefined ? inBlock.policy : (store.state(ns, w.key)?.policy ?? null);
-    if (keyPolicy === null) needContractPolicy = true;
-    else if (!compileEndorsementPolicy(keyPolicy).isSatisfiedBy(signers)) return false;
-  }
-  return !needContractPolicy || compileEndorsementPolicy(contractPolicy).isSatisfiedBy(signers);
+  const keyPolicyOf = (key: string): string | null => {
+    const inBlock = overlay.get(`${ns}\u0000${key}`);
+    return inBlock !== undefined ? inBlock.policy : (store.state(ns, key)?.policy ?? null);
+  };
+  return firstUnmetWritePolicy(contractPolicy, d.result.writes, keyPolicyOf, (policy) => compileEndorsementPolicy(policy).isSatisfiedBy(signers)) === undefined;
 }
 
 function checkConfigTransaction(x: CheckInputs, signers: readonly ResolvedIdentity[]): ValidationCode {

@@ -11,7 +11,7 @@ import { tempDir, waitUntil } from '../../testing/fixtures.js';
 import { commissionSerials, sequentialSerials } from '../../traceability/commissioning.js';
 import { gs1CheckDigit } from '../../traceability/epc-identifiers.js';
 import { BasicContract } from '../basic/basic-contract.js';
-import { MAX_ITEMS_PER_COMMISSION, ProductContract, type ItemRecord, type LotRecord, type ProductLineRecord } from './product-contract.js';
+import { itemEpc, MAX_ITEMS_PER_COMMISSION, ProductContract, type ItemRecord, type LotRecord, type ProductLineRecord } from './product-contract.js';
 
 const CHAIN = 'product';
 /** Two orgs on a `product` chain running `products`, endorsed by any one peer. */
@@ -198,6 +198,25 @@ describe('products contract', () => {
     await refused('transferItems', { items: [epcs[0]!], to: 'Org1' }, sales3, /belongs to Org2, not Org1/);
     assert.equal((await submit('transferItems', { items: [epcs[0]!], to: 'Org1' }, admin2, 'Org2')).code, 'VALID');
     assert.equal(read<ItemRecord>('item', { epc: epcs[0]! }).owner, 'Org1');
+  });
+
+  it("an item changes only with its owner org's peer endorsing: another org's peer alone is refused at validation", async () => {
+    const epc = 'urn:epc:id:sgtin:0614141.107346.00000003';
+    assert.equal(read<ItemRecord>('item', { epc }).owner, 'Org1');
+    // The owner's member asks for Org2's peer alone: that peer runs the same checks, but the item's
+    // key-level policy asks for an Org1 peer, as it would of a forged transfer a dishonest peer endorsed.
+    const alone = await net.gateway('Org1').submit({ chain: CHAIN, contract: 'products', fn: 'transferItems', args: { items: [epc], to: 'Org2' }, endorsingOrgs: ['Org2'] }, sales3);
+    assert.equal(alone.code, 'ENDORSEMENT_POLICY_FAILURE');
+    await waitUntil(() => net.peers.every((p) => p.height(CHAIN) > alone.blockNumber), 10_000, 'every peer to commit the refused transfer');
+    assert.equal(read<ItemRecord>('item', { epc }).owner, 'Org1');
+    // Without named orgs the gateway adds the owner's peer to whichever peer the contract policy
+    // picked, through either org's gateway; the item's policy follows its new owner.
+    const policy = (): string | null | undefined => net.peer('peer0.org1').store(CHAIN).state('products', itemEpc('10614141073464', '00000003'))?.policy;
+    assert.equal((await submit('transferItems', { items: [epc], to: 'Org2' }, sales3, 'Org2')).code, 'VALID');
+    assert.equal(policy(), "OR('Org2.peer')");
+    assert.equal((await submit('transferItems', { items: [epc], to: 'Org1' }, admin2, 'Org1')).code, 'VALID');
+    assert.equal(policy(), "OR('Org1.peer')");
+    assert.equal(read<ItemRecord>('item', { epc }).owner, 'Org1');
   });
 
   it('queries page through product lines (all, or of one prefix) and the items of a lot', () => {
