@@ -86,6 +86,13 @@ export const SignedProposalBody = Type.Object(
 );
 export type SignedProposalBody = Static<typeof SignedProposalBody>;
 
+/** An endorsed envelope, perhaps co-signed (`cosignEnvelope`): canonical bytes, base64 (at most 2 MiB decoded). */
+export const EnvelopeBody = Type.Object(
+  { envelope: Type.String({ minLength: 1, maxLength: Math.ceil((2 * 1024 * 1024) / 3) * 4, pattern: '^[A-Za-z0-9+/]+={0,2}$' }) },
+  { additionalProperties: false },
+);
+export type EnvelopeBody = Static<typeof EnvelopeBody>;
+
 /** A call made for a demo user with the server-held key (demo alliance only). */
 export const DemoCallBody = Type.Object(
   {

@@ -81,6 +81,18 @@ export interface GatewayOptions {
   readonly admission?: AdmissionOptions;
 }
 
+/** An envelope endorsed and not yet ordered ({@link Gateway.endorseSigned}). */
+export interface EndorsedProposal {
+  readonly envelope: Uint8Array;
+  readonly txId: string;
+  /** The contract's return value as endorsed. */
+  readonly response: JsonValue | undefined;
+  /** The encoded result every endorsement signs, a co-signer's included. */
+  readonly result: Uint8Array;
+  /** The first policy the peers' endorsements leave unmet: only co-signers can meet it. */
+  readonly unmet?: UnmetWritePolicy;
+}
+
 /**
  * What a caller (an API route) requires of a client-signed proposal: its chain (an unknown one is
  * UNKNOWN_CHAIN, another one WRONG_CHAIN) and optionally its contract and function.
@@ -107,8 +119,20 @@ export interface Gateway {
   submit(params: ProposalParameters, signer: Signer): Promise<SubmitResult>;
   /** Like submit, for a proposal the client signed itself. @throws also WRONG_CHAIN / INVALID_ARGUMENT when it is not what `expect` names */
   submitSigned(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[]; expect?: ExpectedProposal }): Promise<SubmitResult>;
-  /** Resubmits an envelope; returns its existing outcome if it was already committed. */
-  submitEnvelope(chain: string, envelope: Uint8Array): Promise<SubmitResult>;
+  /**
+   * Endorses a client-signed proposal like a submit does (remote peers included, the written
+   * keys' policies planned for) and returns the envelope without ordering it: for co-signers to
+   * add their endorsements (`cosignEnvelope`) before {@link Gateway.submitEnvelope}. A policy only
+   * co-signers can meet is not an error here: `unmet` names the first one.
+   * @throws EndorseError, SubmitError (DUPLICATE_TXID, EXPIRED), as a submit before ordering
+   */
+  endorseSigned(signed: SignedProposalBytes, options?: { endorsingOrgs?: readonly string[]; expect?: ExpectedProposal }): Promise<EndorsedProposal>;
+  /**
+   * Orders an endorsed (and perhaps co-signed) envelope and waits for its commit; returns its
+   * existing outcome if it was already committed.
+   * @throws SilkError MALFORMED when the envelope does not decode; WRONG_CHAIN when it is not for what `expect` names
+   */
+  submitEnvelope(chain: string, envelope: Uint8Array, options?: { expect?: ExpectedProposal }): Promise<SubmitResult>;
   /**
    * Endorses a proposal with peers of this process and returns the envelope without ordering it
    * (remote peers are asked by the submit calls only).
@@ -482,9 +506,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
-  const endorseAndOrder = async (signed: SignedProposalBytes, proposal: Proposal, opts: { endorsingOrgs?: readonly string[] } | undefined): Promise<SubmitResult> => {
+  /**
+   * Endorses with the peers the contract's policy and the written keys' policies ask for (or the
+   * peers of `orgs`, exactly). A policy no reachable peer can meet is an error, unless
+   * `leaveToCosigners`: then the envelope comes back with the first such policy in `unmet`, for
+   * co-signers to meet before it is ordered.
+   */
+  const endorsePlanned = async (signed: SignedProposalBytes, proposal: Proposal, orgs: readonly string[] | undefined, leaveToCosigners: boolean): Promise<{ endorsed: Endorsed; unmet: UnmetWritePolicy | undefined }> => {
     const { chain, contract } = proposal;
-    const orgs = opts?.endorsingOrgs;
     let peers = chooseEndorsers(chain, contract, orgs, allPeers);
     // A peer that cannot be reached is left out and the policy satisfied without it when other
     // peers can; otherwise its error, naming it, is the answer.
@@ -505,18 +534,33 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
         continue;
       }
-      if (orgs === undefined) {
-        const plan = planForWrites(chain, contract, e.result, peers, allPeers, new Set(down.keys()));
-        if (plan !== undefined) {
-          // A peer found down that the policy would take: its error, naming it, is the answer.
-          if (!plan.satisfied) throw downPeerFor(chain, plan.unmet.policy, down) ?? unmetPolicyError(contract, plan.unmet, e.txId);
-          if (++planned > MAX_PLAN_ROUNDS) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `transaction ${e.txId} wrote keys whose policies changed ${MAX_PLAN_ROUNDS} times while it was endorsed; submit it again`, { txId: e.txId });
-          peers = plan.peers;
-          continue;
-        }
+      const plan = orgs === undefined ? planForWrites(chain, contract, e.result, peers, allPeers, new Set(down.keys())) : undefined;
+      if (plan === undefined) return { endorsed: e, unmet: undefined };
+      if (!plan.satisfied) {
+        // A peer found down that the policy would take: its error, naming it, is the answer.
+        const downError = downPeerFor(chain, plan.unmet.policy, down);
+        if (downError !== undefined) throw downError;
+        if (!leaveToCosigners) throw unmetPolicyError(contract, plan.unmet, e.txId);
+        // The peers that help are asked too; what is left is the co-signers'.
+        if (plan.peers.length === peers.length) return { endorsed: e, unmet: plan.unmet };
       }
-      return order(chain, e.envelope, e.txId, e.response);
+      if (++planned > MAX_PLAN_ROUNDS) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', `transaction ${e.txId} wrote keys whose policies changed ${MAX_PLAN_ROUNDS} times while it was endorsed; submit it again`, { txId: e.txId });
+      peers = plan.peers;
     }
+  };
+
+  /** The checks of a client-signed proposal before any peer runs it: expected chain, replay, time window, already in flight. */
+  const admitSigned = (signed: SignedProposalBytes, expect: ExpectedProposal | undefined): { proposal: Proposal; txId: string } => {
+    const proposal = decodeProposal(signed.bytes);
+    checkExpected(options.commitPeer, proposal, expect);
+    // A replayed proposal is refused here, before any peer or the orderer spends work on it.
+    const txId = computeTxId(proposal.nonce, proposal.creator);
+    const committed = options.commitPeer.transactionStatus(proposal.chain, txId);
+    if (committed !== undefined) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already on the ledger (block ${committed.block}, ${committed.code})`, { txId, block: committed.block });
+    const windowMs = options.commitPeer.config(proposal.chain).txWindowMs;
+    if (Math.abs(Date.now() - proposal.ts) > windowMs) throw new SubmitError('EXPIRED', `the proposal was signed at ${new Date(proposal.ts).toISOString()}, outside the chain's ${windowMs / 1000} s window: sign a new one`, { txId });
+    if (inFlight.has(txId)) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already being submitted`, { txId });
+    return { proposal, txId };
   };
 
   const gateway: Gateway = {
@@ -529,15 +573,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return gateway.submitSigned(gateway.propose(params, signer), params.endorsingOrgs ? { endorsingOrgs: params.endorsingOrgs } : {});
     },
     async submitSigned(signed, opts) {
-      const proposal = decodeProposal(signed.bytes);
-      checkExpected(options.commitPeer, proposal, opts?.expect);
-      // A replayed proposal is refused here, before any peer or the orderer spends work on it.
-      const txId = computeTxId(proposal.nonce, proposal.creator);
-      const committed = options.commitPeer.transactionStatus(proposal.chain, txId);
-      if (committed !== undefined) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already on the ledger (block ${committed.block}, ${committed.code})`, { txId, block: committed.block });
-      const windowMs = options.commitPeer.config(proposal.chain).txWindowMs;
-      if (Math.abs(Date.now() - proposal.ts) > windowMs) throw new SubmitError('EXPIRED', `the proposal was signed at ${new Date(proposal.ts).toISOString()}, outside the chain's ${windowMs / 1000} s window: sign a new one`, { txId });
-      if (inFlight.has(txId)) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already being submitted`, { txId });
+      const { proposal, txId } = admitSigned(signed, opts?.expect);
       inFlight.add(txId);
       try {
         // Beyond the chain's admission limit a proposal waits here, before any peer reads state for it.
@@ -545,7 +581,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         const ticket = isPromise(entered) ? await entered : entered;
         let outcome: AdmissionOutcome = 'failed';
         try {
-          const result = await endorseAndOrder(signed, proposal, opts);
+          const { endorsed: e } = await endorsePlanned(signed, proposal, opts?.endorsingOrgs, false);
+          const result = await order(proposal.chain, e.envelope, e.txId, e.response);
           outcome = 'committed';
           return result;
         } catch (error) {
@@ -559,8 +596,19 @@ export function createGateway(options: GatewayOptions): Gateway {
         inFlight.delete(txId);
       }
     },
-    async submitEnvelope(chain, envelope) {
+    async endorseSigned(signed, opts) {
+      const { proposal, txId } = admitSigned(signed, opts?.expect);
+      inFlight.add(txId);
+      try {
+        const { endorsed: e, unmet } = await endorsePlanned(signed, proposal, opts?.endorsingOrgs, true);
+        return { envelope: e.envelope, txId: e.txId, response: e.response, result: e.result, ...(unmet === undefined ? {} : { unmet }) };
+      } finally {
+        inFlight.delete(txId);
+      }
+    },
+    async submitEnvelope(chain, envelope, opts) {
       const d = decodeTransaction(envelope);
+      checkExpected(options.commitPeer, d.proposal, opts?.expect);
       const response = d.result.response === '' ? undefined : (JSON.parse(d.result.response) as JsonValue);
       if (options.commitPeer.transactionStatus(chain, d.txId) !== undefined) return outcome(chain, d.txId, response);
       return order(chain, envelope, d.txId, response);

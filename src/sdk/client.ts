@@ -13,10 +13,10 @@ import { computeTxId, createProposal, decodeProposal, type SignedProposal } from
 import { receiptFromJson, verifyReceipt as verifyReceiptProofs, type Receipt, type ReceiptJson, type ReceiptTrust, type ReceiptVerification } from '../ledger/receipt.js';
 import type { BlockView } from '../peer/block-view.js';
 import type { VersionedValue } from '../peer/peer.js';
-import { MAX_PAGE_SIZE, toBase64 } from '../api/wire.js';
+import { fromBase64, MAX_PAGE_SIZE, toBase64 } from '../api/wire.js';
 import { subscribeToChain, type SubscribeOptions, type Subscription } from './block-subscription.js';
 import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
-import type { BlockSummary, ChainInfo, ChainSummary, HealthReport, Readiness, SubmitResult, TransactionDetails } from './responses.js';
+import type { BlockSummary, ChainInfo, ChainSummary, EndorsedEnvelope, HealthReport, Readiness, SubmitResult, TransactionDetails, UnmetPolicy } from './responses.js';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -145,6 +145,18 @@ export interface SilkClient {
   submit(params: SubmitParameters, signer?: Signer): Promise<SubmitResult>;
   /** Submits a proposal signed elsewhere (or earlier with {@link SilkClient.propose}). */
   submitSigned(signed: SignedProposalInput, options?: { readonly endorsingOrgs?: readonly string[] }): Promise<SubmitResult>;
+  /**
+   * Signs and endorses, without ordering: the envelope for co-signers, with the policy left to
+   * them in `unmet` (docs/sdk.md, "Co-signing"). @throws SilkError as a submit before ordering
+   */
+  endorse(params: SubmitParameters, signer?: Signer): Promise<EndorsedEnvelope>;
+  /** Endorses a proposal signed elsewhere, without ordering it. */
+  endorseSigned(signed: SignedProposalInput, options?: { readonly endorsingOrgs?: readonly string[] }): Promise<EndorsedEnvelope>;
+  /**
+   * Orders an endorsed (and co-signed, `cosignEnvelope`) envelope and waits for the commit; an
+   * envelope already on the ledger answers its outcome there. @throws CommitError when it committed but not as VALID
+   */
+  submitEnvelope(chain: string, envelope: Uint8Array): Promise<SubmitResult>;
   /** Waits until a transaction is on the ledger (VALID or not: check `code`). @throws CommitError COMMIT_TIMEOUT */
   waitForCommit(chain: string, txId: string, options?: WaitForCommitOptions): Promise<TransactionDetails>;
   /**
@@ -297,6 +309,18 @@ export function connect(options: ConnectOptions): SilkClient {
     }
   };
 
+  const endorseSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<EndorsedEnvelope> => {
+    const proposal = decodeProposal(signed.bytes);
+    const r = await http.request<{ txId: string; envelope: string; result: string; response: JsonValue | null; unmet: UnmetPolicy | null }>('POST', `/api/chains/${seg(proposal.chain)}/endorsements`, { body: body(signed, opts?.endorsingOrgs) });
+    return { chain: proposal.chain, txId: r.txId, envelope: fromBase64(r.envelope), result: fromBase64(r.result), response: r.response, unmet: r.unmet };
+  };
+
+  const submitEnvelope = (chain: string, envelope: Uint8Array): Promise<SubmitResult> =>
+    settle(() => {
+      checkName(chain, 'chain');
+      return http.request<SubmitResult>('POST', `/api/chains/${seg(chain)}/envelopes`, { body: { envelope: toBase64(envelope) } });
+    });
+
   const transaction = (chain: string, txId: string): Promise<TransactionDetails> =>
     settle(() => {
       checkName(chain, 'chain');
@@ -372,6 +396,9 @@ export function connect(options: ConnectOptions): SilkClient {
     evaluateSigned,
     submit: (params, signer) => withCurrentVersion(params, signer, (signed) => submitSigned(signed, params.endorsingOrgs === undefined ? {} : { endorsingOrgs: params.endorsingOrgs })),
     submitSigned,
+    endorse: (params, signer) => withCurrentVersion(params, signer, (signed) => endorseSigned(signed, params.endorsingOrgs === undefined ? {} : { endorsingOrgs: params.endorsingOrgs })),
+    endorseSigned,
+    submitEnvelope,
     async waitForCommit(chain, txId, o) {
       const timeoutMs = o?.timeoutMs ?? 30_000;
       const intervalMs = o?.intervalMs ?? 200;

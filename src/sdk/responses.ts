@@ -71,6 +71,29 @@ export interface SubmitResult {
   readonly receipt: ReceiptJson;
 }
 
+/** A policy an endorsement leaves to co-signers. */
+export interface UnmetPolicy {
+  readonly policy: string;
+  /** The written key whose policy it is; `null` for the contract policy of a transaction that writes nothing. */
+  readonly key: string | null;
+  /** True for a key-level policy, false for the contract's. */
+  readonly keyLevel: boolean;
+}
+
+/** A proposal endorsed and not yet ordered (`client.endorse`): for co-signers. */
+export interface EndorsedEnvelope {
+  readonly chain: string;
+  readonly txId: string;
+  /** The envelope: proposal, result and endorsements. */
+  readonly envelope: Uint8Array;
+  /** The encoded result each endorsement signs. */
+  readonly result: Uint8Array;
+  /** The contract function's return value, as endorsed. */
+  readonly response: JsonValue | null;
+  /** The first policy the peers' endorsements leave to co-signers; `null` when none. */
+  readonly unmet: UnmetPolicy | null;
+}
+
 /** A committed block, as a subscription delivers it. */
 export interface BlockEvent {
   readonly chain: string;

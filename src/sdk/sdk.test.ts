@@ -12,7 +12,7 @@ import { createConfigTransaction } from '../ledger/config-transaction.js';
 import { createProposal } from '../ledger/proposal.js';
 import type { ReceiptJson } from '../ledger/receipt.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
-import { openTestApi, type TestApi } from '../testing/api-fixtures.js';
+import { openTestApi, rejectsWith, type TestApi } from '../testing/api-fixtures.js';
 import { tempDir, THREE_ORG_SPEC } from '../testing/fixtures.js';
 import { connect, type SilkClient } from './client.js';
 import type { BlockEvent, ContractEvent } from './responses.js';
@@ -30,18 +30,6 @@ async function until(check: () => boolean, ms = 10_000, what = 'condition'): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** Asserts `promise` rejects with a SilkError of `code` and returns it. */
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<SilkError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(e instanceof SilkError, `expected a SilkError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
 }
 
 /** A loopback HTTP server with the given handler; resolves to its URL. */

@@ -1,9 +1,11 @@
 /** A test network served by a real API server on a free loopback port. */
+import assert from 'node:assert/strict';
 import { embeddedApiBackend, type ApiBackend } from '../api/backend.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../api/server.js';
 import type { AdmissionOptions } from '../gateway/admission.js';
 import type { EmbeddedNetwork, NetworkSpec } from '../network/embedded-network.js';
 import type { Contract } from '../contracts/framework/contract.js';
+import { SilkError } from '../errors.js';
 import { openTestNetwork } from './fixtures.js';
 
 /** A running test API. */
@@ -50,4 +52,19 @@ export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi
       net.cleanupDir();
     },
   };
+}
+
+/**
+ * Asserts `promise` rejects with a SilkError of `code` (the error a client of the API gets) and returns it.
+ * @example const e = await rejectsWith(client.submit(params), 'DUPLICATE_TXID')
+ */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<SilkError> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof SilkError, `expected a SilkError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}, but it succeeded`);
 }

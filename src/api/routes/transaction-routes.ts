@@ -1,6 +1,7 @@
 /**
  * Writes and contract queries. A client signs its proposal locally (SDK, CLI) and the server
- * never sees its key; the demo alliance also offers `/api/demo/…` routes that sign for its demo
+ * never sees its key; a write that needs co-signers is endorsed, co-signed by them locally and
+ * then ordered as an envelope (docs/api.md, "Co-signing"); the demo alliance also offers `/api/demo/…` routes that sign for its demo
  * users with server-held keys, and every response of such a server says so in a header.
  */
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +12,7 @@ import type { JsonValue } from '../../ledger/json-value.js';
 import { receiptToJson } from '../../ledger/receipt.js';
 import type { SignedProposalBytes } from '../../peer/peer.js';
 import type { ApiBackend } from '../backend.js';
-import { ChainParams, DemoCallBody, fromBase64, SignedProposalBody } from '../wire.js';
+import { ChainParams, DemoCallBody, EnvelopeBody, fromBase64, SignedProposalBody, toBase64 } from '../wire.js';
 
 function signedFrom(body: SignedProposalBody): SignedProposalBytes {
   return { bytes: fromBase64(body.proposal), signature: fromBase64(body.signature) };
@@ -49,6 +50,37 @@ export function registerTransactionRoutes(app: FastifyInstance, backend: ApiBack
       },
     },
     async (req) => committed(await gateway.submitSigned(signedFrom(req.body), { ...orgsOption(req.body.endorsingOrgs), expect: { chain: req.params.chain } })),
+  );
+
+  app.post<{ Params: ChainParams; Body: SignedProposalBody }>(
+    '/api/chains/:chain/endorsements',
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: 'Endorses a signed proposal without ordering it: the envelope for co-signers, and the policy left to them',
+        description: 'Endorsed by the peers the contract and the written keys ask for. `unmet` names the first policy only a co-signer can meet (null when none): each co-signer adds an endorsement over `result` (cosignEnvelope), then POST the envelope to /envelopes.',
+        params: ChainParams,
+        body: SignedProposalBody,
+      },
+    },
+    async (req) => {
+      const e = await gateway.endorseSigned(signedFrom(req.body), { ...orgsOption(req.body.endorsingOrgs), expect: { chain: req.params.chain } });
+      return { txId: e.txId, envelope: toBase64(e.envelope), result: toBase64(e.result), response: e.response ?? null, unmet: e.unmet === undefined ? null : { policy: e.unmet.policy, key: e.unmet.key ?? null, keyLevel: e.unmet.keyLevel } };
+    },
+  );
+
+  app.post<{ Params: ChainParams; Body: EnvelopeBody }>(
+    '/api/chains/:chain/envelopes',
+    {
+      schema: {
+        tags: ['transactions'],
+        summary: 'Orders an endorsed (and co-signed) envelope and waits for the commit; returns the receipt',
+        description: 'The answer of a transaction already on the ledger is its outcome there; nothing commits twice.',
+        params: ChainParams,
+        body: EnvelopeBody,
+      },
+    },
+    async (req) => committed(await gateway.submitEnvelope(req.params.chain, fromBase64(req.body.envelope), { expect: { chain: req.params.chain } })),
   );
 
   const demo = backend.demoIdentities;
