@@ -21,6 +21,7 @@ import { restoreCommand } from './commands/restore.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
+import { cosignCommand, endorseCommand, submitEnvelopeCommand } from './commands/cosign.js';
 import { txCommand } from './commands/tx.js';
 import { verifyCommand } from './commands/verify.js';
 
@@ -68,6 +69,12 @@ Usage:
                                           read committed state: one key, a key range, a key's history
   silk submit CHAIN CONTRACT FN ARGS-JSON --key PEM [--endorsing-orgs A,B] [--url URL] [--json]
                                           sign a transaction with your key, commit it, show how it ended
+  silk endorse CHAIN CONTRACT FN ARGS-JSON --key PEM --out ENVELOPE.json [--endorsing-orgs A,B] [--url URL] [--json]
+                                          sign and endorse a transaction that needs co-signers; write its envelope
+  silk cosign ENVELOPE.json --key PEM [--json]
+                                          show what an envelope does and add your co-signature (no node needed)
+  silk submit-envelope ENVELOPE.json [--url URL] [--json]
+                                          order a co-signed envelope, commit it, show how it ended
   silk keys new --out FILE [--words 24] [--no-show] [--force] [--json]
                                           make a 24-word mnemonic (shown once) and seal it in a keystore
   silk keys derive --from MNEMONIC-KEYSTORE (--function NAME|INDEX --level N [--member M] | --admin)
@@ -129,6 +136,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   tx: txCommand,
   query: queryCommand,
   submit: submitCommand,
+  endorse: endorseCommand,
+  cosign: cosignCommand,
+  'submit-envelope': submitEnvelopeCommand,
   identity: identityCommand,
   keys: keysCommand,
   recall: recallCommand,

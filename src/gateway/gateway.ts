@@ -162,7 +162,7 @@ function unmetPolicyError(contract: string, unmet: UnmetWritePolicy, txId: strin
   const what = unmet.key === undefined ? `${contract}'s policy` : `key ${unmet.key} of ${contract}, whose ${unmet.keyLevel ? 'key-level' : 'contract'} policy is`;
   return new EndorseError(
     'ENDORSEMENT_POLICY_FAILURE',
-    `this transaction writes ${what} ${unmet.policy}, which the reachable peers cannot satisfy: a peer of each org it needs must be reachable, and a principal with a function or level (such as 'Org1.finance@3') needs a co-signature (Gateway.endorse, cosignEnvelope, submitEnvelope)`,
+    `this transaction writes ${what} ${unmet.policy}, which the reachable peers cannot satisfy: a peer of each org it needs must be reachable, and a principal with a function or level (such as 'Org1.finance@3') needs a co-signature: endorse it without ordering (silk endorse, POST /api/chains/{chain}/endorsements), have it co-signed (silk cosign), then order the envelope (silk submit-envelope, POST …/envelopes)`,
     { txId, policy: unmet.policy, ...(unmet.key === undefined ? {} : { key: unmet.key }) },
   );
 }

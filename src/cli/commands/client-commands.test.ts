@@ -198,6 +198,46 @@ describe('silk client commands against a running node', () => {
     assertOneLine(none, /^silk: .*alice\.keystore\.json is a keystore: set \$SILK_KEYSTORE_PASSWORD/);
   });
 
+  it('endorse, cosign and submit-envelope: a change only an approver may make goes through with its co-signature', async () => {
+    const adminKey = join(t.net.keysDir, 'Org1', 'admin.pem');
+    assert.equal((await silk(['submit', 'trade', 'basic', 'createAsset', asset('vase-1'), '--key', aliceKey, ...url])).code, 0);
+    // Only with an Org1 peer and an Org1 finance officer of level 3 (or the org's admin) approving.
+    const guard = await silk(['submit', 'trade', 'basic', 'protectAsset', JSON.stringify({ id: 'vase-1', policy: "AND('Org1.peer', 'Org1.finance@3')" }), '--key', aliceKey, ...url]);
+    assert.equal(guard.code, 0, guard.stderr);
+    const move = JSON.stringify({ id: 'vase-1', newOwner: 'madrid-shop' });
+    const plain = await silk(['submit', 'trade', 'basic', 'transferAsset', move, '--key', aliceKey, ...url]);
+    assert.equal(plain.code, 4);
+    assert.match(plain.stderr, /ENDORSEMENT_POLICY_FAILURE: .*asset:vase-1.*co-signature/);
+
+    const file = join(scratch.path, 'vase-1.envelope.json');
+    const endorsed = await silk(['endorse', 'trade', 'basic', 'transferAsset', move, '--key', aliceKey, '--out', file, ...url]);
+    assert.equal(endorsed.code, 0, endorsed.stderr);
+    assert.match(endorsed.stdout, /^Needs a co-signature: key asset:vase-1 requires AND\('Org1\.peer', 'Org1\.finance@3'\)$/m);
+    assert.match(endorsed.stdout, /^\s*Writes\s+asset:vase-1 = \{.*"owner":"madrid-shop".*\}$/m);
+
+    // The approver needs no node: no --url, and SILK_URL points nowhere.
+    const cosigned = await silk(['cosign', file, '--key', adminKey], { SILK_URL: 'http://127.0.0.1:9' });
+    assert.equal(cosigned.code, 0, cosigned.stderr);
+    assert.match(cosigned.stdout, /^Co-signed /m);
+    assert.match(cosigned.stdout, /^\s*Call\s+basic 1\.0 transferAsset \{"id":"vase-1","newOwner":"madrid-shop"\}$/m);
+    assert.equal((/Endorsed by\s+((?:[0-9a-f]{66}\s*)+)/.exec(cosigned.stdout)?.[1] ?? '').trim().split(/\s+/).length, 2, cosigned.stdout);
+    assertOneLine(await silk(['cosign', file, '--key', adminKey]), /^silk: .*vase-1\.envelope\.json: this key has already endorsed the envelope$/);
+
+    const committed = await silk(['submit-envelope', file, ...url]);
+    assert.equal(committed.code, 0, committed.stderr);
+    assert.match(committed.stdout, /^VALID: committed in block \d+ of chain trade$/m);
+    const state = JSON.parse((await silk(['query', 'trade', 'basic', '--state', 'asset:vase-1', '--json', ...url])).stdout) as { value: { owner: string } };
+    assert.equal(state.value.owner, 'madrid-shop');
+
+    // Files that are not envelopes, or were altered, are refused on one line.
+    const notJson = join(scratch.path, 'not-an-envelope.json');
+    writeFileSync(notJson, 'hello');
+    assertOneLine(await silk(['cosign', notJson, '--key', adminKey]), /^silk: .*not-an-envelope\.json is not an envelope file \(not JSON\)/);
+    const altered = join(scratch.path, 'altered.envelope.json');
+    writeFileSync(altered, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')) as object, chain: 'market' }));
+    assertOneLine(await silk(['submit-envelope', altered, ...url]), /^silk: .*altered\.envelope\.json: the file names chain market and transaction [0-9a-f]{64}, but its envelope is transaction [0-9a-f]{64} of chain trade$/);
+  });
+
   it('says in one line what is wrong with what was typed, and exits 2', async () => {
     const notPem = join(scratch.path, 'not-a-key.pem');
     writeFileSync(notPem, 'hello');

@@ -10,14 +10,16 @@ import { CLIENT_OPTIONS, InputError, jsonArgument, keyFile, nodeClient, reportFa
 
 const OPTIONS = { ...CLIENT_OPTIONS, ...SIGNING_OPTIONS, 'endorsing-orgs': { type: 'string' } } as const;
 
-function endorsingOrgs(text: string | undefined): { endorsingOrgs?: string[] } {
+/** The `--endorsing-orgs A,B` option. @throws InputError for an empty name in the list */
+export function endorsingOrgs(text: string | undefined): { endorsingOrgs?: string[] } {
   if (text === undefined) return {};
   const orgs = text.split(',').map((o) => o.trim());
   if (orgs.some((o) => o === '')) throw new InputError(`--endorsing-orgs is a comma list of org names, e.g. Org1,Org2; got '${text}'`);
   return { endorsingOrgs: orgs };
 }
 
-function describe(chain: string, r: SubmitResult): string {
+/** A committed VALID transaction, for people. */
+export function describeCommitted(chain: string, r: SubmitResult): string {
   return `VALID: committed in block ${r.blockNumber} of chain ${chain}\n${fields(
     [
       ['Transaction', r.txId],
@@ -44,7 +46,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     const orgs = endorsingOrgs(values['endorsing-orgs']);
     const signer = await keyFile(values, 'submit');
     const result = await nodeClient(values).submit({ chain, contract, fn, args, ...orgs }, signer);
-    console.log(json ? JSON.stringify(result) : describe(chain, result));
+    console.log(json ? JSON.stringify(result) : describeCommitted(chain, result));
     return EXIT.ok;
   });
 }
