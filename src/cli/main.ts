@@ -71,7 +71,7 @@ Usage:
                                           sign a transaction with your key, commit it, show how it ended
   silk endorse CHAIN CONTRACT FN ARGS-JSON --key PEM --out ENVELOPE.json [--endorsing-orgs A,B] [--url URL] [--json]
                                           sign and endorse a transaction that needs co-signers; write its envelope
-  silk cosign ENVELOPE.json --key PEM [--json]
+  silk cosign ENVELOPE.json --key PEM [--url URL] [--json]
                                           show what an envelope does and add your co-signature (no node needed)
   silk submit-envelope ENVELOPE.json [--url URL] [--json]
                                           order a co-signed envelope, commit it, show how it ended

@@ -215,13 +215,22 @@ describe('silk client commands against a running node', () => {
     assert.match(endorsed.stdout, /^Needs a co-signature: key asset:vase-1 requires AND\('Org1\.peer', 'Org1\.finance@3'\)$/m);
     assert.match(endorsed.stdout, /^\s*Writes\s+asset:vase-1 = \{.*"owner":"madrid-shop".*\}$/m);
 
+    assert.match(endorsed.stdout, /^Proposed by\s+[0-9a-f]{66} {2}alice \(Org1, client\)$/m);
+
+    // With --url the node names the keys, and a key that may not sign is refused before it signs.
+    const strangerKey = join(scratch.path, 'stranger.pem');
+    writeFileSync(strangerKey, generatePrivateKeyPem());
+    const stranger = await silk(['cosign', file, '--key', strangerKey, ...url]);
+    assert.equal(stranger.code, 4, stranger.stderr);
+    assert.match(stranger.stderr, /^silk: UNKNOWN_CREATOR: .*the signing key [0-9a-f]{66} is not a member of this chain on chain trade; nothing was signed$/m);
+
     // The approver needs no node: no --url, and SILK_URL points nowhere.
     const cosigned = await silk(['cosign', file, '--key', adminKey], { SILK_URL: 'http://127.0.0.1:9' });
     assert.equal(cosigned.code, 0, cosigned.stderr);
-    assert.match(cosigned.stdout, /^Co-signed /m);
+    assert.match(cosigned.stdout, /^Co-signed \S+$/m);
     assert.match(cosigned.stdout, /^\s*Call\s+basic 1\.0 transferAsset \{"id":"vase-1","newOwner":"madrid-shop"\}$/m);
     assert.equal((/Endorsed by\s+((?:[0-9a-f]{66}\s*)+)/.exec(cosigned.stdout)?.[1] ?? '').trim().split(/\s+/).length, 2, cosigned.stdout);
-    assertOneLine(await silk(['cosign', file, '--key', adminKey]), /^silk: .*vase-1\.envelope\.json: this key has already endorsed the envelope$/);
+    assertOneLine(await silk(['cosign', file, '--key', adminKey, ...url]), /^silk: .*vase-1\.envelope\.json: this key has already endorsed the envelope$/);
 
     const committed = await silk(['submit-envelope', file, ...url]);
     assert.equal(committed.code, 0, committed.stderr);

@@ -8,12 +8,14 @@
  *
  * The envelope file is JSON (`{ v, chain, txId, envelope }`, the envelope in base64), so it can
  * travel by mail or chat. `cosign` needs no node: it shows what the approver signs and adds the
- * signature on the approver's machine, where the key stays.
+ * signature on the approver's machine, where the key stays; with `--url` it also names the keys
+ * involved as the node knows them.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fromBase64, toBase64 } from '../../api/wire.js';
-import { cosignEnvelope, isSilkError, summarizeEnvelope, type EndorsedEnvelope, type EnvelopeSummary } from '../../sdk/index.js';
+import { toHex } from '../../crypto/hash.js';
+import { cosignEnvelope, isSilkError, SilkError, summarizeEnvelope, type EndorsedEnvelope, type EnvelopeSummary, type SilkClient } from '../../sdk/index.js';
 import { EXIT, UsageError } from '../cli-support.js';
 import { compact, fields } from '../human-format.js';
 import { CLIENT_OPTIONS, InputError, jsonArgument, keyFile, nodeClient, reportFailures, SIGNING_OPTIONS } from '../node-client.js';
@@ -85,23 +87,50 @@ function readEnvelopeFile(path: string): { chain: string; envelope: Uint8Array; 
   return { chain: file.chain, envelope, summary };
 }
 
-/** What a co-signer approves, for people. */
-function describeEnvelope(s: EnvelopeSummary): string {
+/** Who keys are, by hex, as a node told: `alice (Org1, client)`. */
+type Names = ReadonlyMap<string, string>;
+
+/**
+ * Who a key is on `chain`, as the node knows it: a configured member `name (Org, role)`, a
+ * registered key `Org finance@3 member key`, with its standing when it may not sign now.
+ */
+async function whoIs(client: SilkClient, chain: string, key: string): Promise<string> {
+  try {
+    const r = (await client.identity(chain, key)) as { standing?: string; configured?: { org: string; name: string; role: string }; record?: { org: string; function: string; level: number; kind: string } };
+    const who = r.configured !== undefined
+      ? `${r.configured.name} (${r.configured.org}, ${r.configured.role})`
+      : r.record !== undefined ? `${r.record.org} ${r.record.function}@${r.record.level} ${r.record.kind} key` : 'unknown';
+    return r.standing === 'valid' ? who : `${who}, may not sign now: ${r.standing ?? 'unknown'}`;
+  } catch (e) {
+    if (isSilkError(e, 'NOT_FOUND')) return 'not a member of this chain';
+    throw e;
+  }
+}
+
+/** The names of an envelope's creator and endorsers (and `more` keys), asked of the node. */
+async function namesOf(client: SilkClient, s: EnvelopeSummary, more: readonly string[] = []): Promise<Names> {
+  const keys = [...new Set([s.creator, ...s.endorsers, ...more])];
+  return new Map(await Promise.all(keys.map(async (k) => [k, await whoIs(client, s.chain, k)] as const)));
+}
+
+/** What a co-signer approves, for people; keys named when `names` knows them. */
+function describeEnvelope(s: EnvelopeSummary, names?: Names): string {
+  const named = (key: string): string => (names?.get(key) === undefined ? key : `${key}  ${names.get(key) as string}`);
   return fields([
     ['Transaction', s.txId],
     ['Chain', s.chain],
     ['Call', `${s.contract} ${s.version} ${s.fn} ${compact(s.args)}`],
-    ['Proposed by', `${s.creator} at ${s.signedAt}`],
+    ['Proposed by', `${named(s.creator)}\nat ${s.signedAt}`],
     ['Writes', s.writes.length === 0 ? '(none)' : s.writes.map((w) => `${w.key} = ${w.value === null ? '(deleted)' : compact(w.value)}${w.policy === undefined ? '' : `  [sets policy ${w.policy}]`}`).join('\n')],
-    ['Endorsed by', s.endorsers.join('\n')],
+    ['Endorsed by', s.endorsers.map(named).join('\n')],
   ]);
 }
 
-function describeEndorsed(e: EndorsedEnvelope, out: string): string {
+function describeEndorsed(e: EndorsedEnvelope, out: string, names: Names): string {
   const next = e.unmet === null
     ? `Its endorsements meet every policy: order it with silk submit-envelope ${out}`
     : `Needs a co-signature: ${e.unmet.key === null ? 'the contract policy' : `key ${e.unmet.key}`} requires ${e.unmet.policy}\nEach approver runs: silk cosign ${out} --key THEIR-KEY\nThen: silk submit-envelope ${out}`;
-  return `Endorsed, not ordered: written to ${out}\n${describeEnvelope(summarizeEnvelope(e.envelope))}\n${next}`;
+  return `Endorsed, not ordered: written to ${out}\n${describeEnvelope(summarizeEnvelope(e.envelope), names)}\n${next}`;
 }
 
 /**
@@ -120,26 +149,38 @@ export async function endorseCommand(argv: string[]): Promise<number> {
     const args = jsonArgument(argsText, 'ARGS-JSON');
     const orgs = endorsingOrgs(values['endorsing-orgs']);
     const signer = await keyFile(values, 'endorse');
-    const endorsed = await nodeClient(values).endorse({ chain, contract, fn, args, ...orgs }, signer);
+    const client = nodeClient(values);
+    const endorsed = await client.endorse({ chain, contract, fn, args, ...orgs }, signer);
     writeEnvelopeFile(out, chain, endorsed.envelope);
-    console.log(json ? JSON.stringify({ chain, txId: endorsed.txId, file: out, response: endorsed.response, unmet: endorsed.unmet }) : describeEndorsed(endorsed, out));
+    console.log(json ? JSON.stringify({ chain, txId: endorsed.txId, file: out, response: endorsed.response, unmet: endorsed.unmet }) : describeEndorsed(endorsed, out, await namesOf(client, summarizeEnvelope(endorsed.envelope))));
     return EXIT.ok;
   });
 }
 
 /**
- * Runs `silk cosign ENVELOPE.json --key FILE [--json]`: shows what the key approves and adds its
- * endorsement to the file. No node is asked.
- * @returns 0 when co-signed, 2 when the file or key cannot be used
+ * Runs `silk cosign ENVELOPE.json --key FILE [--url URL] [--json]`: shows what the key approves
+ * and adds its endorsement to the file. No node is asked unless `--url` is given (not
+ * `$SILK_URL`): then the creator, the endorsers and the signing key are named as that node
+ * knows them, and a signing key that may not sign now is refused before it signs.
+ * @returns 0 when co-signed, 2 when the file or key cannot be used, 4 when the node says the key may not sign
  */
 export async function cosignCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...SIGNING_OPTIONS, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { ...CLIENT_OPTIONS, ...SIGNING_OPTIONS }, allowPositionals: true, strict: true });
   const [path, ...extra] = positionals;
-  if (path === undefined || extra.length > 0) throw new UsageError('usage: silk cosign ENVELOPE.json --key FILE');
+  if (path === undefined || extra.length > 0) throw new UsageError('usage: silk cosign ENVELOPE.json --key FILE [--url URL]');
   const json = values.json === true;
   return reportFailures(json, async () => {
-    const { chain, envelope } = readEnvelopeFile(path);
+    const { chain, envelope, summary } = readEnvelopeFile(path);
     const signer = await keyFile(values, 'cosign');
+    const me = toHex(signer.publicKey);
+    let names: Names | undefined;
+    if (values.url !== undefined) {
+      names = await namesOf(nodeClient(values), summary, [me]);
+      const mine = names.get(me) ?? '';
+      if (mine === 'not a member of this chain' || mine.includes('may not sign now')) {
+        throw new SilkError('UNKNOWN_CREATOR', `${path}: the signing key ${me} is ${mine} on chain ${chain}; nothing was signed`, { key: me });
+      }
+    }
     let cosigned: Uint8Array;
     try {
       cosigned = cosignEnvelope(envelope, signer);
@@ -148,7 +189,8 @@ export async function cosignCommand(argv: string[]): Promise<number> {
     }
     writeEnvelopeFile(path, chain, cosigned);
     const after = summarizeEnvelope(cosigned);
-    console.log(json ? JSON.stringify({ ...after, file: path }) : `Co-signed ${path}\n${describeEnvelope(after)}\nOrder it with: silk submit-envelope ${path}`);
+    const signedAs = names?.get(me);
+    console.log(json ? JSON.stringify({ ...after, file: path, ...(names === undefined ? {} : { names: Object.fromEntries(names) }) }) : `Co-signed ${path}${signedAs === undefined ? '' : ` as ${signedAs}`}\n${describeEnvelope(after, names)}\nOrder it with: silk submit-envelope ${path}`);
     return EXIT.ok;
   });
 }
