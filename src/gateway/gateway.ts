@@ -11,7 +11,7 @@ import { compileEndorsementPolicy, principalAccepts, type PolicySigner } from '.
 import type { JsonValue } from '../ledger/json-value.js';
 import { computeTxId, createProposal, decodeProposal, type Proposal, type SignedProposal } from '../ledger/proposal.js';
 import type { Receipt } from '../ledger/receipt.js';
-import { decodeTransaction, decodeTxResult, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement } from '../ledger/transaction.js';
+import { decodeTransaction, decodeTxResult, encodeEnvelope, TX_FORMAT_VERSION, type Endorsement, type KeyWrite } from '../ledger/transaction.js';
 import { firstUnmetWritePolicy, type UnmetWritePolicy } from '../ledger/write-policies.js';
 import type { Orderer } from '../ordering/orderer.js';
 import type { CommittedBlock, EndorsementResponse, Peer, SignedProposalBytes, TransactionStatus } from '../peer/peer.js';
@@ -197,6 +197,8 @@ interface Endorsed {
   readonly response: JsonValue | undefined;
   /** The result the endorsers agreed on (encoded `TxResult`). */
   readonly result: Uint8Array;
+  /** Its writes, when a peer of this process endorsed (else decoded from `result` when needed). */
+  readonly writes: readonly KeyWrite[] | undefined;
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -336,12 +338,12 @@ export function createGateway(options: GatewayOptions): Gateway {
    * else the larger set to endorse with again and whether it meets them all (it does not when
    * only a co-signer can, or no reachable peer of a needed org is left).
    */
-  const planForWrites = (chain: string, contract: string, result: Uint8Array, peers: readonly EndorsingPeer[], among: readonly EndorsingPeer[], excluded: ReadonlySet<EndorsingPeer> | undefined): { peers: EndorsingPeer[]; satisfied: boolean; unmet: UnmetWritePolicy } | undefined => {
+  const planForWrites = (chain: string, contract: string, endorsed: Endorsed, peers: readonly EndorsingPeer[], among: readonly EndorsingPeer[], excluded: ReadonlySet<EndorsingPeer> | undefined): { peers: EndorsingPeer[]; satisfied: boolean; unmet: UnmetWritePolicy } | undefined => {
     const def = options.commitPeer.config(chain).contracts[contract];
     if (def === undefined) return undefined;
     const store = options.commitPeer.store(chain);
     const keyPolicyOf = (key: string): string | null => store.state(contract, key)?.policy ?? null;
-    const { writes } = decodeTxResult(result);
+    const writes = endorsed.writes ?? decodeTxResult(endorsed.result).writes;
     const unmetWith = (endorsers: readonly EndorsingPeer[]): UnmetWritePolicy | undefined => {
       const roles = rolesOf(chain, endorsers);
       return firstUnmetWritePolicy(def.policy, writes, keyPolicyOf, (policy) => compileEndorsementPolicy(policy).isSatisfiedBy(roles));
@@ -373,6 +375,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const assemble = (signed: SignedProposalBytes, peers: readonly EndorsingPeer[], answers: readonly EndorsementResponse[]): Endorsed => {
     let result: Uint8Array | undefined;
     let response: JsonValue | undefined;
+    let writes: readonly KeyWrite[] | undefined;
     let txId = '';
     const endorsements: Endorsement[] = [];
     for (const [i, peer] of peers.entries()) {
@@ -382,12 +385,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       result = r.result;
       response = r.response;
+      // Every result is the same bytes, so any in-process peer's writes are theirs.
+      writes ??= r.writes;
       txId = r.txId;
       endorsements.push(r.endorsement);
     }
     if (result === undefined) throw new EndorseError('ENDORSEMENT_POLICY_FAILURE', 'no endorsing peer');
     const envelope = encodeEnvelope({ v: TX_FORMAT_VERSION, proposal: signed.bytes, signature: signed.signature, result, endorsements });
-    return { envelope, txId, response, result };
+    return { envelope, txId, response, result, writes };
   };
 
   /**
@@ -534,7 +539,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
         continue;
       }
-      const plan = orgs === undefined ? planForWrites(chain, contract, e.result, peers, allPeers, new Set(down.keys())) : undefined;
+      const plan = orgs === undefined ? planForWrites(chain, contract, e, peers, allPeers, new Set(down.keys())) : undefined;
       if (plan === undefined) return { endorsed: e, unmet: undefined };
       if (!plan.satisfied) {
         // A peer found down that the policy would take: its error, naming it, is the answer.
@@ -628,7 +633,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // The peers the writes' policies ask for are added; what only a co-signer can meet is left
       // to the caller's co-signature (cosignEnvelope) before submitEnvelope.
       for (let round = 0; opts?.endorsingOrgs === undefined && round < MAX_PLAN_ROUNDS; round++) {
-        const plan = planForWrites(chain, contract, e.result, peers, inProcessPeers, undefined);
+        const plan = planForWrites(chain, contract, e, peers, inProcessPeers, undefined);
         if (plan === undefined || plan.peers.length === peers.length) break;
         peers = plan.peers;
         e = endorseNow(peers);

@@ -20,7 +20,7 @@ import { CONFIG_KEY, CONFIG_NAMESPACE, validateChainConfig, type ChainConfig } f
 import type { JsonValue } from '../ledger/json-value.js';
 import { decodeProposal, computeTxId, type Proposal } from '../ledger/proposal.js';
 import { computeBlockProofs, encodeCommitStatement, type Receipt } from '../ledger/receipt.js';
-import { encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type TxResult } from '../ledger/transaction.js';
+import { encodeTxResult, TX_FORMAT_VERSION, type Endorsement, type KeyWrite, type TxResult } from '../ledger/transaction.js';
 import { indexDdl } from '../storage/mango-query.js';
 import { openSqliteLedgerStore, type LedgerStore, type StoredReceipt } from '../storage/sqlite-ledger-store.js';
 import { validateBlock, type CommittedEvents } from './block-validator.js';
@@ -53,6 +53,12 @@ export interface EndorsementResponse {
   readonly result: Uint8Array;
   readonly endorsement: Endorsement;
   readonly response: JsonValue | undefined;
+  /**
+   * The writes of `result` as the simulation made them: a peer of this process hands them over
+   * so the gateway plans for their policies without decoding `result` again; a remote
+   * endorsement carries the bytes only.
+   */
+  readonly writes?: readonly KeyWrite[];
 }
 
 /** Status of a transaction by id. */
@@ -378,7 +384,7 @@ export function createPeer(options: PeerOptions): Peer {
     endorse(signed) {
       const { txId, result, response } = run(signed, false);
       const bytes = encodeTxResult(result);
-      return { txId, result: bytes, endorsement: { endorser: options.signer.publicKey, signature: options.signer.sign(bytes) }, response };
+      return { txId, result: bytes, endorsement: { endorser: options.signer.publicKey, signature: options.signer.sign(bytes) }, response, writes: result.writes };
     },
     evaluate(signed) {
       return run(signed, true).response;
