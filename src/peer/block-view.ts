@@ -56,7 +56,8 @@ export interface TransactionView extends TransactionSummary {
   readonly contractVersion: string;
   readonly endorsers: readonly SignerView[];
   readonly reads: readonly { readonly key: string; readonly version: { readonly block: number; readonly tx: number } | null }[];
-  readonly writes: readonly { readonly key: string; readonly value: JsonValue | null }[];
+  /** `policy`: the key-level endorsement policy the write sets for later writes of the key. */
+  readonly writes: readonly { readonly key: string; readonly value: JsonValue | null; readonly policy?: string }[];
   readonly events: readonly { readonly name: string; readonly payload: JsonValue }[];
   readonly response: JsonValue | null;
 }
@@ -134,7 +135,7 @@ export function describeTransaction(peer: Peer, chain: string, txId: string): Tr
     timestamp: d.proposal.ts,
     endorsers: d.envelope.endorsements.map((e) => signerView(peer, chain, e.endorser)),
     reads: r.reads.map((x) => ({ key: x.key, version: x.version })),
-    writes: r.writes.map((w) => ({ key: w.key, value: w.value === null ? null : parseJson(w.value) })),
+    writes: r.writes.map((w) => ({ key: w.key, value: w.value === null ? null : parseJson(w.value), ...(w.policy === undefined ? {} : { policy: w.policy }) })),
     events: r.events.map((e) => ({ name: e.name, payload: parseJson(e.payload) })),
     response: r.response === '' ? null : parseJson(r.response),
   };

@@ -204,6 +204,10 @@ describe('silk client commands against a running node', () => {
     // Only with an Org1 peer and an Org1 finance officer of level 3 (or the org's admin) approving.
     const guard = await silk(['submit', 'trade', 'basic', 'protectAsset', JSON.stringify({ id: 'vase-1', policy: "AND('Org1.peer', 'Org1.finance@3')" }), '--key', aliceKey, ...url]);
     assert.equal(guard.code, 0, guard.stderr);
+    // What the protecting transaction changed is the key's policy, and silk tx shows it.
+    const guardTx = /^\s+Transaction\s+([0-9a-f]{64})$/m.exec(guard.stdout)?.[1] ?? '';
+    const shown = await silk(['tx', 'trade', guardTx, ...url]);
+    assert.match(shown.stdout, /^\s+Wrote\s+asset:vase-1 = \{.*\} {2}\[sets policy AND\('Org1\.peer', 'Org1\.finance@3'\)\]$/m);
     const move = JSON.stringify({ id: 'vase-1', newOwner: 'madrid-shop' });
     const plain = await silk(['submit', 'trade', 'basic', 'transferAsset', move, '--key', aliceKey, ...url]);
     assert.equal(plain.code, 4);

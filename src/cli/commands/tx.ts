@@ -30,7 +30,7 @@ function describe(tx: TransactionDetails, v: ReceiptVerification): string {
       ['Arguments', compact(tx.args)],
       ['Response', compact(tx.response)],
       ['Read', list(tx.reads.map((r) => `${r.key} ${r.version === null ? '(absent)' : `(as of block ${r.version.block}, tx ${r.version.tx})`}`))],
-      ['Wrote', list(tx.writes.map((w) => (w.value === null ? `${w.key} deleted` : `${w.key} = ${compact(w.value)}`)))],
+      ['Wrote', list(tx.writes.map((w) => `${w.value === null ? `${w.key} deleted` : `${w.key} = ${compact(w.value)}`}${w.policy === undefined ? '' : `  [sets policy ${w.policy}]`}`))],
       ['Events', list(tx.events.map((e) => `${e.name} ${compact(e.payload)}`))],
       ['Receipt', receiptLine(v)],
     ],
