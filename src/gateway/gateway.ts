@@ -335,10 +335,10 @@ export function createGateway(options: GatewayOptions): Gateway {
    * The endorsement plan for what a simulation wrote (Fabric's state-based endorsement): when a
    * written key's key-level policy (or the contract's) is not met by `peers`, the peers that
    * meet it are added. Answers undefined when `peers` already meet every policy the writes need,
-   * else the larger set to endorse with again and whether it meets them all (it does not when
-   * only a co-signer can, or no reachable peer of a needed org is left).
+   * else the larger set to endorse with again and, when even that set falls short (only a
+   * co-signer can meet it, or no reachable peer of a needed org is left), the policy it misses.
    */
-  const planForWrites = (chain: string, contract: string, endorsed: Endorsed, peers: readonly EndorsingPeer[], among: readonly EndorsingPeer[], excluded: ReadonlySet<EndorsingPeer> | undefined): { peers: EndorsingPeer[]; satisfied: boolean; unmet: UnmetWritePolicy } | undefined => {
+  const planForWrites = (chain: string, contract: string, endorsed: Endorsed, peers: readonly EndorsingPeer[], among: readonly EndorsingPeer[], excluded: ReadonlySet<EndorsingPeer> | undefined): { peers: EndorsingPeer[]; unmet: UnmetWritePolicy | undefined } | undefined => {
     const def = options.commitPeer.config(chain).contracts[contract];
     if (def === undefined) return undefined;
     const store = options.commitPeer.store(chain);
@@ -355,10 +355,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     let grown = [...peers];
     for (let unmet: UnmetWritePolicy | undefined = first; unmet !== undefined; unmet = unmetWith(grown)) {
       const added = addEndorsersFor(chain, unmet.policy, grown, ordered);
-      if (!added.satisfied) return { peers: added.peers, satisfied: false, unmet };
+      if (!added.satisfied) return { peers: added.peers, unmet };
       grown = added.peers;
     }
-    return { peers: grown, satisfied: true, unmet: first };
+    return { peers: grown, unmet: undefined };
   };
 
   /** The error of a peer in `down` that some principal of `policyText` accepts, if any. */
@@ -541,7 +541,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       const plan = orgs === undefined ? planForWrites(chain, contract, e, peers, allPeers, new Set(down.keys())) : undefined;
       if (plan === undefined) return { endorsed: e, unmet: undefined };
-      if (!plan.satisfied) {
+      if (plan.unmet !== undefined) {
         // A peer found down that the policy would take: its error, naming it, is the answer.
         const downError = downPeerFor(chain, plan.unmet.policy, down);
         if (downError !== undefined) throw downError;

@@ -35,9 +35,8 @@ interface EnvelopeFile {
   readonly envelope: string;
 }
 
-function writeEnvelopeFile(path: string, chain: string, envelope: Uint8Array): void {
-  const summary = summarizeEnvelope(envelope);
-  const file: EnvelopeFile = { v: ENVELOPE_FILE_VERSION, chain, txId: summary.txId, envelope: toBase64(envelope) };
+function writeEnvelopeFile(path: string, chain: string, txId: string, envelope: Uint8Array): void {
+  const file: EnvelopeFile = { v: ENVELOPE_FILE_VERSION, chain, txId, envelope: toBase64(envelope) };
   // Written beside and renamed: an interrupted write never leaves half an envelope.
   const partial = `${path}.partial`;
   try {
@@ -87,22 +86,29 @@ function readEnvelopeFile(path: string): { chain: string; envelope: Uint8Array; 
   return { chain: file.chain, envelope, summary };
 }
 
-/** Who keys are, by hex, as a node told: `alice (Org1, client)`. */
-type Names = ReadonlyMap<string, string>;
+/** Who a key is as a node told: its name for people, and whether it may sign now. */
+interface KeyIdentity {
+  /** `alice (Org1, client)`, `Org1 finance@3 member key`, with the reason when it may not sign now. */
+  readonly name: string;
+  readonly maySign: boolean;
+}
+
+/** Who keys are, by hex. */
+type Names = ReadonlyMap<string, KeyIdentity>;
 
 /**
  * Who a key is on `chain`, as the node knows it: a configured member `name (Org, role)`, a
  * registered key `Org finance@3 member key`, with its standing when it may not sign now.
  */
-async function whoIs(client: SilkClient, chain: string, key: string): Promise<string> {
+async function whoIs(client: SilkClient, chain: string, key: string): Promise<KeyIdentity> {
   try {
     const r = (await client.identity(chain, key)) as { standing?: string; configured?: { org: string; name: string; role: string }; record?: { org: string; function: string; level: number; kind: string } };
     const who = r.configured !== undefined
       ? `${r.configured.name} (${r.configured.org}, ${r.configured.role})`
       : r.record !== undefined ? `${r.record.org} ${r.record.function}@${r.record.level} ${r.record.kind} key` : 'unknown';
-    return r.standing === 'valid' ? who : `${who}, may not sign now: ${r.standing ?? 'unknown'}`;
+    return r.standing === 'valid' ? { name: who, maySign: true } : { name: `${who}, may not sign now: ${r.standing ?? 'unknown'}`, maySign: false };
   } catch (e) {
-    if (isSilkError(e, 'NOT_FOUND')) return 'not a member of this chain';
+    if (isSilkError(e, 'NOT_FOUND')) return { name: 'not a member of this chain', maySign: false };
     throw e;
   }
 }
@@ -115,7 +121,10 @@ async function namesOf(client: SilkClient, s: EnvelopeSummary, more: readonly st
 
 /** What a co-signer approves, for people; keys named when `names` knows them. */
 function describeEnvelope(s: EnvelopeSummary, names?: Names): string {
-  const named = (key: string): string => (names?.get(key) === undefined ? key : `${key}  ${names.get(key) as string}`);
+  const named = (key: string): string => {
+    const who = names?.get(key);
+    return who === undefined ? key : `${key}  ${who.name}`;
+  };
   return fields([
     ['Transaction', s.txId],
     ['Chain', s.chain],
@@ -126,11 +135,11 @@ function describeEnvelope(s: EnvelopeSummary, names?: Names): string {
   ]);
 }
 
-function describeEndorsed(e: EndorsedEnvelope, out: string, names: Names): string {
+function describeEndorsed(e: EndorsedEnvelope, summary: EnvelopeSummary, out: string, names: Names): string {
   const next = e.unmet === null
     ? `Its endorsements meet every policy: order it with silk submit-envelope ${out}`
     : `Needs a co-signature: ${e.unmet.key === null ? 'the contract policy' : `key ${e.unmet.key}`} requires ${e.unmet.policy}\nEach approver runs: silk cosign ${out} --key THEIR-KEY\nThen: silk submit-envelope ${out}`;
-  return `Endorsed, not ordered: written to ${out}\n${describeEnvelope(summarizeEnvelope(e.envelope), names)}\n${next}`;
+  return `Endorsed, not ordered: written to ${out}\n${describeEnvelope(summary, names)}\n${next}`;
 }
 
 /**
@@ -151,8 +160,13 @@ export async function endorseCommand(argv: string[]): Promise<number> {
     const signer = await keyFile(values, 'endorse');
     const client = nodeClient(values);
     const endorsed = await client.endorse({ chain, contract, fn, args, ...orgs }, signer);
-    writeEnvelopeFile(out, chain, endorsed.envelope);
-    console.log(json ? JSON.stringify({ chain, txId: endorsed.txId, file: out, response: endorsed.response, unmet: endorsed.unmet }) : describeEndorsed(endorsed, out, await namesOf(client, summarizeEnvelope(endorsed.envelope))));
+    writeEnvelopeFile(out, chain, endorsed.txId, endorsed.envelope);
+    if (json) {
+      console.log(JSON.stringify({ chain, txId: endorsed.txId, file: out, response: endorsed.response, unmet: endorsed.unmet }));
+    } else {
+      const summary = summarizeEnvelope(endorsed.envelope);
+      console.log(describeEndorsed(endorsed, summary, out, await namesOf(client, summary)));
+    }
     return EXIT.ok;
   });
 }
@@ -176,9 +190,9 @@ export async function cosignCommand(argv: string[]): Promise<number> {
     let names: Names | undefined;
     if (values.url !== undefined) {
       names = await namesOf(nodeClient(values), summary, [me]);
-      const mine = names.get(me) ?? '';
-      if (mine === 'not a member of this chain' || mine.includes('may not sign now')) {
-        throw new SilkError('UNKNOWN_CREATOR', `${path}: the signing key ${me} is ${mine} on chain ${chain}; nothing was signed`, { key: me });
+      const mine = names.get(me);
+      if (mine?.maySign !== true) {
+        throw new SilkError('UNKNOWN_CREATOR', `${path}: the signing key ${me} is ${mine?.name ?? 'unknown'} on chain ${chain}; nothing was signed`, { key: me });
       }
     }
     let cosigned: Uint8Array;
@@ -187,9 +201,9 @@ export async function cosignCommand(argv: string[]): Promise<number> {
     } catch (e) {
       throw new InputError(`${path}: ${isSilkError(e) ? e.message : String(e)}`);
     }
-    writeEnvelopeFile(path, chain, cosigned);
+    writeEnvelopeFile(path, chain, summary.txId, cosigned);
     const after = summarizeEnvelope(cosigned);
-    const signedAs = names?.get(me);
+    const signedAs = names?.get(me)?.name;
     console.log(json ? JSON.stringify({ ...after, file: path, ...(names === undefined ? {} : { names: Object.fromEntries(names) }) }) : `Co-signed ${path}${signedAs === undefined ? '' : ` as ${signedAs}`}\n${describeEnvelope(after, names)}\nOrder it with: silk submit-envelope ${path}`);
     return EXIT.ok;
   });
