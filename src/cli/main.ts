@@ -112,7 +112,8 @@ Usage:
 Options:
   --data DIR   data folder (default ./data, or $SILK_DATA)
   --json       machine-readable output
-  --url URL    the node's API (default http://127.0.0.1:8080, or $SILK_URL)
+  --url URL    the node's API (default http://127.0.0.1:8080, or $SILK_URL); URL,URL2,… names
+               other nodes to turn to, in order, when the one before cannot be reached
   --ca FILE    for an https URL: the CA bundle (PEM) its certificate is issued by, e.g. a
                distributed network's tls/alliance-ca.crt (or $SILK_CA; default: the system's CAs)
   --key PEM    your private key file (or $SILK_KEY); the demo writes them to data/keys/ORG/NAME.pem

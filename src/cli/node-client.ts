@@ -61,14 +61,15 @@ function caOption(values: { ca?: string | undefined }): string | undefined {
 /**
  * A client of the node at `--url`, `$SILK_URL` or the local default; for an https node whose
  * certificate is issued by a private CA (a distributed network's), trusting the bundle at `--ca`
- * or `$SILK_CA`.
- * @throws InputError when the URL is not http(s) or the CA bundle cannot be used
+ * or `$SILK_CA`. A comma-separated list names other nodes to turn to, in order, when the one
+ * before cannot be reached (the SDK's `fallbackUrls`).
+ * @throws InputError when a URL is not http(s), one is given twice, or the CA bundle cannot be used
  */
 export function nodeClient(values: { url?: string | undefined; ca?: string | undefined }): SilkClient {
-  const url = apiUrl(values);
+  const [url = '', ...fallbackUrls] = apiUrl(values).split(',').map((u) => u.trim().replace(/\/+$/, '')).filter((u) => u !== '');
   const ca = caOption(values);
   try {
-    return connect({ url, ...(ca === undefined ? {} : { ca }) });
+    return connect({ url, ...(fallbackUrls.length === 0 ? {} : { fallbackUrls }), ...(ca === undefined ? {} : { ca }) });
   } catch (e) {
     throw new InputError(isSilkError(e) ? `--url: ${e.message}` : String(e));
   }

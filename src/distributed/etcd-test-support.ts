@@ -1,13 +1,10 @@
 /** Test support for distributed mode: a real local etcd cluster in a temporary folder. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { signerFromPem } from '../crypto/p256.js';
 import { tempDir, unusedPort } from '../testing/fixtures.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberPorts } from './etcd-cluster.js';
 import { after, before } from 'node:test';
 import { createLedgerChecker, type CheckedPeer, type LedgerChecker } from './ledger-consistency.js';
-import type { Acknowledged, LoadTarget } from './load-client.js';
+import { orgLoadTargets, type Acknowledged, type LoadTarget } from './load-client.js';
 import { findFreePortRange, killNetworkNow, networkDown, networkUp } from './network-launcher.js';
 
 /** Fails (never skips) when etcd is missing, naming the script that installs it. */
@@ -68,11 +65,7 @@ export async function upTestNetwork(dir: { readonly path: string; cleanup(): voi
   const up = await networkUp({ dir: dir.path, orgs: 2, basePort: await findFreePortRange(11) });
   return {
     peers: Object.entries(up.peerUrls).map(([name, url]) => ({ name, url })),
-    targets: ['Org1', 'Org2'].map((org) => ({
-      org,
-      url: up.peerUrls[`peer0.${org.toLowerCase()}`] ?? '',
-      signer: signerFromPem(readFileSync(join(dir.path, 'keys', org, 'admin.pem'), 'utf8')),
-    })),
+    targets: orgLoadTargets(dir.path, up.peerUrls, ['Org1', 'Org2']),
     async stop() {
       await networkDown(dir.path).catch(() => undefined);
       killAll();

@@ -5,13 +5,18 @@
  * (tx id, outcome, latency, time of acknowledgement), so fault tests and the soak run can say
  * what was acknowledged, how long acknowledgements stopped and how available the network was.
  *
+ * Each org's client turns to its target's `fallbackUrls` (the SDK's) when its peer cannot be
+ * reached, as a client of an alliance with several peers would.
+ *
  * "Acknowledged" means what a client relies on: the peer's API answered the submit with VALID
  * and a block number. A failure that may still commit (a lost answer, `UNREACHABLE`,
  * `COMMIT_TIMEOUT`) is recorded as that failure, never as acknowledged. After
  * `ORDERING_UNAVAILABLE`, `UNREACHABLE`, `COMMIT_TIMEOUT` or `SHUTTING_DOWN` or `RATE_LIMITED` the client tries
  * again with a new proposal (a new tx id, a new asset), so the load goes on through faults.
  */
-import type { Signer } from '../crypto/p256.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { isSilkError, SilkError } from '../errors.js';
 import { connect, type SilkClient } from '../sdk/index.js';
 
@@ -21,7 +26,30 @@ export interface LoadTarget {
   readonly org: string;
   /** The peer's API base URL. */
   readonly url: string;
+  /** Other peers' APIs the client turns to when this one cannot be reached (the SDK's `fallbackUrls`). */
+  readonly fallbackUrls?: readonly string[];
   readonly signer: Signer;
+}
+
+/**
+ * One target per org of a network that `silk network up` started in `dir`: the org's first peer,
+ * the other orgs' first peers to turn to, and the org admin's key.
+ * @param peerUrls each peer's API by process name (`peer0.org1`: …), as `networkUp` reports them
+ * @throws SilkError INVALID_ARGUMENT when an org has no first peer
+ * @example const targets = orgLoadTargets(dir, up.peerUrls, ['Org1', 'Org2'])
+ */
+export function orgLoadTargets(dir: string, peerUrls: Readonly<Record<string, string>>, orgs: readonly string[]): LoadTarget[] {
+  const urls = orgs.map((org) => {
+    const url = peerUrls[`peer0.${org.toLowerCase()}`];
+    if (url === undefined) throw new SilkError('INVALID_ARGUMENT', `the network has no peer0.${org.toLowerCase()}`);
+    return url;
+  });
+  return orgs.map((org, i) => ({
+    org,
+    url: urls[i] as string,
+    fallbackUrls: urls.filter((_, j) => j !== i),
+    signer: signerFromPem(readFileSync(join(dir, 'keys', org, 'admin.pem'), 'utf8')),
+  }));
 }
 
 /** Options of {@link startLoad}. */
@@ -54,6 +82,7 @@ export type AttemptOutcome =
 export interface LoadAttempt {
   readonly txId: string;
   readonly org: string;
+  /** The peer API that answered it (or, when none did, the one its client asks first). */
   readonly url: string;
   /** When it was sent (ms). */
   readonly startedAt: number;
@@ -164,7 +193,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   const clients: { target: LoadTarget; client: SilkClient }[] = options.targets.map((target) => ({
     target,
     // Every refusal is counted as the client saw it (availability is the client's measure): none is resent by the SDK.
-    client: connect({ url: target.url, signer: target.signer, timeoutMs: options.requestTimeoutMs ?? 40_000, busyRetries: 0 }),
+    client: connect({ url: target.url, ...(target.fallbackUrls === undefined ? {} : { fallbackUrls: target.fallbackUrls }), signer: target.signer, timeoutMs: options.requestTimeoutMs ?? 40_000, busyRetries: 0 }),
   }));
   const startedAt = now();
   const attempts: LoadAttempt[] = [];
@@ -196,7 +225,7 @@ export function startLoad(options: LoadOptions): LoadRun {
       outcome = { kind: 'failed', code: isSilkError(error) ? error.code : 'INTERNAL', message: (error as Error).message };
     }
     const ended = now();
-    attempts.push({ txId, org: target.org, url: target.url, startedAt: began, endedAt: ended, latencyMs: ended - began, outcome });
+    attempts.push({ txId, org: target.org, url: client.url, startedAt: began, endedAt: ended, latencyMs: ended - began, outcome });
     if (outcome.kind === 'acknowledged') {
       acknowledged.push({ txId, block: outcome.block, at: ended });
       return;

@@ -10,15 +10,14 @@
  * bad command line. The default suite runs it in a bounded form (soak-main.test.ts: each of three
  * faults once) beside network-faults.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { signerFromPem } from '../crypto/p256.js';
 import { isSilkError, SilkError } from '../errors.js';
 import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
-import { startLoad, type Acknowledged, type LoadTarget } from './load-client.js';
+import { orgLoadTargets, startLoad, type Acknowledged } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
 import { etcdMemberControl, findFreePortRange, killNetworkNow, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess, type NetworkStatus } from './network-launcher.js';
 import { addEtcdMember, removeEtcdMember } from './network-membership.js';
@@ -37,6 +36,8 @@ const PAUSE_MS = 4_000;
 const STEADY_MS = 3_000;
 /** How long the network may take to come back after a fault. */
 const RECOVERY_MS = 120_000;
+/** Submissions the load keeps in flight at most; a tick beyond it is not started and counts against availability. */
+const MAX_IN_FLIGHT = 256;
 
 /** Options of a soak run. */
 export interface SoakOptions {
@@ -123,7 +124,7 @@ async function pauseProcess(dir: string, status: NetworkStatus, round: number): 
     await sleep(PAUSE_MS);
     await etcdMemberControl(dir, member, 'resume');
     await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the pause');
-    return `SIGSTOP etcd member ${member} for ${PAUSE_MS} ms`;
+    return `SIGSTOP etcd member ${member}${member === status.etcd.leader ? ' (Raft leader)' : ''} for ${PAUSE_MS} ms`;
   }
   const name = kind === 'orderer' ? (status.chains[0]?.leader ?? 'orderer0') : 'peer0.org2';
   const pid = pidOf(dir, name);
@@ -198,19 +199,16 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
     out(`${at()}  starting a network of 2 orgs in ${dir}`);
     const up = await networkUp({ dir, orgs: 2, basePort: await findFreePortRange(11) });
     const peers: CheckedPeer[] = Object.entries(up.peerUrls).map(([name, url]) => ({ name, url }));
-    const targets: LoadTarget[] = ['Org1', 'Org2'].map((org) => ({
-      org,
-      url: up.peerUrls[`peer0.${org.toLowerCase()}`] ?? '',
-      signer: signerFromPem(readFileSync(join(dir, 'keys', org, 'admin.pem'), 'utf8')),
-    }));
+    const targets = orgLoadTargets(dir, up.peerUrls, ['Org1', 'Org2']);
     const checker = createLedgerChecker({ chain: CHAIN });
     const acknowledged: Acknowledged[] = [];
     const end = started + options.durationSeconds * 1_000;
     let totalAttempted = 0;
+    let totalShed = 0;
     // Each named fault runs at least once, however short the duration.
     for (let round = 0; round < options.faults.length || Date.now() < end; round++) {
       const fault = options.faults[round % options.faults.length] ?? 'pause';
-      const load = startLoad({ targets, chain: CHAIN, rate: options.rate, label: `soak${round}` });
+      const load = startLoad({ targets, chain: CHAIN, rate: options.rate, label: `soak${round}`, maxInFlight: MAX_IN_FLIGHT });
       const faultAt = at();
       let what = '';
       let failure: string | undefined;
@@ -226,7 +224,10 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
       const report = await load.stop();
       acknowledged.push(...report.acknowledged);
       totalAttempted += report.attempts.length;
+      totalShed += report.shed;
       let line = `${faultAt}  ${fault.padEnd(12)} ${what}: attempted ${report.attempts.length}, acknowledged ${report.acknowledged.length}`;
+      // Availability counts the submissions the load could not start while its in-flight limit was reached.
+      if (report.shed > 0) line += `, not started ${report.shed} (${MAX_IN_FLIGHT} in flight)`;
       try {
         const check = await checker.check(peers, acknowledged, RECOVERY_MS);
         line += `, lost ${check.lost.length}, duplicates ${check.duplicates.length}, longest gap ${report.longestGapMs} ms, availability ${(report.availability * 100).toFixed(1)} %, height ${check.height} at ${peers.length} peers`;
@@ -238,7 +239,7 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
       if (failure !== undefined) { violations++; line += `\n        FAILED: ${failure}`; }
       out(line);
     }
-    out(`${at()}  done: ${acknowledged.length} acknowledged of ${totalAttempted} attempts, ${violations} violation(s)`);
+    out(`${at()}  done: ${acknowledged.length} acknowledged of ${totalAttempted} attempts${totalShed > 0 ? ` (${totalShed} more not started)` : ''}, ${violations} violation(s)`);
   } finally {
     await networkDown(dir).catch(() => undefined);
     killAll();

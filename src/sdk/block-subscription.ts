@@ -163,8 +163,12 @@ export function subscribeToChain(http: HttpTransport, chain: string, options: Su
   const stream = openEventStream({
     fetch: http.fetch,
     url: async () => {
-      // Without `from`, start at the height now, so a drop before the first block loses nothing.
-      from ??= (await http.request<ChainInfo>('GET', path)).height;
+      // Asked before each connection: the chain's height, from the first of the client's nodes
+      // that answers, which the stream then connects to. Without `from`, the stream starts at
+      // that height, so a drop before the first block loses nothing; a reconnection resumes at
+      // the last block received, whichever node serves it (event ids are block numbers).
+      const { height } = await http.request<ChainInfo>('GET', path);
+      from ??= height;
       sequencer.startAt(from);
       return http.url(`${path}/events`, { from, types: serverTypes });
     },

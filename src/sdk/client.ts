@@ -22,6 +22,14 @@ import type { BlockSummary, ChainInfo, ChainSummary, EndorsedEnvelope, HealthRep
 export interface ConnectOptions {
   /** The node's base URL, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
+  /**
+   * Other nodes of the alliance (other peers' APIs, e.g. your org's second peer), asked in this
+   * order when the node before cannot be reached or is shutting down. A call goes on to the next
+   * node at once, and the node that answered is asked first from then on. Safe for a submit: the
+   * same signed proposal is sent, which cannot commit twice; when the node that could not be
+   * reached had committed it after all, the outcome on the ledger is the answer.
+   */
+  readonly fallbackUrls?: readonly string[];
   /** Signs evaluate and submit calls that do not bring their own signer. */
   readonly signer?: Signer;
   /** A `fetch` to use instead of the global one (proxies, custom TLS, instrumentation). */
@@ -109,9 +117,9 @@ export interface WaitForCommitOptions {
   readonly intervalMs?: number;
 }
 
-/** A client of one node. */
+/** A client of a node (and of the nodes to turn to when it cannot be reached). */
 export interface SilkClient {
-  /** The node's base URL. */
+  /** The base URL of the node the client asks first now: `url`, or the fallback that last answered. */
   readonly url: string;
   /** Liveness and each chain's height. */
   health(): Promise<HealthReport>;
@@ -210,15 +218,23 @@ function trustOf(info: ChainInfo): ReceiptTrust {
   return { orderers: [...info.config.orderers], peers };
 }
 
-/** The `fetch` each client of {@link connect} makes its requests with (its `ca` or `fetch` option). */
-const clientFetches = new WeakMap<SilkClient, FetchFunction>();
+/** How each client of {@link connect} reaches its nodes: its `fetch` (its `ca` or `fetch` option) and its node list. */
+const clientConnections = new WeakMap<SilkClient, HttpTransport>();
+
+/** How a client reaches its nodes. */
+export interface ClientConnection {
+  readonly fetch: FetchFunction;
+  /** Every node's base URL, the one the client asks first now at the head. */
+  readonly nodes: readonly string[];
+}
 
 /**
- * The `fetch` a client makes its requests with, so other parts of the SDK (EPCIS) reach the node
- * the same way (with the client's `ca`); undefined for a client not made by {@link connect}.
+ * How a client makes its requests, so other parts of the SDK (EPCIS) reach the nodes the same
+ * way (with the client's `ca`, and its fallback nodes); undefined for a client not made by {@link connect}.
  */
-export function fetchOfClient(client: SilkClient): FetchFunction | undefined {
-  return clientFetches.get(client);
+export function connectionOfClient(client: SilkClient): ClientConnection | undefined {
+  const http = clientConnections.get(client);
+  return http === undefined ? undefined : { fetch: http.fetch, nodes: http.nodes };
 }
 
 /**
@@ -233,7 +249,7 @@ export function fetchOfClient(client: SilkClient): FetchFunction | undefined {
 export function connect(options: ConnectOptions): SilkClient {
   const busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
   if (!Number.isInteger(busyRetries) || busyRetries < 0 || busyRetries > 10) throw new SilkError('INVALID_ARGUMENT', `busyRetries must be an integer from 0 to 10, not ${String(busyRetries)}`, { path: 'busyRetries' });
-  const http: HttpTransport = createHttpTransport({ url: options.url, timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }) });
+  const http: HttpTransport = createHttpTransport({ url: options.url, ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }), timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }) });
   /** Chain configurations by name, for contract versions; refreshed by chain() and on UNKNOWN_CONTRACT_VERSION. */
   const configs = new Map<string, Promise<ChainInfo>>();
 
@@ -298,15 +314,31 @@ export function connect(options: ConnectOptions): SilkClient {
 
   const submitSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<SubmitResult> => {
     const proposal = decodeProposal(signed.bytes);
+    const txId = computeTxId(proposal.nonce, proposal.creator);
+    // Set once the proposal was sent to a node that gave no answer: that node may have committed it.
+    const sent = { unanswered: false };
+    const onFailover = (): void => {
+      sent.unanswered = true;
+    };
     for (let resent = 0; ; resent++) {
       try {
-        return await http.request<SubmitResult>('POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs) });
+        return await http.request<SubmitResult>('POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs), onFailover });
       } catch (e) {
+        if (sent.unanswered && isSilkError(e, 'DUPLICATE_TXID') && typeof e.details.block === 'number') return committedOutcome(proposal.chain, txId);
         const waitMs = resent < busyRetries ? busyWaitMs(e) : undefined;
-        if (waitMs === undefined) throw withTxId(e, computeTxId(proposal.nonce, proposal.creator));
+        if (waitMs === undefined) throw withTxId(e, txId);
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
+  };
+
+  /** A committed transaction's outcome as its submit answers it: the result when VALID, else its CommitError. */
+  const committedOutcome = async (chain: string, txId: string): Promise<SubmitResult> => {
+    const t = await transaction(chain, txId);
+    if (t.code !== 'VALID') {
+      throw new CommitError(t.code, `transaction ${txId} was committed in block ${t.block} as ${t.code}: its writes were not applied`, { txId, block: t.block, txIndex: t.index, receipt: t.receipt });
+    }
+    return { txId, code: 'VALID', blockNumber: t.block, txIndex: t.index, response: t.response, receipt: t.receipt };
   };
 
   const endorseSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<EndorsedEnvelope> => {
@@ -335,7 +367,9 @@ export function connect(options: ConnectOptions): SilkClient {
   };
 
   const client: SilkClient = {
-    url: http.baseUrl,
+    get url() {
+      return http.baseUrl;
+    },
     health: () => http.request<HealthReport>('GET', '/api/health'),
     ready: () => http.request<Readiness>('GET', '/api/ready', { accept: (status, json) => status === 503 && typeof (json as Partial<Readiness> | null)?.chains === 'object' }),
     chains: async () => (await http.request<{ items: ChainSummary[] }>('GET', '/api/chains')).items,
@@ -429,7 +463,7 @@ export function connect(options: ConnectOptions): SilkClient {
       return subscribeToChain(http, chain, o);
     },
   };
-  clientFetches.set(client, http.fetch);
+  clientConnections.set(client, http);
   return client;
 }
 

@@ -8,7 +8,7 @@
  * checks that every sensor signature's key is a registered device of the capturing org.
  */
 import type { Signer } from '../crypto/p256.js';
-import { SilkError } from '../errors.js';
+import { CommitError, isSilkError, SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
@@ -17,8 +17,8 @@ import { eventHashId } from '../traceability/event-hash.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
 import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
-import { fetchOfClient, type SilkClient } from './client.js';
-import { createHttpTransport, type FetchFunction } from './http-transport.js';
+import { connectionOfClient, type SilkClient } from './client.js';
+import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
 
 export { signDocumentSensorData, signSensorData, SILK_EPCIS_NAMESPACE, type SensorSignature } from '../traceability/epcis-document-sensor-signature.js';
 export type { CaptureDocumentResult } from '../traceability/epcis-capture.js';
@@ -134,18 +134,39 @@ export async function verifyProvenance(client: SilkClient, answer: ProvenanceWit
  * const page = await epcis.events('product', { EQ_bizStep: ['shipping', 'receiving'], perPage: 50 });
  */
 export function epcisClient(client: SilkClient, options: { readonly fetch?: FetchFunction; readonly timeoutMs?: number } = {}): EpcisClient {
-  const baseFetch = options.fetch ?? fetchOfClient(client) ?? globalThis.fetch;
+  const connection = connectionOfClient(client);
+  const baseFetch = options.fetch ?? connection?.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 60_000;
+  /** A transport to the client's nodes (the one it asks first now, then its fallbacks), fetching with `f`. */
+  const transport = (f: FetchFunction): HttpTransport => {
+    const [url, ...fallbackUrls] = connection?.nodes ?? [client.url];
+    return createHttpTransport({ url: url ?? client.url, fallbackUrls, timeoutMs, fetch: f });
+  };
   return {
     capture: (document, o) =>
       captureDocument(document, async (p) => {
         const signed = await client.propose(p, o.signer);
-        const http = createHttpTransport({ url: client.url, timeoutMs, fetch: baseFetch });
-        const r = await http.request<{ captureID: string; blockNumber: number }>('POST', '/api/epcis/capture', { query: { chain: p.chain }, body: { proposal: toBase64(signed.bytes), signature: toBase64(signed.signature) } });
-        return { txId: r.captureID, code: 'VALID', blockNumber: r.blockNumber };
+        const http = transport(baseFetch);
+        const sent = { unanswered: false };
+        try {
+          const r = await http.request<{ captureID: string; blockNumber: number }>('POST', '/api/epcis/capture', {
+            query: { chain: p.chain },
+            body: { proposal: toBase64(signed.bytes), signature: toBase64(signed.signature) },
+            onFailover: () => {
+              sent.unanswered = true;
+            },
+          });
+          return { txId: r.captureID, code: 'VALID', blockNumber: r.blockNumber };
+        } catch (e) {
+          // A node that gave no answer had committed it after all: the ledger's outcome is the answer.
+          if (!sent.unanswered || !isSilkError(e, 'DUPLICATE_TXID') || typeof e.details.block !== 'number') throw e;
+          const t = await client.transaction(p.chain, signed.txId);
+          if (t.code !== 'VALID') throw new CommitError(t.code, `capture ${signed.txId} was committed in block ${t.block} as ${t.code}: its events were not recorded`, { txId: signed.txId, block: t.block, receipt: t.receipt });
+          return { txId: signed.txId, code: 'VALID', blockNumber: t.block };
+        }
       }, o),
     async provenance(chain, epc, o = {}) {
-      const http = createHttpTransport({ url: client.url, timeoutMs, fetch: baseFetch });
+      const http = transport(baseFetch);
       const query: Record<string, string> = { chain, epc };
       if (o.lineageDepth !== undefined) query['lineageDepth'] = String(o.lineageDepth);
       if (o.maxEvents !== undefined) query['maxEvents'] = String(o.maxEvents);
@@ -157,7 +178,7 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
       return answer;
     },
     async recall(chain, lot, o = {}) {
-      const http = createHttpTransport({ url: client.url, timeoutMs, fetch: baseFetch });
+      const http = transport(baseFetch);
       return http.request<LotRecallStatus>('GET', '/api/epcis/recall', { query: { chain, lot, ...(o.maxItems === undefined ? {} : { maxItems: String(o.maxItems) }) } });
     },
     async events(chain, parameters = {}) {
@@ -167,7 +188,7 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
         seen.link = res.headers.get('link');
         return res;
       };
-      const http = createHttpTransport({ url: client.url, timeoutMs, fetch: recording });
+      const http = transport(recording);
       const document = await http.request<{ [field: string]: JsonValue }>('GET', '/api/epcis/events', { query: queryValues(chain, parameters) });
       const body = document['epcisBody'] as { queryResults?: { resultsBody?: { eventList?: { [field: string]: JsonValue }[] } } } | undefined;
       const next = /<[^>]*[?&]nextPageToken=([^&>]+)[^>]*>;\s*rel="next"/.exec(seen.link ?? '')?.[1];

@@ -1,10 +1,12 @@
 /**
- * JSON over HTTP to one node: builds URLs, applies the time limit, and turns every failure
- * into a registry error (src/sdk/sdk-errors.ts), so the client above deals in results only.
+ * JSON over HTTP to a node: builds URLs, applies the time limit, and turns every failure into a
+ * registry error (src/sdk/sdk-errors.ts), so the client above deals in results only. Given more
+ * than one node, a request that cannot reach the node it is sent to goes to the next one (see
+ * {@link HttpTransport.request}), and the node that answered is the one asked first from then on.
  */
 import { SilkError } from '../errors.js';
 import { caBundle, caFetch } from './ca-fetch.js';
-import { errorFromResponse, unreachable } from './sdk-errors.js';
+import { errorFromResponse, unreachable, UNTRUSTED_CERTIFICATE_REASON } from './sdk-errors.js';
 
 /** The `fetch` the SDK calls (the global one by default). */
 export type FetchFunction = typeof globalThis.fetch;
@@ -19,23 +21,36 @@ export interface RequestOptions {
   readonly body?: unknown;
   /** Accepts a non-2xx answer as a result (e.g. readiness answers 503 with its report). */
   readonly accept?: (status: number, json: unknown) => boolean;
+  /** Called when the request is sent again to another node, with the failure that moved it. */
+  readonly onFailover?: (from: string, error: SilkError) => void;
 }
 
-/** A JSON client of one node. */
+/** A JSON client of a node, with other nodes to turn to. */
 export interface HttpTransport {
-  /** The node's base URL, without a trailing slash. */
+  /** The base URL of the node asked first now (without a trailing slash): the last that answered. */
   readonly baseUrl: string;
+  /** Every node's base URL, the one asked first now at the head. */
+  readonly nodes: readonly string[];
   readonly fetch: FetchFunction;
   readonly timeoutMs: number;
   /** The URL of `path` with `query`. */
   url(path: string, query?: QueryValues): string;
-  /** @throws SilkError with the node's code, UNREACHABLE or BAD_RESPONSE */
+  /**
+   * Sends a request to the node asked first; when that node cannot be reached (no connection, no
+   * answer in time, or it is shutting down) the same request goes to each other node in turn.
+   * Only requests whose resending is harmless go through here: reads, and calls carrying a
+   * signed proposal or envelope, which cannot commit twice.
+   * @throws SilkError with the node's code, BAD_RESPONSE, or UNREACHABLE when no node answered
+   */
   request<T>(method: 'GET' | 'POST', path: string, options?: RequestOptions): Promise<T>;
 }
 
 /** Options of {@link createHttpTransport}. */
 export interface HttpTransportOptions {
+  /** The node asked first. */
   readonly url: string;
+  /** Other nodes of the same alliance, asked in this order when the one before cannot be reached. */
+  readonly fallbackUrls?: readonly string[];
   readonly fetch?: FetchFunction;
   /** For an https URL: the CA certificates (PEM) to trust instead of the default roots. */
   readonly ca?: string | Uint8Array;
@@ -69,59 +84,100 @@ function transportFetch(options: HttpTransportOptions): FetchFunction {
 }
 
 /**
+ * Whether a request that failed so may go to another node: the node gave no answer (no
+ * connection, or none in time) or is shutting down. A certificate the client does not accept is
+ * the client's configuration, the same at every node.
+ */
+function movesOn(error: SilkError): boolean {
+  if (error.code === 'SHUTTING_DOWN') return true;
+  return error.code === 'UNREACHABLE' && error.details.reason !== UNTRUSTED_CERTIFICATE_REASON && error.details.reason !== 'certificate-name';
+}
+
+/**
  * Creates the transport.
- * @throws SilkError INVALID_ARGUMENT for a bad URL, time limit or CA bundle
- * @example const http = createHttpTransport({ url: 'http://127.0.0.1:8080', timeoutMs: 60_000 })
+ * @throws SilkError INVALID_ARGUMENT for a bad URL, time limit or CA bundle, or a node given twice
+ * @example const http = createHttpTransport({ url: 'http://127.0.0.1:8080', fallbackUrls: ['http://127.0.0.1:8081'], timeoutMs: 60_000 })
  */
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
-  const baseUrl = normaliseBaseUrl(options.url);
+  const nodes = [options.url, ...(options.fallbackUrls ?? [])].map(normaliseBaseUrl);
+  if (new Set(nodes).size !== nodes.length) throw new SilkError('INVALID_ARGUMENT', `a node is given twice in ${nodes.join(', ')}`, { path: 'fallbackUrls' });
   if (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs <= 0) throw new SilkError('INVALID_ARGUMENT', `timeoutMs must be a positive integer, got ${String(options.timeoutMs)}`, { path: 'timeoutMs' });
   const fetchFn = transportFetch(options);
   const { timeoutMs } = options;
+  /** The index in `nodes` of the node asked first. */
+  let first = 0;
 
-  const url = (path: string, query?: QueryValues): string => {
+  const urlAt = (base: string, path: string, query?: QueryValues): string => {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
-    return `${baseUrl}${path}${qs === '' ? '' : `?${qs}`}`;
+    return `${base}${path}${qs === '' ? '' : `?${qs}`}`;
+  };
+
+  /** One exchange with the node at `base`. */
+  const exchange = async <T>(base: string, method: 'GET' | 'POST', path: string, opts: RequestOptions): Promise<T> => {
+    const target = urlAt(base, path, opts.query);
+    const where = `${method} ${target}`;
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const res = await fetchFn(target, {
+        method,
+        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = res.status;
+      retryAfter = res.headers.get('retry-after');
+      text = await res.text();
+    } catch (cause) {
+      throw unreachable(cause, where, timeoutMs);
+    }
+    let json: unknown;
+    let parsed = true;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      parsed = false;
+    }
+    if ((status >= 200 && status < 300) || (parsed && opts.accept?.(status, json) === true)) {
+      if (!parsed) throw new SilkError('BAD_RESPONSE', `${where} answered HTTP ${status} with a body that is not JSON`, { httpStatus: status });
+      return json as T;
+    }
+    throw errorFromResponse({ method, url: target, status, body: text, retryAfter });
   };
 
   return {
-    baseUrl,
+    get baseUrl() {
+      return nodes[first] as string;
+    },
+    get nodes() {
+      return [...nodes.slice(first), ...nodes.slice(0, first)];
+    },
     fetch: fetchFn,
     timeoutMs,
-    url,
+    url: (path, query) => urlAt(nodes[first] as string, path, query),
     async request<T>(method: 'GET' | 'POST', path: string, opts: RequestOptions = {}): Promise<T> {
-      const target = url(path, opts.query);
-      const where = `${method} ${target}`;
-      let status: number;
-      let text: string;
-      let retryAfter: string | null;
-      try {
-        const res = await fetchFn(target, {
-          method,
-          headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-          ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        status = res.status;
-        retryAfter = res.headers.get('retry-after');
-        text = await res.text();
-      } catch (cause) {
-        throw unreachable(cause, where, timeoutMs);
+      const start = first;
+      const failures: SilkError[] = [];
+      for (let i = 0; i < nodes.length; i++) {
+        const at = (start + i) % nodes.length;
+        const base = nodes[at] as string;
+        try {
+          const answer = await exchange<T>(base, method, path, opts);
+          first = at;
+          return answer;
+        } catch (e) {
+          if (!(e instanceof SilkError) || !movesOn(e) || i === nodes.length - 1) {
+            if (failures.length === 0 || !(e instanceof SilkError) || !movesOn(e)) throw e;
+            throw new SilkError(e.code, `no node answered: ${[...failures, e].map((f) => f.message).join('; ')}`, e.details, { cause: e });
+          }
+          failures.push(e);
+          opts.onFailover?.(base, e);
+        }
       }
-      let json: unknown;
-      let parsed = true;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        parsed = false;
-      }
-      if ((status >= 200 && status < 300) || (parsed && opts.accept?.(status, json) === true)) {
-        if (!parsed) throw new SilkError('BAD_RESPONSE', `${where} answered HTTP ${status} with a body that is not JSON`, { httpStatus: status });
-        return json as T;
-      }
-      throw errorFromResponse({ method, url: target, status, body: text, retryAfter });
+      throw new SilkError('INTERNAL', 'a transport without nodes');
     },
   };
 }

@@ -293,6 +293,18 @@ describe('silk client commands against a running node', () => {
     assert.match(r.stderr, /--url or \$SILK_URL/);
   });
 
+  it('turns to the next node of a --url list when the first cannot be reached', async () => {
+    const dead = `http://127.0.0.1:${await unusedPort()}`;
+    const r = await silk(['status', '--json', '--url', `${dead},${t.url}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { url: string; chains: { name: string }[] };
+    assert.equal(report.url, t.url, 'the node that answered');
+    assert.deepEqual(report.chains.map((c) => c.name), ['trade']);
+    const none = await silk(['status', '--url', `${dead}, ${dead.replace(/\d+$/, String(await unusedPort()))}`]);
+    assert.equal(none.code, 5);
+    assert.match(none.stderr, /^silk: UNREACHABLE: no node answered: /);
+  });
+
   it('lists the client commands and their exit codes in the help', async () => {
     const r = await silk(['--help']);
     assert.equal(r.code, 0);
