@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   ENDORSEMENT_MISMATCH: { http: 502, stage: 'endorse', description: 'Endorsing peers returned different results for the same proposal.' },
   ENDORSER_UNAVAILABLE: { http: 503, stage: 'endorse', description: "A peer of another process asked to endorse could not be reached, refused the link or did not answer in time; details.peer names it. Nothing was ordered: submit again once it is back." },
   RECOVERY_FAILED: { http: 422, stage: 'input', description: 'A key recall or guardian recovery check failed; details.reason names which (record-altered, facts-differ, wrong-word, master-key-differs, insufficient-shares, request-cancelled, …).' },
+  BEHIND: { http: 503, stage: 'query', description: 'The node has not committed the blocks the request asks to be answered at (its Silk-Min-Height header) within its wait; details.height and details.minHeight say how far it is. Another node has them: ask it, or this one again shortly.' },
   NOT_FOUND: { http: 404, stage: 'query', description: 'The block, transaction or key does not exist.' },
   QUERY_NOT_INDEXED: { http: 400, stage: 'query', description: 'A rich query uses no index the contract declares.' },
   INVALID_QUERY: { http: 400, stage: 'query', description: 'A rich query uses an operator or form outside the supported Mango subset.' },

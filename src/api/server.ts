@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { SilkError } from '../errors.js';
 import type { ApiBackend } from './backend.js';
 import { sendError } from './error-reply.js';
+import { DEFAULT_MIN_HEIGHT_WAIT_MS, registerMinHeight } from './min-height.js';
 import { createShutdownGate } from './shutdown-gate.js';
 import { registerChainRoutes } from './routes/chain-routes.js';
 import { registerEpcisRoutes } from './routes/epcis-routes.js';
@@ -42,6 +43,8 @@ export interface ApiServerOptions {
    * the server speaks plain HTTP.
    */
   readonly https?: ApiHttpsOptions;
+  /** How long a request whose `Silk-Min-Height` this node has not reached waits for it before `BEHIND` (default 2,000 ms; src/api/min-height.ts). */
+  readonly minHeightWaitMs?: number;
 }
 
 /** The certificate and key an HTTPS API server presents. */
@@ -136,6 +139,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   }
 
   const { backend } = options;
+  registerMinHeight(app, backend.peer, options.minHeightWaitMs ?? DEFAULT_MIN_HEIGHT_WAIT_MS);
   registerHealthRoutes(app, backend);
   registerChainRoutes(app, backend);
   registerStateRoutes(app, backend);

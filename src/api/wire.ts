@@ -132,6 +132,9 @@ export function fromBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
+/** The request header asking a node to answer at no fewer blocks of the request's chain than it gives (src/api/min-height.ts). */
+export const MIN_HEIGHT_HEADER = 'silk-min-height';
+
 /** The response header that marks a server holding demo users' keys. */
 export const DEMO_MODE_HEADER = 'silk-demo-mode';
 

@@ -145,7 +145,7 @@ describe('network faults under load', { timeout: 295_000 }, () => {
     });
   });
 
-  it('SIGKILL a peer under load and restart it: it converges', async (t) => {
+  it("SIGKILL a peer under load: its org's submissions go on through the other org's peer, and restarted it converges", async (t) => {
     await underLoad(t, 'peer kill', async (load) => {
       const killedAt = Date.now();
       process.kill(processNamed('peer0.org2').pid, 'SIGKILL');

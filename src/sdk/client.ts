@@ -13,9 +13,9 @@ import { computeTxId, createProposal, decodeProposal, type SignedProposal } from
 import { receiptFromJson, verifyReceipt as verifyReceiptProofs, type Receipt, type ReceiptJson, type ReceiptTrust, type ReceiptVerification } from '../ledger/receipt.js';
 import type { BlockView } from '../peer/block-view.js';
 import type { VersionedValue } from '../peer/peer.js';
-import { fromBase64, MAX_PAGE_SIZE, toBase64 } from '../api/wire.js';
+import { fromBase64, MAX_PAGE_SIZE, MIN_HEIGHT_HEADER, toBase64 } from '../api/wire.js';
 import { subscribeToChain, type SubscribeOptions, type Subscription } from './block-subscription.js';
-import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
+import { createHttpTransport, type FetchFunction, type HttpTransport, type RequestOptions } from './http-transport.js';
 import type { BlockSummary, ChainInfo, ChainSummary, EndorsedEnvelope, HealthReport, Readiness, SubmitResult, TransactionDetails, UnmetPolicy } from './responses.js';
 
 /** Options of {@link connect}. */
@@ -42,6 +42,13 @@ export interface ConnectOptions {
   readonly ca?: string | Uint8Array;
   /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
   readonly timeoutMs?: number;
+  /**
+   * Reads your writes across nodes (default true): each call on a chain asks its node to answer
+   * at no fewer blocks of the chain than this client has already seen there (from its commits
+   * and its reads; the `Silk-Min-Height` header). A node behind waits for them a moment, or
+   * answers `BEHIND` and the call goes to the next of `fallbackUrls`.
+   */
+  readonly readYourWrites?: boolean;
   /**
    * How many times a submit the node turned away with a time to retry after (`Retry-After`: it
    * sheds load, as `GATEWAY_BUSY` and `RATE_LIMITED` do) is sent again, after those seconds
@@ -218,23 +225,27 @@ function trustOf(info: ChainInfo): ReceiptTrust {
   return { orderers: [...info.config.orderers], peers };
 }
 
-/** How each client of {@link connect} reaches its nodes: its `fetch` (its `ca` or `fetch` option) and its node list. */
-const clientConnections = new WeakMap<SilkClient, HttpTransport>();
-
 /** How a client reaches its nodes. */
 export interface ClientConnection {
   readonly fetch: FetchFunction;
   /** Every node's base URL, the one the client asks first now at the head. */
   readonly nodes: readonly string[];
+  /** The headers asking a node to answer at what the client has seen of `chain` (`readYourWrites`), if any. */
+  atSeen(chain: string): Readonly<Record<string, string>> | undefined;
+  /** Records that `chain` has at least `height` blocks (a commit the client was told of). */
+  noteHeight(chain: string, height: number): void;
 }
+
+/** How each client of {@link connect} reaches its nodes. */
+const clientConnections = new WeakMap<SilkClient, ClientConnection>();
 
 /**
  * How a client makes its requests, so other parts of the SDK (EPCIS) reach the nodes the same
- * way (with the client's `ca`, and its fallback nodes); undefined for a client not made by {@link connect}.
+ * way (with the client's `ca`, its fallback nodes and the heights it has seen); undefined for a
+ * client not made by {@link connect}.
  */
 export function connectionOfClient(client: SilkClient): ClientConnection | undefined {
-  const http = clientConnections.get(client);
-  return http === undefined ? undefined : { fetch: http.fetch, nodes: http.nodes };
+  return clientConnections.get(client);
 }
 
 /**
@@ -250,6 +261,21 @@ export function connect(options: ConnectOptions): SilkClient {
   const busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
   if (!Number.isInteger(busyRetries) || busyRetries < 0 || busyRetries > 10) throw new SilkError('INVALID_ARGUMENT', `busyRetries must be an integer from 0 to 10, not ${String(busyRetries)}`, { path: 'busyRetries' });
   const http: HttpTransport = createHttpTransport({ url: options.url, ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }), timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }) });
+  /** Blocks of each chain this client has seen (its commits, blocks and transactions it read, heights it was told). */
+  const seen = new Map<string, number>();
+  const noteHeight = (chain: string, height: number): void => {
+    if (height > (seen.get(chain) ?? 0)) seen.set(chain, height);
+  };
+  /** The request header asking the node to answer at what this client has seen of `chain`. */
+  const atSeen = (chain: string): Readonly<Record<string, string>> | undefined => {
+    const height = options.readYourWrites === false ? undefined : seen.get(chain);
+    return height === undefined ? undefined : { [MIN_HEIGHT_HEADER]: String(height) };
+  };
+  /** A request about `chain`, answered at what this client has seen of it. */
+  const onChain = <T>(chain: string, method: 'GET' | 'POST', path: string, opts: RequestOptions = {}): Promise<T> => {
+    const headers = atSeen(chain);
+    return http.request<T>(method, path, headers === undefined ? opts : { ...opts, headers });
+  };
   /** Chain configurations by name, for contract versions; refreshed by chain() and on UNKNOWN_CONTRACT_VERSION. */
   const configs = new Map<string, Promise<ChainInfo>>();
 
@@ -259,6 +285,7 @@ export function connect(options: ConnectOptions): SilkClient {
       return http.request<ChainInfo>('GET', `/api/chains/${seg(name)}`);
     });
     configs.set(name, info);
+    info.then((i) => { noteHeight(name, i.height); }, () => undefined);
     info.catch(() => {
       if (configs.get(name) === info) configs.delete(name);
     });
@@ -308,7 +335,7 @@ export function connect(options: ConnectOptions): SilkClient {
 
   const evaluateSigned = async (signed: SignedProposalInput): Promise<JsonValue> => {
     const { chain } = decodeProposal(signed.bytes);
-    const r = await http.request<{ result: JsonValue }>('POST', `/api/chains/${seg(chain)}/evaluate`, { body: body(signed) });
+    const r = await onChain<{ result: JsonValue }>(chain, 'POST', `/api/chains/${seg(chain)}/evaluate`, { body: body(signed) });
     return r.result;
   };
 
@@ -322,7 +349,9 @@ export function connect(options: ConnectOptions): SilkClient {
     };
     for (let resent = 0; ; resent++) {
       try {
-        return await http.request<SubmitResult>('POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs), onFailover });
+        const r = await onChain<SubmitResult>(proposal.chain, 'POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs), onFailover });
+        noteHeight(proposal.chain, r.blockNumber + 1);
+        return r;
       } catch (e) {
         if (sent.unanswered && isSilkError(e, 'DUPLICATE_TXID') && typeof e.details.block === 'number') return committedOutcome(proposal.chain, txId);
         const waitMs = resent < busyRetries ? busyWaitMs(e) : undefined;
@@ -343,21 +372,25 @@ export function connect(options: ConnectOptions): SilkClient {
 
   const endorseSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<EndorsedEnvelope> => {
     const proposal = decodeProposal(signed.bytes);
-    const r = await http.request<{ txId: string; envelope: string; result: string; response: JsonValue | null; unmet: UnmetPolicy | null }>('POST', `/api/chains/${seg(proposal.chain)}/endorsements`, { body: body(signed, opts?.endorsingOrgs) });
+    const r = await onChain<{ txId: string; envelope: string; result: string; response: JsonValue | null; unmet: UnmetPolicy | null }>(proposal.chain, 'POST', `/api/chains/${seg(proposal.chain)}/endorsements`, { body: body(signed, opts?.endorsingOrgs) });
     return { chain: proposal.chain, txId: r.txId, envelope: fromBase64(r.envelope), result: fromBase64(r.result), response: r.response, unmet: r.unmet };
   };
 
   const submitEnvelope = (chain: string, envelope: Uint8Array): Promise<SubmitResult> =>
-    settle(() => {
+    settle(async () => {
       checkName(chain, 'chain');
-      return http.request<SubmitResult>('POST', `/api/chains/${seg(chain)}/envelopes`, { body: { envelope: toBase64(envelope) } });
+      const r = await onChain<SubmitResult>(chain, 'POST', `/api/chains/${seg(chain)}/envelopes`, { body: { envelope: toBase64(envelope) } });
+      noteHeight(chain, r.blockNumber + 1);
+      return r;
     });
 
   const transaction = (chain: string, txId: string): Promise<TransactionDetails> =>
-    settle(() => {
+    settle(async () => {
       checkName(chain, 'chain');
       if (!TX_ID.test(txId)) throw new SilkError('INVALID_ARGUMENT', `a transaction id is 64 lowercase hex digits, got '${txId}'`, { path: 'txId' });
-      return http.request<TransactionDetails>('GET', `/api/chains/${seg(chain)}/transactions/${txId}`);
+      const t = await onChain<TransactionDetails>(chain, 'GET', `/api/chains/${seg(chain)}/transactions/${txId}`);
+      noteHeight(chain, t.block + 1);
+      return t;
     });
 
   const stateBase = (chain: string, contract: string): string => {
@@ -383,47 +416,49 @@ export function connect(options: ConnectOptions): SilkClient {
         number = newest.number;
       }
       if (!Number.isSafeInteger(number) || number < 0) throw new SilkError('INVALID_ARGUMENT', `a block number is a non-negative integer, got ${String(number)}`, { path: 'n' });
-      return http.request<BlockView>('GET', `/api/chains/${seg(chain)}/blocks/${number}`);
+      const b = await onChain<BlockView>(chain, 'GET', `/api/chains/${seg(chain)}/blocks/${number}`);
+      noteHeight(chain, b.number + 1);
+      return b;
     },
     blocks: (chain, page) =>
       settle(() => {
         checkName(chain, 'chain');
         checkPage(page);
-        return http.request<Page<BlockSummary>>('GET', `/api/chains/${seg(chain)}/blocks`, { query: { limit: page?.limit, bookmark: page?.bookmark } });
+        return onChain<Page<BlockSummary>>(chain, 'GET', `/api/chains/${seg(chain)}/blocks`, { query: { limit: page?.limit, bookmark: page?.bookmark } });
       }),
     transaction,
     state: (chain, contract, key) =>
       settle(() => {
         checkName(key, 'key');
-        return http.request<VersionedValue>('GET', `${stateBase(chain, contract)}/state/${seg(key)}`);
+        return onChain<VersionedValue>(chain, 'GET', `${stateBase(chain, contract)}/state/${seg(key)}`);
       }),
     range: (chain, contract, o) =>
       settle(() => {
         checkPage(o);
-        return http.request<Page<StateEntry>>('GET', `${stateBase(chain, contract)}/state`, { query: { start: o?.start, end: o?.end, limit: o?.limit, bookmark: o?.bookmark } });
+        return onChain<Page<StateEntry>>(chain, 'GET', `${stateBase(chain, contract)}/state`, { query: { start: o?.start, end: o?.end, limit: o?.limit, bookmark: o?.bookmark } });
       }),
     identities: (chain, o) =>
       settle(() => {
         checkName(chain, 'chain');
         checkPage(o);
-        return http.request<Page<JsonValue>>('GET', `/api/chains/${seg(chain)}/identities`, { query: { org: o?.org, limit: o?.limit, bookmark: o?.bookmark } });
+        return onChain<Page<JsonValue>>(chain, 'GET', `/api/chains/${seg(chain)}/identities`, { query: { org: o?.org, limit: o?.limit, bookmark: o?.bookmark } });
       }),
     identity: (chain, key) =>
       settle(() => {
         checkName(chain, 'chain');
         checkName(key, 'key');
-        return http.request<JsonValue>('GET', `/api/chains/${seg(chain)}/identities/${seg(key)}`);
+        return onChain<JsonValue>(chain, 'GET', `/api/chains/${seg(chain)}/identities/${seg(key)}`);
       }),
     history: (chain, contract, key, o) =>
       settle(() => {
         checkName(key, 'key');
         checkPage(o);
-        return http.request<Page<KeyModification>>('GET', `${stateBase(chain, contract)}/state/${seg(key)}/history`, { query: { order: o?.order, limit: o?.limit, bookmark: o?.bookmark } });
+        return onChain<Page<KeyModification>>(chain, 'GET', `${stateBase(chain, contract)}/state/${seg(key)}/history`, { query: { order: o?.order, limit: o?.limit, bookmark: o?.bookmark } });
       }),
     query: (chain, contract, q, page) =>
       settle(() => {
         checkPage(page);
-        return http.request<Page<StateEntry>>('POST', `${stateBase(chain, contract)}/query`, { body: { ...q, ...(page?.limit === undefined ? {} : { limit: page.limit }), ...(page?.bookmark === undefined ? {} : { bookmark: page.bookmark }) } });
+        return onChain<Page<StateEntry>>(chain, 'POST', `${stateBase(chain, contract)}/query`, { body: { ...q, ...(page?.limit === undefined ? {} : { limit: page.limit }), ...(page?.bookmark === undefined ? {} : { bookmark: page.bookmark }) } });
       }),
     propose: (params, signer) => propose(params, signer),
     evaluate: (params, signer) => withCurrentVersion(params, signer, evaluateSigned),
@@ -463,7 +498,14 @@ export function connect(options: ConnectOptions): SilkClient {
       return subscribeToChain(http, chain, o);
     },
   };
-  clientConnections.set(client, http);
+  clientConnections.set(client, {
+    fetch: http.fetch,
+    get nodes() {
+      return http.nodes;
+    },
+    atSeen,
+    noteHeight,
+  });
   return client;
 }
 

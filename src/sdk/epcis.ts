@@ -142,6 +142,11 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
     const [url, ...fallbackUrls] = connection?.nodes ?? [client.url];
     return createHttpTransport({ url: url ?? client.url, fallbackUrls, timeoutMs, fetch: f });
   };
+  /** Request options asking for an answer at what the client has seen of `chain`. */
+  const seenOn = (chain: string): { headers?: Readonly<Record<string, string>> } => {
+    const headers = connection?.atSeen(chain);
+    return headers === undefined ? {} : { headers };
+  };
   return {
     capture: (document, o) =>
       captureDocument(document, async (p) => {
@@ -151,11 +156,13 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
         try {
           const r = await http.request<{ captureID: string; blockNumber: number }>('POST', '/api/epcis/capture', {
             query: { chain: p.chain },
+            ...seenOn(p.chain),
             body: { proposal: toBase64(signed.bytes), signature: toBase64(signed.signature) },
             onFailover: () => {
               sent.unanswered = true;
             },
           });
+          connection?.noteHeight(p.chain, r.blockNumber + 1);
           return { txId: r.captureID, code: 'VALID', blockNumber: r.blockNumber };
         } catch (e) {
           // A node that gave no answer had committed it after all: the ledger's outcome is the answer.
@@ -173,13 +180,13 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
       if (o.maxLotEvents !== undefined) query['maxLotEvents'] = String(o.maxLotEvents);
       if (o.thresholds !== undefined) query['thresholds'] = o.thresholds.map((t) => `${t.type}:${t.uom ?? ''}:${t.min ?? ''}:${t.max ?? ''}`).join(',');
       if (o.proofs === false) query['proofs'] = 'false';
-      const answer = await http.request<ProvenanceWithProofs>('GET', '/api/epcis/provenance', { query });
+      const answer = await http.request<ProvenanceWithProofs>('GET', '/api/epcis/provenance', { query, ...seenOn(chain) });
       if (o.verify === true) await verifyProvenance(client, answer);
       return answer;
     },
     async recall(chain, lot, o = {}) {
       const http = transport(baseFetch);
-      return http.request<LotRecallStatus>('GET', '/api/epcis/recall', { query: { chain, lot, ...(o.maxItems === undefined ? {} : { maxItems: String(o.maxItems) }) } });
+      return http.request<LotRecallStatus>('GET', '/api/epcis/recall', { query: { chain, lot, ...(o.maxItems === undefined ? {} : { maxItems: String(o.maxItems) }) }, ...seenOn(chain) });
     },
     async events(chain, parameters = {}) {
       const seen: { link: string | null } = { link: null };
@@ -189,7 +196,7 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
         return res;
       };
       const http = transport(recording);
-      const document = await http.request<{ [field: string]: JsonValue }>('GET', '/api/epcis/events', { query: queryValues(chain, parameters) });
+      const document = await http.request<{ [field: string]: JsonValue }>('GET', '/api/epcis/events', { query: queryValues(chain, parameters), ...seenOn(chain) });
       const body = document['epcisBody'] as { queryResults?: { resultsBody?: { eventList?: { [field: string]: JsonValue }[] } } } | undefined;
       const next = /<[^>]*[?&]nextPageToken=([^&>]+)[^>]*>;\s*rel="next"/.exec(seen.link ?? '')?.[1];
       return { document, events: body?.queryResults?.resultsBody?.eventList ?? [], ...(next === undefined ? {} : { nextPageToken: decodeURIComponent(next) }) };

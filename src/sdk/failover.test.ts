@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { embeddedApiBackend } from '../api/backend.js';
 import { createApiServer, type ApiServer } from '../api/server.js';
 import type { Signer } from '../crypto/p256.js';
+import { MIN_HEIGHT_HEADER } from '../api/wire.js';
 import { createProposal, type SignedProposal } from '../ledger/proposal.js';
 import { openTestApi, rejectsWith, type TestApi } from '../testing/api-fixtures.js';
 import { connect, type SilkClient } from './client.js';
@@ -218,11 +219,41 @@ describe('SDK with fallback nodes', () => {
     const [a, b] = [await closedPort(), await closedPort()];
     const client = connect({ url: a, fallbackUrls: [b] });
     const e = await rejectsWith(client.health(), 'UNREACHABLE');
-    assert.match(e.message, /no node answered/);
+    assert.match(e.message, /no node could answer/);
     assert.ok(e.message.includes(a) && e.message.includes(b), e.message);
     const signed = proposal('fo-never');
     const lost = await rejectsWith(client.submitSigned(signed), 'UNREACHABLE');
     assert.equal(lost.details.txId, signed.txId);
+  });
+
+  it("asks every node to answer at the blocks the client has seen, and passes over a node that is behind", async () => {
+    const sent: (string | null)[] = [];
+    const watching: FetchFunction = (input, init) => {
+      sent.push(new Headers(init?.headers).get(MIN_HEIGHT_HEADER));
+      return fetch(input, init);
+    };
+    const client = connect({ url: t.url, signer: alice, fetch: watching });
+    const r = await client.submitSigned(proposal('fo-6'));
+    assert.equal(sent.at(-1), null, 'nothing seen of the chain before its first commit');
+    await client.state(CHAIN, 'basic', 'asset:fo-6');
+    assert.equal(sent.at(-1), String(r.blockNumber + 1), 'a read after the commit asks for its block');
+    const unaware = connect({ url: t.url, signer: alice, fetch: watching, readYourWrites: false });
+    await unaware.submitSigned(proposal('fo-7'));
+    await unaware.state(CHAIN, 'basic', 'asset:fo-7');
+    assert.equal(sent.at(-1), null);
+
+    const behind = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BEHIND', message: 'this node holds 3 blocks of trade', chain: CHAIN, height: 3, minHeight: 99 } }));
+    });
+    const url = await listen(behind);
+    try {
+      const moving = connect({ url, fallbackUrls: [t.url] });
+      assert.deepEqual((await moving.state(CHAIN, 'basic', 'asset:fo-6')).value, { id: 'fo-6', owner: 'alice', colour: 'red', size: 3, appraisedValue: 1250 });
+      assert.equal(moving.url, t.url);
+      await rejectsWith(connect({ url }).state(CHAIN, 'basic', 'asset:fo-6'), 'BEHIND');
+    } finally {
+      behind.close();
+    }
   });
 
   it('refuses a node given twice, and a fallback that is not a URL', () => {

@@ -19,6 +19,8 @@ export interface RequestOptions {
   readonly query?: QueryValues;
   /** A JSON body (POST). */
   readonly body?: unknown;
+  /** More request headers. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Accepts a non-2xx answer as a result (e.g. readiness answers 503 with its report). */
   readonly accept?: (status: number, json: unknown) => boolean;
   /** Called when the request is sent again to another node, with the failure that moved it. */
@@ -37,10 +39,12 @@ export interface HttpTransport {
   url(path: string, query?: QueryValues): string;
   /**
    * Sends a request to the node asked first; when that node cannot be reached (no connection, no
-   * answer in time, or it is shutting down) the same request goes to each other node in turn.
+   * answer in time), is shutting down or is behind (`BEHIND`), the same request goes to each
+   * other node in turn.
    * Only requests whose resending is harmless go through here: reads, and calls carrying a
    * signed proposal or envelope, which cannot commit twice.
-   * @throws SilkError with the node's code, BAD_RESPONSE, or UNREACHABLE when no node answered
+   * @throws SilkError with the answering node's code or BAD_RESPONSE; when no node could answer,
+   *   the last one's UNREACHABLE, BEHIND or SHUTTING_DOWN, its message naming what happened at each
    */
   request<T>(method: 'GET' | 'POST', path: string, options?: RequestOptions): Promise<T>;
 }
@@ -85,11 +89,12 @@ function transportFetch(options: HttpTransportOptions): FetchFunction {
 
 /**
  * Whether a request that failed so may go to another node: the node gave no answer (no
- * connection, or none in time) or is shutting down. A certificate the client does not accept is
+ * connection, or none in time), is shutting down, or has not committed the blocks the request
+ * asks to be answered at (`BEHIND`). A certificate the client does not accept is
  * the client's configuration, the same at every node.
  */
 function movesOn(error: SilkError): boolean {
-  if (error.code === 'SHUTTING_DOWN') return true;
+  if (error.code === 'SHUTTING_DOWN' || error.code === 'BEHIND') return true;
   return error.code === 'UNREACHABLE' && error.details.reason !== UNTRUSTED_CERTIFICATE_REASON && error.details.reason !== 'certificate-name';
 }
 
@@ -124,7 +129,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     try {
       const res = await fetchFn(target, {
         method,
-        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: { ...opts.headers, accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -169,9 +174,15 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           first = at;
           return answer;
         } catch (e) {
-          if (!(e instanceof SilkError) || !movesOn(e) || i === nodes.length - 1) {
-            if (failures.length === 0 || !(e instanceof SilkError) || !movesOn(e)) throw e;
-            throw new SilkError(e.code, `no node answered: ${[...failures, e].map((f) => f.message).join('; ')}`, e.details, { cause: e });
+          if (!(e instanceof SilkError)) throw e;
+          if (!movesOn(e)) {
+            // The node answered (a refusal is an answer): it is the one to ask first.
+            if (e.code !== 'UNREACHABLE') first = at;
+            throw e;
+          }
+          if (i === nodes.length - 1) {
+            if (failures.length === 0) throw e;
+            throw new SilkError(e.code, `no node could answer: ${[...failures, e].map((f) => f.message).join('; ')}`, e.details, { cause: e });
           }
           failures.push(e);
           opts.onFailover?.(base, e);

@@ -302,7 +302,7 @@ describe('silk client commands against a running node', () => {
     assert.deepEqual(report.chains.map((c) => c.name), ['trade']);
     const none = await silk(['status', '--url', `${dead}, ${dead.replace(/\d+$/, String(await unusedPort()))}`]);
     assert.equal(none.code, 5);
-    assert.match(none.stderr, /^silk: UNREACHABLE: no node answered: /);
+    assert.match(none.stderr, /^silk: UNREACHABLE: no node could answer: /);
   });
 
   it('lists the client commands and their exit codes in the help', async () => {
