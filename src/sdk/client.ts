@@ -24,7 +24,8 @@ export interface ConnectOptions {
   readonly url: string;
   /**
    * Other nodes of the alliance (other peers' APIs, e.g. your org's second peer), asked in this
-   * order when the node before cannot be reached or is shutting down. A call goes on to the next
+   * order when the node before cannot be reached, is shutting down or is behind what this client
+   * has seen (`BEHIND`, see `readYourWrites`). A call goes on to the next
    * node at once, and the node that answered is asked first from then on. Safe for a submit: the
    * same signed proposal is sent, which cannot commit twice; when the node that could not be
    * reached had committed it after all, the outcome on the ledger is the answer.
@@ -282,7 +283,7 @@ export function connect(options: ConnectOptions): SilkClient {
   const getChain = (name: string): Promise<ChainInfo> => {
     const info = settle(() => {
       checkName(name, 'chain');
-      return http.request<ChainInfo>('GET', `/api/chains/${seg(name)}`);
+      return onChain<ChainInfo>(name, 'GET', `/api/chains/${seg(name)}`);
     });
     configs.set(name, info);
     info.then((i) => { noteHeight(name, i.height); }, () => undefined);
