@@ -220,6 +220,18 @@ function withTxId(error: unknown, txId: string): unknown {
   return new SilkError(error.code, `${error.message}; transaction ${txId} may still commit`, { ...error.details, txId }, { cause: error.cause });
 }
 
+/**
+ * A committed transaction's outcome as a submit answers it (the API's route answers the same):
+ * the result when it is VALID.
+ * @throws CommitError with its code and receipt when it committed as invalid
+ */
+export function outcomeOnLedger(t: TransactionDetails): SubmitResult {
+  if (t.code !== 'VALID') {
+    throw new CommitError(t.code, `transaction ${t.txId} was committed in block ${t.block} as ${t.code}: its writes were not applied`, { txId: t.txId, block: t.block, txIndex: t.index, receipt: t.receipt });
+  }
+  return { txId: t.txId, code: 'VALID', blockNumber: t.block, txIndex: t.index, response: t.response, receipt: t.receipt };
+}
+
 /** The keys a receipt of this chain may be signed with: its orderers and the peers of its orgs. */
 function trustOf(info: ChainInfo): ReceiptTrust {
   const peers = Object.values(info.config.orgs).flatMap((o) => o.members.filter((m) => m.role === 'peer').map((m) => m.key));
@@ -362,14 +374,7 @@ export function connect(options: ConnectOptions): SilkClient {
     }
   };
 
-  /** A committed transaction's outcome as its submit answers it: the result when VALID, else its CommitError. */
-  const committedOutcome = async (chain: string, txId: string): Promise<SubmitResult> => {
-    const t = await transaction(chain, txId);
-    if (t.code !== 'VALID') {
-      throw new CommitError(t.code, `transaction ${txId} was committed in block ${t.block} as ${t.code}: its writes were not applied`, { txId, block: t.block, txIndex: t.index, receipt: t.receipt });
-    }
-    return { txId, code: 'VALID', blockNumber: t.block, txIndex: t.index, response: t.response, receipt: t.receipt };
-  };
+  const committedOutcome = async (chain: string, txId: string): Promise<SubmitResult> => outcomeOnLedger(await transaction(chain, txId));
 
   const endorseSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<EndorsedEnvelope> => {
     const proposal = decodeProposal(signed.bytes);

@@ -8,7 +8,7 @@
  * checks that every sensor signature's key is a registered device of the capturing org.
  */
 import type { Signer } from '../crypto/p256.js';
-import { CommitError, isSilkError, SilkError } from '../errors.js';
+import { isSilkError, SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
@@ -17,7 +17,7 @@ import { eventHashId } from '../traceability/event-hash.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
 import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
-import { connectionOfClient, type SilkClient } from './client.js';
+import { connectionOfClient, outcomeOnLedger, type SilkClient } from './client.js';
 import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
 
 export { signDocumentSensorData, signSensorData, SILK_EPCIS_NAMESPACE, type SensorSignature } from '../traceability/epcis-document-sensor-signature.js';
@@ -167,9 +167,8 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
         } catch (e) {
           // A node that gave no answer had committed it after all: the ledger's outcome is the answer.
           if (!sent.unanswered || !isSilkError(e, 'DUPLICATE_TXID') || typeof e.details.block !== 'number') throw e;
-          const t = await client.transaction(p.chain, signed.txId);
-          if (t.code !== 'VALID') throw new CommitError(t.code, `capture ${signed.txId} was committed in block ${t.block} as ${t.code}: its events were not recorded`, { txId: signed.txId, block: t.block, receipt: t.receipt });
-          return { txId: signed.txId, code: 'VALID', blockNumber: t.block };
+          const r = outcomeOnLedger(await client.transaction(p.chain, signed.txId));
+          return { txId: r.txId, code: 'VALID', blockNumber: r.blockNumber };
         }
       }, o),
     async provenance(chain, epc, o = {}) {
