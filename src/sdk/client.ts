@@ -221,6 +221,16 @@ function withTxId(error: unknown, txId: string): unknown {
 }
 
 /**
+ * Whether `e`, the answer to a signed proposal that went on to another node, says a node that
+ * gave no answer had committed it: `DUPLICATE_TXID` with its block, after a silent node
+ * (`details.unansweredNodes`, set by the transport). Then its outcome is on the ledger
+ * ({@link outcomeOnLedger}).
+ */
+export function committedBySilentNode(e: unknown): boolean {
+  return isSilkError(e, 'DUPLICATE_TXID') && typeof e.details.block === 'number' && Array.isArray(e.details.unansweredNodes);
+}
+
+/**
  * A committed transaction's outcome as a submit answers it (the API's route answers the same):
  * the result when it is VALID.
  * @throws CommitError with its code and receipt when it committed as invalid
@@ -355,18 +365,13 @@ export function connect(options: ConnectOptions): SilkClient {
   const submitSigned = async (signed: SignedProposalInput, opts?: { readonly endorsingOrgs?: readonly string[] }): Promise<SubmitResult> => {
     const proposal = decodeProposal(signed.bytes);
     const txId = computeTxId(proposal.nonce, proposal.creator);
-    // Set once the proposal was sent to a node that gave no answer: that node may have committed it.
-    const sent = { unanswered: false };
-    const onFailover = (): void => {
-      sent.unanswered = true;
-    };
     for (let resent = 0; ; resent++) {
       try {
-        const r = await onChain<SubmitResult>(proposal.chain, 'POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs), onFailover });
+        const r = await onChain<SubmitResult>(proposal.chain, 'POST', `/api/chains/${seg(proposal.chain)}/transactions`, { body: body(signed, opts?.endorsingOrgs) });
         noteHeight(proposal.chain, r.blockNumber + 1);
         return r;
       } catch (e) {
-        if (sent.unanswered && isSilkError(e, 'DUPLICATE_TXID') && typeof e.details.block === 'number') return committedOutcome(proposal.chain, txId);
+        if (committedBySilentNode(e)) return committedOutcome(proposal.chain, txId);
         const waitMs = resent < busyRetries ? busyWaitMs(e) : undefined;
         if (waitMs === undefined) throw withTxId(e, txId);
         await new Promise((resolve) => setTimeout(resolve, waitMs));

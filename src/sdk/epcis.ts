@@ -8,7 +8,7 @@
  * checks that every sensor signature's key is a registered device of the capturing org.
  */
 import type { Signer } from '../crypto/p256.js';
-import { isSilkError, SilkError } from '../errors.js';
+import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
@@ -17,7 +17,7 @@ import { eventHashId } from '../traceability/event-hash.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
 import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
-import { connectionOfClient, outcomeOnLedger, type SilkClient } from './client.js';
+import { committedBySilentNode, connectionOfClient, outcomeOnLedger, type SilkClient } from './client.js';
 import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
 
 export { signDocumentSensorData, signSensorData, SILK_EPCIS_NAMESPACE, type SensorSignature } from '../traceability/epcis-document-sensor-signature.js';
@@ -152,21 +152,17 @@ export function epcisClient(client: SilkClient, options: { readonly fetch?: Fetc
       captureDocument(document, async (p) => {
         const signed = await client.propose(p, o.signer);
         const http = transport(baseFetch);
-        const sent = { unanswered: false };
         try {
           const r = await http.request<{ captureID: string; blockNumber: number }>('POST', '/api/epcis/capture', {
             query: { chain: p.chain },
             ...seenOn(p.chain),
             body: { proposal: toBase64(signed.bytes), signature: toBase64(signed.signature) },
-            onFailover: () => {
-              sent.unanswered = true;
-            },
           });
           connection?.noteHeight(p.chain, r.blockNumber + 1);
           return { txId: r.captureID, code: 'VALID', blockNumber: r.blockNumber };
         } catch (e) {
           // A node that gave no answer had committed it after all: the ledger's outcome is the answer.
-          if (!sent.unanswered || !isSilkError(e, 'DUPLICATE_TXID') || typeof e.details.block !== 'number') throw e;
+          if (!committedBySilentNode(e)) throw e;
           const r = outcomeOnLedger(await client.transaction(p.chain, signed.txId));
           return { txId: r.txId, code: 'VALID', blockNumber: r.blockNumber };
         }

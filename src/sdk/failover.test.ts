@@ -9,6 +9,7 @@ import { MIN_HEIGHT_HEADER } from '../api/wire.js';
 import { createProposal, type SignedProposal } from '../ledger/proposal.js';
 import { openTestApi, rejectsWith, type TestApi } from '../testing/api-fixtures.js';
 import { connect, type SilkClient } from './client.js';
+import type { SubmitResult } from './responses.js';
 import type { FetchFunction } from './http-transport.js';
 
 const CHAIN = 'trade';
@@ -137,50 +138,53 @@ describe('SDK with fallback nodes', () => {
     const r = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: { id: 'fo-1', owner: 'alice', colour: 'red', size: 3, appraisedValue: 1250 } });
     assert.equal(r.code, 'VALID');
     assert.ok(seen.slice(2).every((u) => u.startsWith(org2Url)), `after the failover every request went to ${org2Url}: ${seen.join(', ')}`);
-    assert.deepEqual((await direct.state(CHAIN, 'basic', 'asset:fo-1')).value, { id: 'fo-1', owner: 'alice', colour: 'red', size: 3, appraisedValue: 1250 });
+    assert.deepEqual((await direct.state(CHAIN, 'basic', 'asset:fo-1')).value, { id: 'fo-1', owner: 'alice', colour: 'red', size: 3, appraisedValue: 1250 });    // A refusal from the next node names the node that gave no answer before it.
+    const refused = await rejectsWith(connect({ url: dead, fallbackUrls: [t.url] }).chain('nochain'), 'UNKNOWN_CHAIN');
+    assert.deepEqual(refused.details.unansweredNodes, [dead]);
   });
 
-  it('answers a submit its node committed but could not answer with the outcome on the ledger, committed once', async () => {
+  /**
+   * Submits a new proposal through Org2's node behind a proxy that loses the connection as `mode`
+   * says, with Org1's node as the fallback; the proxy is closed after `check`.
+   */
+  const submitThroughLossyNode = async (mode: ProxyMode, id: string, check: (run: { client: SilkClient; signed: SignedProposal; r: SubmitResult; height: number }) => Promise<void>): Promise<void> => {
     const proxy = await openProxy(org2Url);
     try {
-      proxy.mode = 'drop-after-answer';
+      proxy.mode = mode;
       const { height } = await direct.chain(CHAIN);
       const client = connect({ url: proxy.url, fallbackUrls: [t.url], signer: alice });
-      const signed = proposal('fo-2');
+      const signed = proposal(id);
       const r = await client.submitSigned(signed);
+      await proxy.settled();
+      await check({ client, signed, r, height });
+    } finally {
+      await proxy.close();
+    }
+  };
+
+  it('answers a submit its node committed but could not answer with the outcome on the ledger, committed once', async () => {
+    await submitThroughLossyNode('drop-after-answer', 'fo-2', async ({ client, signed, r, height }) => {
       assert.equal(r.code, 'VALID');
       assert.equal(r.txId, signed.txId);
       const onLedger = await direct.transaction(CHAIN, signed.txId);
       assert.equal(r.blockNumber, onLedger.block);
       assert.equal(r.txIndex, onLedger.index);
       assert.deepEqual(await client.verifyReceipt(r.receipt), { ok: true });
-      await proxy.settled();
       // The node behind the proxy had committed it: the fallback found it on the ledger and ordered nothing.
       assert.deepEqual(await appearances(signed.txId, height), ['VALID']);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('sends a submit its node lost on the way again to the next node: it commits once', async () => {
-    const proxy = await openProxy(org2Url);
-    try {
-      proxy.mode = 'drop-before-answer';
-      const { height } = await direct.chain(CHAIN);
-      const client = connect({ url: proxy.url, fallbackUrls: [t.url], signer: alice });
-      const signed = proposal('fo-3');
-      const r = await client.submitSigned(signed);
+    await submitThroughLossyNode('drop-before-answer', 'fo-3', async ({ client, signed, r, height }) => {
       assert.equal(r.code, 'VALID');
       assert.equal(client.url, t.url);
-      await proxy.settled();
       const codes = await appearances(signed.txId, height);
       // Both nodes may have ordered an envelope of it; only one commits.
       assert.equal(codes.filter((c) => c === 'VALID').length, 1, codes.join(', '));
       assert.ok(codes.every((c) => c === 'VALID' || c === 'DUPLICATE_TXID'), codes.join(', '));
       assert.equal((await direct.transaction(CHAIN, signed.txId)).block, r.blockNumber);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('turns away from a node that is shutting down', async () => {

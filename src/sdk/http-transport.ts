@@ -23,8 +23,6 @@ export interface RequestOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Accepts a non-2xx answer as a result (e.g. readiness answers 503 with its report). */
   readonly accept?: (status: number, json: unknown) => boolean;
-  /** Called when the request is sent again to another node, with the failure that moved it. */
-  readonly onFailover?: (from: string, error: SilkError) => void;
 }
 
 /** A JSON client of a node, with other nodes to turn to. */
@@ -98,6 +96,19 @@ function movesOn(error: SilkError): boolean {
   return error.code === 'UNREACHABLE' && error.details.reason !== UNTRUSTED_CERTIFICATE_REASON && error.details.reason !== 'certificate-name';
 }
 
+/** Details of an error answered by a node after others the request went to gave no answer. */
+export interface AfterSilenceDetails {
+  /** The nodes that were sent the request and gave no answer (they may have acted on it). */
+  readonly unansweredNodes?: readonly string[];
+}
+
+/** `e` (of the same class) with the nodes that gave no answer before it in `details.unansweredNodes`. */
+function afterSilence(e: SilkError, silent: readonly string[]): SilkError {
+  if (silent.length === 0) return e;
+  const Class = e.constructor as typeof SilkError;
+  return new Class(e.code, e.message, { ...e.details, unansweredNodes: [...silent] }, { cause: e.cause });
+}
+
 /**
  * Creates the transport.
  * @throws SilkError INVALID_ARGUMENT for a bad URL, time limit or CA bundle, or a node given twice
@@ -166,6 +177,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     async request<T>(method: 'GET' | 'POST', path: string, opts: RequestOptions = {}): Promise<T> {
       const start = first;
       const failures: SilkError[] = [];
+      /** Nodes the request went to that gave no answer: they may have acted on it. */
+      const silent: string[] = [];
       for (let i = 0; i < nodes.length; i++) {
         const at = (start + i) % nodes.length;
         const base = nodes[at] as string;
@@ -178,14 +191,14 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           if (!movesOn(e)) {
             // The node answered (a refusal is an answer): it is the one to ask first.
             if (e.code !== 'UNREACHABLE') first = at;
-            throw e;
+            throw failures.length === 0 ? e : afterSilence(e, silent);
           }
           if (i === nodes.length - 1) {
             if (failures.length === 0) throw e;
             throw new SilkError(e.code, `no node could answer: ${[...failures, e].map((f) => f.message).join('; ')}`, e.details, { cause: e });
           }
           failures.push(e);
-          opts.onFailover?.(base, e);
+          if (e.code !== 'BEHIND') silent.push(base);
         }
       }
       throw new SilkError('INTERNAL', 'a transport without nodes');
