@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { http: 415, stage: 'input', description: 'The request body is not of a content type the route accepts (JSON; application/octet-stream for broadcast batches to an orderer).' },
   RATE_LIMITED: { http: 429, stage: 'input', description: 'Too many requests from this client; retry after the time the Retry-After header gives.' },
   UNTRUSTED_CERTIFICATE: { http: 403, stage: 'input', description: "A TLS certificate presented in distributed mode is not a registered process's certificate from a member org's CA keyed by the org's admin key (or it expired, or names another role); details.reason says which." },
+  HTTPS_REQUIRED: { http: 400, stage: 'input', description: "A plain HTTP request reached an address that serves HTTPS only (the API address or a peer's port of a network with TLS): send it to https:// at the same host and port, trusting the alliance's CA bundle (tls/alliance-ca.crt)." },
   UNKNOWN_CHAIN: { http: 404, stage: 'input', description: 'No chain of that name exists on this node.' },
   UNKNOWN_CONTRACT: { http: 404, stage: 'endorse', description: 'No contract of that name is installed on the chain.' },
   UNKNOWN_FUNCTION: { http: 404, stage: 'endorse', description: 'The contract has no transaction function of that name.' },

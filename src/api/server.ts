@@ -4,6 +4,7 @@
  * string is validated against its schema (src/api/wire.ts); body size, page size and request
  * rate are limited; every error is a JSON body with a code from the one registry.
  */
+import type { Server as TlsServer } from 'node:tls';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -13,6 +14,7 @@ import { SilkError } from '../errors.js';
 import type { ApiBackend } from './backend.js';
 import { sendError } from './error-reply.js';
 import { DEFAULT_MIN_HEIGHT_WAIT_MS, registerMinHeight } from './min-height.js';
+import { answerPlainHttp } from './plain-http-answer.js';
 import { createShutdownGate } from './shutdown-gate.js';
 import { registerChainRoutes } from './routes/chain-routes.js';
 import { registerEpcisRoutes } from './routes/epcis-routes.js';
@@ -39,7 +41,8 @@ export interface ApiServerOptions {
   readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[];
   /**
    * Serve HTTPS with this certificate (PEM, the leaf or the leaf and its chain) and private key:
-   * TLS 1.2 or later, server authentication only (clients present no certificate). Without it
+   * TLS 1.2 or later, server authentication only unless `clientCa` asks for client certificates;
+   * a plain HTTP request is answered `HTTPS_REQUIRED` (src/api/plain-http-answer.ts). Without it
    * the server speaks plain HTTP.
    */
   readonly https?: ApiHttpsOptions;
@@ -51,6 +54,13 @@ export interface ApiServerOptions {
 export interface ApiHttpsOptions {
   readonly cert: string;
   readonly key: string;
+  /**
+   * Ask each client for a certificate issued by one of these CAs (PEM), without requiring one: a
+   * client without a certificate is served as any other, and a connection's certificate and the
+   * handshake's verdict on it stay on its socket (a peer's port hands the connections that present
+   * one to its peer-to-peer routes, src/distributed/peer-endorsement-service.ts).
+   */
+  readonly clientCa?: string;
 }
 
 /** Why the server could not listen, in words an operator acts on; other failures pass unchanged. */
@@ -87,7 +97,9 @@ export interface ApiServer {
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   // Fastify types its instance by the logger it is given; the base logger type keeps plugins' types simple.
   const logger: FastifyBaseLogger | undefined = options.logger;
-  const https = options.https === undefined ? {} : { https: { cert: options.https.cert, key: options.https.key, minVersion: 'TLSv1.2' as const } };
+  const tls = options.https;
+  const clientCertificates = tls?.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false };
+  const https = tls === undefined ? {} : { https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const, ...clientCertificates } };
   const app = Fastify({
     ...https,
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
@@ -100,8 +112,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   });
   app.setErrorHandler(sendError);
   if (options.https !== undefined) {
-    // A client that is not speaking TLS (plain HTTP to the https address) or does not trust the
-    // certificate: the handshake fails and the connection is closed; nothing is served in clear.
+    // Plain HTTP to the https address is answered HTTPS_REQUIRED, naming the https URL.
+    answerPlainHttp(app.server as unknown as TlsServer);
+    // A client that does not trust the certificate: the handshake fails and the connection is closed.
     app.server.on('tlsClientError', (error: Error & { code?: string }) => {
       app.log.debug({ code: error.code, reason: error.message }, 'TLS handshake with a client failed; connection closed');
     });

@@ -12,7 +12,8 @@
  * The peers' API limits requests per client address; the bench stands for many clients, so its
  * connections come from several loopback source addresses (127.0.0.2 …), as many clients would.
  */
-import { Agent, request } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Signer } from '../crypto/p256.js';
 import type { EmbeddedNetwork } from '../network/embedded-network.js';
 import { createProposal } from '../ledger/proposal.js';
@@ -95,11 +96,14 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
  * @throws Error when the chain does not define `basic`
  */
 export async function createDistributedClient(peers: readonly BenchPeer[], w: Workload, seed: number): Promise<DistributedClient> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  // A network with TLS serves https on every peer's port (one alliance CA bundle for all of them).
+  const ca = peers.find((p) => p.ca !== undefined)?.ca;
+  const agent = ca === undefined ? new HttpAgent({ keepAlive: true, maxSockets: 256 }) : new HttpsAgent({ keepAlive: true, maxSockets: 256, ca, minVersion: 'TLSv1.2' });
   let addressTurn = 0;
   const send = (url: string, method: 'GET' | 'POST', path: string, body?: Buffer): Promise<Answer> => new Promise((done, fail) => {
     const target = new URL(url);
     const localAddress = target.hostname === '127.0.0.1' ? `127.0.0.${2 + (addressTurn++ % SOURCE_ADDRESSES)}` : undefined;
+    const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request({
       agent,
       host: target.hostname,

@@ -31,8 +31,10 @@ const CONTROL_TIMEOUT_MS = 30_000;
 export interface BenchPeer {
   readonly name: string;
   readonly org: string;
-  /** Base URL of its API. */
+  /** Base URL of its API (`https://` on a network with TLS, as `silk network up` starts it). */
   readonly url: string;
+  /** The alliance's CA bundle (PEM) an `https://` {@link url} is trusted with. */
+  readonly ca?: string;
   /** The org's admin key: the client identity the bench signs this org's proposals with. */
   readonly signer: Signer;
 }
@@ -140,10 +142,11 @@ export async function startDistributedBenchNetwork(w: Workload, log: (line: stri
   try {
     description = readNetworkDescription(up.descriptionFile);
     const urls = up.peerUrls;
+    const ca = up.apiCa === undefined ? undefined : readFileSync(up.apiCa, 'utf8');
     peers = description.peers.map((p): BenchPeer => {
       const url = urls[p.name];
       if (url === undefined) throw new SilkError('INTERNAL', `networkUp gave no URL for peer ${p.name}`);
-      return { name: p.name, org: p.org, url, signer: signerFromPem(readFileSync(join(up.bootstrap.keysDir, p.org, 'admin.pem'), 'utf8')) };
+      return { name: p.name, org: p.org, url, ...(ca === undefined ? {} : { ca }), signer: signerFromPem(readFileSync(join(up.bootstrap.keysDir, p.org, 'admin.pem'), 'utf8')) };
     });
   } catch (error) {
     await networkDown(dir).finally(() => { rmSync(dir, { recursive: true, force: true }); });

@@ -34,7 +34,7 @@ import { openEtcdConnection, type EtcdClientTlsFiles, type EtcdConnection } from
 import { describedEtcdEndpoints } from './etcd-members-followed.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberTlsFiles } from './etcd-cluster.js';
 import { describedPath, readNetworkDescription, type NetworkDescription } from './network-description.js';
-import { etcdRootTlsFiles, type ProcessRole } from './tls-pki.js';
+import { etcdRootTlsFiles, processTlsFiles } from './tls-pki.js';
 
 /** Hosts a local cluster may listen on (etcd-cluster.ts runs members on 127.0.0.1). */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
@@ -55,23 +55,6 @@ export function checkLocalEtcdLayout(description: NetworkDescription): void {
       throw new SilkError('CONFIG_INVALID', `etcd[${i}]: silk network up runs etcd members named etcd-<n> on 127.0.0.1 with data folder etcd/<name> (got ${member.name} on ${member.host} in ${member.dataDir}); start members of other layouts on their hosts (docs/distributed.md)`, { path: `etcd[${i}]` });
     }
   });
-}
-
-/**
- * The TLS files of a process with data folder `dataDir` for `role`, as `writeNetworkCertificates`
- * writes them (`tls/<role>.crt`, `tls/<role>.key`, `tls/ca-bundle.crt`): all of them, or undefined
- * when the role's certificate and key do not exist (a network without certificates runs plain links).
- * @throws SilkError CONFIG_INVALID when only one of the certificate and key exists, or the CA bundle is missing
- * @example const tls = processTlsFiles(describedPath(d, orderer.dataDir), 'etcd-client')
- */
-export function processTlsFiles(dataDir: string, role: ProcessRole): { certFile: string; keyFile: string; caFile: string } | undefined {
-  const dir = join(dataDir, 'tls');
-  const files = { certFile: join(dir, `${role}.crt`), keyFile: join(dir, `${role}.key`), caFile: join(dir, 'ca-bundle.crt') };
-  // The CA bundle is shared by every role of the process: the role's certificate and key decide.
-  const present = [files.certFile, files.keyFile].filter((f) => existsSync(f));
-  if (present.length === 0) return undefined;
-  if (present.length < 2 || !existsSync(files.caFile)) throw new SilkError('CONFIG_INVALID', `TLS files are incomplete under ${dir}: need ${role}.crt, ${role}.key and ca-bundle.crt (silk network up writes them when it bootstraps a network)`, { dir });
-  return files;
 }
 
 /**

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { tempDir, unusedPort } from '../testing/fixtures.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberPorts } from './etcd-cluster.js';
 import { after, before } from 'node:test';
-import { createLedgerChecker, type CheckedPeer, type LedgerChecker } from './ledger-consistency.js';
+import { checkedPeers, createLedgerChecker, type CheckedPeer, type LedgerChecker } from './ledger-consistency.js';
 import { orgLoadTargets, type Acknowledged, type LoadTarget } from './load-client.js';
 import { findFreePortRange, killNetworkNow, networkDown, networkUp } from './network-launcher.js';
 
@@ -64,7 +64,7 @@ export async function upTestNetwork(dir: { readonly path: string; cleanup(): voi
   process.on('exit', killAll);
   const up = await networkUp({ dir: dir.path, orgs: 2, basePort: await findFreePortRange(11) });
   return {
-    peers: Object.entries(up.peerUrls).map(([name, url]) => ({ name, url })),
+    peers: checkedPeers(up),
     targets: orgLoadTargets(dir.path, up.peerUrls, ['Org1', 'Org2']),
     async stop() {
       await networkDown(dir.path).catch(() => undefined);

@@ -12,14 +12,38 @@
  * The checker keeps what it verified (per peer, the height and last block hash), so repeated
  * checks during a long run read only the new blocks; a peer added later is read from block 0.
  */
+import { readFileSync } from 'node:fs';
 import { SilkError } from '../errors.js';
 import type { BlockView, TransactionView } from '../peer/block-view.js';
+import { caBundle, caFetch } from '../sdk/ca-fetch.js';
+import type { FetchFunction } from '../sdk/http-transport.js';
 import type { Acknowledged } from './load-client.js';
 
-/** A peer to check: a name for the report and its API base URL. */
+/** A peer to check: a name for the report, its API base URL and how to reach it. */
 export interface CheckedPeer {
   readonly name: string;
   readonly url: string;
+  /** The `fetch` for its URL (default the global one; an https peer needs one trusting the alliance's CA bundle, `networkFetch`). */
+  readonly fetch?: FetchFunction;
+}
+
+/**
+ * The peers of a network as `silk network up` reports them (`networkUp`'s `peerUrls`, and `apiCa`,
+ * the alliance's CA bundle file, when its addresses are https), to check.
+ * @throws SilkError CONFIG_INVALID when the bundle cannot be read; INVALID_ARGUMENT when it holds no certificate
+ */
+export function checkedPeers(network: { readonly peerUrls: Readonly<Record<string, string>>; readonly apiCa?: string }): CheckedPeer[] {
+  let fetch: FetchFunction | undefined;
+  if (network.apiCa !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(network.apiCa, 'utf8');
+    } catch (cause) {
+      throw new SilkError('CONFIG_INVALID', `cannot read the alliance's CA bundle ${network.apiCa}: ${(cause as Error).message}`, { file: network.apiCa }, { cause });
+    }
+    fetch = caFetch(caBundle(pem));
+  }
+  return Object.entries(network.peerUrls).map(([name, url]) => ({ name, url, ...(fetch === undefined ? {} : { fetch }) }));
 }
 
 /** What one check found. */
@@ -95,8 +119,9 @@ export function createLedgerChecker(options: LedgerCheckerOptions): LedgerChecke
   /** Per peer, where it stored each tx id it committed as VALID (only the new blocks of a check are read). */
   const peerValid = new Map<string, Map<string, number>>();
 
-  const get = async <T>(url: string): Promise<T> => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeout) });
+  const get = async <T>(peer: CheckedPeer, path: string): Promise<T> => {
+    const url = `${peer.url}${path}`;
+    const response = await (peer.fetch ?? fetch)(url, { signal: AbortSignal.timeout(timeout) });
     const text = await response.text();
     if (!response.ok) throw new SilkError('BAD_RESPONSE', `GET ${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`, { httpStatus: response.status });
     return JSON.parse(text) as T;
@@ -104,7 +129,7 @@ export function createLedgerChecker(options: LedgerCheckerOptions): LedgerChecke
 
   const heights = async (peers: readonly CheckedPeer[]): Promise<{ height: number; ordered: number }[]> => Promise.all(peers.map(async (p) => {
     try {
-      const response = await fetch(`${p.url}/api/ready`, { signal: AbortSignal.timeout(timeout) });
+      const response = await (p.fetch ?? fetch)(`${p.url}/api/ready`, { signal: AbortSignal.timeout(timeout) });
       const body = (await response.json()) as { chains?: Record<string, { height: number; ordered: number }> };
       return body.chains?.[options.chain] ?? { height: -1, ordered: 0 };
     } catch {
@@ -133,7 +158,7 @@ export function createLedgerChecker(options: LedgerCheckerOptions): LedgerChecke
     const valid = peerValid.get(peer.name) ?? new Map<string, number>();
     peerValid.set(peer.name, valid);
     for (let n = done.height; n < height; n++) {
-      const block = await get<BlockView>(`${peer.url}/api/chains/${chain}/blocks/${n}`);
+      const block = await get<BlockView>(peer, `/api/chains/${chain}/blocks/${n}`);
       if (block.number !== n) violations.push(`${peer.name}: asked for block ${n}, got block ${block.number}`);
       if (n > 0 && block.previousHash !== done.lastHash) violations.push(`${peer.name}: block ${n} names previous hash ${block.previousHash.slice(0, 16)}…, block ${n - 1} has ${done.lastHash.slice(0, 16)}… (fork)`);
       const known = reference[n];
@@ -166,7 +191,7 @@ export function createLedgerChecker(options: LedgerCheckerOptions): LedgerChecke
       const height = await converge(peers, timeoutMs);
       const violations: string[] = [];
       for (const peer of peers) {
-        const info = await get<{ height: number }>(`${peer.url}/api/chains/${chain}`);
+        const info = await get<{ height: number }>(peer, `/api/chains/${chain}`);
         if (info.height < height) violations.push(`${peer.name}: /api/chains/${options.chain} reports height ${info.height} below ${height}`);
         await readNewBlocks(peer, height, violations);
       }
@@ -187,7 +212,7 @@ export function createLedgerChecker(options: LedgerCheckerOptions): LedgerChecke
       for (const ack of sampled) {
         for (const peer of peers) {
           try {
-            const tx = await get<TransactionView>(`${peer.url}/api/chains/${chain}/transactions/${ack.txId}`);
+            const tx = await get<TransactionView>(peer, `/api/chains/${chain}/transactions/${ack.txId}`);
             if (tx.code !== 'VALID' || tx.block !== ack.block) violations.push(`${peer.name}: /transactions/${ack.txId} says ${tx.code} in block ${tx.block}; the client was told VALID in block ${ack.block}`);
           } catch (error) {
             violations.push(`${peer.name}: /transactions/${ack.txId}: ${(error as Error).message}`);

@@ -14,7 +14,7 @@
  * `ORDERING_UNAVAILABLE`, `UNREACHABLE`, `COMMIT_TIMEOUT` or `SHUTTING_DOWN` or `RATE_LIMITED` the client tries
  * again with a new proposal (a new tx id, a new asset), so the load goes on through faults.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { isSilkError, SilkError } from '../errors.js';
@@ -28,12 +28,15 @@ export interface LoadTarget {
   readonly url: string;
   /** Other peers' APIs the client turns to when this one cannot be reached (the SDK's `fallbackUrls`). */
   readonly fallbackUrls?: readonly string[];
+  /** The CA bundle (PEM) its https URLs are trusted with (the SDK's `ca`): the alliance's. */
+  readonly ca?: string;
   readonly signer: Signer;
 }
 
 /**
  * One target per org of a network that `silk network up` started in `dir`: the org's first peer,
- * the other orgs' first peers to turn to, and the org admin's key.
+ * the other orgs' first peers to turn to, the org admin's key, and the alliance's CA bundle
+ * (`tls/alliance-ca.crt`) when the network has one.
  * @param peerUrls each peer's API by process name (`peer0.org1`: …), as `networkUp` reports them
  * @throws SilkError INVALID_ARGUMENT when an org has no first peer
  * @example const targets = orgLoadTargets(dir, up.peerUrls, ['Org1', 'Org2'])
@@ -44,10 +47,13 @@ export function orgLoadTargets(dir: string, peerUrls: Readonly<Record<string, st
     if (url === undefined) throw new SilkError('INVALID_ARGUMENT', `the network has no peer0.${org.toLowerCase()}`);
     return url;
   });
+  const caFile = join(dir, 'tls', 'alliance-ca.crt');
+  const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
   return orgs.map((org, i) => ({
     org,
     url: urls[i] as string,
     fallbackUrls: urls.filter((_, j) => j !== i),
+    ...(ca === undefined ? {} : { ca }),
     signer: signerFromPem(readFileSync(join(dir, 'keys', org, 'admin.pem'), 'utf8')),
   }));
 }
@@ -193,7 +199,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   const clients: { target: LoadTarget; client: SilkClient }[] = options.targets.map((target) => ({
     target,
     // Every refusal is counted as the client saw it (availability is the client's measure): none is resent by the SDK.
-    client: connect({ url: target.url, ...(target.fallbackUrls === undefined ? {} : { fallbackUrls: target.fallbackUrls }), signer: target.signer, timeoutMs: options.requestTimeoutMs ?? 40_000, busyRetries: 0 }),
+    client: connect({ url: target.url, ...(target.fallbackUrls === undefined ? {} : { fallbackUrls: target.fallbackUrls }), ...(target.ca === undefined ? {} : { ca: target.ca }), signer: target.signer, timeoutMs: options.requestTimeoutMs ?? 40_000, busyRetries: 0 }),
   }));
   const startedAt = now();
   const attempts: LoadAttempt[] = [];

@@ -14,9 +14,11 @@ import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
 import { networkUnderLoad } from './etcd-test-support.js';
 import { describedEtcdAccess } from './etcd-host-main.js';
+import { checkedPeers } from './ledger-consistency.js';
 import { startLoad, type LoadAttempt, type LoadRun } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
 import { addNetworkPeer, etcdMemberControl, NETWORK_FILE, networkProcesses, networkStatus, restartNetworkProcess, type LaunchedProcess } from './network-launcher.js';
+import { allianceCaBundleFile } from './tls-pki.js';
 
 const CHAIN = 'trade';
 /** Submissions per second during each scenario: steady, and light enough for a loaded 2-core machine. */
@@ -174,7 +176,7 @@ describe('network faults under load', { timeout: 295_000 }, () => {
       t.diagnostic(`ordering log compacted: blocks 0–${compacted.firstRetained - 1} deleted`);
       await underLoad(t, 'new peer after compaction', async () => {
         const added = await addNetworkPeer(dir.path, { org: 'Org1', timeoutMs: 120_000 });
-        peers.push({ name: added.name, url: added.url });
+        peers.push(...checkedPeers({ peerUrls: { [added.name]: added.url }, apiCa: allianceCaBundleFile(description) }));
       });
       // The blocks below firstRetained exist nowhere but at the other peers; the consistency check
       // read every block of the new peer from block 0 with the same hashes and commit hashes,

@@ -11,7 +11,8 @@ import { isSilkError } from '../errors.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection } from './etcd-client.js';
 import { requireEtcd } from './etcd-test-support.js';
-import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
+import { describedEtcdAccess } from './etcd-host-main.js';
+import { processTlsFiles } from './tls-pki.js';
 import { readNetworkDescription } from './network-description.js';
 import { isLaunchedAlive, NETWORK_FILE, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
 import { get as httpsGet } from 'node:https';
@@ -74,12 +75,24 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     assert.equal(apiTrusted.code, 0, apiTrusted.stderr);
     assert.equal((JSON.parse(apiTrusted.stdout) as { url: string }).url, started.api);
 
-    // Each org submits through its own peer's API with its admin key, written by the bootstrap.
+    // Each peer's own port serves its API over HTTPS too, with its peer certificate. Plain HTTP
+    // there, or at the API address, is answered HTTPS_REQUIRED with the https URL to use.
+    for (const url of [...Object.values(started.peers), started.api]) {
+      assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const plain = await fetch(`${url.replace('https://', 'http://')}/api/health`, { signal: AbortSignal.timeout(5_000) });
+      assert.equal(plain.status, 400);
+      const refused = (await plain.json()) as { error: { code: string; url?: string } };
+      assert.deepEqual([refused.error.code, refused.error.url], ['HTTPS_REQUIRED', `${url}/api/health`]);
+    }
+
+    // Each org submits through its own peer's API with its admin key, written by the bootstrap,
+    // trusting the alliance's CA bundle.
+    const allianceCa = readFileSync(started.apiCa, 'utf8');
     for (const [org, peer] of [['Org1', 'peer0.org1'], ['Org2', 'peer0.org2']] as const) {
       const url = started.peers[peer];
       assert.ok(url !== undefined);
       const signer = signerFromPem(readFileSync(join(dir.path, 'keys', org, 'admin.pem'), 'utf8'));
-      const client = connect({ url, signer });
+      const client = connect({ url, signer, ca: allianceCa });
       for (let i = 0; i < 2; i++) {
         const r = await client.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: `${org}-${i}`, owner: org, colour: 'red', size: 1, appraisedValue: 100 } });
         assert.equal(r.code, 'VALID');

@@ -29,10 +29,12 @@ import { parseLeaderCandidate } from '../ordering/orderer-wire.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
 import { openChainElection } from './etcd-election.js';
-import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDescribedEtcdUser, processTlsFiles, type EtcdMemberAction } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDescribedEtcdUser, type EtcdMemberAction } from './etcd-host-main.js';
 import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
-import { allianceCaBundleFile } from './tls-pki.js';
+import { networkFetch, peerApiUrl, urlHost } from './peer-api-address.js';
+import { allianceCaBundleFile, processTlsFiles } from './tls-pki.js';
+import type { FetchFunction } from '../sdk/http-transport.js';
 import { readEtcdMembersRecord } from './etcd-members-followed.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
 
@@ -114,9 +116,12 @@ export interface NetworkUpResult {
   readonly processes: readonly LaunchedProcess[];
   /** The API's base URL (the peer the description's `api` fronts): `https://` when it has its certificate. */
   readonly apiUrl: string;
-  /** The CA bundle clients of an `https://` {@link apiUrl} trust (`silk --ca`, `connect({ ca })`). */
+  /**
+   * The alliance's CA bundle that clients of the `https://` {@link apiUrl} and {@link peerUrls}
+   * trust (`silk --ca`, `connect({ ca })`).
+   */
   readonly apiCa?: string;
-  /** Each peer's API base URL. */
+  /** Each peer's API base URL: `https://` (its own certificate) when the network has TLS. */
   readonly peerUrls: Readonly<Record<string, string>>;
 }
 
@@ -144,7 +149,7 @@ export interface NetworkStatus {
   /** False when no `pids.json` exists (the network was not started, or was stopped). */
   readonly started: boolean;
   readonly apiUrl?: string;
-  /** The CA bundle clients of an `https://` {@link apiUrl} trust. */
+  /** The alliance's CA bundle clients of the `https://` {@link apiUrl} and peers' URLs trust. */
   readonly apiCa?: string;
   readonly etcd: { readonly healthy: boolean; readonly leader?: string };
   /** Each chain: blocks in the ordering log and the orderer leading it. */
@@ -161,10 +166,6 @@ const SCRIPTS: Readonly<Record<LaunchedKind, string>> = {
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
 
 /** The spec of `--orgs N`: orgs Org1…OrgN, chain `trade` running `basic` endorsed by any one org's peer. */
 export function smallNetworkSpec(orgs: number): NetworkSpec {
@@ -369,9 +370,9 @@ async function etcdHealth(d: NetworkDescription): Promise<{ healthy: boolean; le
   return { healthy: leader !== undefined && members.every((m) => m.reachable), ...(leader === undefined ? {} : { leader }), members };
 }
 
-async function peerReady(url: string): Promise<boolean> {
+async function peerReady(d: NetworkDescription, peer: DescribedPeer): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/api/ready`, { signal: AbortSignal.timeout(2_000) });
+    const response = await networkFetch(d)(`${peerApiUrl(d, peer)}/api/ready`, { signal: AbortSignal.timeout(2_000) });
     await response.arrayBuffer();
     return response.status === 200;
   } catch {
@@ -387,7 +388,7 @@ async function isReady(d: NetworkDescription, p: LaunchedProcess): Promise<boole
     return o !== undefined && portAccepts(o.host, o.port);
   }
   const peer = d.peers.find((x) => x.name === p.name);
-  return peer !== undefined && peerReady(`http://${urlHost(peer.host)}:${peer.port}`);
+  return peer !== undefined && peerReady(d, peer);
 }
 
 /** Waits until each process is ready; fails at once when one exits. */
@@ -470,7 +471,7 @@ export async function networkUp(params: NetworkUpParameters): Promise<NetworkUpR
     rmSync(join(dir, PIDS_FILE), { force: true });
     throw error;
   }
-  const peerUrls = Object.fromEntries(description.peers.map((p) => [p.name, `http://${urlHost(p.host)}:${p.port}`]));
+  const peerUrls = Object.fromEntries(description.peers.map((p) => [p.name, peerApiUrl(description, p)]));
   return { descriptionFile: file, describedNow, bootstrap, processes: started, ...apiAddress(description), peerUrls };
 }
 
@@ -532,7 +533,7 @@ export async function networkDown(dir: string): Promise<string[]> {
   return stopped;
 }
 
-async function peerChains(url: string): Promise<ProcessStatus['chains']> {
+async function peerChains(url: string, fetch: FetchFunction): Promise<ProcessStatus['chains']> {
   const response = await fetch(`${url}/api/ready`, { signal: AbortSignal.timeout(3_000) });
   const body = (await response.json()) as { chains?: Record<string, { height: number; ordered: number }> };
   const chains: Record<string, { height: number; ordered: number; commitHash?: string }> = {};
@@ -594,11 +595,11 @@ async function ordererStatus(d: NetworkDescription, o: DescribedOrderer, p: Laun
 
 async function peerStatus(d: NetworkDescription, peer: DescribedPeer, p: LaunchedProcess | undefined): Promise<ProcessStatus> {
   const alive = p !== undefined && isLaunchedAlive(p);
-  const url = `http://${urlHost(peer.host)}:${peer.port}`;
+  const url = peerApiUrl(d, peer);
   let chains: ProcessStatus['chains'];
   let error: string | undefined;
   try {
-    chains = alive ? await peerChains(url) : undefined;
+    chains = alive ? await peerChains(url, networkFetch(d)) : undefined;
   } catch (e) {
     error = (e as Error).message;
   }
@@ -910,8 +911,9 @@ export async function addNetworkPeer(dir: string, params: AddNetworkPeerParamete
     throw error;
   }
   renameSync(`${file}.partial`, file);
-  await launchInto(folder, readNetworkDescription(file), file, name, params.timeoutMs ?? UP_TIMEOUT_MS);
-  return { name, url: `http://${urlHost(first.host)}:${port}` };
+  const description = readNetworkDescription(file);
+  await launchInto(folder, description, file, name, params.timeoutMs ?? UP_TIMEOUT_MS);
+  return { name, url: peerApiUrl(description, { host: first.host, port, dataDir: `peers/${name}` }) };
 }
 
 /**

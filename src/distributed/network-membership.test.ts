@@ -25,7 +25,8 @@ import { runCli, type CliRun } from '../testing/cli-run.js';
 import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { etcdCredentials, openEtcdConnection } from './etcd-client.js';
-import { describedEtcdAccess, processTlsFiles } from './etcd-host-main.js';
+import { describedEtcdAccess } from './etcd-host-main.js';
+import { processTlsFiles } from './tls-pki.js';
 import { readEtcdMembersRecord, sameEtcdMembers } from './etcd-members-followed.js';
 import { networkUnderLoad } from './etcd-test-support.js';
 import { RETRIABLE_CODES, startLoad, type LoadRun } from './load-client.js';
@@ -67,6 +68,12 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
   const { dir, checker, acknowledged, peers, targets } = networkUnderLoad('silk-membership-', CHAIN);
   const file = join(dir.path, NETWORK_FILE);
   let runs = 0;
+  /** A GET at the first peer's API (https, trusting the alliance's CA bundle). */
+  const atFirstPeer = (path: string): Promise<Response> => {
+    const first = peers[0];
+    assert.ok(first !== undefined);
+    return (first.fetch ?? fetch)(`${first.url}${path}`);
+  };
 
   /** Runs `changes` under load; acknowledgements must go on throughout; then every ledger is checked. */
   async function underLoad(t: TestContext, name: string, changes: (load: LoadRun) => Promise<void>, rate = RATE): Promise<void> {
@@ -123,7 +130,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
   const ordererKey = (name: string): string => toHex(signerFromPem(readFileSync(join(dir.path, 'orderers', name, 'keys', 'orderer.pem'), 'utf8')).publicKey);
   const chainLeader = async (): Promise<string | undefined> => (await chainOrdering(readNetworkDescription(file))).find((c) => c.name === CHAIN)?.leader;
   const blockAt = async (n: number): Promise<{ orderer: string; transactions: { fn?: string }[] }> => {
-    const response = await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}/blocks/${n}`);
+    const response = await atFirstPeer(`/api/chains/${CHAIN}/blocks/${n}`);
     assert.equal(response.status, 200);
     return await response.json() as { orderer: string; transactions: { fn?: string }[] };
   };
@@ -316,7 +323,7 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
 
   it('refuses an unknown orderer and the last one, changing nothing', async () => {
     const text = readFileSync(file, 'utf8');
-    const sequence = async (): Promise<number> => ((await (await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}`)).json()) as { config: { sequence: number } }).config.sequence;
+    const sequence = async (): Promise<number> => ((await (await atFirstPeer(`/api/chains/${CHAIN}`)).json()) as { config: { sequence: number } }).config.sequence;
     const before = await sequence();
     const unknown = await refused(['orderer', 'remove', 'orderer9'], dir.path);
     assert.equal(unknown.code, 'INVALID_ARGUMENT');
@@ -335,8 +342,8 @@ describe('silk network etcd add|remove and orderer add|remove on a running netwo
     const org1 = signerFromPem(readFileSync(join(dir.path, 'peers', 'peer0.org1', 'keys', 'peer.pem'), 'utf8'));
     const peer = createPeer({ name: 'replay', org: 'Org1', signer: org1, dataDir: ledger.path, contracts: [...DEMO_CONTRACTS, new IdentityContract()], verifier: createInlineVerifier() });
     try {
-      const raw = async (n: number): Promise<Uint8Array> => new Uint8Array(await (await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}/blocks/${n}/raw`)).arrayBuffer());
-      const height = ((await (await fetch(`${peers[0]?.url ?? ''}/api/chains/${CHAIN}`)).json()) as { height: number }).height;
+      const raw = async (n: number): Promise<Uint8Array> => new Uint8Array(await (await atFirstPeer(`/api/chains/${CHAIN}/blocks/${n}/raw`)).arrayBuffer());
+      const height = ((await (await atFirstPeer(`/api/chains/${CHAIN}`)).json()) as { height: number }).height;
       await peer.joinChain(await raw(0));
       // Every block, those orderer2 cut while it was listed among them, passes the peer's checks.
       for (let n = 1; n < height; n++) await peer.deliver(await raw(n));

@@ -38,13 +38,15 @@ import { openOrgKeyring, type NetworkKeysOptions, type OrgKeyring } from '../net
 import { BROADCAST_PATH, errorOfAnswer, positionOfAnswer, postJson } from '../ordering/orderer-wire.js';
 import { isProcessAlive } from '../storage/data-lock.js';
 import type { EtcdClusterStatus } from './etcd-cluster.js';
-import { checkLocalEtcdLayout, grantDescribedEtcdUser, processTlsFiles, revokeDescribedEtcdUser } from './etcd-host-main.js';
+import { checkLocalEtcdLayout, grantDescribedEtcdUser, revokeDescribedEtcdUser } from './etcd-host-main.js';
 import { readEtcdMembersRecord, sameEtcdMembers } from './etcd-members-followed.js';
 import { mtlsAgent, readTlsCredentials } from './mtls.js';
 import { bootstrapNetwork, ordererKeyFile, orgKeysDir } from './network-bootstrap.js';
 import { describedPath, networkDescriptionToYaml, networkSpecOf, readNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
 import { chainOrdering, etcdHostRequest, freePort, isLaunchedAlive, NETWORK_FILE, networkKeys, readPids, restartNetworkProcess, stopNetworkProcess, UP_TIMEOUT_MS, type LaunchedProcess } from './network-launcher.js';
-import { adminKeysOfChains, tlsMembershipOfNetwork } from './tls-pki.js';
+import { networkFetch, peerApiUrl, urlHost } from './peer-api-address.js';
+import { adminKeysOfChains, processTlsFiles, tlsMembershipOfNetwork } from './tls-pki.js';
+import type { FetchFunction } from '../sdk/http-transport.js';
 
 /** Most etcd members a cluster has (etcd's own limit). */
 export const MAX_ETCD_MEMBERS = 7;
@@ -140,10 +142,6 @@ export interface RemoveNetworkOrdererParameters {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
 
 function checkTimeout(ms: number): number {
   if (!Number.isSafeInteger(ms) || ms < 1_000 || ms > 600_000) throw new SilkError('INVALID_ARGUMENT', `timeoutMs must be a whole number of milliseconds from 1000 to 600000; got ${String(ms)}`);
@@ -406,10 +404,10 @@ interface ConfigPlan {
 /** API base URLs of the described peers whose process runs, by chain. */
 function runningPeerUrls(d: NetworkDescription, processes: readonly LaunchedProcess[], chain: string): string[] {
   const alive = new Set(processes.filter((p) => p.kind === 'peer' && isLaunchedAlive(p)).map((p) => p.name));
-  return d.peers.filter((p: DescribedPeer) => alive.has(p.name) && p.chains.includes(chain)).map((p) => `http://${urlHost(p.host)}:${p.port}`);
+  return d.peers.filter((p: DescribedPeer) => alive.has(p.name) && p.chains.includes(chain)).map((p) => peerApiUrl(d, p));
 }
 
-async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+async function getJson(fetch: FetchFunction, url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   return { status: response.status, body: await response.json().catch(() => undefined) };
 }
@@ -418,12 +416,12 @@ async function getJson(url: string): Promise<{ status: number; body: unknown }> 
  * A chain's configuration in force: the newest any running peer serving it has committed.
  * @throws SilkError ORDERING_UNAVAILABLE when no peer answers
  */
-async function currentConfig(chain: string, peers: readonly string[]): Promise<ChainConfig> {
+async function currentConfig(chain: string, peers: readonly string[], fetch: FetchFunction): Promise<ChainConfig> {
   let newest: ChainConfig | undefined;
   const problems: string[] = [];
   for (const url of peers) {
     try {
-      const { status, body } = await getJson(`${url}/api/chains/${encodeURIComponent(chain)}`);
+      const { status, body } = await getJson(fetch, `${url}/api/chains/${encodeURIComponent(chain)}`);
       if (status !== 200) throw new Error(`status ${status}`);
       const config = validateChainConfig((body as { config?: unknown } | undefined)?.config);
       if (newest === undefined || config.sequence > newest.sequence) newest = config;
@@ -498,13 +496,13 @@ function configSender(d: NetworkDescription, processes: readonly LaunchedProcess
  * @returns the block holding it
  * @throws SilkError CONFIG_INVALID (details.settled) when a peer committed it as invalid; COMMIT_TIMEOUT when not every peer has it by `deadline`
  */
-async function waitCommitted(chain: string, txId: string, peers: readonly string[], deadline: number): Promise<number> {
+async function waitCommitted(chain: string, txId: string, peers: readonly string[], deadline: number, fetch: FetchFunction): Promise<number> {
   const pending = new Set(peers);
   let block = -1;
   while (pending.size > 0) {
     for (const url of [...pending]) {
       try {
-        const { status, body } = await getJson(`${url}/api/chains/${encodeURIComponent(chain)}/transactions/${txId}`);
+        const { status, body } = await getJson(fetch, `${url}/api/chains/${encodeURIComponent(chain)}/transactions/${txId}`);
         if (status !== 200) continue;
         const view = body as { code?: unknown; block?: unknown };
         if (view.code !== 'VALID') throw new SilkError('CONFIG_INVALID', `the configuration transaction ${txId} of chain ${chain} was committed as ${String(view.code)} at ${url}: the chain's configuration did not change`, { chain, txId, settled: true });
@@ -537,7 +535,7 @@ async function changeChainConfigs(net: RunningNetwork, keys: NetworkKeysOptions,
   for (const chain of d.chains) {
     const peers = runningPeerUrls(d, net.processes, chain.name);
     if (peers.length === 0) throw new SilkError('ORDERING_UNAVAILABLE', `no peer serving chain ${chain.name} is running: start the network's peers first`, { chain: chain.name });
-    const current = await currentConfig(chain.name, peers);
+    const current = await currentConfig(chain.name, peers, networkFetch(d));
     const next = change(current);
     if (next !== undefined) plans.push({ chain: chain.name, peers, current, next: { ...next, sequence: current.sequence + 1 } });
   }
@@ -553,7 +551,7 @@ async function changeChainConfigs(net: RunningNetwork, keys: NetworkKeysOptions,
       const txId = decodeTransaction(envelope).txId;
       const deadline = Date.now() + timeoutMs;
       await sender.broadcast(plan.chain, envelope, deadline);
-      const block = await waitCommitted(plan.chain, txId, plan.peers, deadline);
+      const block = await waitCommitted(plan.chain, txId, plan.peers, deadline, networkFetch(d));
       changed.push({ chain: plan.chain, sequence: plan.next.sequence, block, txId });
     }
   } catch (error) {

@@ -20,12 +20,11 @@ import { SilkError, isSilkError } from '../errors.js';
 import type { ChainConfig } from '../ledger/chain-config.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction } from '../ordering/block-cutter.js';
-import { processTlsFiles } from './etcd-host-main.js';
 import { followDescribedEtcdMembers } from './etcd-members-followed.js';
 import { describedPath, watchNetworkDescription, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 import { readTlsCredentials } from './mtls.js';
 import { startOrdererService, type OrdererServiceOptions, type OrdererTlsOptions } from './orderer-service.js';
-import { adminKeysOfChains, liveTlsMembership } from './tls-pki.js';
+import { adminKeysOfChains, liveTlsMembership, processTlsFiles } from './tls-pki.js';
 
 const USAGE = 'usage: node dist/distributed/orderer-main.js --description FILE --name NAME [--broadcast-timeout-ms MS] [--etcd-deadline-ms MS]';
 

@@ -13,13 +13,14 @@
  * (`refreshMembership`, at most once a second) before it answers 403.
  *
  * The routes share the peer's own port with its public API ({@link PeerEndorsementService.shareListener}):
- * a connection whose first byte opens a TLS handshake (0x16, a handshake record) is handed to
- * these routes, any other to the API. An HTTP request never starts with that byte, so nothing
- * changes for API clients, and the network description needs no second port per peer.
+ * the port serves HTTPS with the peer's certificate and asks each client for a certificate of a
+ * member CA without requiring one. A connection that presents a certificate is a process of the
+ * alliance and is handed to these routes (which admit registered peers only, whatever the
+ * handshake's verdict on the chain: one that fails it is answered 403 `UNTRUSTED_CERTIFICATE`,
+ * reason `unknown-issuer`); a connection without one is an API client (a browser, `silk`, the
+ * SDK) and goes to the API. The network description needs no second port per peer.
  */
-import type { Server as HttpServer } from 'node:http';
-import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { TLSSocket, type Server as TlsServer } from 'node:tls';
 import { Type, type Static } from '@sinclair/typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -35,10 +36,6 @@ import { waitForPeerHeight } from '../peer/height-wait.js';
 
 /** Longest wait a height request may ask for. */
 export const MAX_HEIGHT_WAIT_MS = 5_000;
-/** A connection that sends nothing for this long before its first byte is closed. */
-const FIRST_BYTE_TIMEOUT_MS = 10_000;
-/** First byte of a TLS handshake record. */
-const TLS_HANDSHAKE = 0x16;
 /** Shortest time between two re-reads of the membership for an unregistered certificate. */
 export const MEMBERSHIP_REFRESH_MS = 1_000;
 
@@ -69,10 +66,11 @@ export interface PeerEndorsementServiceOptions {
 /** The peer-to-peer routes of a peer process. */
 export interface PeerEndorsementService {
   /**
-   * Shares a listening plain HTTP server's port (the peer's API): TLS connections arriving there
-   * are served here, every other connection by that server as before.
+   * Shares an HTTPS server's port (the peer's API, created with `clientCa` so that it asks for
+   * client certificates): connections presenting a certificate are served here, every other one by
+   * that server as before. Call before it listens.
    */
-  shareListener(server: HttpServer): void;
+  shareListener(server: TlsServer): void;
   /** Listens on a port of its own. @returns the base URL (`https://host:port`) */
   listen(address: { readonly host: string; readonly port: number }): Promise<string>;
   /** Refuses new connections, closes the open ones (requests are short) and stops. */
@@ -180,37 +178,28 @@ export async function openPeerEndorsementService(options: PeerEndorsementService
   registerRoutes(app, options, () => closing);
   await app.ready();
 
-  const handed = new Set<Socket>();
-  const handToTls = (socket: Socket): void => {
+  const handed = new Set<TLSSocket>();
+  const handToPeers = (socket: TLSSocket): void => {
     if (closing) {
       socket.destroy();
       return;
     }
     handed.add(socket);
     socket.once('close', () => handed.delete(socket));
-    app.server.emit('connection', socket);
+    // The HTTP side of this service's own HTTPS server takes the established TLS connection.
+    app.server.emit('secureConnection', socket);
   };
 
   return {
     shareListener(server) {
-      const plain = server.listeners('connection') as ((socket: Socket) => void)[];
-      server.removeAllListeners('connection');
-      server.on('connection', (socket: Socket) => {
-        const failed = (): void => { socket.destroy(); };
-        socket.on('error', failed);
-        socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, failed);
-        socket.once('data', (first: Buffer) => {
-          socket.pause();
-          socket.unshift(first);
-          socket.removeListener('error', failed);
-          socket.setTimeout(0);
-          if (first[0] === TLS_HANDSHAKE) {
-            handToTls(socket);
-            return;
-          }
-          for (const listener of plain) listener.call(server, socket);
-          socket.resume();
-        });
+      const api = server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
+      server.removeAllListeners('secureConnection');
+      server.on('secureConnection', (socket: TLSSocket) => {
+        if (socket.getPeerX509Certificate() !== undefined) {
+          handToPeers(socket);
+          return;
+        }
+        for (const listener of api) listener.call(server, socket);
       });
     },
     async listen(address) {

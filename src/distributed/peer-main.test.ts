@@ -12,7 +12,7 @@ import { isSilkError } from '../errors.js';
 import { bootstrapNetwork, genesisFile, orgKeysDir, ordererKeyFile } from './network-bootstrap.js';
 import { localNetworkDescription, validateNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
 import { openPeerProcess, verifyWorkers, type PeerProcess } from './peer-main.js';
-import { processTlsFiles } from './etcd-host-main.js';
+import { processTlsFiles } from './tls-pki.js';
 import { readTlsCredentials } from './mtls.js';
 import { allianceCaBundleFile } from './tls-pki.js';
 import { connect, type BlockEvent } from '../sdk/index.js';

@@ -16,19 +16,21 @@
  * copied as files. With TLS the blocks come over mutual TLS from the other peers' own ports (the
  * peer-to-peer side, admitting registered peers only); without it from their plain APIs.
  *
- * With TLS (its certificate files exist), its etcd client presents its etcd client certificate
- * (`tls/etcd-client.crt`) over https, and endorsement crosses orgs: the process serves
- * `/peer/v1/endorse` and `/peer/v1/height` to member peers over mutual TLS on its own port (a TLS
- * connection there reaches these routes, a plain one the API), and its gateway endorses with its
- * own peer plus a remote endorser for every other peer of the description, so a submit through
- * any org's API gathers the endorsements its policy needs.
+ * With TLS (its certificate files exist), its own port serves HTTPS with its peer certificate
+ * (a plain HTTP request there is answered `HTTPS_REQUIRED`), its etcd client presents its etcd
+ * client certificate (`tls/etcd-client.crt`) over https, and endorsement crosses orgs: the process
+ * serves `/peer/v1/endorse` and `/peer/v1/height` to member peers over mutual TLS on its own port
+ * (a connection there that presents a client certificate reaches these routes, one without the
+ * API), and its gateway endorses with its own peer plus a remote endorser for every other peer of
+ * the description, so a submit through any org's API gathers the endorsements its policy needs.
  *
  * SIGTERM or SIGINT stop it gracefully: the API drains, delivery stops, the ledgers close.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { request as httpsRequest, type Agent } from 'node:https';
 import { join, resolve } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -54,7 +56,8 @@ import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { openPeerEndorsementService, type PeerEndorsementService } from './peer-endorsement-service.js';
 import { createRemotePeer, type RemotePeer } from './remote-peer.js';
 import { genesisFile, peerKeyFile } from './network-bootstrap.js';
-import { adminKeysOfChains, liveTlsMembership, tlsMembershipOfNetwork, type ProcessTlsFiles, type TlsMembership } from './tls-pki.js';
+import { urlHost } from './peer-api-address.js';
+import { adminKeysOfChains, liveTlsMembership, processTlsFiles, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
 import { describedPath, readNetworkDescription, watchNetworkDescription, type DescribedPeer, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 
 /** How often a peer looks whether delivery stalled below the ordered height (then it asks other peers). */
@@ -78,16 +81,17 @@ export interface PeerProcessOptions {
   readonly fetch?: typeof fetch;
   /**
    * Mutual TLS between the peers (the process's credentials and the alliance's membership): the
-   * peer then serves endorsements to member peers and endorses with every other described peer.
-   * Without it the process endorses with its own peer only.
+   * peer's own port then serves HTTPS (the API to any client, the peer-to-peer routes to member
+   * peers), and the peer endorses with every other described peer. Without it the process serves
+   * plain HTTP and endorses with its own peer only.
    */
   readonly tls?: PeerTls;
   /** Time limit of one endorsement request to another peer (default 10 s). */
   readonly remoteEndorseTimeoutMs?: number;
   /**
    * The `api` certificate and key (as the bootstrap writes them under the API's data folder): the
-   * description's `api` address, when this peer serves it, is then HTTPS with them. The peer's own
-   * port is unchanged (its plain API, and the peer-to-peer routes over mutual TLS).
+   * description's `api` address, when this peer serves it, is then HTTPS with them (server
+   * authentication only).
    */
   readonly apiTls?: ApiHttpsOptions;
 }
@@ -152,10 +156,6 @@ function mtlsBlocks(agent: Agent): BlockFetcher {
     req.on('error', reject);
     req.end();
   });
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**
@@ -322,12 +322,14 @@ class ChainFollower {
 }
 
 /**
- * Where a peer process serves the API: its own address (plain HTTP; TLS connections there reach
- * the peer-to-peer routes), then the description's `api` address when it fronts this peer, over
- * HTTPS when the `api` certificate is given.
+ * Where a peer process serves the API: its own address, then the description's `api` address when
+ * it fronts this peer. With the peer's TLS credentials its own address serves HTTPS with the
+ * peer's certificate, asking clients for a certificate of a member CA without requiring one: a
+ * connection that presents one goes to the peer-to-peer routes, any other to the API (see
+ * `shareListener`). The `api` address serves HTTPS when the `api` certificate is given.
  */
-function apiAddresses(description: NetworkDescription, me: DescribedPeer, apiTls: ApiHttpsOptions | undefined): { host: string; port: number; https?: ApiHttpsOptions }[] {
-  const own = { host: me.host, port: me.port };
+function apiAddresses(description: NetworkDescription, me: DescribedPeer, tls: PeerTls | undefined, apiTls: ApiHttpsOptions | undefined): { host: string; port: number; https?: ApiHttpsOptions }[] {
+  const own = { host: me.host, port: me.port, ...(tls === undefined ? {} : { https: { cert: tls.credentials.cert, key: tls.credentials.key, clientCa: tls.credentials.ca } }) };
   if (description.api.peer !== me.name) return [own];
   return [own, { host: description.api.host, port: description.api.port, ...(apiTls === undefined ? {} : { https: apiTls }) }];
 }
@@ -399,17 +401,17 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     const rateLimitPerMinute = rateLimitOf(process.env['SILK_RATE_LIMIT']);
     const nodeMetrics = createNodeMetrics(backend);
     metrics = nodeMetrics;
-    const addresses = apiAddresses(description, me, options.apiTls);
+    const addresses = apiAddresses(description, me, options.tls, options.apiTls);
     for (const { https } of addresses) {
       servers.push(await createApiServer({ backend, rateLimitPerMinute, plugins: [nodeMetrics.plugin], ...(https === undefined ? {} : { https }), ...(logger ? { logger } : {}) }));
     }
-    // The peer-to-peer routes share the peer's own port: TLS connections there reach them.
+    // The peer-to-peer routes share the peer's own port: connections presenting a certificate reach them.
     let p2p: PeerEndorsementService | undefined;
     const own = servers[0];
     if (options.tls !== undefined && own !== undefined) {
       const { credentials, membership, refreshMembership } = options.tls;
       p2p = await openPeerEndorsementService({ peer, credentials, membership, ...(refreshMembership === undefined ? {} : { refreshMembership }), ...(logger ? { logger } : {}) });
-      p2p.shareListener(own.app.server);
+      p2p.shareListener(own.app.server as unknown as TlsServer);
     }
     urls.push(...await listenOwnPortLast(servers, addresses));
     const opened = peer;
@@ -501,9 +503,8 @@ function parsePeerArgs(argv: readonly string[]): { descriptionFile: string; name
  * orgs are trusted.
  */
 function processTls(description: NetworkDescription, me: DescribedPeer, descriptionFile: string, watch: NetworkDescriptionWatch): PeerTls | undefined {
-  const tlsDir = join(describedPath(description, me.dataDir), 'tls');
-  const files = { certFile: join(tlsDir, 'peer.crt'), keyFile: join(tlsDir, 'peer.key'), caFile: join(tlsDir, 'ca-bundle.crt') };
-  if (!Object.values(files).every((f) => existsSync(f))) return undefined;
+  const files = processTlsFiles(describedPath(description, me.dataDir), 'peer');
+  if (files === undefined) return undefined;
   const configs = description.chains.map((c) => {
     const file = genesisFile(description, c.name);
     try {
@@ -527,8 +528,8 @@ function processTls(description: NetworkDescription, me: DescribedPeer, descript
  * when there are none (the address then stays plain HTTP).
  * @throws SilkError CONFIG_INVALID when only some of the files exist or one cannot be read
  */
-function apiHttps(description: NetworkDescription, tlsFilesOf: (dataDir: string, role: 'api') => ProcessTlsFiles | undefined): ApiHttpsOptions | undefined {
-  const files = tlsFilesOf(describedPath(description, description.api.dataDir), 'api');
+function apiHttps(description: NetworkDescription): ApiHttpsOptions | undefined {
+  const files = processTlsFiles(describedPath(description, description.api.dataDir), 'api');
   if (files === undefined) return undefined;
   const { cert, key } = readTlsCredentials(files);
   return { cert, key };
@@ -560,11 +561,10 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   // Loaded here, so openPeerProcess can run over any Orderer without the etcd client.
   const { openEtcdOrdererClient } = await import('./etcd-orderer-client.js');
-  const { processTlsFiles } = await import('./etcd-host-main.js');
   const { followDescribedEtcdMembers } = await import('./etcd-members-followed.js');
   const dataDir = describedPath(description, me.dataDir);
   const etcdTls = processTlsFiles(dataDir, 'etcd-client');
-  const apiTls = description.api.peer === name ? apiHttps(description, processTlsFiles) : undefined;
+  const apiTls = description.api.peer === name ? apiHttps(description) : undefined;
   const orderer = await openEtcdOrdererClient({
     // The members the description lists now: an etcd member added or removed is followed without a restart.
     etcd: { ...followDescribedEtcdMembers(watch, { tls: etcdTls !== undefined, dataDir, logger }), ...(etcdTls === undefined ? {} : { tls: etcdTls }) },

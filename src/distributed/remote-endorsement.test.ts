@@ -14,6 +14,8 @@ import { createProposal } from '../ledger/proposal.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import type { ChainSpec } from '../network/embedded-network.js';
 import { openOrgKeyring } from '../network/org-keyring.js';
+import { caFetch } from '../sdk/ca-fetch.js';
+import type { FetchFunction } from '../sdk/http-transport.js';
 import { connect } from '../sdk/index.js';
 import { tempDir, unusedPortRange, waitUntil } from '../testing/fixtures.js';
 import { requireEtcd } from './etcd-test-support.js';
@@ -57,7 +59,7 @@ function post(port: number, agent: Agent, path: string, body: unknown): Promise<
   });
 }
 
-async function peerReady(url: string): Promise<boolean> {
+async function peerReady(url: string, fetch: FetchFunction): Promise<boolean> {
   try {
     const response = await fetch(`${url}/api/ready`, { signal: AbortSignal.timeout(2000) });
     await response.body?.cancel();
@@ -94,9 +96,13 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     const up: NetworkUpResult = await networkUp({ dir: dir.path, timeoutMs: 200_000 });
     const org1Url = up.peerUrls['peer0.org1'];
     const org2Url = up.peerUrls['peer0.org2'];
-    assert.ok(org1Url !== undefined && org2Url !== undefined);
+    assert.ok(org1Url !== undefined && org2Url !== undefined && up.apiCa !== undefined);
+    // Each peer's own port serves its API over HTTPS, trusted with the alliance's CA bundle.
+    assert.ok(org1Url.startsWith('https://') && org2Url.startsWith('https://'));
+    const ca = readFileSync(up.apiCa, 'utf8');
+    const fetch = caFetch(ca);
     const admin1: Signer = signerFromPem(readFileSync(join(dir.path, 'keys', 'Org1', 'admin.pem'), 'utf8'));
-    const client = connect({ url: org1Url, signer: admin1 });
+    const client = connect({ url: org1Url, signer: admin1, ca });
     const asset = (id: string) => ({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id, owner: 'Org1', colour: 'red', size: 1, appraisedValue: 10 } });
 
     // 1. A submit through Org1's API commits VALID, endorsed by both orgs' peers.
@@ -141,12 +147,15 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     const unsigned = await post(org2.port, member, '/peer/v1/endorse', { proposal: toBase64(proposal.bytes), signature: toBase64(new Uint8Array(64)) });
     assert.equal((JSON.parse(unsigned.body) as { error: { code: string } }).error.code, 'BAD_SIGNATURE');
 
-    // 3. A client certificate of a CA that is not a member org's is refused during the handshake.
+    // 3. A client certificate of a CA that is not a member org's is refused: UNTRUSTED_CERTIFICATE, unknown-issuer.
     const foreignCa = await issueOrgCa({ org: 'Org1', signer: generateSigner() });
     const foreign = await issueProcessCertificate({ ca: foreignCa, process: 'peer0.org1', role: 'peer', hosts: ['127.0.0.1'] });
     const outsider = mtlsAgent({ credentials: { cert: foreign.certificatePem, key: foreign.privateKeyPem, ca: org1Tls.ca }, keepAlive: false });
     agents.push(outsider);
-    await assert.rejects(post(org2.port, outsider, '/peer/v1/endorse', { proposal: toBase64(proposal.bytes), signature: toBase64(proposal.signature) }), (e: NodeJS.ErrnoException) => /unknown ca|alert|ECONNRESET|socket hang up/i.test(`${e.code ?? ''} ${e.message}`));
+    const byOutsider = await post(org2.port, outsider, '/peer/v1/endorse', { proposal: toBase64(proposal.bytes), signature: toBase64(proposal.signature) });
+    assert.equal(byOutsider.status, 403);
+    const refused = (JSON.parse(byOutsider.body) as { error: { code: string; reason: string } }).error;
+    assert.deepEqual([refused.code, refused.reason], ['UNTRUSTED_CERTIFICATE', 'unknown-issuer']);
 
     // 4. Org2's peer down: the submit fails naming it; nothing was ordered.
     const pids = JSON.parse(readFileSync(join(dir.path, PIDS_FILE), 'utf8')) as PidsFile;
@@ -162,7 +171,7 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
     const log = openSync(join(dir.path, 'peers/peer0.org2/peer.log'), 'a');
     restarted = spawn(process.execPath, [PEER_MAIN, '--description', join(dir.path, NETWORK_FILE), '--name', 'peer0.org2'], { stdio: ['ignore', log, log] });
     closeSync(log);
-    await waitUntil(() => peerReady(org2Url), 60_000, 'peer0.org2 to be ready again', 100);
+    await waitUntil(() => peerReady(org2Url, fetch), 60_000, 'peer0.org2 to be ready again', 100);
     const back = await client.submit(asset('d1'));
     assert.equal(back.code, 'VALID');
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { request, type Agent } from 'node:https';
+import { createServer, request, type Agent, type Server } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { toBase64 } from '../api/wire.js';
+import { caFetch } from '../sdk/ca-fetch.js';
 import { generateSigner } from '../crypto/p256.js';
 import { isSilkError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
@@ -48,12 +48,19 @@ function send(port: number, agent: Agent, method: string, path: string, body?: u
 
 const errorOf = (a: Answer): { code: string; reason?: string } => (JSON.parse(a.body.toString('utf8')) as { error: { code: string; reason?: string } }).error;
 
-/** A plain HTTP server (standing in for the peer's API) whose port the peer-to-peer routes share. */
+/**
+ * An HTTPS server standing in for the peer's API, as the peer process serves its own port: the
+ * peer's certificate, client certificates asked for but not required. The peer-to-peer routes share it.
+ */
 async function startPeerPort(peer: Peer, fx: TlsFixture, port = 0): Promise<{ http: Server; p2p: PeerEndorsementService; port: number }> {
-  const http = createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"api":"plain"}'); });
-  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
-  const p2p = await openPeerEndorsementService({ peer, credentials: readTlsCredentials(fx.files.processes['peer0.org2']!.tls), membership: fx.membership });
+  const credentials = readTlsCredentials(fx.files.processes['peer0.org2']!.tls);
+  const http = createServer({ cert: credentials.cert, key: credentials.key, ca: credentials.ca, requestCert: true, rejectUnauthorized: false }, (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"api":"served"}');
+  });
+  const p2p = await openPeerEndorsementService({ peer, credentials, membership: fx.membership });
   p2p.shareListener(http);
+  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
   return { http, p2p, port: (http.address() as { port: number }).port };
 }
 
@@ -129,9 +136,13 @@ describe('endorsement by a peer of another process over mutual TLS', () => {
     assert.equal(viaWire.txId, local.txId);
   });
 
-  it('the same port still serves plain HTTP to API clients', async () => {
-    const response = await fetch(`http://127.0.0.1:${port2.port}/anything`);
-    assert.deepEqual(await response.json(), { api: 'plain' });
+  it('the same port serves the API to clients without a certificate, trusting the alliance bundle', async () => {
+    const response = await caFetch(org1Creds.ca)(`https://127.0.0.1:${port2.port}/anything`);
+    assert.deepEqual(await response.json(), { api: 'served' });
+    // A member peer's certificate reaches the peer-to-peer routes on the same port instead.
+    const height = await send(port2.port, agent(org1Creds), 'GET', '/peer/v1/height?chain=trade');
+    assert.equal(height.status, 200);
+    assert.equal((JSON.parse(height.body.toString('utf8')) as { chain: string }).chain, 'trade');
   });
 
   it('refuses a forged or unsigned proposal with BAD_SIGNATURE, and a body with unknown fields', async () => {
@@ -157,12 +168,16 @@ describe('endorsement by a peer of another process over mutual TLS', () => {
     assert.deepEqual([refused.code, refused.reason], ['UNTRUSTED_CERTIFICATE', 'wrong-role']);
   });
 
-  it('refuses a client certificate of a non-member CA at the TLS layer', async () => {
+  it('refuses a client certificate of a non-member CA with UNTRUSTED_CERTIFICATE (unknown-issuer), and the API is not reached with it', async () => {
     const ca = await issueOrgCa({ org: 'Org1', signer: generateSigner() });
     const cert = await issueProcessCertificate({ ca, process: 'peer0.org1', role: 'peer', hosts: ['127.0.0.1'] });
     const outsider: TlsCredentials = { cert: cert.certificatePem, key: cert.privateKeyPem, ca: org1Creds.ca };
     assert.ok(new X509Certificate(cert.certificatePem).issuer.includes('Org1'));
-    await assert.rejects(send(port2.port, agent(outsider), 'GET', '/peer/v1/height?chain=trade'), (e: NodeJS.ErrnoException) => /unknown ca|alert|ECONNRESET|socket hang up/i.test(`${e.code ?? ''} ${e.message}`));
+    for (const path of ['/peer/v1/height?chain=trade', '/anything']) {
+      const answer = await send(port2.port, agent(outsider), 'GET', path);
+      assert.equal(answer.status, 403, path);
+      assert.deepEqual([errorOf(answer).code, errorOf(answer).reason], ['UNTRUSTED_CERTIFICATE', 'unknown-issuer'], path);
+    }
     await assert.rejects(remoteWith(outsider).endorse(gateway.propose({ chain: 'open', contract: 'basic', fn: 'createAsset', args: asset('o1') }, alice())), (e) => isSilkError(e, 'ENDORSER_UNAVAILABLE') && e.details.peer === 'peer0.org2');
   });
 

@@ -171,6 +171,8 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
       return new EndorseError('ENDORSER_UNAVAILABLE', `${where} answered HTTP ${answer.status} without a Silkledger error body`, { peer: name, reason: 'bad-answer' });
     }
     if (code === 'SHUTTING_DOWN') return new EndorseError('ENDORSER_UNAVAILABLE', `${where} is stopping`, { peer: name, reason: 'stopping' });
+    // The link itself was refused (this process's certificate), as when the handshake fails.
+    if (code === 'UNTRUSTED_CERTIFICATE') return new EndorseError('ENDORSER_UNAVAILABLE', `${where} refused the TLS link: ${message}`, { peer: name, reason: 'tls' });
     return new EndorseError(code as ErrorCode, `${where}: ${message}`, { peer: name });
   };
 

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isSilkError, SilkError } from '../errors.js';
-import { createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
+import { checkedPeers, createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
 import { orgLoadTargets, startLoad, type Acknowledged } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
 import { etcdMemberControl, findFreePortRange, killNetworkNow, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess, type NetworkStatus } from './network-launcher.js';
@@ -198,7 +198,7 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
   try {
     out(`${at()}  starting a network of 2 orgs in ${dir}`);
     const up = await networkUp({ dir, orgs: 2, basePort: await findFreePortRange(11) });
-    const peers: CheckedPeer[] = Object.entries(up.peerUrls).map(([name, url]) => ({ name, url }));
+    const peers: CheckedPeer[] = checkedPeers(up);
     const targets = orgLoadTargets(dir, up.peerUrls, ['Org1', 'Org2']);
     const checker = createLedgerChecker({ chain: CHAIN });
     const acknowledged: Acknowledged[] = [];

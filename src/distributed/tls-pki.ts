@@ -441,6 +441,23 @@ export function allianceCaBundleFile(description: NetworkDescription): string {
 }
 
 /**
+ * The TLS files of a process with data folder `dataDir` for `role`, as `writeNetworkCertificates`
+ * writes them (`tls/<role>.crt`, `tls/<role>.key`, `tls/ca-bundle.crt`): all of them, or undefined
+ * when the role's certificate and key do not exist (a network without certificates runs plain links).
+ * @throws SilkError CONFIG_INVALID when only one of the certificate and key exists, or the CA bundle is missing
+ * @example const tls = processTlsFiles(describedPath(d, orderer.dataDir), 'etcd-client')
+ */
+export function processTlsFiles(dataDir: string, role: ProcessRole): ProcessTlsFiles | undefined {
+  const dir = join(dataDir, 'tls');
+  const files = { certFile: join(dir, `${role}.crt`), keyFile: join(dir, `${role}.key`), caFile: join(dir, 'ca-bundle.crt') };
+  // The CA bundle is shared by every role of the process: the role's certificate and key decide.
+  const present = [files.certFile, files.keyFile].filter((f) => existsSync(f));
+  if (present.length === 0) return undefined;
+  if (present.length < 2 || !existsSync(files.caFile)) throw new SilkError('CONFIG_INVALID', `TLS files are incomplete under ${dir}: need ${role}.crt, ${role}.key and ca-bundle.crt (silk network up writes them when it bootstraps a network)`, { dir });
+  return files;
+}
+
+/**
  * Where etcd's administrator certificate lives: `<dataDir>/tls/etcd-root.crt` and `etcd-root.key`
  * (0600), with the alliance CA bundle. Its CN is `root`, the etcd user with every permission; the
  * etcd host (membership changes, defragmentation, alarms, snapshots, users and roles) and the

@@ -70,7 +70,7 @@ async function up(argv: string[]): Promise<number> {
   }
   console.log(`Silkledger network running (${result.describedNow ? 'described and bootstrapped now' : 'from its existing description'}): ${result.descriptionFile}`);
   console.log(`  api:    ${result.apiUrl}/api/health   (OpenAPI at ${result.apiUrl}/docs)`);
-  if (result.apiCa !== undefined) console.log(`  ca:     ${result.apiCa} (the API's CA bundle: silk --ca ${result.apiCa}, or $SILK_CA; the SDK's connect({ ca }))`);
+  if (result.apiCa !== undefined) console.log(`  ca:     ${result.apiCa} (the alliance's CA bundle, for the API and the peers: silk --ca ${result.apiCa}, or $SILK_CA; the SDK's connect({ ca }))`);
   console.log(`  peers:  ${Object.entries(result.peerUrls).map(([name, url]) => `${name} ${url}`).join(', ')}`);
   console.log(`  keys:   ${result.bootstrap.keysDir} (each org's admin key signs: --key ${result.bootstrap.keysDir}/<org>/admin.pem)`);
   console.log(`  status: silk network status --dir ${networkDir(values)}`);

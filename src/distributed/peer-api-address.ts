@@ -1,0 +1,50 @@
+/**
+ * Where clients reach the API of a described peer, and what they trust there. A peer with its TLS
+ * certificate (the bootstrap writes `tls/peer.crt` under its data folder) serves its API over
+ * HTTPS on its own port, with that certificate (issued by its org's CA, naming its host); clients
+ * trust the alliance's CA bundle, `<dataDir>/tls/alliance-ca.crt`. A network bootstrapped without
+ * TLS serves plain HTTP. The launcher, the membership commands, the load client, the soak and the
+ * bench all reach peers through these two functions.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { caBundle, caFetch } from '../sdk/ca-fetch.js';
+import type { FetchFunction } from '../sdk/http-transport.js';
+import { describedPath, type DescribedPeer, type NetworkDescription } from './network-description.js';
+import { allianceCaBundleFile, processTlsFiles } from './tls-pki.js';
+
+/** A host as it stands in a URL: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * The base URL of a described peer's API: `https://host:port` when the peer has its TLS
+ * certificate, else `http://host:port`.
+ * @throws SilkError CONFIG_INVALID when only some of the peer's TLS files exist
+ * @example await fetch(`${peerApiUrl(description, peer)}/api/ready`)
+ */
+export function peerApiUrl(description: NetworkDescription, peer: Pick<DescribedPeer, 'host' | 'port' | 'dataDir'>): string {
+  const tls = processTlsFiles(describedPath(description, peer.dataDir), 'peer') !== undefined;
+  return `${tls ? 'https' : 'http'}://${urlHost(peer.host)}:${peer.port}`;
+}
+
+/** One fetch (and so one pool of kept-alive connections) per CA bundle text. */
+const fetches = new Map<string, FetchFunction>();
+
+/**
+ * The `fetch` for a network's https addresses (its peers' ports and the API address): trusting
+ * only the alliance's CA bundle when the network has one, else the global `fetch`.
+ * @throws SilkError INVALID_ARGUMENT when the bundle holds no certificate
+ * @example const fetch = networkFetch(description); await fetch(`${peerApiUrl(description, peer)}/api/health`)
+ */
+export function networkFetch(description: NetworkDescription): FetchFunction {
+  const file = allianceCaBundleFile(description);
+  if (!existsSync(file)) return globalThis.fetch;
+  const pem = caBundle(readFileSync(file, 'utf8'));
+  let fetch = fetches.get(pem);
+  if (fetch === undefined) {
+    fetch = caFetch(pem);
+    fetches.set(pem, fetch);
+  }
+  return fetch;
+}
