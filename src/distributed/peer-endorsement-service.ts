@@ -1,6 +1,6 @@
 /**
  * The peer-to-peer routes of a peer process, served only to registered peer processes of member
- * orgs over mutual TLS (TLS 1.3, `mtlsServerOptions` + `requireMember(membership, ['peer'])`):
+ * orgs over mutual TLS (their certificate checked against the membership, `identifyTlsClient`):
  *
  * | route | answer |
  * |---|---|
@@ -30,7 +30,7 @@ import { isSilkError, SilkError } from '../errors.js';
 import { decodeProposal } from '../ledger/proposal.js';
 import type { Peer } from '../peer/peer.js';
 import { encodeEndorsementReply } from './endorsement-wire.js';
-import { identifyTlsClient, mtlsServerOptions, type TlsCredentials } from './mtls.js';
+import { identifyTlsClient } from './mtls.js';
 import type { TlsMembership } from './tls-pki.js';
 import { waitForPeerHeight } from '../peer/height-wait.js';
 
@@ -51,8 +51,6 @@ const HeightQuery = Type.Object({
 export interface PeerEndorsementServiceOptions {
   /** The process's peer: it endorses, reports heights and is watched for new blocks. */
   readonly peer: Pick<Peer, 'name' | 'endorse' | 'height' | 'subscribe' | 'blockBytes'>;
-  /** The peer process's TLS certificate, key and the alliance's CA bundle. */
-  readonly credentials: TlsCredentials;
   /** Who may call: registered peer processes of member orgs. */
   readonly membership: TlsMembership;
   /**
@@ -71,8 +69,6 @@ export interface PeerEndorsementService {
    * that server as before. Call before it listens.
    */
   shareListener(server: TlsServer): void;
-  /** Listens on a port of its own. @returns the base URL (`https://host:port`) */
-  listen(address: { readonly host: string; readonly port: number }): Promise<string>;
   /** Refuses new connections, closes the open ones (requests are short) and stops. */
   close(): Promise<void>;
 }
@@ -150,25 +146,19 @@ function admitPeers(options: PeerEndorsementServiceOptions): (request: FastifyRe
 }
 
 /**
- * Creates the peer-to-peer routes of a peer process (not yet reachable: share the API's listener
- * or listen on a port).
- * @throws SilkError CONFIG_INVALID when the TLS credentials do not make a TLS server
- * @example const p2p = await openPeerEndorsementService({ peer, credentials, membership }); p2p.shareListener(api.app.server)
+ * Creates the peer-to-peer routes of a peer process, reachable once they share the HTTPS port of
+ * its API ({@link PeerEndorsementService.shareListener}): that port's TLS does the handshake, and
+ * this service's HTTP side (never listening itself) serves the connections handed to it.
+ * @example const p2p = await openPeerEndorsementService({ peer, membership }); p2p.shareListener(api.app.server)
  */
 export async function openPeerEndorsementService(options: PeerEndorsementServiceOptions): Promise<PeerEndorsementService> {
   let closing = false;
-  let app: FastifyInstance;
-  try {
-    app = Fastify({
-      https: mtlsServerOptions(options.credentials),
-      ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
-      logController: new LogController({ disableRequestLogging: true }),
-      bodyLimit: 4 * 1024 * 1024,
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
-    }) as unknown as FastifyInstance;
-  } catch (cause) {
-    throw new SilkError('CONFIG_INVALID', `the peer's TLS credentials do not make a TLS server: ${(cause as Error).message}`, {}, { cause });
-  }
+  const app: FastifyInstance = Fastify({
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }) as unknown as FastifyInstance;
   app.setErrorHandler(sendError);
   app.removeContentTypeParser('text/plain');
   app.setNotFoundHandler((request, reply) => {
@@ -186,8 +176,8 @@ export async function openPeerEndorsementService(options: PeerEndorsementService
     }
     handed.add(socket);
     socket.once('close', () => handed.delete(socket));
-    // The HTTP side of this service's own HTTPS server takes the established TLS connection.
-    app.server.emit('secureConnection', socket);
+    // This service's HTTP side takes the established TLS connection, as an HTTPS server's does.
+    app.server.emit('connection', socket);
   };
 
   return {
@@ -201,12 +191,6 @@ export async function openPeerEndorsementService(options: PeerEndorsementService
         }
         for (const listener of api) listener.call(server, socket);
       });
-    },
-    async listen(address) {
-      await app.listen({ host: address.host, port: address.port });
-      const bound = app.server.address();
-      const port = typeof bound === 'object' && bound !== null ? bound.port : address.port;
-      return `https://${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}`;
     },
     async close() {
       closing = true;

@@ -409,8 +409,8 @@ export async function openPeerProcess(options: PeerProcessOptions): Promise<Peer
     let p2p: PeerEndorsementService | undefined;
     const own = servers[0];
     if (options.tls !== undefined && own !== undefined) {
-      const { credentials, membership, refreshMembership } = options.tls;
-      p2p = await openPeerEndorsementService({ peer, credentials, membership, ...(refreshMembership === undefined ? {} : { refreshMembership }), ...(logger ? { logger } : {}) });
+      const { membership, refreshMembership } = options.tls;
+      p2p = await openPeerEndorsementService({ peer, membership, ...(refreshMembership === undefined ? {} : { refreshMembership }), ...(logger ? { logger } : {}) });
       p2p.shareListener(own.app.server as unknown as TlsServer);
     }
     urls.push(...await listenOwnPortLast(servers, addresses));

@@ -58,7 +58,7 @@ async function startPeerPort(peer: Peer, fx: TlsFixture, port = 0): Promise<{ ht
     res.setHeader('content-type', 'application/json');
     res.end('{"api":"served"}');
   });
-  const p2p = await openPeerEndorsementService({ peer, credentials, membership: fx.membership });
+  const p2p = await openPeerEndorsementService({ peer, membership: fx.membership });
   p2p.shareListener(http);
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
   return { http, p2p, port: (http.address() as { port: number }).port };
