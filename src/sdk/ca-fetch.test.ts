@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { generateSigner } from '../crypto/p256.js';
 import { isSilkError } from '../errors.js';
 import { openTlsFixture, type TlsFixture } from '../distributed/tls-fixtures.js';
 import { issueOrgCa } from '../distributed/tls-pki.js';
-import { caBundle } from './ca-fetch.js';
+import { caBundle, caFetch, CONNECT_TIMEOUT } from './ca-fetch.js';
 import { connect } from './index.js';
 
 /** The `api` certificate of the fixture's network, as the bootstrap writes it. */
@@ -33,8 +33,12 @@ describe('connect({ ca }): the CA bundle option', () => {
       req.on('end', () => {
         seen.push({ ...(req.method === undefined ? {} : { method: req.method }), body, ...(req.headers['content-type'] === undefined ? {} : { type: req.headers['content-type'] }) });
         if (req.url?.startsWith('/api/slow/') === true) return; // never answers
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'ok', chains: {} }));
+        const answer = (): void => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: 'ok', chains: {} }));
+        };
+        if (req.url?.startsWith('/api/late/') === true) setTimeout(answer, 400);
+        else answer();
       });
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -87,6 +91,60 @@ describe('connect({ ca }): the CA bundle option', () => {
     const slow = connect({ url: `${base}/api/slow`, ca: bundle, timeoutMs: 300 });
     await assert.rejects(slow.health(), (e: unknown) => isSilkError(e, 'UNREACHABLE') && /no answer within 300 ms/.test(e.message));
     assert.ok(Date.now() - started < 5_000);
+  });
+
+  it('a node that accepts the TCP connection but never completes TLS fails CONNECT_TIMEOUT after connectTimeoutMs, and the client moves on to the next node', async () => {
+    // A host that takes connections and says nothing: what a half-dead or black-holed node looks like.
+    const held: Socket[] = [];
+    const silent = createTcpServer((socket) => { held.push(socket); });
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    try {
+      const silentUrl = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const started = Date.now();
+      await assert.rejects(caFetch(bundle, { connectTimeoutMs: 300 })(`${silentUrl}/api/health`), (e: unknown) => {
+        assert.ok(e instanceof TypeError);
+        assert.equal((e.cause as { code?: string }).code, CONNECT_TIMEOUT);
+        return true;
+      });
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 3_000, `failed after ${took} ms`);
+      // The SDK: UNREACHABLE with reason connect-timeout, long before the 60 s request limit.
+      await assert.rejects(connect({ url: silentUrl, ca: bundle, connectTimeoutMs: 300 }).health(), (e: unknown) => isSilkError(e, 'UNREACHABLE') && e.details.reason === 'connect-timeout' && /did not accept a connection in time \(no connection within 300 ms/.test(e.message));
+      // With a fallback, the call is answered by the next node.
+      const client = connect({ url: silentUrl, fallbackUrls: [base], ca: bundle, connectTimeoutMs: 300 });
+      const before = Date.now();
+      assert.equal((await client.health()).status, 'ok');
+      assert.ok(Date.now() - before < 3_000);
+      assert.equal(client.url, base);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((done) => silent.close(done));
+    }
+  });
+
+  it('a kept-alive connection is reused without a connect limit: idle, then a request slower than it', async () => {
+    let connections = 0;
+    const counted = (): void => { connections++; };
+    server.on('secureConnection', counted);
+    try {
+      const fetch = caFetch(bundle, { connectTimeoutMs: 200 });
+      assert.equal((await fetch(`${base}/api/health`)).status, 200);
+      await new Promise((done) => setTimeout(done, 400));
+      // Answered after 400 ms, twice the connect limit, over the connection opened before.
+      const again = await fetch(`${base}/api/late/health`);
+      assert.equal(again.status, 200);
+      await again.arrayBuffer();
+      assert.equal(connections, 1, 'the second request went over the first connection');
+    } finally {
+      server.off('secureConnection', counted);
+    }
+  });
+
+  it('refuses a connect limit that is not a positive whole number, or one without ca', () => {
+    for (const connectTimeoutMs of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(() => connect({ url: base, ca: bundle, connectTimeoutMs }), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT') && e.details.path === 'connectTimeoutMs', String(connectTimeoutMs));
+    }
+    assert.throws(() => connect({ url: 'http://127.0.0.1:1', connectTimeoutMs: 1_000 }), (e: unknown) => isSilkError(e, 'INVALID_ARGUMENT') && /connections made with ca/.test(e.message));
   });
 
   it('refuses a bundle that is not PEM certificates, or ca together with fetch', () => {

@@ -6,12 +6,28 @@
  * body, an abort signal; a streamed `Response`) and fails the way `fetch` fails (a `TypeError`
  * whose `cause` is the socket or TLS error, or the signal's reason), so the transport above turns
  * failures into the same registry errors.
+ *
+ * A new connection has {@link DEFAULT_CONNECT_TIMEOUT_MS} (as Node's own `fetch` gives) to be
+ * established, TLS handshake included: a node whose host drops packets (switched off behind a
+ * firewall) fails with `CONNECT_TIMEOUT` then, instead of taking the whole request's time limit,
+ * so a client with fallback nodes moves on. A kept-alive connection reused is not timed again.
  */
 import { X509Certificate } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import { Readable } from 'node:stream';
 import { SilkError } from '../errors.js';
 import type { FetchFunction } from './http-transport.js';
+
+/** How long a new connection may take to be established, TLS handshake included (Node's `fetch` allows as long). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The `code` of the error a connection not established in time fails with (the `cause` of fetch's TypeError). */
+export const CONNECT_TIMEOUT = 'CONNECT_TIMEOUT';
+
+/** Options of {@link caFetch}. */
+export interface CaFetchOptions {
+  /** How long a new connection may take, TLS handshake included (default {@link DEFAULT_CONNECT_TIMEOUT_MS}). */
+  readonly connectTimeoutMs?: number;
+}
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
@@ -70,9 +86,12 @@ function abortReason(signal: AbortSignal | undefined): Error {
  * server's host name checked; connections kept alive between requests); other URLs go to the
  * global `fetch`.
  * @param pem the CA bundle, as {@link caBundle} returns it
+ * @throws SilkError INVALID_ARGUMENT when `connectTimeoutMs` is not a positive whole number
  * @example const fetch = caFetch(caBundle(readFileSync('alliance-ca.crt'))); await fetch('https://10.0.1.10:8080/api/health')
  */
-export function caFetch(pem: string): FetchFunction {
+export function caFetch(pem: string, options: CaFetchOptions = {}): FetchFunction {
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs <= 0) throw new SilkError('INVALID_ARGUMENT', `connectTimeoutMs must be a positive whole number of milliseconds, got ${String(connectTimeoutMs)}`, { path: 'connectTimeoutMs' });
   const agent = new Agent({ ca: pem, keepAlive: true, minVersion: 'TLSv1.2' });
   return (input, init) => {
     const target = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -109,6 +128,14 @@ export function caFetch(pem: string): FetchFunction {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => { signal?.removeEventListener('abort', onAbort); });
+      req.on('socket', (socket) => {
+        if (req.reusedSocket) return;
+        const timer = setTimeout(() => {
+          req.destroy(Object.assign(new Error(`no connection within ${connectTimeoutMs} ms (TLS handshake included)`), { code: CONNECT_TIMEOUT }));
+        }, connectTimeoutMs);
+        socket.once('secureConnect', () => { clearTimeout(timer); });
+        socket.once('close', () => { clearTimeout(timer); });
+      });
       req.on('error', (cause) => {
         if (!answered && signal?.aborted !== true) reject(new TypeError('fetch failed', { cause }));
       });

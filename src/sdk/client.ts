@@ -41,6 +41,13 @@ export interface ConnectOptions {
    * without it, the default trust store. Not with `fetch`.
    */
   readonly ca?: string | Uint8Array;
+  /**
+   * With `ca`: how long a new connection to a node may take, TLS handshake included, in ms
+   * (default 10 000, as Node's own `fetch` allows for `http://` URLs). A node whose host drops
+   * packets fails `UNREACHABLE` (`details.reason` `connect-timeout`) after it, instead of after
+   * `timeoutMs`, and the call goes on to the next of `fallbackUrls`.
+   */
+  readonly connectTimeoutMs?: number;
   /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
   readonly timeoutMs?: number;
   /**
@@ -283,7 +290,7 @@ export function connectionOfClient(client: SilkClient): ClientConnection | undef
 export function connect(options: ConnectOptions): SilkClient {
   const busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
   if (!Number.isInteger(busyRetries) || busyRetries < 0 || busyRetries > 10) throw new SilkError('INVALID_ARGUMENT', `busyRetries must be an integer from 0 to 10, not ${String(busyRetries)}`, { path: 'busyRetries' });
-  const http: HttpTransport = createHttpTransport({ url: options.url, ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }), timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }) });
+  const http: HttpTransport = createHttpTransport({ url: options.url, ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }), timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }), ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }) });
   /** Blocks of each chain this client has seen (its commits, blocks and transactions it read, heights it was told). */
   const seen = new Map<string, number>();
   const noteHeight = (chain: string, height: number): void => {

@@ -56,6 +56,8 @@ export interface HttpTransportOptions {
   readonly fetch?: FetchFunction;
   /** For an https URL: the CA certificates (PEM) to trust instead of the default roots. */
   readonly ca?: string | Uint8Array;
+  /** With `ca`: how long a new connection may take, TLS handshake included (default 10 s, `caFetch`). */
+  readonly connectTimeoutMs?: number;
   readonly timeoutMs: number;
 }
 
@@ -80,9 +82,12 @@ function normaliseBaseUrl(url: string): string {
  * @throws SilkError INVALID_ARGUMENT when both are given, or `ca` is not a PEM CA bundle
  */
 function transportFetch(options: HttpTransportOptions): FetchFunction {
-  if (options.ca === undefined) return options.fetch ?? globalThis.fetch;
+  if (options.ca === undefined) {
+    if (options.connectTimeoutMs !== undefined) throw new SilkError('INVALID_ARGUMENT', 'connectTimeoutMs is a limit of the connections made with ca: without it Node\'s fetch (or yours) makes them, with its own limit', { path: 'connectTimeoutMs' });
+    return options.fetch ?? globalThis.fetch;
+  }
   if (options.fetch !== undefined) throw new SilkError('INVALID_ARGUMENT', 'give either ca or fetch: a fetch of your own makes its own TLS connections', { path: 'ca' });
-  return caFetch(caBundle(options.ca));
+  return caFetch(caBundle(options.ca), options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs });
 }
 
 /**

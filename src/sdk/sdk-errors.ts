@@ -6,6 +6,7 @@
  * an API answer is `BAD_RESPONSE`.
  */
 import { CommitError, ERROR_CODES, SilkError, type ErrorCode, type SilkErrorDetails } from '../errors.js';
+import { CONNECT_TIMEOUT } from './ca-fetch.js';
 
 /** What the SDK knows about a failed HTTP exchange. */
 export interface HttpFailure {
@@ -80,7 +81,7 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
  * @param timeoutMs the request's time limit, to name it when it ran out
  * @returns a SilkError UNREACHABLE whose cause is the original failure; a server certificate the
  *   client does not trust has details.reason {@link UNTRUSTED_CERTIFICATE_REASON}, one that does not
- *   name the host `certificate-name`
+ *   name the host `certificate-name`, a connection not established in time `connect-timeout`
  */
 export function unreachable(cause: unknown, where: string, timeoutMs?: number): SilkError {
   const name = (cause as { name?: unknown } | null)?.name;
@@ -88,6 +89,9 @@ export function unreachable(cause: unknown, where: string, timeoutMs?: number): 
   const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof inner?.code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(inner.code)) {
     return new SilkError('UNREACHABLE', `${where}: the node's TLS certificate is not trusted (${inner.code})`, { reason: UNTRUSTED_CERTIFICATE_REASON }, { cause });
+  }
+  if (inner?.code === CONNECT_TIMEOUT || inner?.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new SilkError('UNREACHABLE', `${where}: the node did not accept a connection in time (${typeof inner.message === 'string' ? inner.message : inner.code})`, { reason: 'connect-timeout' }, { cause });
   }
   if (inner?.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new SilkError('UNREACHABLE', `${where}: the node's TLS certificate does not name this host (${typeof inner.message === 'string' ? inner.message : inner.code})`, { reason: 'certificate-name' }, { cause });
