@@ -12,12 +12,11 @@
  * The checker keeps what it verified (per peer, the height and last block hash), so repeated
  * checks during a long run read only the new blocks; a peer added later is read from block 0.
  */
-import { readFileSync } from 'node:fs';
 import { SilkError } from '../errors.js';
 import type { BlockView, TransactionView } from '../peer/block-view.js';
-import { caBundle, caFetch } from '../sdk/ca-fetch.js';
 import type { FetchFunction } from '../sdk/http-transport.js';
 import type { Acknowledged } from './load-client.js';
+import { caFileFetch } from './peer-api-address.js';
 
 /** A peer to check: a name for the report, its API base URL and how to reach it. */
 export interface CheckedPeer {
@@ -33,16 +32,7 @@ export interface CheckedPeer {
  * @throws SilkError CONFIG_INVALID when the bundle cannot be read; INVALID_ARGUMENT when it holds no certificate
  */
 export function checkedPeers(network: { readonly peerUrls: Readonly<Record<string, string>>; readonly apiCa?: string }): CheckedPeer[] {
-  let fetch: FetchFunction | undefined;
-  if (network.apiCa !== undefined) {
-    let pem: string;
-    try {
-      pem = readFileSync(network.apiCa, 'utf8');
-    } catch (cause) {
-      throw new SilkError('CONFIG_INVALID', `cannot read the alliance's CA bundle ${network.apiCa}: ${(cause as Error).message}`, { file: network.apiCa }, { cause });
-    }
-    fetch = caFetch(caBundle(pem));
-  }
+  const fetch = network.apiCa === undefined ? undefined : caFileFetch(network.apiCa);
   return Object.entries(network.peerUrls).map(([name, url]) => ({ name, url, ...(fetch === undefined ? {} : { fetch }) }));
 }
 

@@ -7,6 +7,7 @@
  * bench all reach peers through these two functions.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { SilkError } from '../errors.js';
 import { caBundle, caFetch } from '../sdk/ca-fetch.js';
 import type { FetchFunction } from '../sdk/http-transport.js';
 import { describedPath, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -34,13 +35,27 @@ const fetches = new Map<string, FetchFunction>();
 /**
  * The `fetch` for a network's https addresses (its peers' ports and the API address): trusting
  * only the alliance's CA bundle when the network has one, else the global `fetch`.
- * @throws SilkError INVALID_ARGUMENT when the bundle holds no certificate
+ * @throws SilkError CONFIG_INVALID when the bundle cannot be read; INVALID_ARGUMENT when it holds no certificate
  * @example const fetch = networkFetch(description); await fetch(`${peerApiUrl(description, peer)}/api/health`)
  */
 export function networkFetch(description: NetworkDescription): FetchFunction {
   const file = allianceCaBundleFile(description);
-  if (!existsSync(file)) return globalThis.fetch;
-  const pem = caBundle(readFileSync(file, 'utf8'));
+  return existsSync(file) ? caFileFetch(file) : globalThis.fetch;
+}
+
+/**
+ * A `fetch` trusting only the CA bundle in `file` for https URLs (`networkUp`'s `apiCa`, the
+ * alliance's bundle).
+ * @throws SilkError CONFIG_INVALID when the file cannot be read; INVALID_ARGUMENT when it holds no certificate
+ */
+export function caFileFetch(file: string): FetchFunction {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new SilkError('CONFIG_INVALID', `cannot read the alliance's CA bundle ${file}: ${(cause as Error).message}`, { file }, { cause });
+  }
+  const pem = caBundle(text);
   let fetch = fetches.get(pem);
   if (fetch === undefined) {
     fetch = caFetch(pem);

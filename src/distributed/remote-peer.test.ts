@@ -178,7 +178,7 @@ describe('endorsement by a peer of another process over mutual TLS', () => {
       assert.equal(answer.status, 403, path);
       assert.deepEqual([errorOf(answer).code, errorOf(answer).reason], ['UNTRUSTED_CERTIFICATE', 'unknown-issuer'], path);
     }
-    await assert.rejects(remoteWith(outsider).endorse(gateway.propose({ chain: 'open', contract: 'basic', fn: 'createAsset', args: asset('o1') }, alice())), (e) => isSilkError(e, 'ENDORSER_UNAVAILABLE') && e.details.peer === 'peer0.org2');
+    await assert.rejects(remoteWith(outsider).endorse(gateway.propose({ chain: 'open', contract: 'basic', fn: 'createAsset', args: asset('o1') }, alice())), (e) => isSilkError(e, 'ENDORSER_UNAVAILABLE') && e.details.peer === 'peer0.org2' && e.details.reason === 'tls' && /refused the TLS link/.test(e.message));
   });
 
   it('refuses an endorsement signed by another key than the one configured for the peer', async () => {
