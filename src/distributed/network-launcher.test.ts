@@ -84,6 +84,14 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
       const refused = (await plain.json()) as { error: { code: string; url?: string } };
       assert.deepEqual([refused.error.code, refused.error.url], ['HTTPS_REQUIRED', `${url}/api/health`]);
     }
+    // silk says so in one line and exits 4 (the node refused the request).
+    const peerUrl = started.peers['peer0.org1'] ?? '';
+    const plainCli = await runCli(['status', '--url', peerUrl.replace('https://', 'http://')], 30_000, { SILK_CA: undefined });
+    assert.equal(plainCli.code, 4, plainCli.stderr);
+    assert.match(plainCli.stderr, new RegExp(`^silk: HTTPS_REQUIRED: this address serves HTTPS only: send it to ${peerUrl.replaceAll('.', '\\.')}/api/health`));
+    // Over https with the bundle, the peer's own port answers (as every client of a peer does).
+    const peerTrusted = await runCli(['status', '--url', peerUrl, '--ca', started.apiCa, '--json'], 30_000);
+    assert.equal(peerTrusted.code, 0, peerTrusted.stderr);
 
     // Each org submits through its own peer's API with its admin key, written by the bootstrap,
     // trusting the alliance's CA bundle.
