@@ -11,7 +11,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EtcdConnectionOptions, EtcdEndpointsEvent } from './etcd-client.js';
-import type { NetworkDescription, NetworkDescriptionWatch } from './network-description.js';
+import { urlHost, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 
 /** The file in a process's data folder naming the etcd members it calls. */
 export const ETCD_MEMBERS_FILE = 'etcd-members.json';
@@ -34,7 +34,7 @@ export interface EtcdMembersRecord {
  * @example describedEtcdEndpoints(description, true) // ['https://127.0.0.1:2379', …]
  */
 export function describedEtcdEndpoints(description: NetworkDescription, tls: boolean): string[] {
-  return description.etcd.map((e) => `${tls ? 'https' : 'http'}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.clientPort}`);
+  return description.etcd.map((e) => `${tls ? 'https' : 'http'}://${urlHost(e.host)}:${e.clientPort}`);
 }
 
 /** Parameters of {@link followDescribedEtcdMembers}. */

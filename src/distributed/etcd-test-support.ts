@@ -65,7 +65,7 @@ export async function upTestNetwork(dir: { readonly path: string; cleanup(): voi
   const up = await networkUp({ dir: dir.path, orgs: 2, basePort: await findFreePortRange(11) });
   return {
     peers: checkedPeers(up),
-    targets: orgLoadTargets(dir.path, up.peerUrls, ['Org1', 'Org2']),
+    targets: orgLoadTargets(dir.path, up, ['Org1', 'Org2']),
     async stop() {
       await networkDown(dir.path).catch(() => undefined);
       killAll();

@@ -14,7 +14,7 @@
  * `ORDERING_UNAVAILABLE`, `UNREACHABLE`, `COMMIT_TIMEOUT` or `SHUTTING_DOWN` or `RATE_LIMITED` the client tries
  * again with a new proposal (a new tx id, a new asset), so the load goes on through faults.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { isSilkError, SilkError } from '../errors.js';
@@ -35,20 +35,21 @@ export interface LoadTarget {
 
 /**
  * One target per org of a network that `silk network up` started in `dir`: the org's first peer,
- * the other orgs' first peers to turn to, the org admin's key, and the alliance's CA bundle
- * (`tls/alliance-ca.crt`) when the network has one.
- * @param peerUrls each peer's API by process name (`peer0.org1`: …), as `networkUp` reports them
+ * the other orgs' first peers to turn to, the org admin's key, and the alliance's CA bundle when
+ * the network's addresses are https.
+ * @param network what `networkUp` reported: each peer's API by process name (`peer0.org1`: …) and
+ *   `apiCa`, the alliance's CA bundle file
  * @throws SilkError INVALID_ARGUMENT when an org has no first peer
- * @example const targets = orgLoadTargets(dir, up.peerUrls, ['Org1', 'Org2'])
+ * @example const targets = orgLoadTargets(dir, up, ['Org1', 'Org2'])
  */
-export function orgLoadTargets(dir: string, peerUrls: Readonly<Record<string, string>>, orgs: readonly string[]): LoadTarget[] {
+export function orgLoadTargets(dir: string, network: { readonly peerUrls: Readonly<Record<string, string>>; readonly apiCa?: string }, orgs: readonly string[]): LoadTarget[] {
+  const { peerUrls } = network;
   const urls = orgs.map((org) => {
     const url = peerUrls[`peer0.${org.toLowerCase()}`];
     if (url === undefined) throw new SilkError('INVALID_ARGUMENT', `the network has no peer0.${org.toLowerCase()}`);
     return url;
   });
-  const caFile = join(dir, 'tls', 'alliance-ca.crt');
-  const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
+  const ca = network.apiCa === undefined ? undefined : readFileSync(network.apiCa, 'utf8');
   return orgs.map((org, i) => ({
     org,
     url: urls[i] as string,

@@ -32,7 +32,7 @@ import { openOrgKeyring, peerName, type NetworkKeysOptions } from '../network/or
 import { chainPrefix } from './etcd-keys.js';
 import { describedPath, networkSpecOf, validateNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
 import { ETCD_ROOT_USER } from './etcd-access.js';
-import { etcdRootTlsFiles, writeNetworkCertificates } from './tls-pki.js';
+import { allianceCaBundleFile, etcdRootTlsFiles, writeNetworkCertificates } from './tls-pki.js';
 
 /** Options of {@link bootstrapNetwork}. */
 export interface BootstrapOptions {
@@ -117,7 +117,7 @@ function setContractVersions(config: ChainConfig, contracts: ReadonlyMap<string,
  * etcd's administrator certificate is missing (a network bootstrapped before it existed).
  */
 function missingCertificates(description: NetworkDescription): 'all' | string[] {
-  const shared = [describedPath(description, join('tls', 'alliance-ca.crt')), ...description.orgs.map((o) => describedPath(description, o.tlsCa))];
+  const shared = [allianceCaBundleFile(description), ...description.orgs.map((o) => describedPath(description, o.tlsCa))];
   if (!shared.every((f) => existsSync(f))) return 'all';
   const root = etcdRootTlsFiles(description);
   const lacking = (p: { name: string; dataDir: string }, roles: readonly string[]): boolean => {

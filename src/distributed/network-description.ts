@@ -24,6 +24,11 @@ import { compileEndorsementPolicy } from '../ledger/endorsement-policy.js';
 import { peerName } from '../network/org-keyring.js';
 import type { ChainSpec, NetworkSpec, OrgSpec } from '../network/embedded-network.js';
 
+/** A host as it stands in a URL: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** The format version a description carries in `version`. */
 export const NETWORK_DESCRIPTION_VERSION = 1;
 /** Largest description file read (a description is small; a larger file is a mistake). */

@@ -32,8 +32,7 @@ import { openChainElection } from './etcd-election.js';
 import { checkLocalEtcdLayout, describedEtcdAccess, etcdControlSocket, grantDescribedEtcdUser, type EtcdMemberAction } from './etcd-host-main.js';
 import { parse as parseYaml } from 'yaml';
 import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
-import { networkFetch, peerApiUrl, urlHost } from './peer-api-address.js';
-import { allianceCaBundleFile, processTlsFiles } from './tls-pki.js';
+import { apiAddress, networkFetch, peerApiUrl } from './peer-api-address.js';
 import type { FetchFunction } from '../sdk/http-transport.js';
 import { readEtcdMembersRecord } from './etcd-members-followed.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -406,17 +405,6 @@ async function waitReady(d: NetworkDescription, group: readonly LaunchedProcess[
     if (Date.now() > deadline) throw new SilkError('INTERNAL', `not ready in time: ${[...waiting].map((p) => `${p.name} (log ${p.log})`).join(', ')}`);
     await sleep(POLL_MS);
   }
-}
-
-/**
- * The API's address as its serving peer serves it: HTTPS with the `api` certificate when the
- * bootstrap wrote it (then with the alliance's CA bundle that clients trust), else plain HTTP.
- * @throws SilkError CONFIG_INVALID when only some of the API's TLS files exist
- */
-function apiAddress(d: NetworkDescription): { apiUrl: string; apiCa?: string } {
-  const https = processTlsFiles(describedPath(d, d.api.dataDir), 'api') !== undefined;
-  const apiUrl = `${https ? 'https' : 'http'}://${urlHost(d.api.host)}:${d.api.port}`;
-  return https ? { apiUrl, apiCa: allianceCaBundleFile(d) } : { apiUrl };
 }
 
 /**

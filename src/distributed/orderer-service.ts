@@ -35,6 +35,7 @@ import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } f
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
 import { chainPrefix } from './etcd-keys.js';
 import { mtlsAgent, mtlsServerOptions, requireMember, type TlsCredentials } from './mtls.js';
+import { urlHost } from './network-description.js';
 import type { TlsMembership } from './tls-pki.js';
 
 /**
@@ -918,7 +919,7 @@ class OrdererServiceImpl implements OrdererService {
     const address = this.#app.server.address();
     const actual = typeof address === 'object' && address !== null ? address.port : port;
     const scheme = this.#options.tls === undefined ? 'http' : 'https';
-    this.url = this.#options.advertisedUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+    this.url = this.#options.advertisedUrl ?? `${scheme}://${urlHost(host)}:${actual}`;
     this.#ctx.url = this.url;
   }
 

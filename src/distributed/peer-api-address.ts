@@ -1,22 +1,18 @@
 /**
- * Where clients reach the API of a described peer, and what they trust there. A peer with its TLS
- * certificate (the bootstrap writes `tls/peer.crt` under its data folder) serves its API over
- * HTTPS on its own port, with that certificate (issued by its org's CA, naming its host); clients
+ * Where clients reach the API of a described peer, and the description's `api` address, and what
+ * they trust there. A peer with its TLS certificate (the bootstrap writes `tls/peer.crt` under its
+ * data folder) serves its API over HTTPS on its own port, with that certificate (issued by its
+ * org's CA, naming its host); the `api` address serves HTTPS with the `api` certificate. Clients
  * trust the alliance's CA bundle, `<dataDir>/tls/alliance-ca.crt`. A network bootstrapped without
- * TLS serves plain HTTP. The launcher, the membership commands, the load client, the soak and the
- * bench all reach peers through these two functions.
+ * TLS serves plain HTTP. The launcher, the membership commands, the soak and the bench reach the
+ * network's addresses through this module.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SilkError } from '../errors.js';
 import { caBundle, caFetch } from '../sdk/ca-fetch.js';
 import type { FetchFunction } from '../sdk/http-transport.js';
-import { describedPath, type DescribedPeer, type NetworkDescription } from './network-description.js';
+import { describedPath, urlHost, type DescribedPeer, type NetworkDescription } from './network-description.js';
 import { allianceCaBundleFile, processTlsFiles } from './tls-pki.js';
-
-/** A host as it stands in a URL: an IPv6 address in brackets. */
-export function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
 
 /**
  * The base URL of a described peer's API: `https://host:port` when the peer has its TLS
@@ -27,6 +23,17 @@ export function urlHost(host: string): string {
 export function peerApiUrl(description: NetworkDescription, peer: Pick<DescribedPeer, 'host' | 'port' | 'dataDir'>): string {
   const tls = processTlsFiles(describedPath(description, peer.dataDir), 'peer') !== undefined;
   return `${tls ? 'https' : 'http'}://${urlHost(peer.host)}:${peer.port}`;
+}
+
+/**
+ * The API's address as its serving peer serves it: HTTPS with the `api` certificate when the
+ * bootstrap wrote it (then with the alliance's CA bundle that clients trust), else plain HTTP.
+ * @throws SilkError CONFIG_INVALID when only some of the API's TLS files exist
+ */
+export function apiAddress(d: NetworkDescription): { apiUrl: string; apiCa?: string } {
+  const https = processTlsFiles(describedPath(d, d.api.dataDir), 'api') !== undefined;
+  const apiUrl = `${https ? 'https' : 'http'}://${urlHost(d.api.host)}:${d.api.port}`;
+  return https ? { apiUrl, apiCa: allianceCaBundleFile(d) } : { apiUrl };
 }
 
 /** One fetch (and so one pool of kept-alive connections) per CA bundle text. */

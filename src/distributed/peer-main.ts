@@ -56,9 +56,8 @@ import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { openPeerEndorsementService, type PeerEndorsementService } from './peer-endorsement-service.js';
 import { createRemotePeer, type RemotePeer } from './remote-peer.js';
 import { genesisFile, peerKeyFile } from './network-bootstrap.js';
-import { urlHost } from './peer-api-address.js';
 import { adminKeysOfChains, liveTlsMembership, processTlsFiles, tlsMembershipOfNetwork, type TlsMembership } from './tls-pki.js';
-import { describedPath, readNetworkDescription, watchNetworkDescription, type DescribedPeer, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
+import { describedPath, readNetworkDescription, urlHost, watchNetworkDescription, type DescribedPeer, type NetworkDescription, type NetworkDescriptionWatch } from './network-description.js';
 
 /** How often a peer looks whether delivery stalled below the ordered height (then it asks other peers). */
 export const CATCH_UP_CHECK_MS = 1_000;

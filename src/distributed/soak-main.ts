@@ -199,7 +199,7 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
     out(`${at()}  starting a network of 2 orgs in ${dir}`);
     const up = await networkUp({ dir, orgs: 2, basePort: await findFreePortRange(11) });
     const peers: CheckedPeer[] = checkedPeers(up);
-    const targets = orgLoadTargets(dir, up.peerUrls, ['Org1', 'Org2']);
+    const targets = orgLoadTargets(dir, up, ['Org1', 'Org2']);
     const checker = createLedgerChecker({ chain: CHAIN });
     const acknowledged: Acknowledged[] = [];
     const end = started + options.durationSeconds * 1_000;
