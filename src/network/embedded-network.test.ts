@@ -4,7 +4,7 @@ import { toHex } from '../crypto/hash.js';
 import { verifyReceipt } from '../ledger/receipt.js';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
 import { isSilkError } from '../errors.js';
-import { openTestNetwork, tempDir } from '../testing/fixtures.js';
+import { openTestNetwork, tempDir, waitUntil } from '../testing/fixtures.js';
 import { openEmbeddedNetwork, type ChainSpec, type EmbeddedNetwork, type NetworkSpec } from './embedded-network.js';
 
 describe('embedded network', () => {
@@ -28,7 +28,7 @@ describe('embedded network', () => {
     const tampered = { ...r.receipt, code: 'MVCC_READ_CONFLICT' as const };
     assert.equal(verifyReceipt(tampered, trust).ok, false);
     // Every peer reaches the same height and commit hash.
-    await new Promise((res) => setTimeout(res, 50));
+    await waitUntil(() => net.peers.every((p) => p.height('trade') > r.blockNumber), 10_000, `every peer past block ${r.blockNumber}`);
     const heights = net.peers.map((p) => p.height('trade'));
     assert.deepEqual(new Set(heights).size, 1);
     const hashes = net.peers.map((p) => p.committedBlock('trade', r.blockNumber)!.commitHash);
@@ -87,7 +87,8 @@ describe('chains and subscriptions', () => {
         for (const e of b.events) for (const ev of e.events) events.push(ev.name);
       });
       for (let i = 5; i < 8; i++) await gw.submit({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: `s${i}`, owner: 'alice', colour: 'red', size: i, appraisedValue: 1 } }, alice);
-      await new Promise((res) => setTimeout(res, 50));
+      // Org1's gateway answered once Org1's peer committed; the subscriber's peer gets there on its own.
+      await waitUntil(() => peer.height('trade') === net.orderer.height('trade'), 10_000, 'peer0.org2 at the orderer height');
       resumed();
       const height = peer.height('trade');
       assert.deepEqual(seen, Array.from({ length: height }, (_, i) => i));
