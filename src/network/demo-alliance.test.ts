@@ -8,7 +8,7 @@ import { createSigner, privateKeyObjectOfScalar } from '../crypto/p256.js';
 import { isKeystoreError, readKeystore } from '../keys/keystore.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { verifyLedgerFile } from '../peer/ledger-verifier.js';
-import { tempDir } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { DEMO_CONTRACTS, DEMO_IDENTITIES, DEMO_PASSWORD, seedDemoAlliance, type SeedSummary } from './demo-alliance.js';
 import { DEMO_SPEC } from './demo-spec.js';
 import { DEMO_CONTAINER, DEMO_GTIN, DEMO_ITEM_COUNT, DEMO_LOT } from './demo-traceability.js';
@@ -30,15 +30,6 @@ function filesUnder(dir: string): string[] {
 function publicKeys(net: EmbeddedNetwork): Map<string, string> {
   const ids = [...DEMO_IDENTITIES.map((i) => [i.org, i.name] as const), ...net.peers.map((p) => [p.org, p.name] as const), ['orderer', 'orderer0'] as const];
   return new Map(ids.map(([org, name]) => [`${org}/${name}`, toHex(net.identity(org, name).publicKey)]));
-}
-
-/** Polls `condition` every 5 ms until it holds. @throws AssertionError after `timeoutMs` */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const membersOf = (chain: string): readonly string[] => DEMO_SPEC.chains.find((c) => c.name === chain)?.orgs ?? DEMO_SPEC.orgs.map((o) => o.name);
@@ -87,7 +78,7 @@ describe('demo alliance', () => {
       assert.ok(height >= 2, `${chain} has blocks beyond genesis`);
       // Every member peer commits the same blocks; non-members never see the chain.
       const members = net.peers.filter((p) => membersOf(chain).includes(p.org));
-      await until(() => members.every((p) => p.height(chain) === height), `every member of ${chain} reaches height ${height}`);
+      await waitUntil(() => members.every((p) => p.height(chain) === height), 10_000, `every member of ${chain} reaches height ${height}`);
       assert.equal(new Set(members.map((p) => p.committedBlock(chain, height - 1)!.commitHash)).size, 1);
       for (const p of net.peers.filter((x) => !membersOf(chain).includes(x.org))) assert.ok(!p.chains().includes(chain));
     }

@@ -6,7 +6,7 @@ import { BasicContract } from '../contracts/basic/basic-contract.js';
 import { toHex } from '../crypto/hash.js';
 import { SubmitError } from '../errors.js';
 import { decodeBlock } from '../ledger/block.js';
-import { tempDir } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from './embedded-network.js';
 import { startHeaderAnchoring } from './header-anchoring.js';
 
@@ -20,15 +20,6 @@ const SPEC: NetworkSpec = {
     { name: 'anchor', contracts: [{ name: 'anchor', policy: "OR('Org1.peer', 'Org2.peer')" }], batch: { timeoutMs: 5 } },
   ],
 };
-
-/** Polls `condition` every 5 ms until it holds. @throws AssertionError after `timeoutMs` */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,17 +80,17 @@ describe('header anchoring', () => {
     const anchoring = startHeaderAnchoring(net, { org: 'Org1', intervalMs: 10 });
     // A committed anchor is readable a moment before the peer reports its new height: wait
     // until the peer has every block the orderer cut before counting blocks.
-    const settled = (): Promise<void> => until(() => anchorHeight() === net.orderer.height('anchor'), 'the anchor chain is settled');
+    const settled = (): Promise<void> => waitUntil(() => anchorHeight() === net.orderer.height('anchor'), 10_000, 'the anchor chain is settled');
     try {
       const n = await commitOn('product');
-      await until(() => latest('product')?.number === n, `product block ${n} is anchored`);
+      await waitUntil(() => latest('product')?.number === n, 10_000, `product block ${n} is anchored`);
       await settled();
       const quiet = anchorHeight();
       await sleep(150);
       assert.equal(anchorHeight(), quiet, 'idle intervals send no transaction');
 
       const m = await commitOn('trade');
-      await until(() => latest('trade')?.number === m, `trade block ${m} is anchored`);
+      await waitUntil(() => latest('trade')?.number === m, 10_000, `trade block ${m} is anchored`);
       await sleep(100);
       await settled();
       assert.equal(anchorHeight(), quiet + 1, 'one block moved: one anchor transaction');
@@ -142,12 +133,12 @@ describe('header anchoring', () => {
     const n = await commitOn('trade');
     const anchoring = startHeaderAnchoring(flaky, { org: 'Org1', intervalMs: 10, logger });
     try {
-      await until(() => lines.filter((l) => l.level === 50).length >= 3, 'three failed runs are logged');
+      await waitUntil(() => lines.filter((l) => l.level === 50).length >= 3, 10_000, 'three failed runs are logged');
       assert.match(lines.find((l) => l.level === 50)!.msg, /header anchoring failed/);
       assert.notEqual(latest('trade')?.number, n);
       orderingDown = false;
-      await until(() => latest('trade')?.number === n, `trade block ${n} is anchored after recovery`);
-      await until(() => lines.some((l) => l.level === 30 && l.msg === 'block headers anchored'), 'the successful run is logged');
+      await waitUntil(() => latest('trade')?.number === n, 10_000, `trade block ${n} is anchored after recovery`);
+      await waitUntil(() => lines.some((l) => l.level === 30 && l.msg === 'block headers anchored'), 10_000, 'the successful run is logged');
       assert.deepEqual(lines.find((l) => l.level === 30)?.headers, [`trade#${n}`]);
     } finally {
       await anchoring.stop();

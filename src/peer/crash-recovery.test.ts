@@ -22,7 +22,7 @@ import { VALIDATION_CODES, type ValidationCode } from '../errors.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork, type NetworkSpec } from '../network/embedded-network.js';
 import type { KillPoint } from '../storage/kill-points.js';
 import { openSqliteLedgerStore } from '../storage/sqlite-ledger-store.js';
-import { tempDir, THREE_ORG_SPEC } from '../testing/fixtures.js';
+import { tempDir, THREE_ORG_SPEC, waitUntil } from '../testing/fixtures.js';
 import { verifyLedgerFile } from './ledger-verifier.js';
 import { seededRandom } from '../testing/seeded-random.js';
 
@@ -183,14 +183,6 @@ async function checkCrashedFolder(dir: string, acks: ReadonlyMap<string, Ack>, r
   return lagging;
 }
 
-async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** Peers' commit hash at every height, after all reached the orderer's height. */
 function commitHashes(net: EmbeddedNetwork): string[][] {
   const height = net.orderer.height(CHAIN);
@@ -206,7 +198,7 @@ async function reopenAndCheck(dir: string, acks: ReadonlyMap<string, Ack>, label
   let height: number;
   try {
     height = net.orderer.height(CHAIN);
-    await waitFor(`${label}: peers to reach the orderer's height ${height}`, () => net.peers.every((p) => p.height(CHAIN) === height), 10_000);
+    await waitUntil(() => net.peers.every((p) => p.height(CHAIN) === height), 10_000, `${label}: peers to reach the orderer's height ${height}`);
     const hashes = commitHashes(net);
     const first = hashes[0] as string[];
     assert.ok(!first.includes('missing'), `${label}: a block summary is missing`);
@@ -313,7 +305,7 @@ describe('crash recovery', () => {
         for (const r of results) txCodes.set(r.txId, r.code);
         assert.ok(results.some((r) => r.code === 'VALID'));
         const height = net.orderer.height(CHAIN);
-        await waitFor('peers to catch up', () => net.peers.every((p) => p.height(CHAIN) === height), 10_000);
+        await waitUntil(() => net.peers.every((p) => p.height(CHAIN) === height), 10_000, 'peers to catch up');
       } finally {
         await net.close();
       }
@@ -351,7 +343,7 @@ describe('crash recovery', () => {
         const r = await net.gateway('Org3').submit({ chain: CHAIN, contract: 'basic', fn: 'rmw', args: { key: 'k1', value: 'after-replay' } }, net.identity('Org3'));
         assert.equal(r.code, 'VALID');
         const h2 = net.orderer.height(CHAIN);
-        await waitFor('peers to commit the new block', () => net.peers.every((p) => p.height(CHAIN) === h2), 10_000);
+        await waitUntil(() => net.peers.every((p) => p.height(CHAIN) === h2), 10_000, 'peers to commit the new block');
         const tops = net.peers.map((p) => p.committedBlock(CHAIN, h2 - 1)?.commitHash);
         assert.equal(new Set(tops).size, 1, `commit hashes after the new block: ${tops.join(' ')}`);
       } finally {

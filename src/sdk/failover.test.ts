@@ -11,6 +11,7 @@ import { openTestApi, rejectsWith, type TestApi } from '../testing/api-fixtures.
 import { connect, type SilkClient } from './client.js';
 import type { SubmitResult } from './responses.js';
 import type { FetchFunction } from './http-transport.js';
+import { waitUntil } from '../testing/fixtures.js';
 
 const CHAIN = 'trade';
 
@@ -285,10 +286,10 @@ describe('SDK with fallback nodes', () => {
     const sub = watching.subscribe(CHAIN, { from: height, types: ['block'], onBlock: (b) => blocks.push(b.number) });
     try {
       const r1 = await direct.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: { id: 'fo-4', owner: 'alice', colour: 'red', size: 3, appraisedValue: 1250 } }, alice);
-      await until(() => blocks.includes(r1.blockNumber), 'the block before the node goes away');
+      await waitUntil(() => blocks.includes(r1.blockNumber), 15_000, 'the block before the node goes away');
       await proxy.close();
       const r2 = await direct.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: { id: 'fo-5', owner: 'alice', colour: 'red', size: 3, appraisedValue: 1250 } }, alice);
-      await until(() => blocks.includes(r2.blockNumber), 'the block after it, from the next node');
+      await waitUntil(() => blocks.includes(r2.blockNumber), 15_000, 'the block after it, from the next node');
       assert.deepEqual(blocks, Array.from({ length: r2.blockNumber - height + 1 }, (_, i) => height + i));
       assert.equal(streams.length, 2);
       assert.ok(streams[0]?.startsWith(proxy.url) && streams[1]?.startsWith(t.url), streams.join(', '));
@@ -297,12 +298,3 @@ describe('SDK with fallback nodes', () => {
     }
   });
 });
-
-/** Resolves once `check()` holds; fails after 15 s. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -13,7 +13,7 @@ import { createProposal } from '../ledger/proposal.js';
 import type { ReceiptJson } from '../ledger/receipt.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
 import { openTestApi, rejectsWith, type TestApi } from '../testing/api-fixtures.js';
-import { tempDir, THREE_ORG_SPEC } from '../testing/fixtures.js';
+import { tempDir, THREE_ORG_SPEC, waitUntil } from '../testing/fixtures.js';
 import { connect, type SilkClient } from './client.js';
 import type { BlockEvent, ContractEvent } from './responses.js';
 
@@ -21,15 +21,6 @@ const CHAIN = 'trade';
 
 function asset(id: string, owner = 'alice'): { id: string; owner: string; colour: string; size: number; appraisedValue: number } {
   return { id, owner, colour: 'red', size: 3, appraisedValue: 1250 };
-}
-
-/** Resolves once `check()` holds; fails the test after `ms`. */
-async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** A loopback HTTP server with the given handler; resolves to its URL. */
@@ -251,7 +242,7 @@ describe('SDK against a running node', () => {
     try {
       const r1 = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: asset('sub-1') });
       const r2 = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'transferAsset', args: { id: 'sub-1', newOwner: 'erin' } });
-      await until(() => all.length >= 4 && blocksOnly.length >= 2 && eventsOnly.length >= 2, 10_000, 'deliveries');
+      await waitUntil(() => all.length >= 4 && blocksOnly.length >= 2 && eventsOnly.length >= 2, 10_000, 'deliveries');
       assert.deepEqual(all, [`event ${r1.blockNumber} AssetCreated`, `block ${r1.blockNumber}`, `event ${r2.blockNumber} AssetTransferred`, `block ${r2.blockNumber}`]);
       assert.deepEqual(blocksOnly, [r1.blockNumber, r2.blockNumber]);
       assert.deepEqual(eventsOnly.map((e) => [e.txId, e.contract, e.payload]), [[r1.txId, 'basic', { id: 'sub-1', owner: 'alice' }], [r2.txId, 'basic', { id: 'sub-1', from: 'alice', to: 'erin' }]]);
@@ -269,9 +260,9 @@ describe('SDK against a running node', () => {
     const seen: BlockEvent[] = [];
     const sub = client.subscribe(CHAIN, { from: 0, onBlock: (b) => seen.push(b) });
     try {
-      await until(() => seen.length >= height, 10_000, 'replay');
+      await waitUntil(() => seen.length >= height, 10_000, 'replay');
       const r = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'put', args: { key: 'replay', value: 'x' } });
-      await until(() => seen.length >= height + 1, 10_000, 'the live block');
+      await waitUntil(() => seen.length >= height + 1, 10_000, 'the live block');
       assert.deepEqual(seen.map((b) => b.number), Array.from({ length: height + 1 }, (_, i) => i));
       assert.deepEqual(seen.at(-1)?.transactions, [{ txId: r.txId, code: 'VALID' }]);
       assert.equal(sub.lastBlock, r.blockNumber);
@@ -305,15 +296,15 @@ describe('SDK against a running node', () => {
     });
     try {
       const r1 = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: asset('drop-1') });
-      await until(() => blocks.includes(r1.blockNumber), 10_000, 'block before the drop');
+      await waitUntil(() => blocks.includes(r1.blockNumber), 10_000, 'block before the drop');
       // Cut every connection the node holds, the event stream's included.
       t.api.app.server.closeAllConnections();
-      await until(() => errors.length > 0, 10_000, 'the subscription to notice the drop');
+      await waitUntil(() => errors.length > 0, 10_000, 'the subscription to notice the drop');
       assert.equal(errors[0]?.code, 'UNREACHABLE');
       // Blocks committed while the subscriber is away.
       const r2 = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: asset('drop-2') });
       const r3 = await client.submit({ chain: CHAIN, contract: 'basic', fn: 'createAsset', args: asset('drop-3') });
-      await until(() => blocks.includes(r3.blockNumber), 15_000, 'blocks after the reconnection');
+      await waitUntil(() => blocks.includes(r3.blockNumber), 15_000, 'blocks after the reconnection');
       assert.deepEqual(blocks, Array.from({ length: r3.blockNumber - height + 1 }, (_, i) => height + i));
       assert.deepEqual(events, [`${r1.blockNumber}:drop-1`, `${r2.blockNumber}:drop-2`, `${r3.blockNumber}:drop-3`]);
       assert.equal(errors.length, 1, 'one drop, one reconnection');

@@ -14,7 +14,7 @@ import { toBase64 } from '../api/wire.js';
 import { createProposal } from '../ledger/proposal.js';
 import type { EmbeddedNetwork } from '../network/embedded-network.js';
 import { verifyLedgerFile } from '../peer/ledger-verifier.js';
-import { openTestNetwork } from '../testing/fixtures.js';
+import { openTestNetwork, waitUntil } from '../testing/fixtures.js';
 import { fillFileSystem, withSmallFileSystem } from '../testing/full-disk.js';
 
 const DISK_MB = 16;
@@ -39,14 +39,6 @@ async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | un
     return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function waitFor(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -98,7 +90,7 @@ describe('a full disk', () => {
           assert.equal(r.status, 200, `writes succeed again: ${JSON.stringify(r)}`);
         }
         // Every peer, including one that could not store a block, resumes without a restart.
-        await waitFor('every peer to reach the orderer height after space was freed', () => allCaughtUp(net));
+        await waitUntil(() => allCaughtUp(net), 10_000, 'every peer to reach the orderer height after space was freed');
       } finally {
         await api.close();
         await net.close();
@@ -106,7 +98,7 @@ describe('a full disk', () => {
 
       net = await openTestNetwork({ dataDir: data });
       try {
-        await waitFor('every peer to catch up after reopening', () => allCaughtUp(net));
+        await waitUntil(() => allCaughtUp(net), 10_000, 'every peer to catch up after reopening');
         const height = net.orderer.height('trade');
         assert.equal(new Set(net.peers.map((p) => p.committedBlock('trade', height - 1)?.commitHash)).size, 1, 'peers agree on the last commit hash');
         for (const txId of committed) for (const p of net.peers) assert.equal(p.transactionStatus('trade', txId)?.code, 'VALID', `${txId} is on ${p.name}`);
