@@ -19,6 +19,7 @@ import { SilkError } from '../errors.js';
 import { etcdControlSocket } from '../distributed/etcd-host-main.js';
 import { findFreePortRange, networkDown, networkUp, NETWORK_FILE } from '../distributed/network-launcher.js';
 import { localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type NetworkDescription } from '../distributed/network-description.js';
+import { readCaBundleFile } from '../distributed/peer-api-address.js';
 import { openOrgKeyring } from '../network/org-keyring.js';
 import { BENCH_ORGS, benchNetworkSpec, type Workload } from './workloads.js';
 
@@ -142,7 +143,7 @@ export async function startDistributedBenchNetwork(w: Workload, log: (line: stri
   try {
     description = readNetworkDescription(up.descriptionFile);
     const urls = up.peerUrls;
-    const ca = up.apiCa === undefined ? undefined : readFileSync(up.apiCa, 'utf8');
+    const ca = up.apiCa === undefined ? undefined : readCaBundleFile(up.apiCa);
     peers = description.peers.map((p): BenchPeer => {
       const url = urls[p.name];
       if (url === undefined) throw new SilkError('INTERNAL', `networkUp gave no URL for peer ${p.name}`);

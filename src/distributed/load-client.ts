@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { signerFromPem, type Signer } from '../crypto/p256.js';
 import { isSilkError, SilkError } from '../errors.js';
 import { connect, type SilkClient } from '../sdk/index.js';
+import { readCaBundleFile } from './peer-api-address.js';
 
 /** One org's way in: a peer API and a key of the org. */
 export interface LoadTarget {
@@ -49,7 +50,7 @@ export function orgLoadTargets(dir: string, network: { readonly peerUrls: Readon
     if (url === undefined) throw new SilkError('INVALID_ARGUMENT', `the network has no peer0.${org.toLowerCase()}`);
     return url;
   });
-  const ca = network.apiCa === undefined ? undefined : readFileSync(network.apiCa, 'utf8');
+  const ca = network.apiCa === undefined ? undefined : readCaBundleFile(network.apiCa);
   return orgs.map((org, i) => ({
     org,
     url: urls[i] as string,

@@ -4,8 +4,8 @@
  * data folder) serves its API over HTTPS on its own port, with that certificate (issued by its
  * org's CA, naming its host); the `api` address serves HTTPS with the `api` certificate. Clients
  * trust the alliance's CA bundle, `<dataDir>/tls/alliance-ca.crt`. A network bootstrapped without
- * TLS serves plain HTTP. The launcher, the membership commands, the soak and the bench reach the
- * network's addresses through this module.
+ * TLS serves plain HTTP. The launcher, the membership commands, the ledger check, the load client,
+ * the soak and the bench reach the network's addresses, and read the bundle, through this module.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SilkError } from '../errors.js';
@@ -51,18 +51,28 @@ export function networkFetch(description: NetworkDescription): FetchFunction {
 }
 
 /**
- * A `fetch` trusting only the CA bundle in `file` for https URLs (`networkUp`'s `apiCa`, the
- * alliance's bundle).
+ * The CA bundle in `file` (`networkUp`'s `apiCa`, the alliance's bundle), as the SDK's `connect({ ca })`
+ * and {@link caFetch} take it: its certificates only, checked.
  * @throws SilkError CONFIG_INVALID when the file cannot be read; INVALID_ARGUMENT when it holds no certificate
+ * @example connect({ url, ca: readCaBundleFile(up.apiCa) })
  */
-export function caFileFetch(file: string): FetchFunction {
+export function readCaBundleFile(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
     throw new SilkError('CONFIG_INVALID', `cannot read the alliance's CA bundle ${file}: ${(cause as Error).message}`, { file }, { cause });
   }
-  const pem = caBundle(text);
+  return caBundle(text);
+}
+
+/**
+ * A `fetch` trusting only the CA bundle in `file` for https URLs, one per bundle (so one pool of
+ * kept-alive connections).
+ * @throws SilkError CONFIG_INVALID when the file cannot be read; INVALID_ARGUMENT when it holds no certificate
+ */
+export function caFileFetch(file: string): FetchFunction {
+  const pem = readCaBundleFile(file);
   let fetch = fetches.get(pem);
   if (fetch === undefined) {
     fetch = caFetch(pem);
