@@ -51,6 +51,14 @@ export interface ConnectOptions {
   /** Time limit of each request in ms (default 60 000: a submit waits for its commit). */
   readonly timeoutMs?: number;
   /**
+   * With `fallbackUrls`: while a call waits for its answer, how often (ms) the client checks that
+   * the node is alive (`GET /api/health`, answered within the same time). A node that accepted
+   * the call and answers nothing, not even the check (its process stopped, its host cut off),
+   * fails `UNREACHABLE` (`details.reason` `node-silent`) after one to two periods, and the call
+   * goes on to the next node. Default 2 000; 0: no checks (a silent node costs `timeoutMs`).
+   */
+  readonly livenessCheckMs?: number;
+  /**
    * Reads your writes across nodes (default true): each call on a chain asks its node to answer
    * at no fewer blocks of the chain than this client has already seen there (from its commits
    * and its reads; the `Silk-Min-Height` header). A node behind waits for them a moment, or
@@ -290,7 +298,7 @@ export function connectionOfClient(client: SilkClient): ClientConnection | undef
 export function connect(options: ConnectOptions): SilkClient {
   const busyRetries = options.busyRetries ?? DEFAULT_BUSY_RETRIES;
   if (!Number.isInteger(busyRetries) || busyRetries < 0 || busyRetries > 10) throw new SilkError('INVALID_ARGUMENT', `busyRetries must be an integer from 0 to 10, not ${String(busyRetries)}`, { path: 'busyRetries' });
-  const http: HttpTransport = createHttpTransport({ url: options.url, ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }), timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }), ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }) });
+  const http: HttpTransport = createHttpTransport({ url: options.url, ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }), timeoutMs: options.timeoutMs ?? 60_000, ...(options.fetch === undefined ? {} : { fetch: options.fetch }), ...(options.ca === undefined ? {} : { ca: options.ca }), ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }), ...(options.livenessCheckMs === undefined ? {} : { livenessCheckMs: options.livenessCheckMs }) });
   /** Blocks of each chain this client has seen (its commits, blocks and transactions it read, heights it was told). */
   const seen = new Map<string, number>();
   const noteHeight = (chain: string, height: number): void => {

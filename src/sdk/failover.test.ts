@@ -10,7 +10,7 @@ import { createProposal, type SignedProposal } from '../ledger/proposal.js';
 import { openTestApi, rejectsWith, type TestApi } from '../testing/api-fixtures.js';
 import { connect, type SilkClient } from './client.js';
 import type { SubmitResult } from './responses.js';
-import type { FetchFunction } from './http-transport.js';
+import { NODE_SILENT_REASON, type FetchFunction } from './http-transport.js';
 import { waitUntil } from '../testing/fixtures.js';
 
 const CHAIN = 'trade';
@@ -264,7 +264,88 @@ describe('SDK with fallback nodes', () => {
     }
   });
 
+  /** A node whose process accepts requests and never answers any (stopped, or cut off after the connection): the paths asked, in order. */
+  const openSilentNode = async (): Promise<{ url: string; asked: string[]; close(): Promise<void> }> => {
+    const asked: string[] = [];
+    const server = createServer((req) => { asked.push(`${req.method ?? ''} ${req.url ?? ''}`); });
+    const url = await listen(server);
+    return { url, asked, close: () => new Promise<void>((resolve) => { server.close(() => { resolve(); }); server.closeAllConnections(); }) };
+  };
+
+  it('gives up on a node that took a submit and answers nothing, not even a health check, and commits it once through the next', async () => {
+    const silent = await openSilentNode();
+    try {
+      const { height } = await direct.chain(CHAIN);
+      const client = connect({ url: silent.url, fallbackUrls: [t.url], signer: alice, timeoutMs: 60_000, livenessCheckMs: 200 });
+      const signed = proposal('fo-silent');
+      const began = Date.now();
+      const r = await client.submitSigned(signed);
+      assert.equal(r.code, 'VALID');
+      // Moved on after a failed check, not after the 60 s time limit.
+      assert.ok(Date.now() - began < 30_000, `${Date.now() - began} ms`);
+      assert.equal(client.url, t.url);
+      assert.equal(silent.asked[0], `POST /api/chains/${CHAIN}/transactions`);
+      assert.ok(silent.asked.slice(1).every((a) => a === 'GET /api/health') && silent.asked.length >= 2, silent.asked.join(', '));
+      assert.deepEqual(await appearances(signed.txId, height), ['VALID']);
+      // With no node left to turn to, the same silence is an error naming it.
+      const e = await rejectsWith(connect({ url: silent.url, fallbackUrls: [await closedPort()], timeoutMs: 60_000, livenessCheckMs: 200 }).chains(), 'UNREACHABLE');
+      assert.match(e.message, /did not answer a health check within 200 ms/);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('waits for a slow node that answers its health checks, one check at a time for all the calls waiting on it', async () => {
+    const asked: string[] = [];
+    const slow = createServer((req, res) => {
+      asked.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      const out = httpRequest(new URL(req.url ?? '/', t.url), { method: req.method, headers: req.headers }, (answer) => {
+        const delay = req.method === 'POST' ? 1_500 : 0;
+        setTimeout(() => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        }, delay);
+      });
+      req.pipe(out);
+    });
+    const slowUrl = await listen(slow);
+    const seenByOther: string[] = [];
+    try {
+      const client = connect({ url: slowUrl, fallbackUrls: [org2Url], signer: alice, livenessCheckMs: 200, fetch: (input, init) => {
+        const u = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        if (u.startsWith(org2Url)) seenByOther.push(u);
+        return fetch(input, init);
+      } });
+      const results = await Promise.all(['fo-slow-1', 'fo-slow-2', 'fo-slow-3', 'fo-slow-4'].map((id) => client.submitSigned(proposal(id))));
+      assert.deepEqual(results.map((r) => r.code), ['VALID', 'VALID', 'VALID', 'VALID']);
+      assert.equal(client.url, slowUrl);
+      assert.deepEqual(seenByOther, []);
+      const checks = asked.filter((a) => a === 'GET /api/health').length;
+      // The four calls waited about 1.5 s: a check every 200 ms at most, shared, not one per call.
+      assert.ok(checks >= 1 && checks <= 9, `${checks} health checks: ${asked.join(', ')}`);
+    } finally {
+      await new Promise<void>((resolve) => { slow.close(() => { resolve(); }); slow.closeAllConnections(); });
+    }
+  });
+
+  it('waits out its time limit at a silent node when it has no other node, with no health checks', async () => {
+    const silent = await openSilentNode();
+    try {
+      const e = await rejectsWith(connect({ url: silent.url, timeoutMs: 1_000, livenessCheckMs: 100 }).chains(), 'UNREACHABLE');
+      assert.match(e.message, /no answer within 1000 ms/);
+      assert.notEqual(e.details.reason, NODE_SILENT_REASON);
+      assert.deepEqual(silent.asked, ['GET /api/chains']);
+      const off = await rejectsWith(connect({ url: silent.url, fallbackUrls: [await closedPort()], timeoutMs: 1_000, livenessCheckMs: 0 }).chains(), 'UNREACHABLE');
+      assert.match(off.message, /no answer within 1000 ms/);
+      assert.deepEqual(silent.asked, ['GET /api/chains', 'GET /api/chains']);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('refuses a node given twice, and a fallback that is not a URL', () => {
+    assert.throws(() => connect({ url: t.url, livenessCheckMs: -1 }), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /livenessCheckMs/.test(e.message));
+    assert.throws(() => connect({ url: t.url, livenessCheckMs: 1.5 }), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT');
     assert.throws(() => connect({ url: t.url, fallbackUrls: [`${t.url}/`] }), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /given twice/.test(e.message));
     assert.throws(() => connect({ url: t.url, fallbackUrls: ['ftp://x'] }), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT');
   });

@@ -59,7 +59,21 @@ export interface HttpTransportOptions {
   /** With `ca`: how long a new connection may take, TLS handshake included (default 10 s, `caFetch`). */
   readonly connectTimeoutMs?: number;
   readonly timeoutMs: number;
+  /**
+   * While a request waits for its answer and another node is left to turn to: how often, in ms,
+   * the client checks that the node is alive (`GET /api/health`, which must answer within the
+   * same time). A node that accepted the request and answers nothing, not even that check, is
+   * silent (its process stopped, its host cut off): the request goes on to the next node.
+   * Default {@link DEFAULT_LIVENESS_CHECK_MS}; 0 turns the checks off (a request then waits up to
+   * `timeoutMs` at each node).
+   */
+  readonly livenessCheckMs?: number;
 }
+
+/** Default of {@link HttpTransportOptions.livenessCheckMs}. */
+export const DEFAULT_LIVENESS_CHECK_MS = 2_000;
+/** `details.reason` of UNREACHABLE when a node accepted a request and then answered nothing, not even a health check. */
+export const NODE_SILENT_REASON = 'node-silent';
 
 /**
  * Checks and normalises a node's base URL.
@@ -101,6 +115,52 @@ function movesOn(error: SilkError): boolean {
   return error.code === 'UNREACHABLE' && error.details.reason !== UNTRUSTED_CERTIFICATE_REASON && error.details.reason !== 'certificate-name';
 }
 
+/**
+ * Whether each node is alive, as the requests waiting on it need to know: a node that answered
+ * anything within the last `periodMs` is; otherwise one health check is made, shared by every
+ * request waiting on that node.
+ */
+interface LivenessMonitor {
+  /** Notes that `base` answered something now. */
+  answered(base: string): void;
+  /** Whether `base` answered within `periodMs`, or answers a health check within it now. */
+  alive(base: string): Promise<boolean>;
+}
+
+function createLivenessMonitor(fetchFn: FetchFunction, periodMs: number): LivenessMonitor {
+  const nodes = new Map<string, { lastAnswerAt: number; check: Promise<boolean> | undefined }>();
+  const stateOf = (base: string): { lastAnswerAt: number; check: Promise<boolean> | undefined } => {
+    let s = nodes.get(base);
+    if (s === undefined) {
+      s = { lastAnswerAt: 0, check: undefined };
+      nodes.set(base, s);
+    }
+    return s;
+  };
+  const check = async (base: string): Promise<boolean> => {
+    try {
+      // Any answer, whatever its status, shows the node's process is running.
+      const res = await fetchFn(`${base}/api/health`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(periodMs) });
+      await res.body?.cancel();
+      stateOf(base).lastAnswerAt = Date.now();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    answered(base) {
+      stateOf(base).lastAnswerAt = Date.now();
+    },
+    alive(base) {
+      const s = stateOf(base);
+      if (Date.now() - s.lastAnswerAt < periodMs) return Promise.resolve(true);
+      s.check ??= check(base).finally(() => { s.check = undefined; });
+      return s.check;
+    },
+  };
+}
+
 /** Details of an error answered by a node after others the request went to gave no answer. */
 export interface AfterSilenceDetails {
   /** The nodes that were sent the request and gave no answer (they may have acted on it). */
@@ -125,6 +185,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   if (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs <= 0) throw new SilkError('INVALID_ARGUMENT', `timeoutMs must be a positive integer, got ${String(options.timeoutMs)}`, { path: 'timeoutMs' });
   const fetchFn = transportFetch(options);
   const { timeoutMs } = options;
+  const livenessCheckMs = options.livenessCheckMs ?? DEFAULT_LIVENESS_CHECK_MS;
+  if (!Number.isSafeInteger(livenessCheckMs) || livenessCheckMs < 0) throw new SilkError('INVALID_ARGUMENT', `livenessCheckMs must be a whole number of ms, 0 or more (0: no checks), got ${String(livenessCheckMs)}`, { path: 'livenessCheckMs' });
+  const liveness = livenessCheckMs === 0 ? undefined : createLivenessMonitor(fetchFn, livenessCheckMs);
   /** The index in `nodes` of the node asked first. */
   let first = 0;
 
@@ -135,24 +198,51 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     return `${base}${path}${qs === '' ? '' : `?${qs}`}`;
   };
 
-  /** One exchange with the node at `base`. */
-  const exchange = async <T>(base: string, method: 'GET' | 'POST', path: string, opts: RequestOptions): Promise<T> => {
+  /**
+   * Aborts `controller` with `silence` once `base` fails a liveness check while the request waits.
+   * @returns stops the checks (call it when the answer came)
+   */
+  const watchSilence = (monitor: LivenessMonitor, base: string, controller: AbortController, silence: Error): (() => void) => {
+    let checking = false;
+    const timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void monitor.alive(base).then((alive) => {
+        checking = false;
+        if (!alive) controller.abort(silence);
+      });
+    }, livenessCheckMs);
+    return () => { clearInterval(timer); };
+  };
+
+  /** One exchange with the node at `base`; with `watch`, a node gone silent is given up after a failed liveness check. */
+  const exchange = async <T>(base: string, method: 'GET' | 'POST', path: string, opts: RequestOptions, watch: boolean): Promise<T> => {
     const target = urlAt(base, path, opts.query);
     const where = `${method} ${target}`;
     let status: number;
     let text: string;
     let retryAfter: string | null;
+    const startedAt = Date.now();
+    const silence = new Error('the node answers nothing');
+    const silenced = new AbortController();
+    const stopWatching = watch && liveness !== undefined ? watchSilence(liveness, base, silenced, silence) : undefined;
     try {
       const res = await fetchFn(target, {
         method,
         headers: { ...opts.headers, accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: stopWatching === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([AbortSignal.timeout(timeoutMs), silenced.signal]),
       });
+      stopWatching?.();
+      liveness?.answered(base);
       status = res.status;
       retryAfter = res.headers.get('retry-after');
       text = await res.text();
     } catch (cause) {
+      stopWatching?.();
+      if (cause === silence || silenced.signal.aborted) {
+        throw new SilkError('UNREACHABLE', `${where}: no answer after ${Date.now() - startedAt} ms, and the node did not answer a health check within ${livenessCheckMs} ms`, { reason: NODE_SILENT_REASON }, { cause });
+      }
       throw unreachable(cause, where, timeoutMs);
     }
     let json: unknown;
@@ -188,7 +278,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         const at = (start + i) % nodes.length;
         const base = nodes[at] as string;
         try {
-          const answer = await exchange<T>(base, method, path, opts);
+          // Only a request with another node to turn to gives up on a silent node early.
+          const answer = await exchange<T>(base, method, path, opts, i < nodes.length - 1);
           first = at;
           return answer;
         } catch (e) {

@@ -7,7 +7,7 @@
  */
 export { connect, DEFAULT_BUSY_RETRIES, MAX_BUSY_WAIT_MS, type SilkClient, type ConnectOptions, type ProposalParameters, type SubmitParameters, type SignedProposalInput, type PageOptions, type RangeOptions, type HistoryOptions, type WaitForCommitOptions } from './client.js';
 export type { SubscribeOptions, Subscription, SubscriptionEventType } from './block-subscription.js';
-export type { FetchFunction } from './http-transport.js';
+export { DEFAULT_LIVENESS_CHECK_MS, NODE_SILENT_REASON, type FetchFunction } from './http-transport.js';
 export type { HealthReport, Readiness, ChainSummary, ChainInfo, ContractDefinition, BlockSummary, TransactionDetails, SubmitResult, EndorsedEnvelope, UnmetPolicy, BlockEvent, ContractEvent } from './responses.js';
 export { cosignEnvelope, summarizeEnvelope, type EnvelopeSummary, type EnvelopeWrite } from './cosign.js';
 export { signerFromPem, generateSigner, type Signer } from '../crypto/p256.js';
