@@ -17,7 +17,8 @@ import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction, toSubmitError } from '../ordering/block-cutter.js';
 import { createBroadcastBatcher, type BroadcastBatch, type BroadcastBatcher } from '../ordering/broadcast-batcher.js';
 import type { OrderedPosition, Orderer } from '../ordering/orderer.js';
-import { CREATE_CHAIN_PATH, errorOfAnswer, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postJson, type BroadcastOutcome } from '../ordering/orderer-wire.js';
+import { CREATE_CHAIN_PATH, errorOfAnswer, ordererLivenessMonitor, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postJson, postWatched, type BroadcastOutcome } from '../ordering/orderer-wire.js';
+import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import { openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
 import { openChainElection, type ChainElection } from './etcd-election.js';
@@ -121,6 +122,8 @@ class EtcdOrdererClient implements Orderer {
   #lastGood: readonly OrdererEndpoint[];
   readonly #chains = new Map<string, ClientChain>();
   readonly #agent: Agent | undefined;
+  /** Whether the orderers a request waits on are alive: a stopped one is given up and passed over. */
+  readonly #liveness: LivenessMonitor;
   readonly #timeoutMs: number;
   readonly #cacheBlocks: number;
   readonly #log: Logger;
@@ -136,6 +139,7 @@ class EtcdOrdererClient implements Orderer {
     this.#orderersNow = typeof given === 'function' ? given : () => this.#lastGood;
     const tls = options.tls;
     this.#agent = tls === undefined ? undefined : mtlsAgent({ credentials: tls.credentials, ...(tls.membership === undefined ? {} : { membership: tls.membership, serverRoles: ['orderer'] }) });
+    this.#liveness = ordererLivenessMonitor(this.#agent);
     this.#timeoutMs = options.broadcastTimeoutMs ?? CLIENT_BROADCAST_TIMEOUT_MS;
     this.#cacheBlocks = options.cacheBlocks ?? CLIENT_CACHE_BLOCKS;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'orderer-client' });
@@ -236,9 +240,9 @@ class EtcdOrdererClient implements Orderer {
     const outcomes: (BroadcastOutcome | undefined)[] = batch.envelopes.map(() => undefined);
     let open = batch.envelopes.map((_, i) => i);
     try {
-      await this.#failover(chain, async (url, timeoutMs) => {
+      await this.#failover(chain, async (url, timeoutMs, signal) => {
         const envelopes = open.map((i) => batch.envelopes[i] as Uint8Array);
-        const answer = await postBroadcastBatch(url, { chain: batch.chain, envelopes }, { timeoutMs, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
+        const answer = await postBroadcastBatch(url, { chain: batch.chain, envelopes }, { timeoutMs, signal, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
         if (answer.status !== 200) return errorOfAnswer(answer, url);
         const still: number[] = [];
         let problem: Error | undefined;
@@ -264,8 +268,8 @@ class EtcdOrdererClient implements Orderer {
   /** POSTs to the leader or any orderer, failing over until one answers or the deadline passes. */
   async #post(chain: ClientChain | undefined, path: string, body: unknown): Promise<{ answer: { status: number; body: unknown }; url: string }> {
     let result: { answer: { status: number; body: unknown }; url: string } | undefined;
-    await this.#failover(chain, async (url, timeoutMs) => {
-      const answer = await postJson(url, path, body, { timeoutMs, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
+    await this.#failover(chain, async (url, timeoutMs, signal) => {
+      const answer = await postJson(url, path, body, { timeoutMs, signal, ...(this.#agent === undefined ? {} : { agent: this.#agent }) });
       if (answer.status !== 200) return errorOfAnswer(answer, url);
       result = { answer, url };
       return undefined;
@@ -276,20 +280,26 @@ class EtcdOrdererClient implements Orderer {
   /**
    * Runs `attempt` at the chain's leader first, then at the other orderers, round after round,
    * until it is done (it returns undefined) or the client's deadline passes. A problem it returns
-   * or throws moves on to the next orderer when {@link movesOn} says so; any other is thrown.
+   * or throws moves on to the next orderer when {@link movesOn} says so; any other is thrown. An
+   * orderer that fails a liveness check while an attempt waits on it (stopped, cut off) is given
+   * up then, and passed over in the rounds that follow while it stays silent and others are left.
    * @throws SubmitError ORDERING_UNAVAILABLE (reason unreachable) when no orderer took it in time
    */
-  async #failover(chain: ClientChain | undefined, attempt: (url: string, timeoutMs: number) => Promise<unknown>): Promise<void> {
+  async #failover(chain: ClientChain | undefined, attempt: (url: string, timeoutMs: number, signal: AbortSignal) => Promise<unknown>): Promise<void> {
     const deadline = Date.now() + this.#timeoutMs;
     let last: unknown;
     while (Date.now() < deadline && !this.#closed) {
       const targets = chain === undefined ? this.#orderers.map((o) => o.url) : await this.#targets(chain);
-      for (const url of targets) {
+      for (const [k, url] of targets.entries()) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) break;
         let problem: unknown;
+        if (this.#liveness.silentNow(url) && k < targets.length - 1) {
+          last = new SilkError('UNREACHABLE', `orderer at ${url} answered no health check within ${this.#liveness.periodMs} ms`, { url });
+          continue;
+        }
         try {
-          problem = await attempt(url, remaining);
+          problem = await postWatched(this.#liveness, url, (signal) => attempt(url, remaining, signal));
         } catch (error) {
           problem = error;
         }

@@ -147,6 +147,8 @@ export interface LoadRun {
   longestGap(from: number, to: number): number;
   /** Attempts that failed with `code` so far. */
   failuresWith(code: string): readonly LoadAttempt[];
+  /** When each attempt still waiting for its answer was sent (ms, the load's clock). */
+  waitingSince(): readonly number[];
   /** Stops starting attempts and retries, waits for those in flight, and reports. */
   stop(): Promise<LoadReport>;
 }
@@ -211,6 +213,9 @@ export function startLoad(options: LoadOptions): LoadRun {
   let shed = 0;
   let sequence = 0;
   let turn = 0;
+  /** Attempts waiting for their answers: when each was sent. */
+  const waiting = new Map<number, number>();
+  let attemptSequence = 0;
   const isStopping = (): boolean => stopping;
 
   const attempt = async (operation: number, retry: number): Promise<void> => {
@@ -218,6 +223,8 @@ export function startLoad(options: LoadOptions): LoadRun {
     if (slot === undefined) return;
     const { target, client } = slot;
     const began = now();
+    const waitingId = attemptSequence++;
+    waiting.set(waitingId, began);
     let txId = '';
     let outcome: AttemptOutcome;
     try {
@@ -232,6 +239,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     } catch (error) {
       outcome = { kind: 'failed', code: isSilkError(error) ? error.code : 'INTERNAL', message: (error as Error).message };
     }
+    waiting.delete(waitingId);
     const ended = now();
     attempts.push({ txId, org: target.org, url: client.url, startedAt: began, endedAt: ended, latencyMs: ended - began, outcome });
     if (outcome.kind === 'acknowledged') {
@@ -293,6 +301,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     acknowledgedCount: () => acknowledged.length,
     longestGap: (from, to) => longestGapIn(acknowledged.map((a) => a.at).sort((a, b) => a - b), from, to),
     failuresWith: (code) => attempts.filter((a) => a.outcome.kind === 'failed' && a.outcome.code === code),
+    waitingSince: () => [...waiting.values()],
     async stop() {
       stopping = true;
       if (timer !== undefined) clearTimeout(timer);

@@ -120,7 +120,7 @@ describe('network faults under load', { timeout: 295_000 }, () => {
     assert.deepEqual(networkProcesses(dir.path).filter((p) => p.kind !== 'etcd').map((p) => `${p.name}:${p.pid}`).sort(), others);
   });
 
-  it('SIGSTOP/SIGCONT an etcd member, the leading orderer and a peer for a few seconds each', async (t) => {
+  it('SIGSTOP/SIGCONT an etcd member and a peer for a few seconds each, and the leading orderer for 16 s: what was sent to it goes on to the new leader', async (t) => {
     await underLoad(t, 'pause etcd member', async (load) => {
       const leader = (await networkStatus(dir.path)).etcd.leader ?? 'etcd-1';
       await etcdMemberControl(dir.path, leader, 'pause');
@@ -130,14 +130,24 @@ describe('network faults under load', { timeout: 295_000 }, () => {
       await waitUntil(() => load.acknowledgedCount() >= now + 5, 60_000, 'acknowledgements after the etcd member resumed', 250);
       await waitUntil(etcdHealthy, 60_000, 'etcd healthy again', 250);
     });
-    await underLoad(t, 'pause orderer leader', async () => {
+    await underLoad(t, 'pause orderer leader', async (load) => {
       const leader = (await networkStatus(dir.path)).chains[0]?.leader;
       assert.ok(leader !== undefined);
       const pid = processNamed(leader).pid;
-      // Longer than the 3 s lease: the other orderer takes over, and the paused one must step down when it wakes.
+      // Far longer than the 3 s lease: the other orderer takes over, and the paused one must step down when it wakes.
+      const pausedAt = Date.now();
       process.kill(pid, 'SIGSTOP');
-      await sleep(5_000);
-      process.kill(pid, 'SIGCONT');
+      try {
+        await waitUntil(() => load.report().acknowledged.filter((a) => a.at > pausedAt).length >= 5, 30_000, `acknowledgements with ${leader} stopped`, 250);
+        await sleep(Math.max(0, pausedAt + 16_000 - Date.now()));
+        // Whatever was sent to the stopped leader went on to the new one: nothing sent in the first
+        // 6 s of the pause still waits 10 s later (it would wait until the leader wakes).
+        const held = load.waitingSince().filter((s) => s < pausedAt + 6_000);
+        t.diagnostic(`orderer ${leader} stopped for ${Date.now() - pausedAt} ms: longest gap ${load.longestGap(pausedAt, Date.now())} ms, ${load.waitingSince().length} submissions waiting`);
+        assert.deepEqual(held.map((s) => s - pausedAt), [], 'submissions still held by the stopped leader, by when they were sent after the pause (ms)');
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
     });
     await underLoad(t, 'pause peer', async () => {
       const pid = processNamed('peer0.org2').pid;

@@ -28,8 +28,9 @@ import { createBroadcastBatcher, type BroadcastBatch, type BroadcastBatcher } fr
 import type { OrderedPosition } from '../ordering/orderer.js';
 import {
   BROADCAST_BATCH_MAX_ENVELOPES, BROADCAST_BATCH_PATH, BROADCAST_PATH, CHAIN_NAME_PATTERN, CREATE_CHAIN_PATH, decodeBroadcastBatch, errorOfAnswer, FORWARDED_HEADER, HEALTH_PATH,
-  leaderCandidate, ORDERER_BODY_LIMIT_BYTES, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, READY_PATH, type BroadcastOutcome,
+  leaderCandidate, ORDERER_BODY_LIMIT_BYTES, ordererLivenessMonitor, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postWatched, READY_PATH, type BroadcastOutcome,
 } from '../ordering/orderer-wire.js';
+import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import { MAX_BLOCK_BYTES, MAX_RETAINED_BLOCKS, openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
 import { openChainElection, type ChainElection, type ChainLeadership } from './etcd-election.js';
@@ -165,6 +166,8 @@ interface ServiceContext {
   readonly broadcastTimeoutMs: number;
   readonly electionTtlSeconds: number | undefined;
   readonly agent: Agent | undefined;
+  /** Whether the leader a forward waits on is alive (a stopped leader is given up before its lease runs out). */
+  readonly liveness: LivenessMonitor;
   readonly now: () => number;
   readonly retainedWindowBlocks: number;
   readonly compactAtBlocks: number;
@@ -558,10 +561,13 @@ class ChainOrdering {
     if (target === undefined || target.name === this.#ctx.name) {
       throw new SilkError('ORDERING_UNAVAILABLE', leader === undefined ? `no orderer leads chain ${this.chain} right now` : `chain ${this.chain} is between leaders`, { reason: 'no-leader' });
     }
+    const { liveness } = this.#ctx;
+    // A leader that just failed a health check is stopped or cut off: wait for its lease to run out and another to lead.
+    if (liveness.silentNow(target.url)) throw new SilkError('UNREACHABLE', `the leader of chain ${this.chain}, ${target.name}, answered no health check within ${liveness.periodMs} ms`, { url: target.url });
     const deadline = batch.deadline ?? Date.now() + this.#ctx.broadcastTimeoutMs;
-    const answer = await postBroadcastBatch(target.url, batch, {
-      timeoutMs: Math.max(1, deadline - Date.now()), headers: { [FORWARDED_HEADER]: this.#ctx.name }, ...(this.#ctx.agent === undefined ? {} : { agent: this.#ctx.agent }),
-    });
+    const answer = await postWatched(liveness, target.url, (signal) => postBroadcastBatch(target.url, batch, {
+      timeoutMs: Math.max(1, deadline - Date.now()), signal, headers: { [FORWARDED_HEADER]: this.#ctx.name }, ...(this.#ctx.agent === undefined ? {} : { agent: this.#ctx.agent }),
+    }));
     if (answer.status !== 200) throw errorOfAnswer(answer, target.url);
     return outcomesOfBatchAnswer(answer, target.url, batch.envelopes.length);
   }
@@ -812,6 +818,7 @@ class OrdererServiceImpl implements OrdererService {
     this.#serviceMetrics = createServiceMetrics(options.name, () => [...this.#chains].map(([chain, c]): [string, number] => [chain, c.height]));
     this.metrics = this.#serviceMetrics.registry;
     const tls = options.tls;
+    const agent = tls === undefined ? undefined : mtlsAgent({ credentials: tls.credentials, ...(tls.membership === undefined ? {} : { membership: tls.membership, serverRoles: ['orderer'] }) });
     this.#ctx = {
       name: options.name,
       url: '',
@@ -821,7 +828,8 @@ class OrdererServiceImpl implements OrdererService {
       metrics: this.#serviceMetrics,
       broadcastTimeoutMs: options.broadcastTimeoutMs ?? BROADCAST_TIMEOUT_MS,
       electionTtlSeconds: options.electionTtlSeconds,
-      agent: tls === undefined ? undefined : mtlsAgent({ credentials: tls.credentials, ...(tls.membership === undefined ? {} : { membership: tls.membership, serverRoles: ['orderer'] }) }),
+      agent,
+      liveness: ordererLivenessMonitor(agent),
       now: options.now ?? Date.now,
       ...retention(options),
       isClosing: () => this.#closing,

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { requireEtcd } from './etcd-test-support.js';
+import { DEFAULT_PAUSE_SECONDS, parseSoakArgs } from './soak-main.js';
 
 const SOAK = fileURLToPath(new URL('./soak-main.js', import.meta.url));
 
@@ -38,5 +39,13 @@ describe('npm run soak, bounded', { timeout: 200_000 }, () => {
     const { code, output } = await runSoak(['--faults', 'meteor'], 10_000);
     assert.equal(code, 2);
     assert.match(output, /unknown fault "meteor"/);
+  });
+
+  it('takes how long a pause lasts, in whole seconds from 1 to 300', () => {
+    assert.equal(parseSoakArgs([]).pauseSeconds, DEFAULT_PAUSE_SECONDS);
+    assert.equal(parseSoakArgs(['--pause', '15', '--faults', 'pause']).pauseSeconds, 15);
+    for (const bad of ['0', '301', '2.5', 'long']) {
+      assert.throws(() => parseSoakArgs(['--pause', bad]), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /--pause must be whole seconds from 1 to 300/.test(e.message), bad);
+    }
   });
 });

@@ -31,8 +31,8 @@ export const SOAK_FAULTS = ['etcd-kill', 'orderer-kill', 'pause', 'peer-kill', '
 export type SoakFault = (typeof SOAK_FAULTS)[number];
 
 const CHAIN = 'trade';
-/** How long a fault's process stays paused, and how long the load runs before and after a fault. */
-const PAUSE_MS = 4_000;
+/** How long a fault's process stays paused by default (`--pause`), and how long the load runs before and after a fault. */
+export const DEFAULT_PAUSE_SECONDS = 4;
 const STEADY_MS = 3_000;
 /** How long the network may take to come back after a fault. */
 const RECOVERY_MS = 120_000;
@@ -44,17 +44,19 @@ export interface SoakOptions {
   readonly durationSeconds: number;
   readonly rate: number;
   readonly faults: readonly SoakFault[];
+  /** How long `pause` keeps a process stopped, and `quorum-loss` twice as long (default {@link DEFAULT_PAUSE_SECONDS} s). */
+  readonly pauseSeconds?: number;
   /** The network folder (default: a new temporary one, removed afterwards). */
   readonly dir?: string;
 }
 
 /** Parses the command line. @throws SilkError INVALID_ARGUMENT */
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {
-  let values: { duration?: string; rate?: string; faults?: string; dir?: string };
+  let values: { duration?: string; rate?: string; faults?: string; pause?: string; dir?: string };
   try {
-    ({ values } = parseArgs({ args: [...argv], options: { duration: { type: 'string' }, rate: { type: 'string' }, faults: { type: 'string' }, dir: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args: [...argv], options: { duration: { type: 'string' }, rate: { type: 'string' }, faults: { type: 'string' }, pause: { type: 'string' }, dir: { type: 'string' } }, strict: true }));
   } catch (cause) {
-    throw new SilkError('INVALID_ARGUMENT', `usage: npm run soak -- --duration SECONDS --rate TX_PER_SECOND --faults ${SOAK_FAULTS.join(',')} [--dir DIR] (${(cause as Error).message})`);
+    throw new SilkError('INVALID_ARGUMENT', `usage: npm run soak -- --duration SECONDS --rate TX_PER_SECOND --faults ${SOAK_FAULTS.join(',')} [--pause SECONDS] [--dir DIR] (${(cause as Error).message})`);
   }
   const durationSeconds = Number(values.duration ?? '600');
   if (!Number.isSafeInteger(durationSeconds) || durationSeconds < 10 || durationSeconds > 86_400) throw new SilkError('INVALID_ARGUMENT', `--duration must be whole seconds from 10 to 86400; got ${String(values.duration)}`);
@@ -65,7 +67,9 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
     if (!(SOAK_FAULTS as readonly string[]).includes(f)) throw new SilkError('INVALID_ARGUMENT', `unknown fault ${JSON.stringify(f)}: choose from ${SOAK_FAULTS.join(', ')}`);
   }
   if (faults.length === 0) throw new SilkError('INVALID_ARGUMENT', `--faults names none of ${SOAK_FAULTS.join(', ')}`);
-  return { durationSeconds, rate, faults: faults as SoakFault[], ...(values.dir === undefined ? {} : { dir: resolve(values.dir) }) };
+  const pauseSeconds = Number(values.pause ?? String(DEFAULT_PAUSE_SECONDS));
+  if (!Number.isSafeInteger(pauseSeconds) || pauseSeconds < 1 || pauseSeconds > 300) throw new SilkError('INVALID_ARGUMENT', `--pause must be whole seconds from 1 to 300; got ${String(values.pause)}`);
+  return { durationSeconds, rate, faults: faults as SoakFault[], pauseSeconds, ...(values.dir === undefined ? {} : { dir: resolve(values.dir) }) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -115,23 +119,23 @@ async function killOrdererLeader(dir: string, status: NetworkStatus): Promise<st
 }
 
 /** SIGSTOPs, then SIGCONTs, the etcd leader, the leading orderer or a peer, in turn. */
-async function pauseProcess(dir: string, status: NetworkStatus, round: number): Promise<string> {
+async function pauseProcess(dir: string, status: NetworkStatus, round: number, pauseMs: number): Promise<string> {
   const kinds = ['etcd', 'orderer', 'peer'] as const;
   const kind = kinds[round % kinds.length] ?? 'etcd';
   if (kind === 'etcd') {
     const member = status.etcd.leader ?? etcdMembers(dir)[0] ?? 'etcd-1';
     await etcdMemberControl(dir, member, 'pause');
-    await sleep(PAUSE_MS);
+    await sleep(pauseMs);
     await etcdMemberControl(dir, member, 'resume');
     await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the pause');
-    return `SIGSTOP etcd member ${member}${member === status.etcd.leader ? ' (Raft leader)' : ''} for ${PAUSE_MS} ms`;
+    return `SIGSTOP etcd member ${member}${member === status.etcd.leader ? ' (Raft leader)' : ''} for ${pauseMs} ms`;
   }
   const name = kind === 'orderer' ? (status.chains[0]?.leader ?? 'orderer0') : 'peer0.org2';
   const pid = pidOf(dir, name);
   process.kill(pid, 'SIGSTOP');
-  await sleep(PAUSE_MS);
+  await sleep(pauseMs);
   process.kill(pid, 'SIGCONT');
-  return `SIGSTOP ${kind} ${name} for ${PAUSE_MS} ms`;
+  return `SIGSTOP ${kind} ${name} for ${pauseMs} ms`;
 }
 
 /** SIGKILLs a peer and restarts it. */
@@ -143,16 +147,16 @@ async function killPeer(dir: string): Promise<string> {
 }
 
 /** Stops two etcd members other than the leader, then restarts them. */
-async function loseQuorum(dir: string, status: NetworkStatus): Promise<string> {
+async function loseQuorum(dir: string, status: NetworkStatus, _round: number, pauseMs: number): Promise<string> {
   const [first, second] = etcdMembers(dir).filter((m) => m !== status.etcd.leader);
   if (first === undefined || second === undefined) throw new SilkError('INTERNAL', 'quorum-loss needs two etcd members besides the leader');
   await etcdMemberControl(dir, first, 'stop');
   await etcdMemberControl(dir, second, 'stop');
-  await sleep(PAUSE_MS * 2);
+  await sleep(pauseMs * 2);
   await etcdMemberControl(dir, first, 'restart');
   await etcdMemberControl(dir, second, 'restart');
   await eventually(() => etcdHealthy(dir), RECOVERY_MS, 'etcd healthy after the quorum returned');
-  return `stopped ${first} and ${second} for ${PAUSE_MS * 2} ms, restarted`;
+  return `stopped ${first} and ${second} for ${pauseMs * 2} ms, restarted`;
 }
 
 /** Adds an etcd member and removes an old one (the Raft leader in even rounds). */
@@ -169,7 +173,7 @@ async function replaceEtcdMember(dir: string, _status: NetworkStatus, round: num
 }
 
 /** What each fault does; each waits until the network is whole again and says what was done. */
-const INJECT: Readonly<Record<SoakFault, (dir: string, status: NetworkStatus, round: number) => Promise<string>>> = {
+const INJECT: Readonly<Record<SoakFault, (dir: string, status: NetworkStatus, round: number, pauseMs: number) => Promise<string>>> = {
   'etcd-kill': killEtcdMember,
   'orderer-kill': killOrdererLeader,
   pause: pauseProcess,
@@ -179,8 +183,8 @@ const INJECT: Readonly<Record<SoakFault, (dir: string, status: NetworkStatus, ro
 };
 
 /** Injects one fault and waits until the network is whole again; returns what was done. */
-async function inject(dir: string, fault: SoakFault, round: number): Promise<string> {
-  return INJECT[fault](dir, await networkStatus(dir), round);
+async function inject(dir: string, fault: SoakFault, round: number, pauseMs: number): Promise<string> {
+  return INJECT[fault](dir, await networkStatus(dir), round, pauseMs);
 }
 
 /**
@@ -214,7 +218,7 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
       let failure: string | undefined;
       try {
         await sleep(STEADY_MS);
-        what = await inject(dir, fault, Math.floor(round / options.faults.length));
+        what = await inject(dir, fault, Math.floor(round / options.faults.length), (options.pauseSeconds ?? DEFAULT_PAUSE_SECONDS) * 1_000);
         const settled = load.acknowledgedCount();
         await eventually(() => load.acknowledgedCount() >= settled + 5, RECOVERY_MS, 'acknowledgements after the fault');
         await sleep(STEADY_MS);
@@ -228,6 +232,9 @@ export async function runSoak(options: SoakOptions, out: (line: string) => void)
       let line = `${faultAt}  ${fault.padEnd(12)} ${what}: attempted ${report.attempts.length}, acknowledged ${report.acknowledged.length}`;
       // Availability counts the submissions the load could not start while its in-flight limit was reached.
       if (report.shed > 0) line += `, not started ${report.shed} (${MAX_IN_FLIGHT} in flight)`;
+      const failed = Object.entries(report.failures).sort((a, b) => b[1] - a[1]);
+      // Failed attempts were tried again with a new proposal: what they met, not what was lost.
+      if (failed.length > 0) line += `, failed ${failed.map(([code, n]) => `${code} ×${n}`).join(', ')}`;
       try {
         const check = await checker.check(peers, acknowledged, RECOVERY_MS);
         line += `, lost ${check.lost.length}, duplicates ${check.duplicates.length}, longest gap ${report.longestGapMs} ms, availability ${(report.availability * 100).toFixed(1)} %, height ${check.height} at ${peers.length} peers`;

@@ -6,6 +6,7 @@
 import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
+import { createLivenessMonitor, type LivenessMonitor } from '../liveness/liveness-monitor.js';
 
 /** `POST { chain, envelope }` → `{ block, index }`. */
 export const BROADCAST_PATH = '/orderer/v1/broadcast';
@@ -22,6 +23,14 @@ export const HEALTH_PATH = '/orderer/v1/health';
 export const READY_PATH = '/orderer/v1/ready';
 /** Header a follower sets when it forwards, so the receiver answers instead of forwarding again. */
 export const FORWARDED_HEADER = 'x-silk-forwarded';
+/**
+ * While a broadcast (or a follower's forward) waits at an orderer: how often its sender checks the
+ * orderer is alive, and how long the check may take (docs/distributed.md, "A silent orderer").
+ * An orderer answers a batch within a block's cut and append, and its health check at once even
+ * when etcd is slow; one that answers neither within a second is stopped or cut off.
+ */
+export const ORDERER_LIVENESS_CHECK_MS = 1_000;
+
 /** Largest answer body read (answers are small JSON). */
 const MAX_ANSWER_BYTES = 64 * 1024;
 /** Largest batch answer read: 1,000 results, each an error body of well under 1 KiB. */
@@ -73,10 +82,70 @@ export interface PostJsonOptions {
   /** For https URLs: the mutual TLS agent. */
   readonly agent?: HttpAgent | HttpsAgent;
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Gives the request up when it aborts (e.g. the orderer failed a liveness check while the
+   * request waited): UNREACHABLE, with the abort reason's message when it is an Error.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link postBroadcastBatch}. */
 export type PostBroadcastBatchOptions = PostJsonOptions;
+
+/**
+ * Asks an orderer's {@link HEALTH_PATH}; any answer, whatever its status, shows its process runs.
+ * @throws SilkError UNREACHABLE when it gives no answer within `timeoutMs` or cannot be reached
+ * @example await checkOrdererAlive('https://10.0.1.10:7050', { timeoutMs: 1000, agent })
+ */
+export function checkOrdererAlive(baseUrl: string, options: { readonly timeoutMs: number; readonly agent?: HttpAgent | HttpsAgent }): Promise<void> {
+  const url = new URL(HEALTH_PATH, baseUrl);
+  const get = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<void>((resolve, reject) => {
+    const req = get(url, { method: 'GET', ...(options.agent === undefined ? {} : { agent: options.agent }) }, (res) => {
+      res.resume();
+      clearTimeout(timer);
+      resolve();
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new SilkError('UNREACHABLE', `orderer at ${baseUrl} did not answer a health check within ${options.timeoutMs} ms`, { url: baseUrl }));
+    }, options.timeoutMs);
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new SilkError('UNREACHABLE', `orderer at ${baseUrl} could not be reached: ${error.message}`, { url: baseUrl }, { cause: error }));
+    });
+    req.end();
+  });
+}
+
+/**
+ * The liveness monitor of a process's requests to orderers ({@link ORDERER_LIVENESS_CHECK_MS},
+ * checks by {@link checkOrdererAlive} over the same agent).
+ * @example const liveness = ordererLivenessMonitor(agent); const stop = liveness.watch(url, () => controller.abort(reason))
+ */
+export function ordererLivenessMonitor(agent?: HttpAgent | HttpsAgent): LivenessMonitor {
+  return createLivenessMonitor({ periodMs: ORDERER_LIVENESS_CHECK_MS, check: (url, timeoutMs) => checkOrdererAlive(url, { timeoutMs, ...(agent === undefined ? {} : { agent }) }) });
+}
+
+/**
+ * Runs `post` (a request to the orderer at `url`) while watching that orderer: when it fails a
+ * liveness check before answering, the request's signal aborts and the request fails UNREACHABLE,
+ * so the caller can turn to another orderer. An answer marks the orderer alive.
+ * @throws what `post` throws
+ */
+export async function postWatched<T>(liveness: LivenessMonitor, url: string, post: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = liveness.watch(url, () => {
+    controller.abort(new Error(`gave no answer, nor to a health check within ${liveness.periodMs} ms (stopped or cut off)`));
+  });
+  try {
+    const answer = await post(controller.signal);
+    liveness.answered(url);
+    return answer;
+  } finally {
+    stop();
+  }
+}
 
 /**
  * POSTs a JSON body and reads the JSON answer, whatever its status.
@@ -133,7 +202,17 @@ function postBody(baseUrl: string, path: string, payload: Buffer, contentType: s
       });
     });
     const timer = setTimeout(() => { req.destroy(); fail(`did not answer within ${options.timeoutMs} ms`); }, options.timeoutMs);
-    req.on('close', () => { clearTimeout(timer); });
+    const { signal } = options;
+    const onAbort = (): void => {
+      req.destroy();
+      fail(signal?.reason instanceof Error ? signal.reason.message : 'was given up', signal?.reason);
+    };
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
     req.on('timeout', () => { req.destroy(); fail(`did not answer within ${options.timeoutMs} ms`); });
     req.on('error', (error) => { fail(`could not be reached: ${error.message}`, error); });
     req.end(payload);

@@ -7,6 +7,7 @@
 import { SilkError } from '../errors.js';
 import { caBundle, caFetch } from './ca-fetch.js';
 import { errorFromResponse, unreachable, UNTRUSTED_CERTIFICATE_REASON } from './sdk-errors.js';
+import { createLivenessMonitor } from '../liveness/liveness-monitor.js';
 
 /** The `fetch` the SDK calls (the global one by default). */
 export type FetchFunction = typeof globalThis.fetch;
@@ -115,52 +116,6 @@ function movesOn(error: SilkError): boolean {
   return error.code === 'UNREACHABLE' && error.details.reason !== UNTRUSTED_CERTIFICATE_REASON && error.details.reason !== 'certificate-name';
 }
 
-/**
- * Whether each node is alive, as the requests waiting on it need to know: a node that answered
- * anything within the last `periodMs` is; otherwise one health check is made, shared by every
- * request waiting on that node.
- */
-interface LivenessMonitor {
-  /** Notes that `base` answered something now. */
-  answered(base: string): void;
-  /** Whether `base` answered within `periodMs`, or answers a health check within it now. */
-  alive(base: string): Promise<boolean>;
-}
-
-function createLivenessMonitor(fetchFn: FetchFunction, periodMs: number): LivenessMonitor {
-  const nodes = new Map<string, { lastAnswerAt: number; check: Promise<boolean> | undefined }>();
-  const stateOf = (base: string): { lastAnswerAt: number; check: Promise<boolean> | undefined } => {
-    let s = nodes.get(base);
-    if (s === undefined) {
-      s = { lastAnswerAt: 0, check: undefined };
-      nodes.set(base, s);
-    }
-    return s;
-  };
-  const check = async (base: string): Promise<boolean> => {
-    try {
-      // Any answer, whatever its status, shows the node's process is running.
-      const res = await fetchFn(`${base}/api/health`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(periodMs) });
-      await res.body?.cancel();
-      stateOf(base).lastAnswerAt = Date.now();
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  return {
-    answered(base) {
-      stateOf(base).lastAnswerAt = Date.now();
-    },
-    alive(base) {
-      const s = stateOf(base);
-      if (Date.now() - s.lastAnswerAt < periodMs) return Promise.resolve(true);
-      s.check ??= check(base).finally(() => { s.check = undefined; });
-      return s.check;
-    },
-  };
-}
-
 /** Details of an error answered by a node after others the request went to gave no answer. */
 export interface AfterSilenceDetails {
   /** The nodes that were sent the request and gave no answer (they may have acted on it). */
@@ -186,8 +141,12 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   const fetchFn = transportFetch(options);
   const { timeoutMs } = options;
   const livenessCheckMs = options.livenessCheckMs ?? DEFAULT_LIVENESS_CHECK_MS;
-  if (!Number.isSafeInteger(livenessCheckMs) || livenessCheckMs < 0) throw new SilkError('INVALID_ARGUMENT', `livenessCheckMs must be a whole number of ms, 0 or more (0: no checks), got ${String(livenessCheckMs)}`, { path: 'livenessCheckMs' });
-  const liveness = livenessCheckMs === 0 ? undefined : createLivenessMonitor(fetchFn, livenessCheckMs);
+  if (!Number.isSafeInteger(livenessCheckMs) || livenessCheckMs < 0 || (livenessCheckMs > 0 && livenessCheckMs < 10)) throw new SilkError('INVALID_ARGUMENT', `livenessCheckMs must be 0 (no checks) or a whole number of ms from 10, got ${String(livenessCheckMs)}`, { path: 'livenessCheckMs' });
+  const liveness = livenessCheckMs === 0 ? undefined : createLivenessMonitor({
+    periodMs: livenessCheckMs,
+    // Any answer, whatever its status, shows the node's process is running.
+    check: async (base, ms) => { await (await fetchFn(`${base}/api/health`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(ms) })).body?.cancel(); },
+  });
   /** The index in `nodes` of the node asked first. */
   let first = 0;
 
@@ -196,23 +155,6 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     return `${base}${path}${qs === '' ? '' : `?${qs}`}`;
-  };
-
-  /**
-   * Aborts `controller` with `silence` once `base` fails a liveness check while the request waits.
-   * @returns stops the checks (call it when the answer came)
-   */
-  const watchSilence = (monitor: LivenessMonitor, base: string, controller: AbortController, silence: Error): (() => void) => {
-    let checking = false;
-    const timer = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      void monitor.alive(base).then((alive) => {
-        checking = false;
-        if (!alive) controller.abort(silence);
-      });
-    }, livenessCheckMs);
-    return () => { clearInterval(timer); };
   };
 
   /** One exchange with the node at `base`; with `watch`, a node gone silent is given up after a failed liveness check. */
@@ -225,7 +167,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     const startedAt = Date.now();
     const silence = new Error('the node answers nothing');
     const silenced = new AbortController();
-    const stopWatching = watch && liveness !== undefined ? watchSilence(liveness, base, silenced, silence) : undefined;
+    const stopWatching = watch && liveness !== undefined ? liveness.watch(base, () => { silenced.abort(silence); }) : undefined;
     try {
       const res = await fetchFn(target, {
         method,

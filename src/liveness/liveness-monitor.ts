@@ -1,0 +1,120 @@
+/**
+ * Whether a node that was sent a request is still alive while the request waits for its answer.
+ *
+ * A node that accepted a request and then answers nothing (its process stopped, its host cut
+ * off after the connection) would hold the caller until the request's time limit, often tens of
+ * seconds, though another node could answer at once. A caller that has somewhere else to go
+ * watches the node instead: every `periodMs` while it waits, the node must have answered
+ * something within the last period, or answer a health check within one. A node that does
+ * neither is silent, and the caller gives the request up and turns to the next node. A node that
+ * is merely slow (a submit waiting for its commit, an append waiting for etcd) answers its
+ * checks and is waited for.
+ *
+ * One monitor serves every request of a client: the checks of a node are shared by all the
+ * requests waiting on it (one at a time, at most one a period), so a hundred requests in flight
+ * cost no more checks than one. Used by the SDK's transport (src/sdk/http-transport.ts), by the
+ * orderer client of peers and gateways and by followers forwarding to their leader
+ * (src/distributed/etcd-orderer-client.ts, src/distributed/orderer-service.ts).
+ */
+import { SilkError } from '../errors.js';
+
+/** Options of {@link createLivenessMonitor}. */
+export interface LivenessMonitorOptions {
+  /** How often a waiting request looks at its node, and how long a health check may take, in ms (at least 10). */
+  readonly periodMs: number;
+  /**
+   * Checks `node`: resolves when the node answered anything (any status: its process runs),
+   * rejects when it did not within `timeoutMs` or could not be reached.
+   */
+  check(node: string, timeoutMs: number): Promise<void>;
+}
+
+/** The monitor. */
+export interface LivenessMonitor {
+  readonly periodMs: number;
+  /** Notes that `node` answered something now (any answer proves it alive). */
+  answered(node: string): void;
+  /** Whether `node` answered within the last period, or answers a health check within one now. */
+  alive(node: string): Promise<boolean>;
+  /** True when `node` failed a health check within the last period and has answered nothing since: a caller with another node may pass over it. */
+  silentNow(node: string): boolean;
+  /**
+   * Looks at `node` every period until the returned function is called; calls `onSilent` once
+   * if the node fails a check meanwhile.
+   * @returns stops watching (call it when the answer came or the request ended)
+   */
+  watch(node: string, onSilent: () => void): () => void;
+}
+
+interface NodeState {
+  lastAnswerAt: number;
+  lastSilenceAt: number;
+  check: Promise<boolean> | undefined;
+}
+
+/**
+ * Creates a monitor.
+ * @throws SilkError INVALID_ARGUMENT when `periodMs` is not a whole number of at least 10
+ * @example
+ * const liveness = createLivenessMonitor({ periodMs: 1_000, check: (node, ms) => getHealth(node, ms) });
+ * const stop = liveness.watch(url, () => controller.abort());
+ */
+export function createLivenessMonitor(options: LivenessMonitorOptions): LivenessMonitor {
+  const { periodMs } = options;
+  if (!Number.isSafeInteger(periodMs) || periodMs < 10) throw new SilkError('INVALID_ARGUMENT', `a liveness period must be a whole number of ms, at least 10; got ${String(periodMs)}`, { path: 'periodMs' });
+  const nodes = new Map<string, NodeState>();
+  const stateOf = (node: string): NodeState => {
+    let s = nodes.get(node);
+    if (s === undefined) {
+      s = { lastAnswerAt: 0, lastSilenceAt: 0, check: undefined };
+      nodes.set(node, s);
+    }
+    return s;
+  };
+  const runCheck = async (node: string, s: NodeState): Promise<boolean> => {
+    try {
+      await options.check(node, periodMs);
+      s.lastAnswerAt = Date.now();
+      return true;
+    } catch {
+      s.lastSilenceAt = Date.now();
+      return false;
+    }
+  };
+  const monitor: LivenessMonitor = {
+    periodMs,
+    answered(node) {
+      stateOf(node).lastAnswerAt = Date.now();
+    },
+    alive(node) {
+      const s = stateOf(node);
+      if (Date.now() - s.lastAnswerAt < periodMs) return Promise.resolve(true);
+      s.check ??= runCheck(node, s).finally(() => { s.check = undefined; });
+      return s.check;
+    },
+    silentNow(node) {
+      const s = nodes.get(node);
+      return s !== undefined && s.lastSilenceAt > s.lastAnswerAt && Date.now() - s.lastSilenceAt < periodMs;
+    },
+    watch(node, onSilent) {
+      let looking = false;
+      let stopped = false;
+      const timer = setInterval(() => {
+        if (looking) return;
+        looking = true;
+        void monitor.alive(node).then((alive) => {
+          looking = false;
+          if (alive || stopped) return;
+          stopped = true;
+          clearInterval(timer);
+          onSilent();
+        });
+      }, periodMs);
+      return () => {
+        stopped = true;
+        clearInterval(timer);
+      };
+    },
+  };
+  return monitor;
+}
