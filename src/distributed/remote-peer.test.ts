@@ -222,6 +222,31 @@ describe('endorsement by a peer of another process over mutual TLS', () => {
     }
   });
 
+  it('a silent endorser (it takes the connection and answers nothing, not even its height) is given up within seconds and left out', async () => {
+    const credentials = readTlsCredentials(fx.files.processes['peer0.org2']!.tls);
+    const asked: string[] = [];
+    const hung = createServer({ cert: credentials.cert, key: credentials.key, ca: credentials.ca, requestCert: true, rejectUnauthorized: false }, (req) => { asked.push(`${req.method ?? ''} ${req.url ?? ''}`); });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const silent = createRemotePeer({ name: 'peer1.org2', org: 'Org2', publicKey: org2.publicKey, url: `https://127.0.0.1:${(hung.address() as { port: number }).port}`, chains: ['open'], credentials: org1Creds, membership: fx.membership, timeoutMs: 60_000 });
+    remotes.push(silent);
+    const gw = createGateway({ peers: [silent, remoteWith(org1Creds)], commitPeer: org1, orderer: net.orderer });
+    try {
+      const began = Date.now();
+      await assert.rejects(silent.endorse(gateway.propose({ chain: 'open', contract: 'basic', fn: 'createAsset', args: asset('s0') }, alice())),
+        (e) => isSilkError(e, 'ENDORSER_UNAVAILABLE') && e.details.reason === 'silent' && /peer1\.org2 .*gave no answer, nor to a health check/.test(e.message));
+      // Given up after a failed check, not after its 60 s time limit.
+      assert.ok(Date.now() - began < 30_000, `${Date.now() - began} ms`);
+      assert.ok(asked[0] === 'POST /peer/v1/endorse' && asked.slice(1).every((a) => a.startsWith('GET /peer/v1/height')) && asked.length >= 2, asked.join(', '));
+      const r = await gw.submit({ chain: 'open', contract: 'basic', fn: 'createAsset', args: asset('s1') }, alice());
+      assert.equal(r.code, 'VALID');
+      assert.equal(asked.filter((a) => a === 'POST /peer/v1/endorse').length, 2, 'the silent peer was asked first, then left out');
+    } finally {
+      gw.close();
+      hung.closeAllConnections();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
   it('with the remote peer down a submit needing it fails with ENDORSER_UNAVAILABLE naming it, and succeeds once it is back', async () => {
     const port = port2.port;
     await stopPeerPort(port2);

@@ -14,6 +14,7 @@ import { toBase64 } from '../api/wire.js';
 import type { EndorsingPeer } from '../gateway/gateway.js';
 import { decodeProposal } from '../ledger/proposal.js';
 import type { EndorsementResponse, SignedProposalBytes } from '../peer/peer.js';
+import { createLivenessMonitor } from '../liveness/liveness-monitor.js';
 import { decodeEndorsementReply, endorsementOfReply, MAX_ENDORSEMENT_REPLY_BYTES, type EndorsementReply } from './endorsement-wire.js';
 import { mtlsAgent, type TlsCredentials } from './mtls.js';
 import { MAX_HEIGHT_WAIT_MS } from './peer-endorsement-service.js';
@@ -21,6 +22,13 @@ import type { TlsMembership } from './tls-pki.js';
 
 /** Default time limit of one endorsement request (connection, simulation and answer). */
 export const REMOTE_ENDORSE_TIMEOUT_MS = 10_000;
+/**
+ * While an endorsement request waits: how often the peer is checked alive (its height route must
+ * answer within the same time). A peer that answers neither (stopped, cut off) is given up as
+ * ENDORSER_UNAVAILABLE (`reason: silent`) instead of after the whole time limit, and the gateway
+ * asks another peer when the policy allows. Simulating takes milliseconds: a live peer answers.
+ */
+export const REMOTE_LIVENESS_CHECK_MS = 1_000;
 /** Time limit of a height request beyond the wait it asks for. */
 const HEIGHT_REQUEST_SLACK_MS = 5_000;
 
@@ -111,14 +119,14 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
     if (height > (heights.get(chain) ?? 0)) heights.set(chain, height);
   };
 
-  const send = (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number): Promise<HttpAnswer & { reused: boolean }> => new Promise((resolve, reject) => {
+  const send = (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number, given?: AbortSignal): Promise<HttpAnswer & { reused: boolean }> => new Promise((resolve, reject) => {
     const req = request({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port === '' ? 443 : Number(url.port),
       method,
       path,
       agent,
-      signal: AbortSignal.timeout(ms),
+      signal: given === undefined ? AbortSignal.timeout(ms) : AbortSignal.any([AbortSignal.timeout(ms), given]),
       headers: body === undefined ? { accept: 'application/cbor, application/json' } : { 'content-type': 'application/json', accept: 'application/cbor, application/json', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -141,18 +149,33 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
     req.end(body);
   });
 
-  /** One request, sent once more when a reused connection turned out to be closed. */
-  const call = async (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number): Promise<HttpAnswer> => {
+  // Any answer to the height route, whatever its status, shows the peer's process runs.
+  const liveness = createLivenessMonitor({ periodMs: REMOTE_LIVENESS_CHECK_MS, check: async (_peer, ms) => { await send('GET', `/peer/v1/height?chain=${encodeURIComponent(chains[0] ?? 'none')}`, undefined, ms); } });
+
+  /**
+   * One request, sent once more when a reused connection turned out to be closed; with `watch`,
+   * given up when the peer fails a liveness check while the request waits.
+   */
+  const call = async (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number, watch = false): Promise<HttpAnswer> => {
     for (let attempt = 1; ; attempt++) {
+      const silenced = new AbortController();
+      const stop = watch ? liveness.watch(url.origin, () => { silenced.abort(); }) : undefined;
       try {
-        return await send(method, path, body, ms);
+        const answer = await send(method, path, body, ms, watch ? silenced.signal : undefined);
+        liveness.answered(url.origin);
+        return answer;
       } catch (error) {
         if (error instanceof SilkError) throw error;
+        if (silenced.signal.aborted) {
+          throw new EndorseError('ENDORSER_UNAVAILABLE', `${where} gave no answer, nor to a health check within ${REMOTE_LIVENESS_CHECK_MS} ms (stopped or cut off)`, { peer: name, reason: 'silent' }, { cause: error });
+        }
         const e = error as NodeJS.ErrnoException & { reused?: boolean };
         if (attempt === 1 && e.reused === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) continue;
         const reason = failureReason(e);
         const text = reason === 'timeout' ? `did not answer within ${ms} ms` : `could not be reached (${e.code ?? e.message})`;
         throw new EndorseError('ENDORSER_UNAVAILABLE', `${where} ${text}${reason === 'tls' ? `: the TLS link was refused: ${e.message}` : ''}`, { peer: name, reason }, { cause: error });
+      } finally {
+        stop?.();
       }
     }
   };
@@ -187,7 +210,7 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
     async endorse(signed) {
       const chain = decodeProposal(signed.bytes).chain;
       const body = JSON.stringify({ proposal: toBase64(signed.bytes), signature: toBase64(signed.signature) });
-      const answer = await call('POST', '/peer/v1/endorse', body, timeoutMs);
+      const answer = await call('POST', '/peer/v1/endorse', body, timeoutMs, true);
       if (answer.status !== 200) throw refusal(answer);
       if (!answer.contentType.startsWith('application/cbor')) throw new EndorseError('ENDORSER_UNAVAILABLE', `${where} answered ${answer.contentType || 'no content type'}, not an endorsement`, { peer: name, reason: 'bad-answer' });
       let reply: EndorsementReply;

@@ -13,8 +13,9 @@
  * One monitor serves every request of a client: the checks of a node are shared by all the
  * requests waiting on it (one at a time, at most one a period), so a hundred requests in flight
  * cost no more checks than one. Used by the SDK's transport (src/sdk/http-transport.ts), by the
- * orderer client of peers and gateways and by followers forwarding to their leader
- * (src/distributed/etcd-orderer-client.ts, src/distributed/orderer-service.ts).
+ * orderer client of peers and gateways, by followers forwarding to their leader and by gateways
+ * asking another process's peer to endorse (src/distributed/etcd-orderer-client.ts,
+ * orderer-service.ts, remote-peer.ts).
  */
 import { SilkError } from '../errors.js';
 
