@@ -119,14 +119,16 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
     if (height > (heights.get(chain) ?? 0)) heights.set(chain, height);
   };
 
-  const send = (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number, given?: AbortSignal): Promise<HttpAnswer & { reused: boolean }> => new Promise((resolve, reject) => {
+  /** One request; `controller` (default: one of its own) is aborted at the time limit, and may be aborted before it. */
+  const send = (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number, controller = new AbortController()): Promise<HttpAnswer & { reused: boolean }> => new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => { controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')); }, ms);
     const req = request({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port === '' ? 443 : Number(url.port),
       method,
       path,
       agent,
-      signal: given === undefined ? AbortSignal.timeout(ms) : AbortSignal.any([AbortSignal.timeout(ms), given]),
+      signal: controller.signal,
       headers: body === undefined ? { accept: 'application/cbor, application/json' } : { 'content-type': 'application/json', accept: 'application/cbor, application/json', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -146,6 +148,7 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
       (error as NodeJS.ErrnoException & { reused?: boolean }).reused = req.reusedSocket;
       reject(error);
     });
+    req.on('close', () => { clearTimeout(deadline); });
     req.end(body);
   });
 
@@ -158,15 +161,16 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
    */
   const call = async (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number, watch = false): Promise<HttpAnswer> => {
     for (let attempt = 1; ; attempt++) {
-      const silenced = new AbortController();
-      const stop = watch ? liveness.watch(url.origin, () => { silenced.abort(); }) : undefined;
+      const controller = new AbortController();
+      const silence = new Error('the peer answers nothing');
+      const stop = watch ? liveness.watch(url.origin, () => { controller.abort(silence); }) : undefined;
       try {
-        const answer = await send(method, path, body, ms, watch ? silenced.signal : undefined);
+        const answer = await send(method, path, body, ms, controller);
         liveness.answered(url.origin);
         return answer;
       } catch (error) {
         if (error instanceof SilkError) throw error;
-        if (silenced.signal.aborted) {
+        if (controller.signal.reason === silence) {
           throw new EndorseError('ENDORSER_UNAVAILABLE', `${where} gave no answer, nor to a health check within ${REMOTE_LIVENESS_CHECK_MS} ms (stopped or cut off)`, { peer: name, reason: 'silent' }, { cause: error });
         }
         const e = error as NodeJS.ErrnoException & { reused?: boolean };

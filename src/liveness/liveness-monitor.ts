@@ -41,7 +41,9 @@ export interface LivenessMonitor {
   silentNow(node: string): boolean;
   /**
    * Looks at `node` every period until the returned function is called; calls `onSilent` once
-   * if the node fails a check meanwhile.
+   * if the node fails a check meanwhile. The looks are the node's, shared by all its watchers: a
+   * request that starts just before a look is judged by it, which is right (the node either
+   * answered something within the period, or answers the check, or is silent).
    * @returns stops watching (call it when the answer came or the request ended)
    */
   watch(node: string, onSilent: () => void): () => void;
@@ -51,6 +53,11 @@ interface NodeState {
   lastAnswerAt: number;
   lastSilenceAt: number;
   check: Promise<boolean> | undefined;
+  /** Who waits on the node now: told once when it fails a check. */
+  readonly watchers: Set<() => void>;
+  /** Looks at the node every period while anyone waits on it. */
+  timer: NodeJS.Timeout | undefined;
+  looking: boolean;
 }
 
 /**
@@ -67,7 +74,7 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
   const stateOf = (node: string): NodeState => {
     let s = nodes.get(node);
     if (s === undefined) {
-      s = { lastAnswerAt: 0, lastSilenceAt: 0, check: undefined };
+      s = { lastAnswerAt: 0, lastSilenceAt: 0, check: undefined, watchers: new Set(), timer: undefined, looking: false };
       nodes.set(node, s);
     }
     return s;
@@ -81,6 +88,23 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
       s.lastSilenceAt = Date.now();
       return false;
     }
+  };
+  const stopLooking = (s: NodeState): void => {
+    clearInterval(s.timer);
+    s.timer = undefined;
+  };
+  /** One look at a node someone waits on: a failed check tells every watcher of that moment. */
+  const look = (node: string, s: NodeState): void => {
+    if (s.looking) return;
+    s.looking = true;
+    void monitor.alive(node).then((alive) => {
+      s.looking = false;
+      if (alive) return;
+      const told = [...s.watchers];
+      s.watchers.clear();
+      stopLooking(s);
+      for (const onSilent of told) onSilent();
+    });
   };
   const monitor: LivenessMonitor = {
     periodMs,
@@ -98,22 +122,15 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
       return s !== undefined && s.lastSilenceAt > s.lastAnswerAt && Date.now() - s.lastSilenceAt < periodMs;
     },
     watch(node, onSilent) {
-      let looking = false;
-      let stopped = false;
-      const timer = setInterval(() => {
-        if (looking) return;
-        looking = true;
-        void monitor.alive(node).then((alive) => {
-          looking = false;
-          if (alive || stopped) return;
-          stopped = true;
-          clearInterval(timer);
-          onSilent();
-        });
-      }, periodMs);
+      const s = stateOf(node);
+      // A function of its own per watch, so one request stopping never removes another.
+      const watcher = (): void => { onSilent(); };
+      s.watchers.add(watcher);
+      // One timer per node however many wait on it: a request costs a set entry, not a timer.
+      s.timer ??= setInterval(() => { look(node, s); }, periodMs);
       return () => {
-        stopped = true;
-        clearInterval(timer);
+        s.watchers.delete(watcher);
+        if (s.watchers.size === 0) stopLooking(s);
       };
     },
   };

@@ -165,15 +165,17 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     let text: string;
     let retryAfter: string | null;
     const startedAt = Date.now();
+    // One signal for both ends of the wait: the time limit, and a node gone silent.
+    const controller = new AbortController();
     const silence = new Error('the node answers nothing');
-    const silenced = new AbortController();
-    const stopWatching = watch && liveness !== undefined ? liveness.watch(base, () => { silenced.abort(silence); }) : undefined;
+    const deadline = setTimeout(() => { controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')); }, timeoutMs);
+    const stopWatching = watch && liveness !== undefined ? liveness.watch(base, () => { controller.abort(silence); }) : undefined;
     try {
       const res = await fetchFn(target, {
         method,
         headers: { ...opts.headers, accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-        signal: stopWatching === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([AbortSignal.timeout(timeoutMs), silenced.signal]),
+        signal: controller.signal,
       });
       stopWatching?.();
       liveness?.answered(base);
@@ -182,10 +184,12 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       text = await res.text();
     } catch (cause) {
       stopWatching?.();
-      if (cause === silence || silenced.signal.aborted) {
+      if (controller.signal.reason === silence) {
         throw new SilkError('UNREACHABLE', `${where}: no answer after ${Date.now() - startedAt} ms, and the node did not answer a health check within ${livenessCheckMs} ms`, { reason: NODE_SILENT_REASON }, { cause });
       }
       throw unreachable(cause, where, timeoutMs);
+    } finally {
+      clearTimeout(deadline);
     }
     let json: unknown;
     let parsed = true;
