@@ -17,7 +17,7 @@ import { decodeTransaction } from '../ledger/transaction.js';
 import { configOfTransaction, toSubmitError } from '../ordering/block-cutter.js';
 import { createBroadcastBatcher, type BroadcastBatch, type BroadcastBatcher } from '../ordering/broadcast-batcher.js';
 import type { OrderedPosition, Orderer } from '../ordering/orderer.js';
-import { CREATE_CHAIN_PATH, errorOfAnswer, ordererLivenessMonitor, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postJson, postWatched, type BroadcastOutcome } from '../ordering/orderer-wire.js';
+import { CREATE_CHAIN_PATH, errorOfAnswer, ordererLivenessMonitor, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postJson, type BroadcastOutcome } from '../ordering/orderer-wire.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import { openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdConnectionOptions } from './etcd-client.js';
@@ -299,7 +299,7 @@ class EtcdOrdererClient implements Orderer {
           continue;
         }
         try {
-          problem = await postWatched(this.#liveness, url, (signal) => attempt(url, remaining, signal));
+          problem = await this.#liveness.during(url, (signal) => attempt(url, remaining, signal));
         } catch (error) {
           problem = error;
         }

@@ -28,7 +28,7 @@ import { createBroadcastBatcher, type BroadcastBatch, type BroadcastBatcher } fr
 import type { OrderedPosition } from '../ordering/orderer.js';
 import {
   BROADCAST_BATCH_MAX_ENVELOPES, BROADCAST_BATCH_PATH, BROADCAST_PATH, CHAIN_NAME_PATTERN, CREATE_CHAIN_PATH, decodeBroadcastBatch, errorOfAnswer, FORWARDED_HEADER, HEALTH_PATH,
-  leaderCandidate, ORDERER_BODY_LIMIT_BYTES, ordererLivenessMonitor, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, postWatched, READY_PATH, type BroadcastOutcome,
+  leaderCandidate, ORDERER_BODY_LIMIT_BYTES, ordererLivenessMonitor, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch, READY_PATH, type BroadcastOutcome,
 } from '../ordering/orderer-wire.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import { MAX_BLOCK_BYTES, MAX_RETAINED_BLOCKS, openEtcdBlockLog, type BlockWatch, type EtcdBlockLog, type StoredBlock } from './etcd-block-log.js';
@@ -565,7 +565,7 @@ class ChainOrdering {
     // A leader that just failed a health check is stopped or cut off: wait for its lease to run out and another to lead.
     if (liveness.silentNow(target.url)) throw new SilkError('UNREACHABLE', `the leader of chain ${this.chain}, ${target.name}, answered no health check within ${liveness.periodMs} ms`, { url: target.url });
     const deadline = batch.deadline ?? Date.now() + this.#ctx.broadcastTimeoutMs;
-    const answer = await postWatched(liveness, target.url, (signal) => postBroadcastBatch(target.url, batch, {
+    const answer = await liveness.during(target.url, (signal) => postBroadcastBatch(target.url, batch, {
       timeoutMs: Math.max(1, deadline - Date.now()), signal, headers: { [FORWARDED_HEADER]: this.#ctx.name }, ...(this.#ctx.agent === undefined ? {} : { agent: this.#ctx.agent }),
     }));
     if (answer.status !== 200) throw errorOfAnswer(answer, target.url);

@@ -9,12 +9,12 @@
  * closed is sent once more on a new connection.
  */
 import { request, type Agent } from 'node:https';
-import { EndorseError, ERROR_CODES, SilkError, type ErrorCode } from '../errors.js';
+import { EndorseError, ERROR_CODES, isSilkError, SilkError, type ErrorCode } from '../errors.js';
 import { toBase64 } from '../api/wire.js';
 import type { EndorsingPeer } from '../gateway/gateway.js';
 import { decodeProposal } from '../ledger/proposal.js';
 import type { EndorsementResponse, SignedProposalBytes } from '../peer/peer.js';
-import { createLivenessMonitor } from '../liveness/liveness-monitor.js';
+import { createLivenessMonitor, NODE_SILENT_REASON } from '../liveness/liveness-monitor.js';
 import { decodeEndorsementReply, endorsementOfReply, MAX_ENDORSEMENT_REPLY_BYTES, type EndorsementReply } from './endorsement-wire.js';
 import { mtlsAgent, type TlsCredentials } from './mtls.js';
 import { MAX_HEIGHT_WAIT_MS } from './peer-endorsement-service.js';
@@ -161,25 +161,20 @@ export function createRemotePeer(options: RemotePeerOptions): RemotePeer {
    */
   const call = async (method: 'GET' | 'POST', path: string, body: string | undefined, ms: number, watch = false): Promise<HttpAnswer> => {
     for (let attempt = 1; ; attempt++) {
-      const controller = new AbortController();
-      const silence = new Error('the peer answers nothing');
-      const stop = watch ? liveness.watch(url.origin, () => { controller.abort(silence); }) : undefined;
       try {
-        const answer = await send(method, path, body, ms, controller);
-        liveness.answered(url.origin);
-        return answer;
+        if (!watch) return await send(method, path, body, ms);
+        const controller = new AbortController();
+        return await liveness.during(url.origin, () => send(method, path, body, ms, controller), controller);
       } catch (error) {
-        if (error instanceof SilkError) throw error;
-        if (controller.signal.reason === silence) {
+        if (isSilkError(error) && error.details.reason === NODE_SILENT_REASON) {
           throw new EndorseError('ENDORSER_UNAVAILABLE', `${where} gave no answer, nor to a health check within ${REMOTE_LIVENESS_CHECK_MS} ms (stopped or cut off)`, { peer: name, reason: 'silent' }, { cause: error });
         }
+        if (error instanceof SilkError) throw error;
         const e = error as NodeJS.ErrnoException & { reused?: boolean };
         if (attempt === 1 && e.reused === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) continue;
         const reason = failureReason(e);
         const text = reason === 'timeout' ? `did not answer within ${ms} ms` : `could not be reached (${e.code ?? e.message})`;
         throw new EndorseError('ENDORSER_UNAVAILABLE', `${where} ${text}${reason === 'tls' ? `: the TLS link was refused: ${e.message}` : ''}`, { peer: name, reason }, { cause: error });
-      } finally {
-        stop?.();
       }
     }
   };

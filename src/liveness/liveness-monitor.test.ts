@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitUntil } from '../testing/fixtures.js';
-import { createLivenessMonitor } from './liveness-monitor.js';
+import { isSilkError } from '../errors.js';
+import { createLivenessMonitor, NODE_SILENT_REASON } from './liveness-monitor.js';
 
 /** A check whose answer the test sets, counting the checks made. */
 function scriptedCheck(): { calls: string[]; answers: boolean; check(node: string, timeoutMs: number): Promise<void> } {
@@ -68,6 +69,21 @@ describe('liveness monitor', () => {
     await sleep(200);
     assert.equal(late, 0);
     assert.ok(!s.calls.includes('b'));
+  });
+
+  it('runs a request while watching its node: an answer marks the node alive, silence aborts the request with UNREACHABLE', async () => {
+    const s = scriptedCheck();
+    const m = createLivenessMonitor({ periodMs: 50, check: (n, t) => s.check(n, t) });
+    assert.equal(await m.during('a', () => Promise.resolve('answer')), 'answer');
+    assert.equal(await m.alive('a'), true);
+    assert.deepEqual(s.calls, [], 'the answer counted: no check needed');
+    // A request's own failure is passed on as it is.
+    await assert.rejects(m.during('a', () => Promise.reject(new Error('refused'))), /refused/);
+    s.answers = false;
+    const controller = new AbortController();
+    const hangs = (signal: AbortSignal): Promise<never> => new Promise((_resolve, reject) => { signal.addEventListener('abort', () => { reject(new Error('aborted')); }); });
+    await assert.rejects(m.during('b', hangs, controller), (e: unknown) => isSilkError(e, 'UNREACHABLE') && e.details.reason === NODE_SILENT_REASON && /b gave no answer, nor to a health check within 50 ms/.test(e.message));
+    assert.equal(controller.signal.aborted, true, 'the caller\'s controller was aborted');
   });
 
   it('refuses a period under 10 ms', () => {

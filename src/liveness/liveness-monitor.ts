@@ -19,6 +19,9 @@
  */
 import { SilkError } from '../errors.js';
 
+/** `details.reason` of the UNREACHABLE a request watched with {@link LivenessMonitor.during} fails with when its node goes silent. */
+export const NODE_SILENT_REASON = 'node-silent';
+
 /** Options of {@link createLivenessMonitor}. */
 export interface LivenessMonitorOptions {
   /** How often a waiting request looks at its node, and how long a health check may take, in ms (at least 10). */
@@ -47,6 +50,16 @@ export interface LivenessMonitor {
    * @returns stops watching (call it when the answer came or the request ended)
    */
   watch(node: string, onSilent: () => void): () => void;
+  /**
+   * Runs a request to `node` while watching it: when the node fails a check before the request
+   * settles, `controller` (default: one of its own; pass yours to abort it at a time limit too)
+   * aborts and the request fails with SilkError UNREACHABLE, `details.reason`
+   * {@link NODE_SILENT_REASON}, so the caller can turn to another node. A request that settles
+   * marks the node alive.
+   * @param run sends the request with the signal it must stop at
+   * @throws what `run` throws, or the UNREACHABLE of a silent node
+   */
+  during<T>(node: string, run: (signal: AbortSignal) => Promise<T>, controller?: AbortController): Promise<T>;
 }
 
 interface NodeState {
@@ -65,7 +78,7 @@ interface NodeState {
  * @throws SilkError INVALID_ARGUMENT when `periodMs` is not a whole number of at least 10
  * @example
  * const liveness = createLivenessMonitor({ periodMs: 1_000, check: (node, ms) => getHealth(node, ms) });
- * const stop = liveness.watch(url, () => controller.abort());
+ * const answer = await liveness.during(url, (signal) => post(url, body, { signal }));
  */
 export function createLivenessMonitor(options: LivenessMonitorOptions): LivenessMonitor {
   const { periodMs } = options;
@@ -132,6 +145,19 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
         s.watchers.delete(watcher);
         if (s.watchers.size === 0) stopLooking(s);
       };
+    },
+    async during(node, run, controller = new AbortController()) {
+      const silence = new SilkError('UNREACHABLE', `${node} gave no answer, nor to a health check within ${periodMs} ms (stopped or cut off)`, { reason: NODE_SILENT_REASON, node });
+      const stop = monitor.watch(node, () => { controller.abort(silence); });
+      try {
+        const answer = await run(controller.signal);
+        monitor.answered(node);
+        return answer;
+      } catch (error) {
+        throw controller.signal.reason === silence ? silence : error;
+      } finally {
+        stop();
+      }
     },
   };
   return monitor;

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isSilkError } from '../errors.js';
-import { checkOrdererAlive, HEALTH_PATH, ordererLivenessMonitor, postBroadcastBatch, postJson, postWatched } from './orderer-wire.js';
+import { NODE_SILENT_REASON } from '../liveness/liveness-monitor.js';
+import { checkOrdererAlive, HEALTH_PATH, ordererLivenessMonitor, postBroadcastBatch, postJson } from './orderer-wire.js';
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,13 +53,14 @@ describe('orderer wire: giving up on a silent orderer', () => {
     const liveness = ordererLivenessMonitor();
     healthy = false;
     const began = Date.now();
-    await rejectsUnreachable(postWatched(liveness, silentUrl, (signal) => postJson(silentUrl, '/orderer/v1/broadcast', {}, { timeoutMs: 60_000, signal })), /nor to a health check within 1000 ms/);
+    await assert.rejects(liveness.during(silentUrl, (signal) => postJson(silentUrl, '/orderer/v1/broadcast', {}, { timeoutMs: 60_000, signal })),
+      (e: unknown) => isSilkError(e, 'UNREACHABLE') && e.details.reason === NODE_SILENT_REASON && /nor to a health check within 1000 ms/.test(e.message));
     assert.ok(Date.now() - began < 30_000, 'given up long before its time limit');
     assert.equal(liveness.silentNow(silentUrl), true);
     // A live orderer is not given up: the POST runs to its own time limit.
     healthy = true;
     const live = ordererLivenessMonitor();
-    await rejectsUnreachable(postWatched(live, silentUrl, (signal) => postJson(silentUrl, '/orderer/v1/broadcast', {}, { timeoutMs: 2_500, signal })), /did not answer within 2500 ms/);
+    await rejectsUnreachable(live.during(silentUrl, (signal) => postJson(silentUrl, '/orderer/v1/broadcast', {}, { timeoutMs: 2_500, signal })), /did not answer within 2500 ms/);
     assert.ok(asked.filter((a) => a === `GET ${HEALTH_PATH}`).length >= 2, asked.join(', '));
   });
 });

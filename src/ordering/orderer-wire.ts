@@ -121,30 +121,10 @@ export function checkOrdererAlive(baseUrl: string, options: { readonly timeoutMs
 /**
  * The liveness monitor of a process's requests to orderers ({@link ORDERER_LIVENESS_CHECK_MS},
  * checks by {@link checkOrdererAlive} over the same agent).
- * @example const liveness = ordererLivenessMonitor(agent); const stop = liveness.watch(url, () => controller.abort(reason))
+ * @example const liveness = ordererLivenessMonitor(agent); const answer = await liveness.during(url, (signal) => postJson(url, path, body, { timeoutMs, signal, agent }))
  */
 export function ordererLivenessMonitor(agent?: HttpAgent | HttpsAgent): LivenessMonitor {
   return createLivenessMonitor({ periodMs: ORDERER_LIVENESS_CHECK_MS, check: (url, timeoutMs) => checkOrdererAlive(url, { timeoutMs, ...(agent === undefined ? {} : { agent }) }) });
-}
-
-/**
- * Runs `post` (a request to the orderer at `url`) while watching that orderer: when it fails a
- * liveness check before answering, the request's signal aborts and the request fails UNREACHABLE,
- * so the caller can turn to another orderer. An answer marks the orderer alive.
- * @throws what `post` throws
- */
-export async function postWatched<T>(liveness: LivenessMonitor, url: string, post: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const stop = liveness.watch(url, () => {
-    controller.abort(new Error(`gave no answer, nor to a health check within ${liveness.periodMs} ms (stopped or cut off)`));
-  });
-  try {
-    const answer = await post(controller.signal);
-    liveness.answered(url);
-    return answer;
-  } finally {
-    stop();
-  }
 }
 
 /**

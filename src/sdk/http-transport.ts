@@ -4,10 +4,10 @@
  * than one node, a request that cannot reach the node it is sent to goes to the next one (see
  * {@link HttpTransport.request}), and the node that answered is the one asked first from then on.
  */
-import { SilkError } from '../errors.js';
+import { isSilkError, SilkError } from '../errors.js';
 import { caBundle, caFetch } from './ca-fetch.js';
 import { errorFromResponse, unreachable, UNTRUSTED_CERTIFICATE_REASON } from './sdk-errors.js';
-import { createLivenessMonitor } from '../liveness/liveness-monitor.js';
+import { createLivenessMonitor, NODE_SILENT_REASON } from '../liveness/liveness-monitor.js';
 
 /** The `fetch` the SDK calls (the global one by default). */
 export type FetchFunction = typeof globalThis.fetch;
@@ -74,7 +74,7 @@ export interface HttpTransportOptions {
 /** Default of {@link HttpTransportOptions.livenessCheckMs}. */
 export const DEFAULT_LIVENESS_CHECK_MS = 2_000;
 /** `details.reason` of UNREACHABLE when a node accepted a request and then answered nothing, not even a health check. */
-export const NODE_SILENT_REASON = 'node-silent';
+export { NODE_SILENT_REASON };
 
 /**
  * Checks and normalises a node's base URL.
@@ -167,24 +167,20 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     const startedAt = Date.now();
     // One signal for both ends of the wait: the time limit, and a node gone silent.
     const controller = new AbortController();
-    const silence = new Error('the node answers nothing');
     const deadline = setTimeout(() => { controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')); }, timeoutMs);
-    const stopWatching = watch && liveness !== undefined ? liveness.watch(base, () => { controller.abort(silence); }) : undefined;
+    const send = (signal: AbortSignal): Promise<Response> => fetchFn(target, {
+      method,
+      headers: { ...opts.headers, accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+      signal,
+    });
     try {
-      const res = await fetchFn(target, {
-        method,
-        headers: { ...opts.headers, accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-        signal: controller.signal,
-      });
-      stopWatching?.();
-      liveness?.answered(base);
+      const res = watch && liveness !== undefined ? await liveness.during(base, send, controller) : await send(controller.signal);
       status = res.status;
       retryAfter = res.headers.get('retry-after');
       text = await res.text();
     } catch (cause) {
-      stopWatching?.();
-      if (controller.signal.reason === silence) {
+      if (isSilkError(cause) && cause.details.reason === NODE_SILENT_REASON) {
         throw new SilkError('UNREACHABLE', `${where}: no answer after ${Date.now() - startedAt} ms, and the node did not answer a health check within ${livenessCheckMs} ms`, { reason: NODE_SILENT_REASON }, { cause });
       }
       throw unreachable(cause, where, timeoutMs);
