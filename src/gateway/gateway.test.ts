@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EndorseError } from '../errors.js';
+import { EndorseError, isSilkError } from '../errors.js';
 import { decodeBlock } from '../ledger/block.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import type { Peer } from '../peer/peer.js';
@@ -61,6 +61,34 @@ describe('gateway', () => {
         const r = await gateway.submit({ chain: 'trade', contract: 'basic', fn: 'put', args: { key: 'k', value: 'v' }, endorsingOrgs: ['Org1', 'Org2'] }, net.identity('Org1', 'alice'));
         assert.equal(r.code, 'VALID');
         assert.ok(lagging.endorsements >= 2, 'the first, differing endorsement was asked again');
+      } finally {
+        gateway.close();
+      }
+    });
+  });
+
+  describe('a resubmitted proposal that another node committed meanwhile', () => {
+    it('is answered DUPLICATE_TXID with its block when the block lands between its admission and its simulation, not simulated again', async () => {
+      const peer1 = net.peer('peer0.org1');
+      const alice = net.identity('Org1', 'alice');
+      const signed = net.gateway('Org1').propose({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'late-1', owner: 'Org1', colour: 'red', size: 1, appraisedValue: 10 } }, alice);
+      // Another org's node orders and commits it (its answer to the client was lost, say).
+      const first = await net.gateway('Org2').submitSigned(signed);
+      // This gateway's peer had not committed that block when the resubmit was admitted, and has when it simulates.
+      let behind = true;
+      const commitPeer: Peer = {
+        ...peer1,
+        height: (chain) => peer1.height(chain) - (behind ? 1 : 0),
+        transactionStatus: (chain, txId) => {
+          if (!behind) return peer1.transactionStatus(chain, txId);
+          behind = false;
+          return undefined;
+        },
+      };
+      const gateway = createGateway({ peers: [peer1], commitPeer, orderer: net.orderer, commitTimeoutMs: 10_000 });
+      try {
+        await assert.rejects(gateway.submitSigned(signed), (e: unknown) => isSilkError(e, 'DUPLICATE_TXID') && e.details.block === first.blockNumber);
+        assert.equal(behind, false, 'the admission looked before the block landed');
       } finally {
         gateway.close();
       }

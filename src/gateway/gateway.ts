@@ -201,6 +201,12 @@ interface Endorsed {
   readonly writes: readonly KeyWrite[] | undefined;
 }
 
+/** A proposal the gateway admitted: its tx id, and the commit peer's height when the tx id was last found not on the ledger. */
+interface Admitted {
+  readonly txId: string;
+  checkedAtHeight: number;
+}
+
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return value instanceof Promise;
 }
@@ -487,8 +493,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     return resultFrom(receipt, response);
   };
 
-  /** Endorses with `peers` once they caught up, retrying differing results a few times. */
-  const endorseAgreeing = async (signed: SignedProposalBytes, chain: string, peers: readonly EndorsingPeer[]): Promise<Endorsed> => {
+  /**
+   * Endorses with `peers` once they caught up, retrying differing results a few times. `admitted`
+   * is the proposal as admitted: its tx id and the commit peer's height when it was found not yet
+   * on the ledger.
+   */
+  const endorseAgreeing = async (signed: SignedProposalBytes, chain: string, peers: readonly EndorsingPeer[], admitted: Admitted): Promise<Endorsed> => {
     // Endorsers behind the gateway's peer, or behind each other, get a moment to catch up
     // before they simulate, so they read the same state and return the same result.
     const target = knownHeight(chain, allPeers.filter((p) => p.chains().includes(chain)));
@@ -496,6 +506,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Peers converge within moments (a commit is visible to reads slightly before the peer
     // reports its new height), so differing results are retried a few times before failing.
     for (let attempt = 1; ; attempt++) {
+      // Blocks committed while it waited may hold it (a resubmit of a proposal another node
+      // ordered): its outcome there is the answer, not what simulating it again would say.
+      refuseIfCommittedSince(chain, admitted);
       try {
         const e = endorseWith(signed, peers);
         return isPromise(e) ? await e : e;
@@ -517,7 +530,7 @@ export function createGateway(options: GatewayOptions): Gateway {
    * `leaveToCosigners`: then the envelope comes back with the first such policy in `unmet`, for
    * co-signers to meet before it is ordered.
    */
-  const endorsePlanned = async (signed: SignedProposalBytes, proposal: Proposal, orgs: readonly string[] | undefined, leaveToCosigners: boolean): Promise<{ endorsed: Endorsed; unmet: UnmetWritePolicy | undefined }> => {
+  const endorsePlanned = async (signed: SignedProposalBytes, proposal: Proposal, admitted: Admitted, orgs: readonly string[] | undefined, leaveToCosigners: boolean): Promise<{ endorsed: Endorsed; unmet: UnmetWritePolicy | undefined }> => {
     const { chain, contract } = proposal;
     let peers = chooseEndorsers(chain, contract, orgs, allPeers);
     // A peer that cannot be reached is left out and the policy satisfied without it when other
@@ -527,7 +540,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     for (;;) {
       let e: Endorsed;
       try {
-        e = await endorseAgreeing(signed, chain, peers);
+        e = await endorseAgreeing(signed, chain, peers, admitted);
       } catch (err) {
         const unavailable = unavailablePeer(err, peers);
         if (unavailable === undefined || down.has(unavailable)) throw err;
@@ -554,18 +567,32 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
+  /** Refuses a transaction already on the ledger with DUPLICATE_TXID and its block. */
+  const refuseIfCommitted = (chain: string, txId: string): void => {
+    const committed = options.commitPeer.transactionStatus(chain, txId);
+    if (committed !== undefined) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already on the ledger (block ${committed.block}, ${committed.code})`, { txId, block: committed.block });
+  };
+
+  /** {@link refuseIfCommitted} again when the commit peer committed blocks since the proposal was last checked (none: nothing to look up). */
+  const refuseIfCommittedSince = (chain: string, admitted: Admitted): void => {
+    const height = options.commitPeer.height(chain);
+    if (height === admitted.checkedAtHeight) return;
+    refuseIfCommitted(chain, admitted.txId);
+    admitted.checkedAtHeight = height;
+  };
+
   /** The checks of a client-signed proposal before any peer runs it: expected chain, replay, time window, already in flight. */
-  const admitSigned = (signed: SignedProposalBytes, expect: ExpectedProposal | undefined): { proposal: Proposal; txId: string } => {
+  const admitSigned = (signed: SignedProposalBytes, expect: ExpectedProposal | undefined): { proposal: Proposal; txId: string; admitted: Admitted } => {
     const proposal = decodeProposal(signed.bytes);
     checkExpected(options.commitPeer, proposal, expect);
     // A replayed proposal is refused here, before any peer or the orderer spends work on it.
     const txId = computeTxId(proposal.nonce, proposal.creator);
-    const committed = options.commitPeer.transactionStatus(proposal.chain, txId);
-    if (committed !== undefined) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already on the ledger (block ${committed.block}, ${committed.code})`, { txId, block: committed.block });
+    const checkedAtHeight = options.commitPeer.height(proposal.chain);
+    refuseIfCommitted(proposal.chain, txId);
     const windowMs = options.commitPeer.config(proposal.chain).txWindowMs;
     if (Math.abs(Date.now() - proposal.ts) > windowMs) throw new SubmitError('EXPIRED', `the proposal was signed at ${new Date(proposal.ts).toISOString()}, outside the chain's ${windowMs / 1000} s window: sign a new one`, { txId });
     if (inFlight.has(txId)) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already being submitted`, { txId });
-    return { proposal, txId };
+    return { proposal, txId, admitted: { txId, checkedAtHeight } };
   };
 
   const gateway: Gateway = {
@@ -578,7 +605,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return gateway.submitSigned(gateway.propose(params, signer), params.endorsingOrgs ? { endorsingOrgs: params.endorsingOrgs } : {});
     },
     async submitSigned(signed, opts) {
-      const { proposal, txId } = admitSigned(signed, opts?.expect);
+      const { proposal, txId, admitted } = admitSigned(signed, opts?.expect);
       inFlight.add(txId);
       try {
         // Beyond the chain's admission limit a proposal waits here, before any peer reads state for it.
@@ -586,7 +613,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const ticket = isPromise(entered) ? await entered : entered;
         let outcome: AdmissionOutcome = 'failed';
         try {
-          const { endorsed: e } = await endorsePlanned(signed, proposal, opts?.endorsingOrgs, false);
+          const { endorsed: e } = await endorsePlanned(signed, proposal, admitted, opts?.endorsingOrgs, false);
           const result = await order(proposal.chain, e.envelope, e.txId, e.response);
           outcome = 'committed';
           return result;
@@ -602,10 +629,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
     async endorseSigned(signed, opts) {
-      const { proposal, txId } = admitSigned(signed, opts?.expect);
+      const { proposal, txId, admitted } = admitSigned(signed, opts?.expect);
       inFlight.add(txId);
       try {
-        const { endorsed: e, unmet } = await endorsePlanned(signed, proposal, opts?.endorsingOrgs, true);
+        const { endorsed: e, unmet } = await endorsePlanned(signed, proposal, admitted, opts?.endorsingOrgs, true);
         return { envelope: e.envelope, txId: e.txId, response: e.response, result: e.result, ...(unmet === undefined ? {} : { unmet }) };
       } finally {
         inFlight.delete(txId);
