@@ -582,7 +582,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   /** The checks of a client-signed proposal before any peer runs it: expected chain, replay, time window, already in flight. */
-  const admitSigned = (signed: SignedProposalBytes, expect: ExpectedProposal | undefined): { proposal: Proposal; txId: string; admitted: Admitted } => {
+  const admitSigned = (signed: SignedProposalBytes, expect: ExpectedProposal | undefined): { proposal: Proposal; admitted: Admitted } => {
     const proposal = decodeProposal(signed.bytes);
     checkExpected(options.commitPeer, proposal, expect);
     // A replayed proposal is refused here, before any peer or the orderer spends work on it.
@@ -592,7 +592,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const windowMs = options.commitPeer.config(proposal.chain).txWindowMs;
     if (Math.abs(Date.now() - proposal.ts) > windowMs) throw new SubmitError('EXPIRED', `the proposal was signed at ${new Date(proposal.ts).toISOString()}, outside the chain's ${windowMs / 1000} s window: sign a new one`, { txId });
     if (inFlight.has(txId)) throw new SubmitError('DUPLICATE_TXID', `transaction ${txId} is already being submitted`, { txId });
-    return { proposal, txId, admitted: { txId, checkedAtHeight } };
+    return { proposal, admitted: { txId, checkedAtHeight } };
   };
 
   const gateway: Gateway = {
@@ -605,7 +605,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return gateway.submitSigned(gateway.propose(params, signer), params.endorsingOrgs ? { endorsingOrgs: params.endorsingOrgs } : {});
     },
     async submitSigned(signed, opts) {
-      const { proposal, txId, admitted } = admitSigned(signed, opts?.expect);
+      const { proposal, admitted } = admitSigned(signed, opts?.expect);
+      const { txId } = admitted;
       inFlight.add(txId);
       try {
         // Beyond the chain's admission limit a proposal waits here, before any peer reads state for it.
@@ -629,7 +630,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     },
     async endorseSigned(signed, opts) {
-      const { proposal, txId, admitted } = admitSigned(signed, opts?.expect);
+      const { proposal, admitted } = admitSigned(signed, opts?.expect);
+      const { txId } = admitted;
       inFlight.add(txId);
       try {
         const { endorsed: e, unmet } = await endorsePlanned(signed, proposal, admitted, opts?.endorsingOrgs, true);
