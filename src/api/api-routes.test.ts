@@ -76,10 +76,10 @@ describe('HTTP API', () => {
   });
 
   describe('reads', () => {
-    it('health reports every chain height; ready once the peer has caught up', async () => {
+    it('health reports the height as one number (all chains together) and every chain height; ready once the peer has caught up', async () => {
       const h = await call(t, '/api/health');
       assert.equal(h.status, 200);
-      assert.deepEqual(h.body, { status: 'ok', height: { trade: height() } });
+      assert.deepEqual(h.body, { status: 'ok', height: height(), chains: { trade: height() } });
       const r = await call(t, '/api/ready');
       assert.equal(r.status, 200);
       assert.equal(r.body.status, 'ready');

@@ -17,16 +17,36 @@ export function dataDir(values: { data?: string | undefined }): string {
   return resolve(values.data ?? process.env.SILK_DATA ?? './data');
 }
 
-/** The API base URL: `--url`, else `$SILK_URL`, else the local default. */
-export function apiUrl(values: { url?: string | undefined }): string {
-  return (values.url ?? process.env.SILK_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+/** The API port `silk start` serves on unless told otherwise. */
+export const DEFAULT_API_PORT = 8080;
+
+/**
+ * Where the API port was given: `--port`, else `$SILK_PORT`, else `$PORT` (the variable hosting
+ * tools set), else none. @returns the text and its name, for the error that names it
+ */
+export function apiPortSetting(values: { port?: string | undefined }): { text: string; from: string } | undefined {
+  if (values.port !== undefined) return { text: values.port, from: '--port' };
+  const env = process.env.SILK_PORT !== undefined ? 'SILK_PORT' : process.env.PORT !== undefined ? 'PORT' : undefined;
+  return env === undefined ? undefined : { text: process.env[env] ?? '', from: `$${env}` };
 }
 
-/** A port number from a flag or the environment. @throws UsageError */
-export function portOf(text: string | undefined, fallback: number): number {
+/** The API base URL: `--url`, else `$SILK_URL`, else this machine at the port `silk start` would serve on. */
+export function apiUrl(values: { url?: string | undefined }): string {
+  if (values.url !== undefined || process.env.SILK_URL !== undefined) return (values.url ?? process.env.SILK_URL ?? '').replace(/\/+$/, '');
+  const setting = apiPortSetting({});
+  const port = setting === undefined ? DEFAULT_API_PORT : portOf(setting.text, DEFAULT_API_PORT, setting.from);
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * A port number from a flag or the environment.
+ * @param from the flag or variable it came from, named in the error
+ * @throws UsageError when it is not a whole number 0..65535
+ */
+export function portOf(text: string | undefined, fallback: number, from = '--port'): number {
   if (text === undefined) return fallback;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${text}'`);
+  const port = /^\d{1,5}$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${from} must be a port number 0..65535, got '${text}'`);
   return port;
 }
 

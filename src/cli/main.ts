@@ -111,8 +111,9 @@ Usage:
 
 Options:
   --data DIR   data folder (default ./data, or $SILK_DATA)
+  --port N     silk start's API port (or $SILK_PORT, else $PORT; default 8080; 0: any free port)
   --json       machine-readable output
-  --url URL    the node's API (default http://127.0.0.1:8080, or $SILK_URL); URL,URL2,… names
+  --url URL    the node's API (or $SILK_URL; default http://127.0.0.1 at $SILK_PORT, $PORT or 8080); URL,URL2,… names
                other nodes to turn to, in order, when the one before cannot be reached
   --ca FILE    for an https URL: the CA bundle (PEM) its certificate is issued by, e.g. a
                distributed network's tls/alliance-ca.crt (or $SILK_CA; default: the system's CAs)

@@ -9,10 +9,13 @@ import type { JsonValue } from '../ledger/json-value.js';
 import type { ReceiptJson } from '../ledger/receipt.js';
 import type { TransactionView } from '../peer/block-view.js';
 
-/** `GET /api/health`: the node answers; each chain's height. */
+/** `GET /api/health`: the node answers; its blocks, all chains together and each chain's. */
 export interface HealthReport {
   readonly status: 'ok';
-  readonly height: Readonly<Record<string, number>>;
+  /** The blocks of all the node's chains together: grows with every block any chain commits. */
+  readonly height: number;
+  /** Each chain's height. */
+  readonly chains: Readonly<Record<string, number>>;
 }
 
 /** `GET /api/ready`: whether the node's peer has committed every block the ordering service cut. */

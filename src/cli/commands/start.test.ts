@@ -2,18 +2,20 @@
  * `silk start` as a new user runs it: the first start creates and seeds the demo alliance (keys
  * in keystores at the default scrypt cost, under the printed demo password) and answers
  * /api/health; a demo user signs from the CLI with its keystore; the seeded ledgers verify; a
- * second start reopens the same alliance.
+ * second start reopens the same alliance, on the port `$PORT` names.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../../distributed/network-launcher.js';
 import { runCli, spawnCli, startedApiUrl } from '../../testing/cli-run.js';
 import { tempDir } from '../../testing/fixtures.js';
 
 interface Health {
   status: string;
-  height: Record<string, number>;
+  height: number;
+  chains: Record<string, number>;
 }
 
 async function health(url: string): Promise<Health> {
@@ -43,8 +45,9 @@ describe('silk start', () => {
       const url = await startedApiUrl(first);
       seeded = await health(url);
       assert.equal(seeded.status, 'ok');
-      assert.deepEqual(Object.keys(seeded.height).sort(), ['anchor', 'logistics', 'product', 'trade']);
-      for (const [chain, h] of Object.entries(seeded.height)) assert.ok(h >= 2, `${chain} holds seeded blocks beyond genesis (height ${h})`);
+      assert.deepEqual(Object.keys(seeded.chains).sort(), ['anchor', 'logistics', 'product', 'trade']);
+      for (const [chain, h] of Object.entries(seeded.chains)) assert.ok(h >= 2, `${chain} holds seeded blocks beyond genesis (height ${h})`);
+      assert.equal(seeded.height, Object.values(seeded.chains).reduce((sum, h) => sum + h, 0), 'height is one number: the blocks of every chain together');
       const out = first.output().stdout;
       assert.match(out, /created and seeded/);
       assert.ok(out.includes(join(data, 'keys')), 'says where the keys were written');
@@ -71,11 +74,14 @@ describe('silk start', () => {
     assert.equal(report.ok, true);
     assert.equal(report.ledgers.length, 37, 'every peer ledger of the 12 orgs on their chains');
 
-    const second = spawnCli(['start', '--data', data, '--port', '0']);
+    // Reopened the way a hosting tool starts it: the port from $PORT.
+    const port = await freePort('127.0.0.1');
+    const second = spawnCli(['start', '--data', data], 60_000, { PORT: String(port), SILK_PORT: undefined });
     try {
       const url = await startedApiUrl(second);
+      assert.equal(url, `http://127.0.0.1:${port}`, 'serves on the port $PORT names');
       const reopened = await health(url);
-      for (const [chain, h] of Object.entries(seeded.height)) assert.ok((reopened.height[chain] ?? 0) >= h, `${chain} kept its blocks`);
+      for (const [chain, h] of Object.entries(seeded.chains)) assert.ok((reopened.chains[chain] ?? 0) >= h, `${chain} kept its blocks`);
       assert.match(second.output().stdout, /reopened/);
     } finally {
       await stop(second);
