@@ -147,14 +147,18 @@ export function createLivenessMonitor(options: LivenessMonitorOptions): Liveness
       };
     },
     async during(node, run, controller = new AbortController()) {
-      const silence = new SilkError('UNREACHABLE', `${node} gave no answer, nor to a health check within ${periodMs} ms (stopped or cut off)`, { reason: NODE_SILENT_REASON, node });
-      const stop = monitor.watch(node, () => { controller.abort(silence); });
+      // Made only when the node falls silent: an error (its stack) costs more than the request's bookkeeping.
+      let silence: SilkError | undefined;
+      const stop = monitor.watch(node, () => {
+        silence = new SilkError('UNREACHABLE', `${node} gave no answer, nor to a health check within ${periodMs} ms (stopped or cut off)`, { reason: NODE_SILENT_REASON, node });
+        controller.abort(silence);
+      });
       try {
         const answer = await run(controller.signal);
         monitor.answered(node);
         return answer;
       } catch (error) {
-        throw controller.signal.reason === silence ? silence : error;
+        throw silence !== undefined && controller.signal.reason === silence ? silence : error;
       } finally {
         stop();
       }
