@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { measureMachineLimit, type MachineLimit } from './machine-limit.js';
-import { findMaxRate, measureAtFoundRate } from './max-rate.js';
+import { CONFIRM_ROUND_ATTEMPTS, findMaxRate, measureAtFoundRate } from './max-rate.js';
 import type { BenchOptions } from './options.js';
 import { verifiesPerTx, buildReport, type WorkloadReport } from './report.js';
 import { preloadKeys } from './preload.js';
@@ -104,8 +104,8 @@ async function measuredRounds(client: DistributedClient, o: BenchOptions, log: (
     const closed = await runClosedLoop(client.bench, { concurrency: CLOSED_LOOP_CONCURRENCY, durationS: plan.probeS });
     closedLoopTps = closed.tps;
     log(`closed-loop probe (${CLOSED_LOOP_CONCURRENCY} in flight over HTTP, ${plan.probeS} s): ${closed.tps.toFixed(1)} tx/s, p99 ${closed.p99Ms?.toFixed(1) ?? '-'} ms`);
-    client.presign(Math.ceil(Math.max(closed.tps, 50) * 1.5 * plan.probeS * (4 / 3) * plan.maxProbes));
-    const search = await findMaxRate(client.bench, { startRate: closed.tps, probeS: plan.probeS, maxProbes: plan.maxProbes, log });
+    client.presign(Math.ceil(Math.max(closed.tps, 50) * 1.5 * (4 / 3) * (plan.probeS * plan.maxProbes + plan.confirmS * CONFIRM_ROUND_ATTEMPTS)));
+    const search = await findMaxRate(client.bench, { startRate: closed.tps, probeS: plan.probeS, maxProbes: plan.maxProbes, confirmS: plan.confirmS, log });
     probes = search.probes.length;
     rate = search.rate > 0 ? search.rate : Math.max(1, Math.round(closed.tps / 4));
     log(`maximum rate found: ${search.rate} tx/s${search.failedRate === null ? '' : ` (${search.failedRate} was not sustained)`}; measured round: ${o.warmupS} s warm-up + ${o.durationS} s`);

@@ -1,8 +1,11 @@
 /**
  * The maximum-rate search: the highest fixed rate at which the network keeps up. It starts from
  * the closed-loop throughput, steps up (×1.2) or down (×0.8) with short open-loop probe rounds
- * until it brackets the knee, then bisects the bracket to within 5 % (or the probe budget). The
- * measured round then runs at the rate found, stepping down while it does not keep up.
+ * until it brackets the knee, then bisects the bracket to within 5 % (or the probe budget). A
+ * longer confirmation round then checks the rate found, stepping down by 5 % while it does not
+ * keep up: past the knee a backlog can grow too slowly for a short probe to see (the distributed
+ * mode's rounds showed it). The measured round runs at the confirmed rate, stepping down by 10 %
+ * while it does not keep up.
  */
 import type { BenchNetwork } from './bench-network.js';
 import { growthText, runFixedRateRound, type RoundResult } from './rounds.js';
@@ -24,6 +27,8 @@ export interface MaxRateSearchSpec {
   readonly probeS: number;
   /** Most probe rounds. */
   readonly maxProbes: number;
+  /** Measured seconds of each confirmation round (plus a third as warm-up); 0: no confirmation. */
+  readonly confirmS: number;
   readonly log: (line: string) => void;
 }
 
@@ -33,6 +38,7 @@ export interface MaxRateSearchResult {
   readonly rate: number;
   /** Lowest rate found not sustained (`null` when none failed). */
   readonly failedRate: number | null;
+  /** Short probes and confirmation rounds, in order. */
   readonly probes: readonly ProbeSummary[];
 }
 
@@ -51,10 +57,14 @@ export async function findMaxRate(bn: BenchNetwork, spec: MaxRateSearchSpec): Pr
   const probes: ProbeSummary[] = [];
   // Held in an object: the probe closure updates it and the loops below read it.
   const bracket: { lo: number; hi: number | null } = { lo: 0, hi: null };
-  const probe = async (rate: number): Promise<boolean> => {
-    const r = await runFixedRateRound(bn, { label: `probe ${rate}`, rate, warmupS: spec.probeS / 3, durationS: spec.probeS, drainTimeoutS: 30 });
+  const round = async (label: string, rate: number, durationS: number): Promise<RoundResult> => {
+    const r = await runFixedRateRound(bn, { label, rate, warmupS: durationS / 3, durationS, drainTimeoutS: 30 });
     probes.push(summary(r));
-    spec.log(`probe ${rate} tx/s: ${r.sustained ? 'sustained' : 'NOT sustained'} (tps ${r.tps.toFixed(0)}, p99 ${r.p99Ms?.toFixed(0) ?? '-'} ms, backlog at end ${r.backlogAtEnd} (starts ${r.startLagMs.toFixed(0)} ms late), backlog trend ${growthText(r.backlogGrowthPerS)}, throttled ${r.throttled}, failed ${r.failed})`);
+    spec.log(`${label} tx/s: ${r.sustained ? 'sustained' : 'NOT sustained'} (tps ${r.tps.toFixed(0)}, p99 ${r.p99Ms?.toFixed(0) ?? '-'} ms, backlog at end ${r.backlogAtEnd} (starts ${r.startLagMs.toFixed(0)} ms late), backlog trend ${growthText(r.backlogGrowthPerS)}, throttled ${r.throttled}, failed ${r.failed})`);
+    return r;
+  };
+  const probe = async (rate: number): Promise<boolean> => {
+    const r = await round(`probe ${rate}`, rate, spec.probeS);
     if (r.sustained) bracket.lo = Math.max(bracket.lo, rate);
     else bracket.hi = bracket.hi === null ? rate : Math.min(bracket.hi, rate);
     return r.sustained;
@@ -81,7 +91,36 @@ export async function findMaxRate(bn: BenchNetwork, spec: MaxRateSearchSpec): Pr
     if (mid === lo || mid === hi) break;
     await probe(mid);
   }
-  return { rate: bracket.lo, failedRate: bracket.hi, probes };
+  if (spec.confirmS <= 0 || bracket.lo === 0) return { rate: bracket.lo, failedRate: bracket.hi, probes };
+  const confirmed = await confirmRate(bracket.lo, (label, rate) => round(label, rate, spec.confirmS), spec.log);
+  const failedRate = confirmed.failedRate ?? bracket.hi;
+  return { rate: confirmed.rate, failedRate, probes };
+}
+
+/** Confirmation rounds tried at most: at the rate the probes found, then each 5 % lower while one does not keep up. */
+export const CONFIRM_ROUND_ATTEMPTS = 4;
+
+/**
+ * Checks the rate the short probes found with longer rounds, stepping down by 5 % while one does
+ * not keep up, at most {@link CONFIRM_ROUND_ATTEMPTS} rounds; the measured round then starts
+ * from a rate a longer round held.
+ * @param rate the highest rate a short probe held
+ * @param round runs one confirmation round (the label names the rate)
+ * @returns the last rate tried (the one that held, or the lowest tried when none did: the measured
+ *   round steps down from there) and the lowest rate that did not hold
+ * @example const { rate } = await confirmRate(1356, (label, r) => runFixedRateRound(bn, { label, rate: r, warmupS: 5, durationS: 15 }), log)
+ */
+export async function confirmRate(rate: number, round: (label: string, rate: number) => Promise<RoundResult>, log: (line: string) => void): Promise<{ rate: number; failedRate: number | null }> {
+  let next = rate;
+  let failedRate: number | null = null;
+  for (let attempt = 1; ; attempt++) {
+    const r = await round(`confirm ${next}`, next);
+    if (r.sustained) return { rate: next, failedRate };
+    failedRate = next;
+    if (attempt >= CONFIRM_ROUND_ATTEMPTS || next <= MIN_RATE) return { rate: next, failedRate };
+    next = Math.max(MIN_RATE, Math.round(next * 0.95));
+    log(`the confirmation round did not keep up; once more at 95 %: ${next} tx/s`);
+  }
 }
 
 /** Measured rounds tried at most: at the rate found, then each at 90 % of the last while one does not keep up. */

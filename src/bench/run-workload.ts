@@ -34,16 +34,22 @@ export interface WorkloadOutcome {
 interface Plan {
   readonly probeS: number;
   readonly maxProbes: number;
+  /** Seconds of each confirmation round (max-rate.ts); 0 in short runs, where the measured round is no longer than a probe. */
+  readonly confirmS: number;
   readonly limitMs: number;
   readonly microMs: number;
 }
 
-/** Probe rounds are a tenth of the measured round (1.5–5 s); the limit runs 2 s (1 s for short CI runs). */
+/**
+ * Probe rounds are a tenth of the measured round (1.5–5 s), confirmation rounds a quarter (at most
+ * 15 s; none in short CI runs); the limit runs 2 s (1 s for short CI runs).
+ */
 export function planFor(o: BenchOptions): Plan {
   const short = o.durationS < 10;
   return {
     probeS: Math.min(5, Math.max(1.5, o.durationS / 10)),
     maxProbes: short ? 6 : 10,
+    confirmS: short ? 0 : Math.min(15, o.durationS / 4),
     limitMs: short ? 1000 : 2000,
     microMs: short ? 150 : 300,
   };
@@ -98,7 +104,7 @@ async function measuredRounds(bn: BenchNetwork, o: BenchOptions, plan: Plan, log
   }
   const closed = await runClosedLoop(bn, { concurrency: CLOSED_LOOP_CONCURRENCY, durationS: plan.probeS });
   log(`closed-loop probe (${CLOSED_LOOP_CONCURRENCY} in flight, ${plan.probeS} s): ${closed.tps.toFixed(1)} tx/s, p99 ${closed.p99Ms?.toFixed(1) ?? '-'} ms`);
-  const search = await findMaxRate(bn, { startRate: closed.tps, probeS: plan.probeS, maxProbes: plan.maxProbes, log });
+  const search = await findMaxRate(bn, { startRate: closed.tps, probeS: plan.probeS, maxProbes: plan.maxProbes, confirmS: plan.confirmS, log });
   let rate = search.rate > 0 ? search.rate : Math.max(1, Math.round(closed.tps / 4));
   log(`maximum rate found: ${search.rate} tx/s${search.failedRate === null ? '' : ` (${search.failedRate} was not sustained)`}; measured round: ${o.warmupS} s warm-up + ${o.durationS} s`);
   const measured = await measureAtFoundRate(rate, async (label, r) => {

@@ -26,13 +26,17 @@ export const DEFAULT_API_PORT = 8080;
  */
 export function apiPortSetting(values: { port?: string | undefined }): { text: string; from: string } | undefined {
   if (values.port !== undefined) return { text: values.port, from: '--port' };
-  const env = process.env.SILK_PORT !== undefined ? 'SILK_PORT' : process.env.PORT !== undefined ? 'PORT' : undefined;
-  return env === undefined ? undefined : { text: process.env[env] ?? '', from: `$${env}` };
+  for (const name of ['SILK_PORT', 'PORT']) {
+    const text = process.env[name];
+    if (text !== undefined) return { text, from: `$${name}` };
+  }
+  return undefined;
 }
 
 /** The API base URL: `--url`, else `$SILK_URL`, else this machine at the port `silk start` would serve on. */
 export function apiUrl(values: { url?: string | undefined }): string {
-  if (values.url !== undefined || process.env.SILK_URL !== undefined) return (values.url ?? process.env.SILK_URL ?? '').replace(/\/+$/, '');
+  const given = values.url ?? process.env.SILK_URL;
+  if (given !== undefined) return given.replace(/\/+$/, '');
   const setting = apiPortSetting({});
   const port = setting === undefined ? DEFAULT_API_PORT : portOf(setting.text, DEFAULT_API_PORT, setting.from);
   return `http://127.0.0.1:${port}`;
