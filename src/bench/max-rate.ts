@@ -103,24 +103,23 @@ export const CONFIRM_ROUND_ATTEMPTS = 4;
 /**
  * Checks the rate the short probes found with longer rounds, stepping down by 5 % while one does
  * not keep up, at most {@link CONFIRM_ROUND_ATTEMPTS} rounds; the measured round then starts
- * from a rate a longer round held.
+ * from a rate a longer round held (or, when none did, 5 % under the last one tried).
  * @param rate the highest rate a short probe held
  * @param round runs one confirmation round (the label names the rate)
- * @returns the last rate tried (the one that held, or the lowest tried when none did: the measured
- *   round steps down from there) and the lowest rate that did not hold
+ * @returns the rate for the measured round, and the lowest rate a confirmation round did not hold
  * @example const { rate } = await confirmRate(1356, (label, r) => runFixedRateRound(bn, { label, rate: r, warmupS: 5, durationS: 15 }), log)
  */
 export async function confirmRate(rate: number, round: (label: string, rate: number) => Promise<RoundResult>, log: (line: string) => void): Promise<{ rate: number; failedRate: number | null }> {
   let next = rate;
   let failedRate: number | null = null;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; attempt <= CONFIRM_ROUND_ATTEMPTS && next !== failedRate; attempt++) {
     const r = await round(`confirm ${next}`, next);
     if (r.sustained) return { rate: next, failedRate };
     failedRate = next;
-    if (attempt >= CONFIRM_ROUND_ATTEMPTS || next <= MIN_RATE) return { rate: next, failedRate };
     next = Math.max(MIN_RATE, Math.round(next * 0.95));
-    log(`the confirmation round did not keep up; once more at 95 %: ${next} tx/s`);
+    log(`the confirmation round did not keep up; ${attempt < CONFIRM_ROUND_ATTEMPTS ? 'once more' : 'the measured round starts'} at 95 %: ${next} tx/s`);
   }
+  return { rate: next, failedRate };
 }
 
 /** Measured rounds tried at most: at the rate found, then each at 90 % of the last while one does not keep up. */

@@ -1,7 +1,7 @@
 /** The API port and address the CLI takes from its flags and the environment. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { apiPortSetting, apiUrl, DEFAULT_API_PORT, portOf, UsageError } from './cli-support.js';
+import { apiPort, apiUrl, DEFAULT_API_PORT, portOf, UsageError } from './cli-support.js';
 
 const VARIABLES = ['PORT', 'SILK_PORT', 'SILK_URL'] as const;
 
@@ -18,13 +18,13 @@ describe('the API port and URL', () => {
     }
   });
 
-  it('takes --port, then $SILK_PORT, then $PORT, and names where a port came from', () => {
-    assert.equal(apiPortSetting({}), undefined);
+  it('takes --port, then $SILK_PORT, then $PORT, then 8080', () => {
+    assert.equal(apiPort({}), DEFAULT_API_PORT);
     process.env.PORT = '9000';
-    assert.deepEqual(apiPortSetting({}), { text: '9000', from: '$PORT' });
+    assert.equal(apiPort({}), 9000);
     process.env.SILK_PORT = '9100';
-    assert.deepEqual(apiPortSetting({}), { text: '9100', from: '$SILK_PORT' });
-    assert.deepEqual(apiPortSetting({ port: '0' }), { text: '0', from: '--port' });
+    assert.equal(apiPort({}), 9100);
+    assert.equal(apiPort({ port: '0' }), 0);
   });
 
   it('the CLI talks to the port the node would serve on, unless given a URL', () => {
@@ -37,12 +37,15 @@ describe('the API port and URL', () => {
   });
 
   it('refuses what is not a port number, naming the setting', () => {
-    assert.equal(portOf(undefined, 8080), 8080);
-    assert.equal(portOf('65535', 8080), 65535);
+    assert.equal(portOf('65535', '--port'), 65535);
+    assert.equal(portOf(' 80 ', '--port'), 80);
     for (const bad of ['', ' ', '65536', '-1', '80.5', '0x50', '1e3', 'http']) {
-      assert.throws(() => portOf(bad, 8080, '$PORT'), (e: unknown) => e instanceof UsageError && e.message === `$PORT must be a port number 0..65535, got '${bad}'`, bad);
+      assert.throws(() => portOf(bad, '$PORT'), (e: unknown) => e instanceof UsageError && e.message === `$PORT must be a port number 0..65535, got '${bad}'`, bad);
     }
     process.env.PORT = 'eighty';
-    assert.throws(() => apiUrl({}), (e: unknown) => e instanceof UsageError && /^\$PORT must be a port number/.test(e.message));
+    assert.throws(() => apiUrl({}), (e: unknown) => e instanceof UsageError && e.message === "$PORT must be a port number 0..65535, got 'eighty'");
+    process.env.SILK_PORT = '70000';
+    assert.throws(() => apiPort({}), (e: unknown) => e instanceof UsageError && e.message === "$SILK_PORT must be a port number 0..65535, got '70000'");
+    assert.throws(() => apiPort({ port: 'x' }), (e: unknown) => e instanceof UsageError && e.message === "--port must be a port number 0..65535, got 'x'");
   });
 });

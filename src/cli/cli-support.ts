@@ -21,36 +21,32 @@ export function dataDir(values: { data?: string | undefined }): string {
 export const DEFAULT_API_PORT = 8080;
 
 /**
- * Where the API port was given: `--port`, else `$SILK_PORT`, else `$PORT` (the variable hosting
- * tools set), else none. @returns the text and its name, for the error that names it
+ * The API port: `--port`, else `$SILK_PORT`, else `$PORT` (the variable hosting tools set), else
+ * {@link DEFAULT_API_PORT}.
+ * @throws UsageError naming the flag or variable when it is not a port number
  */
-export function apiPortSetting(values: { port?: string | undefined }): { text: string; from: string } | undefined {
-  if (values.port !== undefined) return { text: values.port, from: '--port' };
-  for (const name of ['SILK_PORT', 'PORT']) {
-    const text = process.env[name];
-    if (text !== undefined) return { text, from: `$${name}` };
+export function apiPort(values: { port?: string | undefined }): number {
+  const settings: readonly (readonly [string, string | undefined])[] = [['--port', values.port], ['$SILK_PORT', process.env.SILK_PORT], ['$PORT', process.env.PORT]];
+  for (const [from, text] of settings) {
+    if (text !== undefined) return portOf(text, from);
   }
-  return undefined;
+  return DEFAULT_API_PORT;
 }
 
 /** The API base URL: `--url`, else `$SILK_URL`, else this machine at the port `silk start` would serve on. */
 export function apiUrl(values: { url?: string | undefined }): string {
   const given = values.url ?? process.env.SILK_URL;
-  if (given !== undefined) return given.replace(/\/+$/, '');
-  const setting = apiPortSetting({});
-  const port = setting === undefined ? DEFAULT_API_PORT : portOf(setting.text, DEFAULT_API_PORT, setting.from);
-  return `http://127.0.0.1:${port}`;
+  return given === undefined ? `http://127.0.0.1:${apiPort({})}` : given.replace(/\/+$/, '');
 }
 
 /**
- * A port number from a flag or the environment.
+ * A port number given as text.
  * @param from the flag or variable it came from, named in the error
  * @throws UsageError when it is not a whole number 0..65535
  */
-export function portOf(text: string | undefined, fallback: number, from = '--port'): number {
-  if (text === undefined) return fallback;
+export function portOf(text: string, from: string): number {
   const port = /^\d{1,5}$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${from} must be a port number 0..65535, got '${text}'`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${from} must be a port number 0..65535, got '${text}'`);
   return port;
 }
 

@@ -15,7 +15,7 @@ import { DEMO_ANCHORING_ORG, DEMO_CONTRACTS, DEMO_IDENTITIES, DEMO_PASSWORD, see
 import { DEMO_SPEC } from '../../network/demo-spec.js';
 import { openEmbeddedNetwork } from '../../network/embedded-network.js';
 import { startHeaderAnchoring, type HeaderAnchoring } from '../../network/header-anchoring.js';
-import { apiPortSetting, dataDir, DEFAULT_API_PORT, EXIT, portOf } from '../cli-support.js';
+import { apiPort, dataDir, EXIT } from '../cli-support.js';
 import { createProgressBar } from '../progress.js';
 import { PASSWORD_ENV, writeCost } from './keys.js';
 
@@ -28,8 +28,7 @@ const ANCHOR_INTERVAL_MS = 5000;
 export async function startCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } }, strict: true });
   const dir = dataDir(values);
-  const portSetting = apiPortSetting(values);
-  const port = portSetting === undefined ? DEFAULT_API_PORT : portOf(portSetting.text, DEFAULT_API_PORT, portSetting.from);
+  const port = apiPort(values);
   const host = values.host ?? process.env.SILK_HOST ?? '127.0.0.1';
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
   const stopRequested = new Promise<void>((done) => {
