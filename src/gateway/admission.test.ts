@@ -97,6 +97,19 @@ describe('gateway admission control', () => {
     assert.ok(run.endToEnd(25_000) < 1_200, `arrival to commit ${run.endToEnd(25_000).toFixed(0)} ms, the network's own 1,000`);
   });
 
+  it('takes the latency for a queue while the commit peer is behind the ordering service, however little its own shrinks shortened it', async () => {
+    // The slow network above, seen by a gateway whose peer is behind the blocks ordered: other
+    // gateways keep the peers busy, so this gateway's shrinks cannot shorten the queue, and it
+    // must not widen its pipeline to the queue's latency (where, on one saturated machine, the
+    // growing pipeline turned into read conflicts and the work done fell).
+    const slow: Model = { capacity: 2, latency: (t) => (t < 10_000 ? 30 : 1_000) };
+    const own = await simulate(slow, () => 1, 40_000);
+    const queued = await simulate(slow, () => 1, 40_000, { behind: () => true });
+    const last = (r: Run): number => r.limits.at(-1) ?? 0;
+    assert.ok(last(own) >= 1_000, `limit ${last(own)} with the latency learnt as the network's own`);
+    assert.ok(last(queued) <= 200, `limit ${last(queued)} while the peer is behind: a target's worth of commits, not the queue's`);
+  });
+
   it('resumes at the rate it had after a stall of the network', async () => {
     // No commit at all between 5 s and 7 s (an ordering election), then the same network.
     const run = await simulate({ capacity: 2, latency: (t) => (t >= 5_000 && t < 7_000 ? 7_000 - t + 30 : 30) }, () => 1.5, 20_000);

@@ -22,7 +22,9 @@
  * (a slow link, a remote endorser), not a queue: once shrinks cut the limit by a tenth and the
  * latency stayed, the limit goes back to what it was, and for a minute the target is half as
  * much again as that latency, so the limit never spirals down on a network that is slow but not
- * overloaded. It stays within [`minInFlight`, `maxInFlight`], so a stalled network (an ordering
+ * overloaded. Unless the commit peer is behind the ordering service (`behind`): then the latency
+ * is a queue of ordered blocks waiting to be validated, however little this gateway's own shrink
+ * shortened it (the other gateways keep the same peers busy), and the target stays the floor. It stays within [`minInFlight`, `maxInFlight`], so a stalled network (an ordering
  * election) resumes at once.
  */
 import { SubmitError } from '../errors.js';
@@ -48,6 +50,12 @@ export interface AdmissionOptions {
   readonly windowMs?: number;
   /** The clock (milliseconds, monotonic). Default `performance.now`. */
   readonly now?: () => number;
+  /**
+   * True while the gateway's commit peer is behind the ordering service (blocks ordered that it
+   * has not committed): the pipeline is then a queue, and a latency a shrink did not shorten is
+   * not taken as the network's own. Default: never.
+   */
+  readonly behind?: () => boolean;
 }
 
 /** How an admitted submission ended. */
@@ -142,10 +150,12 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     if (commits > 0) {
       const mean = latencySum / commits;
       const perMs = commits / elapsed;
+      const queue = options.behind?.() ?? false;
+      if (queue) own = undefined;
       const goal = target(t);
       if (shrink !== undefined && t < shrink.at + 2 * shrink.mean) {
         // After a shrink, the pipeline first drains what it held: the limit waits for the result.
-      } else if (shrink !== undefined && limit <= 0.9 * shrink.limit && mean >= 0.95 * shrink.mean) {
+      } else if (!queue && shrink !== undefined && limit <= 0.9 * shrink.limit && mean >= 0.95 * shrink.mean) {
         // The shrinks cut the limit by a tenth or more and the latency did not follow: it is
         // the network's own, not a queue.
         limit = shrink.limit;

@@ -156,6 +156,12 @@ const CATCH_UP_WAIT_MS = 2000;
 const MISMATCH_ATTEMPTS = 4;
 /** How often a submit endorses again with the endorsers its writes' policies ask for (each time they changed under it). */
 const MAX_PLAN_ROUNDS = 3;
+/**
+ * Blocks the commit peer may be behind the ordering service before the gateway's admission takes
+ * its latency for a queue (admission.ts `behind`). Blocks arrive a few at a time: a lag of up to
+ * four is the normal pace of a busy network.
+ */
+export const ADMISSION_BEHIND_BLOCKS = 4;
 
 /** The error of a transaction whose writes need a policy the reachable peers cannot meet. */
 function unmetPolicyError(contract: string, unmet: UnmetWritePolicy, txId: string): EndorseError {
@@ -231,7 +237,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const admissionOf = (chain: string): Admission => {
     let a = admissions.get(chain);
     if (a === undefined) {
-      a = createAdmission(options.admission);
+      // Blocks ordered that the commit peer has not committed: a queue, whatever else is slow.
+      const behind = (): boolean => options.orderer.height(chain) - options.commitPeer.height(chain) > ADMISSION_BEHIND_BLOCKS;
+      a = createAdmission({ behind, ...options.admission });
       admissions.set(chain, a);
     }
     return a;
