@@ -4,7 +4,7 @@ import { EndorseError, isSilkError } from '../errors.js';
 import { decodeBlock } from '../ledger/block.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import type { Peer } from '../peer/peer.js';
-import { openTestNetwork } from '../testing/fixtures.js';
+import { openTestNetwork, waitUntil } from '../testing/fixtures.js';
 import { createGateway, type EndorsingPeer, type SubmitResult } from './gateway.js';
 
 type TestNetwork = Awaited<ReturnType<typeof openTestNetwork>>;
@@ -74,6 +74,8 @@ describe('gateway', () => {
       const signed = net.gateway('Org1').propose({ chain: 'trade', contract: 'basic', fn: 'createAsset', args: { id: 'late-1', owner: 'Org1', colour: 'red', size: 1, appraisedValue: 10 } }, alice);
       // Another org's node orders and commits it (its answer to the client was lost, say).
       const first = await net.gateway('Org2').submitSigned(signed);
+      // Org2's gateway answered once its own peer committed; Org1's peer commits the same block on its own.
+      await waitUntil(() => peer1.height('trade') > first.blockNumber, 10_000, "Org1's peer to commit the block");
       // This gateway's peer had not committed that block when the resubmit was admitted, and has when it simulates.
       let behind = true;
       const commitPeer: Peer = {
