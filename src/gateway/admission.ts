@@ -24,7 +24,8 @@
  * much again as that latency, so the limit never spirals down on a network that is slow but not
  * overloaded. Unless the commit peer is behind the ordering service (`behind`): then the latency
  * is a queue of ordered blocks waiting to be validated, however little this gateway's own shrink
- * shortened it (the other gateways keep the same peers busy), and the target stays the floor. It stays within [`minInFlight`, `maxInFlight`], so a stalled network (an ordering
+ * shortened it (the other gateways keep the same peers busy), and the target stays the floor.
+ * The limit stays within [`minInFlight`, `maxInFlight`], so a stalled network (an ordering
  * election) resumes at once.
  */
 import { SubmitError } from '../errors.js';
