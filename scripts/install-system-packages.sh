@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages Silkledger's distributed mode and its tests need: the etcd
 # server (/usr/bin/etcd, Debian package etcd-server) and its command-line client (etcdctl,
-# Debian package etcd-client). Idempotent: when both commands are present it exits at once
-# without calling apt-get. Run as root, or as a user who may use sudo.
+# Debian package etcd-client), and the browser the web UI's tests drive (/usr/bin/chromium,
+# Debian package chromium). Idempotent: when all three are present it exits at once without
+# calling apt-get. Run as root, or as a user who may use sudo.
 set -euo pipefail
 
 missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
@@ -24,7 +26,7 @@ else
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-system-packages: ${missing[*]} missing and apt-get is not available on this system; install etcd 3.4 or later (etcd and etcdctl on PATH) by other means." >&2
+  echo "install-system-packages: ${missing[*]} missing and apt-get is not available on this system; install etcd 3.4 or later (etcd and etcdctl on PATH) and Chromium (/usr/bin/chromium) by other means." >&2
   exit 1
 fi
 
@@ -47,4 +49,8 @@ for cmd in etcd etcdctl; do
     exit 1
   fi
 done
-echo "install-system-packages: $(etcd --version | head -n 1)" >&2
+if [ ! -x /usr/bin/chromium ]; then
+  echo "install-system-packages: /usr/bin/chromium still missing after installing ${missing[*]}." >&2
+  exit 1
+fi
+echo "install-system-packages: $(etcd --version | head -n 1); $(/usr/bin/chromium --version 2>/dev/null | head -n 1)" >&2

@@ -1,6 +1,6 @@
 /**
  * The HTTP API (Fastify): chains, blocks, transactions, state, rich queries, evaluate and
- * submit, Server-Sent Events, health and readiness, OpenAPI 3 at `/docs`. Every body and query
+ * submit, Server-Sent Events, health and readiness, OpenAPI 3 at `/docs`, the web UI at `/`. Every body and query
  * string is validated against its schema (src/api/wire.ts); body size, page size and request
  * rate are limited; every error is a JSON body with a code from the one registry.
  */
@@ -24,6 +24,7 @@ import { registerIdentityRoutes } from './routes/identity-routes.js';
 import { registerProvenanceRoutes } from './routes/provenance-routes.js';
 import { registerStateRoutes } from './routes/state-routes.js';
 import { registerTransactionRoutes } from './routes/transaction-routes.js';
+import { registerWebUi } from './web-ui.js';
 import { DEMO_MODE_HEADER } from './wire.js';
 
 /** Longest wait for requests in flight at a stop: a submit waits at most 30 s for its commit. */
@@ -46,6 +47,11 @@ export interface ApiServerOptions {
    * the server speaks plain HTTP.
    */
   readonly https?: ApiHttpsOptions;
+  /**
+   * The built web UI this server serves at `/` (src/api/web-ui.ts): its folder, or `false` for
+   * none (default: dist/web, where `npm run build` puts it).
+   */
+  readonly webUi?: string | false;
   /** How long a request whose `Silk-Min-Height` this node has not reached waits for it before `BEHIND` (default 2,000 ms; src/api/min-height.ts). */
   readonly minHeightWaitMs?: number;
 }
@@ -161,6 +167,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   registerIdentityRoutes(app, backend);
   registerEpcisRoutes(app, backend);
   registerProvenanceRoutes(app, backend);
+  if (options.webUi !== false) registerWebUi(app, options.webUi);
   for (const plugin of options.plugins ?? []) await plugin(app);
   await app.ready();
 

@@ -68,6 +68,12 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     // bundle (the peer process read the certificate the bootstrap wrote), and nothing without it.
     const apiHealth = await tlsGet(`${started.api}/api/health`, { ca: readFileSync(started.apiCa, 'utf8') });
     assert.equal(apiHealth.status, 200, JSON.stringify(apiHealth));
+    // The same address serves the web UI, and the script its page names.
+    const ui = await tlsGet(`${started.api}/`, { ca: readFileSync(started.apiCa, 'utf8') });
+    assert.equal(ui.status, 200, JSON.stringify(ui));
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)">/.exec(ui.body)?.[1];
+    assert.ok(script !== undefined, `the UI page names its script: ${ui.body.slice(0, 500)}`);
+    assert.equal((await tlsGet(`${started.api}${script}`, { ca: readFileSync(started.apiCa, 'utf8') })).status, 200);
     const apiUntrusted = await runCli(['status', '--url', started.api], 30_000, { SILK_CA: undefined });
     assert.equal(apiUntrusted.code, 5, apiUntrusted.stderr);
     assert.match(apiUntrusted.stderr, /the node's TLS certificate is not trusted .*; pass the network's CA bundle with --ca FILE/);

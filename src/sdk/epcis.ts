@@ -25,6 +25,7 @@ export type { CaptureDocumentResult } from '../traceability/epcis-capture.js';
 export type { ContainmentInterval, ItemProvenance, JourneyStop, ProvenanceEvent, SensorLeg, SensorThreshold } from '../traceability/provenance.js';
 export type { ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 export type { LotRecallStatus, RecallItemStatus } from '../traceability/recall-queries.js';
+export type { CompanyPrefixRecord, ItemRecord, LotRecord, ProductLineRecord, StoredItem } from '../contracts/products/product-contract.js';
 
 /** Options of {@link EpcisClient.capture}. */
 export interface EpcisCaptureOptions extends PrepareCaptureOptions {

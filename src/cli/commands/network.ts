@@ -69,6 +69,7 @@ async function up(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   console.log(`Silkledger network running (${result.describedNow ? 'described and bootstrapped now' : 'from its existing description'}): ${result.descriptionFile}`);
+  console.log(`  ui:     ${result.apiUrl}/   (check a product, explorer, dashboard)`);
   console.log(`  api:    ${result.apiUrl}/api/health   (OpenAPI at ${result.apiUrl}/docs)`);
   if (result.apiCa !== undefined) console.log(`  ca:     ${result.apiCa} (the alliance's CA bundle, for the API and the peers: silk --ca ${result.apiCa}, or $SILK_CA; the SDK's connect({ ca }))`);
   console.log(`  peers:  ${Object.entries(result.peerUrls).map(([name, url]) => `${name} ${url}`).join(', ')}`);

@@ -58,6 +58,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     const apiPeer = net.peers.find((p) => p.org === API_ORG);
     const chains = (apiPeer?.chains() ?? []).map((c) => `${c} (${apiPeer?.height(c) ?? 0} blocks, ${Object.keys(apiPeer?.config(c).orgs ?? {}).length} orgs)`);
     console.log(`Silkledger demo alliance ${net.created ? 'created and seeded' : 'reopened'} in ${dir}`);
+    console.log(`  ui:    ${url}/   (check a product, explorer, dashboard)`);
     console.log(`  api:   ${url}/api/health   (OpenAPI at ${url}/docs)`);
     console.log(`  orgs:  ${DEMO_SPEC.orgs.map((o) => o.name).join(', ')}: one peer each, solo orderer`);
     console.log(`  chains: ${chains.join(', ')}`);

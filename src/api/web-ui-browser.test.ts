@@ -1,0 +1,158 @@
+// The web UI end to end: the seeded demo alliance behind a real API server, driven in headless
+// Chromium as a consumer, an auditor and an operator use it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { DEMO_CONTRACTS, DEMO_PASSWORD, seedDemoAlliance } from '../network/demo-alliance.js';
+import { DEMO_SPEC } from '../network/demo-spec.js';
+import { DEMO_GTIN } from '../network/demo-traceability.js';
+import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
+import { launchChromium } from '../testing/browser.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { embeddedApiBackend } from './backend.js';
+import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import { createApiServer, type ApiServer } from './server.js';
+
+/** How long a page may take to show what a test waits for. */
+const UI_TIMEOUT_MS = 15_000;
+
+describe('web UI in a browser', () => {
+  const dir = tempDir('silk-web-ui-');
+  let net: EmbeddedNetwork;
+  let api: ApiServer;
+  let metrics: NodeMetrics;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    net = await openEmbeddedNetwork({ dataDir: dir.path, spec: DEMO_SPEC, contracts: DEMO_CONTRACTS, parallelVerify: false, keys: { kind: 'hd', password: DEMO_PASSWORD, scrypt: { N: 1024, r: 8, p: 1 } } });
+    await seedDemoAlliance(net);
+    const backend = embeddedApiBackend(net, { org: 'Platform' });
+    metrics = createNodeMetrics(backend);
+    api = await createApiServer({ backend, rateLimitPerMinute: 0, plugins: [metrics.plugin] });
+    url = await api.listen({ port: 0 });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+  after(async () => {
+    await browser.close();
+    await api.close();
+    metrics.close();
+    await net.close();
+    dir.cleanup();
+  });
+
+  const platformPeer = () => {
+    const peer = net.peers.find((p) => p.org === 'Platform');
+    assert.ok(peer !== undefined);
+    return peer;
+  };
+
+  it('shows a consumer who scans a sold scarf that it is genuine, already sold, and every step with its block', async () => {
+    await page.goto(`${url}/01/${DEMO_GTIN}/21/7`);
+    const verdict = page.locator('[data-verdict]');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'sold');
+    const text = await verdict.innerText();
+    assert.match(text, /Genuine: registered on the ledger by SellerCN/);
+    assert.match(text, /Mulberry silk scarf/);
+    assert.match(text, /Already sold on 2026-11-23 16:00\+01:00 \(recorded by Platform\)/);
+    const steps = page.locator('table.events tbody tr');
+    assert.equal(await steps.count(), 12);
+    assert.match(await steps.last().innerText(), /retail selling\s+retail sold\s+item\s+Platform/);
+    // From the first step to the block that holds it.
+    const firstBlock = await steps.first().locator('a', { hasText: /^block \d+$/ }).innerText();
+    await steps.first().locator('a', { hasText: /^block \d+$/ }).click();
+    await page.locator('h1', { hasText: `${firstBlock.replace('block', 'Block')} of product` }).waitFor();
+    assert.ok(await page.locator('.code-valid').count() >= 1, 'the block shows its VALID transaction');
+  });
+
+  it('tells of an item still on its way when it was last seen, and that it is genuine', async () => {
+    await page.goto(`${url}/#/verify?epc=${encodeURIComponent('urn:epc:id:sgtin:6901234.000001.30')}`);
+    const verdict = page.locator('[data-verdict]');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'genuine');
+    assert.match(await verdict.innerText(), /Last seen: storing \(sellable not accessible\)/);
+  });
+
+  it('flags a serial its maker never issued, typed into the form', async () => {
+    await page.goto(`${url}/#/verify`);
+    await page.fill('#epc', `https://id.gs1.org/01/${DEMO_GTIN}/21/999`);
+    await page.click('button[type=submit]');
+    const verdict = page.locator('[data-verdict]');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'unknown');
+    assert.match(await verdict.innerText(), /Not on the ledger[\s\S]*this serial number was never issued by its maker/);
+    assert.match(page.url(), /#\/verify\?epc=https%3A%2F%2Fid\.gs1\.org%2F01%2F06901234000016%2F21%2F999$/);
+  });
+
+  it("gives the API's reason and code for text that is not a product code", async () => {
+    await page.goto(`${url}/#/verify?epc=hello`);
+    const alert = page.locator('[role=alert]');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /This code could not be checked/);
+    assert.match(text, /epc must be an EPC \(URN or GS1 Digital Link URI\)/);
+    assert.match(text, /INVALID_ARGUMENT/);
+  });
+
+  it('lets an auditor browse from the chains to a block and a transaction, every write of it', async () => {
+    await page.goto(`${url}/#/explorer`);
+    const rows = page.locator('table.chains tbody tr');
+    await rows.first().waitFor();
+    const peer = platformPeer();
+    assert.deepEqual(await rows.locator('td:nth-child(1)').allInnerTexts(), peer.chains());
+    assert.deepEqual(await rows.locator('td:nth-child(2)').allInnerTexts(), peer.chains().map((c) => String(peer.height(c))));
+
+    await page.click('table.chains a:text-is("product")');
+    const blocks = page.locator('table.blocks tbody tr');
+    await blocks.first().waitFor();
+    const height = peer.height('product');
+    assert.equal(await blocks.count(), Math.min(20, height));
+    assert.equal(await blocks.first().locator('td').first().innerText(), String(height - 1));
+
+    // The commissioning of the 48 scarves: one transaction with a write per item and index entry.
+    const answer = (await page.evaluate(async () => (await fetch('/api/epcis/provenance?chain=product&epc=urn:epc:id:sgtin:6901234.000001.1&proofs=false')).json())) as { provenance: { events: { txId: string }[] } };
+    const txId = answer.provenance.events[0]?.txId;
+    assert.ok(txId !== undefined);
+    const tx = (await page.evaluate(async (id) => (await fetch(`/api/chains/product/transactions/${id}`)).json(), txId)) as { writes: unknown[]; block: number };
+    await page.goto(`${url}/#/chains/product/tx/${txId}`);
+    await page.locator('dd', { hasText: `in block ${tx.block}` }).waitFor();
+    const written = page.locator('table.rw:has(th:text-is("Key written")) tbody tr');
+    assert.equal(await written.count(), 20, 'the first 20 writes, then a button');
+    await page.click(`button:text-is("Show all ${tx.writes.length}")`);
+    assert.equal(await written.count(), tx.writes.length);
+  });
+
+  it("shows an operator the network's committed transactions per second and their codes as they commit", async () => {
+    await page.goto(`${url}/#/dashboard`);
+    await page.locator('table.heights tbody tr').first().waitFor();
+    const operator = net.identity('Platform', 'operator');
+    const before = platformPeer().height('product');
+    const load = (async () => {
+      for (let i = 0; i < 40; i++) {
+        const r = await net.gateway('Platform').submit({ chain: 'product', contract: 'basic', fn: 'put', args: { key: `dashboard-${i}`, value: 'x' } }, operator);
+        assert.equal(r.code, 'VALID');
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    })();
+    // The rate figure and the codes' bars follow the commits.
+    await waitUntil(async () => Number(await page.locator('[data-testid=tx-rate]').innerText().catch(() => '0')) > 0, UI_TIMEOUT_MS, 'a committed-transactions rate above zero');
+    await load;
+    const validBar = page.locator('.bar-row', { hasText: 'VALID' });
+    await waitUntil(async () => Number((await validBar.locator('.bar-value').innerText().catch(() => '0')).replace(/,/g, '')) >= 40, UI_TIMEOUT_MS, 'the VALID bar to count the 40 transactions');
+    const after = platformPeer().height('product');
+    assert.ok(after > before);
+    await page.locator('table.heights tr', { hasText: 'product' }).locator('td', { hasText: String(after) }).first().waitFor();
+    await page.locator('table.latest a', { hasText: String(after - 1) }).first().waitFor();
+    assert.ok(await page.locator('svg.chart path.line').count() === 1, 'the rate is drawn');
+  });
+
+  it('ran every page without a script error', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -1,0 +1,2 @@
+/** Vite bundles the style sheet the entry imports. */
+declare module '*.css';

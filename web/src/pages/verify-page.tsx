@@ -1,0 +1,178 @@
+/**
+ * The consumer's page: scan or type the code on a label (a GS1 Digital Link such as
+ * `https://id.gs1.org/01/06901234000016/21/7`, or an SGTIN URN) and see whether the item is on
+ * the ledger, who made it, where it has been, and whether it was already sold. Everything shown
+ * is read from committed state through the API; each event links to the block that holds it.
+ */
+import { useState, type ReactNode, type SyntheticEvent } from 'react';
+import { ApiError, getJson, getState, textOf, type ChainSummary, type ItemProvenance, type LotRecord, type ProductLineRecord, type ProvenanceEvent, type ProvenanceWithProofs, type StoredItem } from '../api.js';
+import { Hash, Show } from '../components/common.js';
+import { href } from '../route.js';
+import { useApi } from '../use-api.js';
+
+/** What the page learnt about one code. */
+interface Verification {
+  readonly chain: string;
+  readonly provenance: ItemProvenance;
+  readonly item: StoredItem | undefined;
+  readonly line: ProductLineRecord | undefined;
+  readonly lot: LotRecord | undefined;
+}
+
+/** The chain that runs the traceability contracts. */
+async function traceabilityChain(signal: AbortSignal): Promise<string> {
+  const { items } = await getJson<{ items: ChainSummary[] }>('/api/chains', signal);
+  const chain = items.find((c) => 'epcis' in c.contracts);
+  if (chain === undefined) throw new ApiError('NOT_FOUND', 'no chain of this node records trace events (none runs the epcis contract)', 404);
+  return chain.name;
+}
+
+async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
+  const chain = await traceabilityChain(signal);
+  const query = new URLSearchParams({ chain, epc, proofs: 'false' });
+  const { provenance } = await getJson<ProvenanceWithProofs>(`/api/epcis/provenance?${query.toString()}`, signal);
+  const gtin = /\/01\/(\d{14})/.exec(provenance.epc)?.[1];
+  const item = await getState<StoredItem>(chain, 'products', provenance.epc, signal);
+  const line = gtin === undefined ? undefined : await getState<ProductLineRecord>(chain, 'products', `line:${gtin}`, signal);
+  const lot = item?.lot == null ? undefined : await getState<LotRecord>(chain, 'products', `lot:${item.gtin}:${item.lot}`, signal);
+  return { chain, provenance, item, line, lot };
+}
+
+/** `retail_selling` → `retail selling`; CBV URIs keep their last part. */
+const words = (text: string | undefined): string => (text ?? '').replace(/^.*[/:]/, '').replace(/_/g, ' ');
+
+/** An event's time as recorded, in the zone it was recorded in. */
+const eventTime = (iso: string): string => iso.replace('T', ' ').replace(/:00\.000/, '').replace(/\.\d{3}/, '');
+
+function latest(events: readonly ProvenanceEvent[]): ProvenanceEvent | undefined {
+  return [...events].sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime)).at(-1);
+}
+
+/** The verdict at the top: genuine, unknown, or registered but with a warning. */
+function Verdict({ v }: { readonly v: Verification }): ReactNode {
+  const last = latest(v.provenance.events);
+  const sold = v.provenance.events.filter((e) => e.role === 'item' && textOf(e.event['disposition']) === 'retail_sold');
+  if (v.item === undefined && v.provenance.events.length === 0) {
+    return (
+      <div className="verdict verdict-bad" data-verdict="unknown">
+        <h2>Not on the ledger</h2>
+        {v.line === undefined
+          ? <p>No member of the alliance has registered or recorded this code. A genuine label's code is always on the ledger: treat this item as suspect and report it to the seller.</p>
+          : <p>{v.line.brand} {v.line.name} is a product registered by {v.line.org}, but this serial number was never issued by its maker: the code may be copied or invented. Treat this item as suspect and report it to the seller.</p>}
+      </div>
+    );
+  }
+  if (v.item === undefined) {
+    return (
+      <div className="verdict verdict-warn" data-verdict="unregistered">
+        <h2>Recorded, but never registered</h2>
+        <p>Trace events name this code, but no manufacturer commissioned it in the product registry.</p>
+      </div>
+    );
+  }
+  const soldEvent = sold.at(-1);
+  return (
+    <div className={soldEvent === undefined ? 'verdict verdict-good' : 'verdict verdict-warn'} data-verdict={soldEvent === undefined ? 'genuine' : 'sold'}>
+      <h2>Genuine: registered on the ledger by {v.line?.org ?? v.item.owner}</h2>
+      {v.line !== undefined && <p className="product-name">{v.line.brand} {v.line.name} <span className="muted">· made in {v.line.origin} · GTIN {v.line.gtin}</span></p>}
+      {soldEvent !== undefined && (
+        <p><strong>Already sold</strong> on {eventTime(soldEvent.eventTime)} (recorded by {soldEvent.recordedBy}). If this item is offered to you as new, ask the seller why.</p>
+      )}
+      {soldEvent === undefined && last !== undefined && <p>Last seen: {words(textOf(last.event['bizStep']))} ({words(textOf(last.event['disposition']))}), {eventTime(last.eventTime)}.</p>}
+      {v.provenance.declaredErroneous.length > 0 && <p className="warn">{v.provenance.declaredErroneous.length} recorded event(s) were later declared erroneous by their recorder.</p>}
+    </div>
+  );
+}
+
+function Facts({ v }: { readonly v: Verification }): ReactNode {
+  return (
+    <dl className="facts">
+      <dt>Item</dt><dd><code>{v.provenance.epc}</code></dd>
+      {v.item !== undefined && <><dt>Serial</dt><dd>{v.item.serial}</dd></>}
+      {v.lot !== undefined && <><dt>Lot</dt><dd>{v.lot.lot} · produced {v.lot.productionDate}{v.lot.expiryDate === null ? '' : ` · best before ${v.lot.expiryDate}`}</dd></>}
+      {v.line !== undefined && <><dt>Category</dt><dd>{v.line.category}</dd></>}
+      {v.item !== undefined && <><dt>Owner on the ledger</dt><dd>{v.item.owner}</dd></>}
+      <dt>Events read</dt><dd>{v.provenance.eventsRead}{v.provenance.truncated ? ' (more exist: the list is cut)' : ''}</dd>
+    </dl>
+  );
+}
+
+function Journey({ v }: { readonly v: Verification }): ReactNode {
+  if (v.provenance.journey.length === 0) return null;
+  return (
+    <section>
+      <h3>Journey</h3>
+      <ol className="journey">
+        {v.provenance.journey.map((stop, i) => (
+          <li key={`${stop.place}-${i}`}>
+            <span className="stop-time">{eventTime(stop.arrival)}</span>
+            <span className="stop-place"><code title={stop.place}>{stop.place.replace('https://id.gs1.org/414/', 'GLN ')}</code></span>
+            <span className="stop-who">{stop.custodians.map((c) => c.party.replace('urn:epc:id:pgln:', 'PGLN ')).join(', ')}</span>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function Events({ v }: { readonly v: Verification }): ReactNode {
+  if (v.provenance.events.length === 0) return null;
+  return (
+    <section>
+      <h3>Every recorded step</h3>
+      <table className="events">
+        <thead><tr><th>When</th><th>What</th><th>Status</th><th>Applies to</th><th>Recorded by</th><th>On the ledger</th></tr></thead>
+        <tbody>
+          {v.provenance.events.map((e) => (
+            <tr key={e.hash}>
+              <td>{eventTime(e.eventTime)}</td>
+              <td>{words(textOf(e.event['bizStep'])) || e.type}</td>
+              <td>{words(textOf(e.event['disposition']))}</td>
+              <td>{e.role}</td>
+              <td>{e.recordedBy}</td>
+              <td><a href={href({ page: 'block', chain: v.chain, number: e.ledger.block })}>block {e.ledger.block}</a> · <a href={href({ page: 'transaction', chain: v.chain, txId: e.txId })}><Hash value={e.txId} length={6} /></a></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Result({ epc }: { readonly epc: string }): ReactNode {
+  const loaded = useApi((signal) => verify(epc, signal), [epc]);
+  return (
+    <Show loaded={loaded} title="This code could not be checked">
+      {(v) => (
+        <div className="verification">
+          <Verdict v={v} />
+          <Facts v={v} />
+          <Journey v={v} />
+          <Events v={v} />
+        </div>
+      )}
+    </Show>
+  );
+}
+
+/** The page. @param epc the code to check, from the address (a scanned link lands here with it) */
+export function VerifyPage({ epc }: { readonly epc: string | undefined }): ReactNode {
+  const [text, setText] = useState(epc ?? '');
+  const submit = (e: SyntheticEvent<HTMLFormElement>): void => {
+    e.preventDefault();
+    const code = text.trim();
+    if (code !== '') window.location.hash = href({ page: 'verify', epc: code });
+  };
+  return (
+    <div>
+      <h1>Check a product</h1>
+      <p className="muted">Type or paste the link under the QR code on the label (for example https://id.gs1.org/01/06901234000016/21/7), or scan the code with your phone's camera.</p>
+      <form className="verify-form" onSubmit={submit}>
+        <label htmlFor="epc">Product code</label>
+        <input id="epc" name="epc" value={text} onChange={(e) => { setText(e.target.value); }} placeholder="https://id.gs1.org/01/…/21/…" autoComplete="off" spellCheck={false} />
+        <button type="submit">Check</button>
+      </form>
+      {epc !== undefined && <Result key={epc} epc={epc} />}
+    </div>
+  );
+}

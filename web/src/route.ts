@@ -1,0 +1,76 @@
+/**
+ * The UI's routes, kept in the URL's hash so every view has an address to bookmark or share:
+ * `#/verify?epc=…`, `#/explorer`, `#/chains/<chain>`, `#/chains/<chain>/blocks/<n>`,
+ * `#/chains/<chain>/tx/<txId>`, `#/dashboard`. A page served at a GS1 Digital Link path
+ * (`/01/<gtin>/21/<serial>`, what a label's QR code holds) opens the verify page for that item.
+ */
+import { useEffect, useState } from 'react';
+
+/** Where the UI is. */
+export type Route =
+  | { readonly page: 'verify'; readonly epc: string | undefined }
+  | { readonly page: 'explorer' }
+  | { readonly page: 'chain'; readonly chain: string; readonly bookmark: string | undefined }
+  | { readonly page: 'block'; readonly chain: string; readonly number: number }
+  | { readonly page: 'transaction'; readonly chain: string; readonly txId: string }
+  | { readonly page: 'dashboard' }
+  | { readonly page: 'not-found'; readonly hash: string };
+
+/** A Digital Link path of an item or a lot, as a label's QR code addresses it. */
+const DIGITAL_LINK_PATH = /^\/01\/\d{8,14}(\/(10|21)\/[^/]+)*\/?$/;
+
+/**
+ * Parses a location into a route.
+ * @param pathname the location's path (a Digital Link path opens the verify page)
+ * @param hash the location's hash, with or without its `#`
+ */
+export function parseRoute(pathname: string, hash: string): Route {
+  const text = hash.replace(/^#/, '');
+  if (text === '' || text === '/') {
+    if (DIGITAL_LINK_PATH.test(pathname)) return { page: 'verify', epc: `${window.location.origin}${pathname}` };
+    return { page: 'verify', epc: undefined };
+  }
+  const [path = '', query = ''] = text.split('?', 2);
+  const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  const params = new URLSearchParams(query);
+  const [first, chain, kind, id] = parts;
+  if (first === 'verify' && parts.length === 1) return { page: 'verify', epc: params.get('epc') ?? undefined };
+  if (first === 'explorer' && parts.length === 1) return { page: 'explorer' };
+  if (first === 'dashboard' && parts.length === 1) return { page: 'dashboard' };
+  if (first === 'chains' && chain !== undefined) {
+    if (parts.length === 2) return { page: 'chain', chain, bookmark: params.get('from') ?? undefined };
+    if (kind === 'blocks' && id !== undefined && parts.length === 4 && /^\d+$/.test(id)) return { page: 'block', chain, number: Number(id) };
+    if (kind === 'tx' && id !== undefined && parts.length === 4) return { page: 'transaction', chain, txId: id };
+  }
+  return { page: 'not-found', hash: text };
+}
+
+/** The hash of a route, for links. */
+export function href(route: Route): string {
+  const e = encodeURIComponent;
+  switch (route.page) {
+    case 'verify': return route.epc === undefined ? '#/verify' : `#/verify?epc=${e(route.epc)}`;
+    case 'explorer': return '#/explorer';
+    case 'dashboard': return '#/dashboard';
+    case 'chain': return `#/chains/${e(route.chain)}${route.bookmark === undefined ? '' : `?from=${e(route.bookmark)}`}`;
+    case 'block': return `#/chains/${e(route.chain)}/blocks/${route.number}`;
+    case 'transaction': return `#/chains/${e(route.chain)}/tx/${e(route.txId)}`;
+    case 'not-found': return `#${route.hash}`;
+  }
+}
+
+/** The current route, following the location as it changes. */
+export function useRoute(): Route {
+  const read = (): Route => parseRoute(window.location.pathname, window.location.hash);
+  const [route, setRoute] = useState<Route>(read);
+  useEffect(() => {
+    const onChange = (): void => { setRoute(read()); };
+    window.addEventListener('hashchange', onChange);
+    window.addEventListener('popstate', onChange);
+    return () => {
+      window.removeEventListener('hashchange', onChange);
+      window.removeEventListener('popstate', onChange);
+    };
+  }, []);
+  return route;
+}
