@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_CONTRACTS, DEMO_PASSWORD, seedDemoAlliance } from '../network/demo-alliance.js';
 import { DEMO_SPEC } from '../network/demo-spec.js';
-import { DEMO_GTIN } from '../network/demo-traceability.js';
+import { DEMO_GTIN, DEMO_ITEM_COUNT, DEMO_LOT } from '../network/demo-traceability.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
 import { launchChromium } from '../testing/browser.js';
 import { tempDir, waitUntil } from '../testing/fixtures.js';
@@ -88,6 +88,32 @@ describe('web UI in a browser', () => {
     assert.equal(await verdict.getAttribute('data-verdict'), 'unknown');
     assert.match(await verdict.innerText(), /Not on the ledger[\s\S]*this serial number was never issued by its maker/);
     assert.match(page.url(), /#\/verify\?epc=https%3A%2F%2Fid\.gs1\.org%2F01%2F06901234000016%2F21%2F999$/);
+  });
+
+  it("shows a lot's code as its maker registered it and where each of its 48 scarves is now, in order", async () => {
+    await page.goto(`${url}/01/${DEMO_GTIN}/10/${DEMO_LOT}`);
+    const verdict = page.locator('[data-verdict]');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'lot');
+    assert.match(await verdict.innerText(), new RegExp(`Genuine lot: registered on the ledger by SellerCN[\\s\\S]*Lot ${DEMO_LOT}, produced 2026-11-02; ${DEMO_ITEM_COUNT} items on the ledger`));
+    // Bars by place and holder: 47 in the Madrid warehouse, the one sold at the shop.
+    const bars = await page.locator('.bar-row').allInnerTexts();
+    assert.equal(bars.length, 2);
+    assert.match(bars[0] ?? '', /Warehouse\s+47$/);
+    assert.match(bars[1] ?? '', /Platform\s+1$/);
+    const serials = await page.locator('table.lot-items tbody tr td:nth-child(1)').allInnerTexts();
+    assert.deepEqual(serials, Array.from({ length: DEMO_ITEM_COUNT }, (_, i) => `serial ${i + 1}`));
+    // From the lot to one of its items.
+    await page.click('table.lot-items a:text-is("serial 7")');
+    await page.locator('[data-verdict="sold"]').waitFor();
+  });
+
+  it('flags a lot its maker never registered', async () => {
+    await page.goto(`${url}/#/verify?epc=${encodeURIComponent(`https://id.gs1.org/01/${DEMO_GTIN}/10/FAKE01`)}`);
+    const verdict = page.locator('[data-verdict]');
+    await verdict.waitFor();
+    assert.equal(await verdict.getAttribute('data-verdict'), 'unknown-lot');
+    assert.match(await verdict.innerText(), /is a product registered by SellerCN, but it never registered lot FAKE01/);
   });
 
   it("gives the API's reason and code for text that is not a product code", async () => {

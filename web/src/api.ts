@@ -16,7 +16,8 @@ export class ApiError extends Error {
 // program does; type imports only: nothing of the SDK's code reaches the browser.
 export type { BlockSummary, BlockView, ChainSummary, Page, SignerView, TransactionDetails, TransactionSummary, JsonValue, VersionedValue } from 'silkledger/sdk';
 export type { ItemProvenance, JourneyStop, LotRecord, ProductLineRecord, ProvenanceEvent, ProvenanceWithProofs, StoredItem } from 'silkledger/sdk/epcis';
-import type { JsonValue, VersionedValue } from 'silkledger/sdk';
+export type { LotRecallStatus, RecallItemStatus } from 'silkledger/sdk/epcis';
+import type { ChainSummary, JsonValue, VersionedValue } from 'silkledger/sdk';
 
 /** A JSON value when it is a string (an event's `bizStep`, `disposition`, …), else undefined. */
 export const textOf = (value: JsonValue | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -47,6 +48,17 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
     throw new ApiError(error?.code ?? `HTTP_${response.status}`, error?.message ?? `the node answered ${response.status}`, response.status);
   }
   return body as T;
+}
+
+/**
+ * The chain that records trace events: the first of the node's chains running the `epcis` contract.
+ * @throws ApiError NOT_FOUND when none does
+ */
+export async function traceabilityChain(signal?: AbortSignal): Promise<string> {
+  const { items } = await getJson<{ items: ChainSummary[] }>('/api/chains', signal);
+  const chain = items.find((c) => 'epcis' in c.contracts);
+  if (chain === undefined) throw new ApiError('NOT_FOUND', 'no chain of this node records trace events (none runs the epcis contract)', 404);
+  return chain.name;
 }
 
 /** A state value of a contract, or `undefined` when the key does not exist. */

@@ -5,8 +5,10 @@
  * is read from committed state through the API; each event links to the block that holds it.
  */
 import { useState, type ReactNode, type SyntheticEvent } from 'react';
-import { ApiError, getJson, getState, textOf, type ChainSummary, type ItemProvenance, type LotRecord, type ProductLineRecord, type ProvenanceEvent, type ProvenanceWithProofs, type StoredItem } from '../api.js';
+import { getJson, getState, textOf, traceabilityChain, type ItemProvenance, type LotRecord, type ProductLineRecord, type ProvenanceEvent, type ProvenanceWithProofs, type StoredItem } from '../api.js';
 import { Hash, Show } from '../components/common.js';
+import { eventTime, lotCode, partyLabel, placeLabel, words } from '../epcis-text.js';
+import { LotResult } from './lot-view.js';
 import { href } from '../route.js';
 import { useApi } from '../use-api.js';
 
@@ -19,14 +21,6 @@ interface Verification {
   readonly lot: LotRecord | undefined;
 }
 
-/** The chain that runs the traceability contracts. */
-async function traceabilityChain(signal: AbortSignal): Promise<string> {
-  const { items } = await getJson<{ items: ChainSummary[] }>('/api/chains', signal);
-  const chain = items.find((c) => 'epcis' in c.contracts);
-  if (chain === undefined) throw new ApiError('NOT_FOUND', 'no chain of this node records trace events (none runs the epcis contract)', 404);
-  return chain.name;
-}
-
 async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
   const chain = await traceabilityChain(signal);
   const query = new URLSearchParams({ chain, epc, proofs: 'false' });
@@ -37,12 +31,6 @@ async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
   const lot = item?.lot == null ? undefined : await getState<LotRecord>(chain, 'products', `lot:${item.gtin}:${item.lot}`, signal);
   return { chain, provenance, item, line, lot };
 }
-
-/** `retail_selling` → `retail selling`; CBV URIs keep their last part. */
-const words = (text: string | undefined): string => (text ?? '').replace(/^.*[/:]/, '').replace(/_/g, ' ');
-
-/** An event's time as recorded, in the zone it was recorded in. */
-const eventTime = (iso: string): string => iso.replace('T', ' ').replace(/:00\.000/, '').replace(/\.\d{3}/, '');
 
 function latest(events: readonly ProvenanceEvent[]): ProvenanceEvent | undefined {
   return [...events].sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime)).at(-1);
@@ -106,8 +94,8 @@ function Journey({ v }: { readonly v: Verification }): ReactNode {
         {v.provenance.journey.map((stop, i) => (
           <li key={`${stop.place}-${i}`}>
             <span className="stop-time">{eventTime(stop.arrival)}</span>
-            <span className="stop-place"><code title={stop.place}>{stop.place.replace('https://id.gs1.org/414/', 'GLN ')}</code></span>
-            <span className="stop-who">{stop.custodians.map((c) => c.party.replace('urn:epc:id:pgln:', 'PGLN ')).join(', ')}</span>
+            <span className="stop-place"><code title={stop.place}>{placeLabel(stop.place)}</code></span>
+            <span className="stop-who">{stop.custodians.map((c) => partyLabel(c.party)).join(', ')}</span>
           </li>
         ))}
       </ol>
@@ -172,7 +160,7 @@ export function VerifyPage({ epc }: { readonly epc: string | undefined }): React
         <input id="epc" name="epc" value={text} onChange={(e) => { setText(e.target.value); }} placeholder="https://id.gs1.org/01/…/21/…" autoComplete="off" spellCheck={false} />
         <button type="submit">Check</button>
       </form>
-      {epc !== undefined && <Result key={epc} epc={epc} />}
+      {epc !== undefined && (lotCode(epc) ? <LotResult key={epc} code={epc} /> : <Result key={epc} epc={epc} />)}
     </div>
   );
 }
