@@ -71,6 +71,19 @@ describe('web UI in a browser', () => {
     assert.ok(await page.locator('.code-valid').count() >= 1, 'the block shows its VALID transaction');
   });
 
+  it("fits a phone's screen: no page of a consumer's is wider than 390 px", async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 800 } });
+    try {
+      for (const path of [`/01/${DEMO_GTIN}/21/7`, `/01/${DEMO_GTIN}/10/${DEMO_LOT}`]) {
+        await phone.goto(`${url}${path}`);
+        await phone.locator('[data-verdict]').waitFor({ timeout: UI_TIMEOUT_MS });
+        assert.equal(await phone.evaluate('document.documentElement.scrollWidth'), 390, path);
+      }
+    } finally {
+      await phone.close();
+    }
+  });
+
   it('tells of an item still on its way when it was last seen, and that it is genuine', async () => {
     await page.goto(`${url}/#/verify?epc=${encodeURIComponent('urn:epc:id:sgtin:6901234.000001.30')}`);
     const verdict = page.locator('[data-verdict]');

@@ -118,7 +118,7 @@ function Events({ v }: { readonly v: Verification }): ReactNode {
               <td>{words(textOf(e.event['disposition']))}</td>
               <td>{e.role}</td>
               <td>{e.recordedBy}</td>
-              <td><a href={href({ page: 'block', chain: v.chain, number: e.ledger.block })}>block {e.ledger.block}</a> · <a href={href({ page: 'transaction', chain: v.chain, txId: e.txId })}><Hash value={e.txId} length={6} /></a></td>
+              <td><a href={href({ page: 'block', chain: v.chain, number: e.ledger.block })}>block {e.ledger.block}</a><span className="tx-hash"> · <a href={href({ page: 'transaction', chain: v.chain, txId: e.txId })}><Hash value={e.txId} length={6} /></a></span></td>
             </tr>
           ))}
         </tbody>
