@@ -154,12 +154,22 @@ describe('web UI in a browser', () => {
     assert.equal(await blocks.count(), Math.min(20, height));
     assert.equal(await blocks.first().locator('td').first().innerText(), String(height - 1));
 
+    // A block number or a transaction id finds it; anything else is explained.
+    await page.fill('#chain-search', 'scarf');
+    await page.click('.chain-search button');
+    assert.match(await page.locator('.chain-search [role=alert]').innerText(), /give a block number, or a transaction id \(64 hexadecimal characters\)/);
+    await page.fill('#chain-search', '3');
+    await page.click('.chain-search button');
+    await page.locator('h1', { hasText: 'Block 3 of product' }).waitFor();
+
     // The commissioning of the 48 scarves: one transaction with a write per item and index entry.
     const answer = (await page.evaluate(async () => (await fetch('/api/epcis/provenance?chain=product&epc=urn:epc:id:sgtin:6901234.000001.1&proofs=false')).json())) as { provenance: { events: { txId: string }[] } };
     const txId = answer.provenance.events[0]?.txId;
     assert.ok(txId !== undefined);
     const tx = (await page.evaluate(async (id) => (await fetch(`/api/chains/product/transactions/${id}`)).json(), txId)) as { writes: unknown[]; block: number };
-    await page.goto(`${url}/#/chains/product/tx/${txId}`);
+    await page.goto(`${url}/#/chains/product`);
+    await page.fill('#chain-search', txId.toUpperCase());
+    await page.click('.chain-search button');
     await page.locator('dd', { hasText: `in block ${tx.block}` }).waitFor();
     const written = page.locator('table.rw:has(th:text-is("Key written")) tbody tr');
     assert.equal(await written.count(), 20, 'the first 20 writes, then a button');

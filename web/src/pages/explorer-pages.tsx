@@ -3,10 +3,10 @@
  * block's header and transactions with their validation codes, and a transaction's reads,
  * writes, events and receipt. An auditor follows a record from a chain down to the signed block.
  */
-import { useState, type ReactNode } from 'react';
+import { useState, type ReactNode, type SyntheticEvent } from 'react';
 import { getJson, type BlockSummary, type BlockView, type ChainSummary, type Page, type SignerView, type TransactionDetails } from '../api.js';
 import { Code, Hash, Show, Time, count } from '../components/common.js';
-import { href } from '../route.js';
+import { href, type Route } from '../route.js';
 import { useApi } from '../use-api.js';
 
 const e = encodeURIComponent;
@@ -39,6 +39,34 @@ export function ExplorerPage(): ReactNode {
   );
 }
 
+/** Where a search of a chain leads: a block number or a transaction id. */
+export function searchTarget(chain: string, text: string): Route | string {
+  const q = text.trim().toLowerCase();
+  if (/^\d{1,15}$/.test(q)) return { page: 'block', chain, number: Number(q) };
+  if (/^[0-9a-f]{64}$/.test(q)) return { page: 'transaction', chain, txId: q };
+  return 'give a block number, or a transaction id (64 hexadecimal characters)';
+}
+
+/** Jumps to a block or a transaction of the chain. */
+function ChainSearch({ chain }: { readonly chain: string }): ReactNode {
+  const [text, setText] = useState('');
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const submit = (e: SyntheticEvent<HTMLFormElement>): void => {
+    e.preventDefault();
+    const target = searchTarget(chain, text);
+    if (typeof target === 'string') setProblem(target);
+    else window.location.hash = href(target);
+  };
+  return (
+    <form className="chain-search" onSubmit={submit}>
+      <label htmlFor="chain-search">Find</label>
+      <input id="chain-search" value={text} onChange={(e) => { setText(e.target.value); setProblem(undefined); }} placeholder="block number or transaction id" autoComplete="off" spellCheck={false} />
+      <button type="submit">Go</button>
+      {problem !== undefined && <span className="field-error" role="alert">{problem}</span>}
+    </form>
+  );
+}
+
 /** A chain's blocks, newest first. @param bookmark where the page starts (from the previous page) */
 export function ChainPage({ chain, bookmark }: { readonly chain: string; readonly bookmark: string | undefined }): ReactNode {
   const query = new URLSearchParams({ limit: String(BLOCKS_PER_PAGE), ...(bookmark === undefined ? {} : { bookmark }) });
@@ -47,6 +75,7 @@ export function ChainPage({ chain, bookmark }: { readonly chain: string; readonl
     <div>
       <p className="crumbs"><a href={href({ page: 'explorer' })}>Chains</a> › {chain}</p>
       <h1>Blocks of {chain}</h1>
+      <ChainSearch chain={chain} />
       <Show loaded={loaded}>
         {(page) => (
           <>
