@@ -13,6 +13,9 @@ import { embeddedApiBackend } from './backend.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { createApiServer, type ApiServer } from './server.js';
 
+/** The hex string with its last digit changed. */
+const flipLastHex = (hex: string): string => `${hex.slice(0, -1)}${hex.endsWith('0') ? '1' : '0'}`;
+
 /** How long a page may take to show what a test waits for. */
 const UI_TIMEOUT_MS = 15_000;
 
@@ -64,6 +67,9 @@ describe('web UI in a browser', () => {
     const steps = page.locator('table.events tbody tr');
     assert.equal(await steps.count(), 12);
     assert.match(await steps.last().innerText(), /retail selling\s+retail sold\s+item\s+Platform/);
+    // Every step's receipt was checked in the browser.
+    assert.match(await page.locator('[data-proofs="all"]').innerText(), /All 12 steps proven: the receipt of each of their \d+ transactions was checked in this browser/);
+    assert.deepEqual(new Set(await steps.locator('td:last-child').allInnerTexts()), new Set(['✓ proven']));
     // From the first step to the block that holds it.
     const firstBlock = await steps.first().locator('a', { hasText: /^block \d+$/ }).innerText();
     await steps.first().locator('a', { hasText: /^block \d+$/ }).click();
@@ -81,6 +87,33 @@ describe('web UI in a browser', () => {
       }
     } finally {
       await phone.close();
+    }
+  });
+
+  it("warns a consumer not to trust an answer whose proofs do not verify, naming the steps", async () => {
+    await page.route('**/api/epcis/provenance?**', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { provenance: { events: { txId: string }[] }; proofs: Record<string, Record<string, unknown>> };
+      const events = body.provenance.events;
+      const forged = events[events.length - 1]?.txId;
+      const dropped = events[0]?.txId;
+      assert.ok(forged !== undefined && dropped !== undefined && forged !== dropped);
+      const proof = body.proofs[forged];
+      assert.ok(proof !== undefined);
+      proof['peerSignature'] = flipLastHex(String(proof['peerSignature']));
+      const { [dropped]: _dropped, ...kept } = body.proofs;
+      await route.fulfill({ response, json: { ...body, proofs: kept } });
+    });
+    try {
+      await page.goto(`${url}/01/${DEMO_GTIN}/21/7`);
+      const warning = page.locator('[data-proofs="failed"]');
+      await warning.waitFor();
+      assert.match(await warning.innerText(), /Do not trust this answer[\s\S]*2 of the \d+ transactions behind these steps could not be proven/);
+      const steps = page.locator('table.events tbody tr');
+      assert.equal(await steps.first().locator('td:last-child').innerText(), '✗ no receipt');
+      assert.equal(await steps.last().locator('td:last-child').innerText(), '✗ peer signature does not verify');
+    } finally {
+      await page.unrouteAll();
     }
   });
 
@@ -175,6 +208,46 @@ describe('web UI in a browser', () => {
     assert.equal(await written.count(), 20, 'the first 20 writes, then a button');
     await page.click(`button:text-is("Show all ${tx.writes.length}")`);
     assert.equal(await written.count(), tx.writes.length);
+  });
+
+  it("checks a transaction's receipt in the browser with the chain's keys, and catches a forged one", async () => {
+    // A transaction deep in a block of several: its inclusion proof has a path to check.
+    const peer = platformPeer();
+    let found: { block: number; index: number; size: number; txId: string } | undefined;
+    for (let n = 1; n < peer.height('trade') && found === undefined; n++) {
+      const block = (await (await fetch(`${url}/api/chains/trade/blocks/${n}`)).json()) as { transactions: { txId: string }[] };
+      const tx = block.transactions[Math.floor(block.transactions.length / 2)];
+      if (block.transactions.length >= 3 && tx !== undefined) found = { block: n, index: Math.floor(block.transactions.length / 2), size: block.transactions.length, txId: tx.txId };
+    }
+    assert.ok(found !== undefined, 'a trade block with three or more transactions');
+    await page.goto(`${url}/#/chains/trade/tx/${found.txId}`);
+    const verified = page.locator('[data-receipt="verified"]');
+    await verified.waitFor();
+    assert.match(await verified.innerText(), new RegExp(`leaf ${found.index + 1} of ${found.size} under block ${found.block}'s Merkle root[\\s\\S]*of Platform signed[\\s\\S]*VALID`));
+
+    // The same answer with one thing changed on its way: the browser's check names what broke.
+    const forgeries: [string, (r: Record<string, unknown>) => void, RegExp][] = [
+      ['a flipped bit of the peer signature', (r) => { r['peerSignature'] = flipLastHex(String(r['peerSignature'])); }, /peer signature does not verify/],
+      ['another validation code', (r) => { r['code'] = 'MVCC_READ_CONFLICT'; }, /validation code differs from the peer statement/],
+      ['another leaf', (r) => { r['leafHash'] = flipLastHex(String(r['leafHash'])); }, /inclusion proof does not lead to the block data hash/],
+    ];
+    for (const [what, forge, reason] of forgeries) {
+      await page.route(`**/api/chains/trade/transactions/${found.txId}`, async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as { receipt: Record<string, unknown> };
+        forge(body.receipt);
+        await route.fulfill({ response, json: body });
+      });
+      try {
+        await page.goto(`${url}/#/verify`);
+        await page.goto(`${url}/#/chains/trade/tx/${found.txId}`);
+        const failed = page.locator('[data-receipt="failed"]');
+        await failed.waitFor();
+        assert.match(await failed.innerText(), reason, what);
+      } finally {
+        await page.unrouteAll();
+      }
+    }
   });
 
   it("shows an operator the network's committed transactions per second and their codes as they commit", async () => {

@@ -7,6 +7,7 @@ import { encodeCanonical } from '../codec/canonical-cbor.js';
 import { bytesEqual, fromHex, sha256, toHex } from '../crypto/hash.js';
 import { verifyP256 } from '../crypto/p256.js';
 import { SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
+import type { ChainConfig } from './chain-config.js';
 import { blockHash, decodeBlockHeader, encodeBlockHeader, txLeafHashes, type Block } from './block.js';
 import { allInclusionProofs, merkleLeafHash, packInclusionPath, verifyInclusionProof } from './merkle.js';
 
@@ -86,6 +87,17 @@ export interface ReceiptTrust {
   readonly orderers: readonly string[];
   /** Hex compressed keys of the peers whose statements are accepted. */
   readonly peers: readonly string[];
+}
+
+/**
+ * The keys a receipt of a chain may be signed with under a configuration: its orderers and the
+ * peers of its orgs. Give it the configuration that governed the receipt's block
+ * (`GET /api/chains/<chain>?at=<block>`), so a key rotated out since still vouches for it.
+ * @example const { config } = await (await fetch(`${url}/api/chains/trade?at=${receipt.blockNumber}`)).json(); verifyReceipt(receipt, receiptTrust(config))
+ */
+export function receiptTrust(config: Pick<ChainConfig, 'orgs' | 'orderers'>): ReceiptTrust {
+  const peers = Object.values(config.orgs).flatMap((o) => o.members.filter((m) => m.role === 'peer').map((m) => m.key));
+  return { orderers: [...config.orderers], peers };
 }
 
 /** Result of {@link verifyReceipt}: `ok`, or the first check that failed. */

@@ -10,7 +10,7 @@ import { CommitError, ERROR_CODES, isSilkError, SilkError } from '../errors.js';
 import type { Page, RichQuery, StateEntry, KeyModification } from '../contracts/framework/contract.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import { computeTxId, createProposal, decodeProposal, type SignedProposal } from '../ledger/proposal.js';
-import { receiptFromJson, verifyReceipt as verifyReceiptProofs, type Receipt, type ReceiptJson, type ReceiptTrust, type ReceiptVerification } from '../ledger/receipt.js';
+import { receiptFromJson, receiptTrust, verifyReceipt as verifyReceiptProofs, type Receipt, type ReceiptJson, type ReceiptTrust, type ReceiptVerification } from '../ledger/receipt.js';
 import type { BlockView } from '../peer/block-view.js';
 import type { VersionedValue } from '../peer/peer.js';
 import { fromBase64, MAX_PAGE_SIZE, MIN_HEIGHT_HEADER, toBase64 } from '../api/wire.js';
@@ -255,12 +255,6 @@ export function outcomeOnLedger(t: TransactionDetails): SubmitResult {
     throw new CommitError(t.code, `transaction ${t.txId} was committed in block ${t.block} as ${t.code}: its writes were not applied`, { txId: t.txId, block: t.block, txIndex: t.index, receipt: t.receipt });
   }
   return { txId: t.txId, code: 'VALID', blockNumber: t.block, txIndex: t.index, response: t.response, receipt: t.receipt };
-}
-
-/** The keys a receipt of this chain may be signed with: its orderers and the peers of its orgs. */
-function trustOf(info: ChainInfo): ReceiptTrust {
-  const peers = Object.values(info.config.orgs).flatMap((o) => o.members.filter((m) => m.role === 'peer').map((m) => m.key));
-  return { orderers: [...info.config.orderers], peers };
 }
 
 /** How a client reaches its nodes. */
@@ -517,7 +511,7 @@ export function connect(options: ConnectOptions): SilkClient {
         return { ok: false, reason: (e as Error).message };
       }
       // The keys of the receipt's own block: a key rotated out since then still vouches for it.
-      return verifyReceiptProofs(parsed, trust ?? trustOf(await settle(() => http.request<ChainInfo>('GET', `/api/chains/${seg(parsed.chain)}?at=${parsed.blockNumber}`))));
+      return verifyReceiptProofs(parsed, trust ?? receiptTrust((await settle(() => http.request<ChainInfo>('GET', `/api/chains/${seg(parsed.chain)}?at=${parsed.blockNumber}`))).config));
     },
     subscribe(chain, o) {
       checkName(chain, 'chain');

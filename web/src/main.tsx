@@ -1,4 +1,6 @@
 /** Mounts the UI. */
+// First: the ledger modules the UI runs (receipt checks) find a Buffer when they load.
+import './platform/buffer-global.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.js';

@@ -4,8 +4,9 @@
  * writes, events and receipt. An auditor follows a record from a chain down to the signed block.
  */
 import { useState, type ReactNode, type SyntheticEvent } from 'react';
-import { getJson, type BlockSummary, type BlockView, type ChainSummary, type Page, type SignerView, type TransactionDetails } from '../api.js';
+import { getJson, type BlockSummary, type BlockView, type ChainSummary, type Page, type ReceiptJson, type SignerView, type TransactionDetails } from '../api.js';
 import { Code, Hash, Show, Time, count } from '../components/common.js';
+import { checkReceipt } from '../receipt-check.js';
 import { href, type Route } from '../route.js';
 import { useApi } from '../use-api.js';
 
@@ -153,6 +154,32 @@ function Json({ value }: { readonly value: unknown }): ReactNode {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
 }
 
+/** The receipt, checked in this browser with the ledger's own code against the chain's keys. */
+function ReceiptPanel({ receipt }: { readonly receipt: ReceiptJson }): ReactNode {
+  const loaded = useApi((signal) => checkReceipt(receipt, signal), [receipt]);
+  return (
+    <Show loaded={loaded} title="The receipt could not be checked">
+      {(check) => check.ok
+        ? (
+          <div className="receipt-check receipt-ok" data-receipt="verified">
+            <strong>✓ Receipt verified in this browser</strong>
+            <ul>
+              <li>the transaction is leaf {check.leaf + 1} of {check.leaves} under block {check.block}'s Merkle root (RFC 9162 inclusion proof);</li>
+              <li>the block header is signed by an orderer the chain's configuration lists at that block;</li>
+              <li>peer <Hash value={check.peer} />{check.peerOrg === undefined ? '' : ` of ${check.peerOrg}`} signed the block's validation codes and commit hash, and they give this transaction <Code code={check.code} />.</li>
+            </ul>
+          </div>
+        )
+        : (
+          <div className="receipt-check receipt-bad" data-receipt="failed" role="alert">
+            <strong>✗ This receipt does not verify</strong>
+            <div>{check.reason}</div>
+          </div>
+        )}
+    </Show>
+  );
+}
+
 /** Rows shown before "show all": a transaction may write thousands of keys. */
 const ROWS_SHOWN = 20;
 
@@ -201,7 +228,8 @@ export function TransactionPage({ chain, txId }: { readonly chain: string; reado
             />
             {t.events.length > 0 && <><h2>Events</h2><Json value={t.events} /></>}
             <h2>Receipt</h2>
-            <p className="muted">The inclusion proof, the orderer-signed block header and the committing peer's signature: <code>silk tx {chain} {txId}</code> or the SDK's <code>verifyReceipt</code> checks it with the chain's public keys alone.</p>
+            <ReceiptPanel receipt={t.receipt} />
+            <p className="muted">The receipt itself: <code>silk tx {chain} {txId}</code> or the SDK's <code>verifyReceipt</code> check it the same way, anywhere.</p>
             <Json value={t.receipt} />
           </>
         )}

@@ -8,6 +8,7 @@ import { useState, type ReactNode, type SyntheticEvent } from 'react';
 import { getJson, getState, textOf, traceabilityChain, type ItemProvenance, type LotRecord, type ProductLineRecord, type ProvenanceEvent, type ProvenanceWithProofs, type StoredItem } from '../api.js';
 import { Hash, Show } from '../components/common.js';
 import { eventTime, lotCode, partyLabel, placeLabel, words } from '../epcis-text.js';
+import { checkReceipts, type ReceiptCheck } from '../receipt-check.js';
 import { LotResult } from './lot-view.js';
 import { href } from '../route.js';
 import { useApi } from '../use-api.js';
@@ -19,17 +20,21 @@ interface Verification {
   readonly item: StoredItem | undefined;
   readonly line: ProductLineRecord | undefined;
   readonly lot: LotRecord | undefined;
+  /** Each cited transaction's receipt, checked in this browser. */
+  readonly proofs: ReadonlyMap<string, ReceiptCheck>;
+  /** Cited transactions the node gave no receipt for. */
+  readonly missingProofs: readonly string[];
 }
 
 async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
   const chain = await traceabilityChain(signal);
-  const query = new URLSearchParams({ chain, epc, proofs: 'false' });
-  const { provenance } = await getJson<ProvenanceWithProofs>(`/api/epcis/provenance?${query.toString()}`, signal);
+  const query = new URLSearchParams({ chain, epc });
+  const { provenance, proofs, missingProofs } = await getJson<ProvenanceWithProofs>(`/api/epcis/provenance?${query.toString()}`, signal);
   const gtin = /\/01\/(\d{14})/.exec(provenance.epc)?.[1];
   const item = await getState<StoredItem>(chain, 'products', provenance.epc, signal);
   const line = gtin === undefined ? undefined : await getState<ProductLineRecord>(chain, 'products', `line:${gtin}`, signal);
   const lot = item?.lot == null ? undefined : await getState<LotRecord>(chain, 'products', `lot:${item.gtin}:${item.lot}`, signal);
-  return { chain, provenance, item, line, lot };
+  return { chain, provenance, item, line, lot, proofs: await checkReceipts(proofs, signal), missingProofs };
 }
 
 function latest(events: readonly ProvenanceEvent[]): ProvenanceEvent | undefined {
@@ -103,13 +108,37 @@ function Journey({ v }: { readonly v: Verification }): ReactNode {
   );
 }
 
+/** One step's proof: its receipt verified here, or why not. */
+function ProofMark({ check }: { readonly check: ReceiptCheck | undefined }): ReactNode {
+  if (check === undefined) return <span className="proof proof-bad" title="the node gave no receipt for this transaction">✗ no receipt</span>;
+  if (!check.ok) return <span className="proof proof-bad" title={check.reason}>✗ {check.reason}</span>;
+  return <span className="proof proof-ok" title={`leaf ${check.leaf + 1} of ${check.leaves} in block ${check.block}; signed by the chain's orderer and by a peer${check.peerOrg === undefined ? '' : ` of ${check.peerOrg}`}`}>✓ proven</span>;
+}
+
+/** Whether every step the page shows is proven by a receipt checked in this browser. */
+function ProofSummary({ v }: { readonly v: Verification }): ReactNode {
+  const txIds = [...new Set(v.provenance.events.map((e) => e.txId))];
+  if (txIds.length === 0) return null;
+  const failed = txIds.filter((id) => v.proofs.get(id)?.ok !== true);
+  const steps = v.provenance.events.length;
+  if (failed.length === 0) {
+    return <p className="proof-summary proof-ok" data-proofs="all">✓ All {steps} steps proven: the receipt of each of their {txIds.length} transactions was checked in this browser against the keys of the chain's orderers and peers.</p>;
+  }
+  return (
+    <div className="verdict verdict-bad" data-proofs="failed" role="alert">
+      <h2>Do not trust this answer</h2>
+      <p>{failed.length} of the {txIds.length} transactions behind these steps could not be proven{v.missingProofs.length > 0 ? ` (${v.missingProofs.length} without a receipt)` : ''}: the node answering may not be showing the ledger as it is.</p>
+    </div>
+  );
+}
+
 function Events({ v }: { readonly v: Verification }): ReactNode {
   if (v.provenance.events.length === 0) return null;
   return (
     <section>
       <h3>Every recorded step</h3>
       <table className="events">
-        <thead><tr><th>When</th><th>What</th><th>Status</th><th>Applies to</th><th>Recorded by</th><th>On the ledger</th></tr></thead>
+        <thead><tr><th>When</th><th>What</th><th>Status</th><th>Applies to</th><th>Recorded by</th><th>On the ledger</th><th>Proof</th></tr></thead>
         <tbody>
           {v.provenance.events.map((e) => (
             <tr key={e.hash}>
@@ -119,6 +148,7 @@ function Events({ v }: { readonly v: Verification }): ReactNode {
               <td>{e.role}</td>
               <td>{e.recordedBy}</td>
               <td><a href={href({ page: 'block', chain: v.chain, number: e.ledger.block })}>block {e.ledger.block}</a><span className="tx-hash"> · <a href={href({ page: 'transaction', chain: v.chain, txId: e.txId })}><Hash value={e.txId} length={6} /></a></span></td>
+              <td><ProofMark check={v.proofs.get(e.txId)} /></td>
             </tr>
           ))}
         </tbody>
@@ -134,6 +164,7 @@ function Result({ epc }: { readonly epc: string }): ReactNode {
       {(v) => (
         <div className="verification">
           <Verdict v={v} />
+          <ProofSummary v={v} />
           <Facts v={v} />
           <Journey v={v} />
           <Events v={v} />
