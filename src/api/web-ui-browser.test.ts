@@ -208,6 +208,19 @@ describe('web UI in a browser', () => {
     assert.equal(await written.count(), 20, 'the first 20 writes, then a button');
     await page.click(`button:text-is("Show all ${tx.writes.length}")`);
     assert.equal(await written.count(), tx.writes.length);
+
+    // From the transaction to its creator's key: entitled to sign, vouched for by its org's admin key.
+    await page.click('dl.facts dt:text-is("Creator") + dd a');
+    const standing = page.locator('[data-standing]');
+    await standing.waitFor();
+    assert.equal(await standing.getAttribute('data-standing'), 'valid');
+    assert.match(await page.locator('dl.facts').innerText(), /Org\s+SellerCN/);
+    assert.match(await page.locator('ol.cert-chain li').last().innerText(), /SellerCN's admin key "admin", in the chain's configuration/);
+    // Every registered key of the chain, listed.
+    await page.click('.crumbs a:text-is("keys")');
+    await page.locator('table.keys tbody tr').first().waitFor();
+    const registered = (await (await fetch(`${url}/api/chains/product/identities?limit=50`)).json()) as { items: { key: string }[] };
+    assert.equal(await page.locator('table.keys tbody tr').count(), registered.items.length);
   });
 
   it("checks a transaction's receipt in the browser with the chain's keys, and catches a forged one", async () => {
@@ -272,6 +285,21 @@ describe('web UI in a browser', () => {
     await page.locator('table.heights tr', { hasText: 'product' }).locator('td', { hasText: String(after) }).first().waitFor();
     await page.locator('table.latest a', { hasText: String(after - 1) }).first().waitFor();
     assert.ok(await page.locator('svg.chart path.line').count() === 1, 'the rate is drawn');
+  });
+
+  it("shows an auditor that a key revoked as compromised may no longer sign, and why", async () => {
+    const seller = (await (await fetch(`${url}/api/chains/product/identities?org=SellerCN`)).json()) as { items: { key: string; function: string }[] };
+    const key = seller.items.find((k) => k.function === 'logistics')?.key;
+    assert.ok(key !== undefined, "SellerCN's packing-line key");
+    const revoked = await net.gateway('SellerCN').submit({ chain: 'product', contract: 'identity', fn: 'revoke', args: { key, reason: 'compromise' } }, net.identity('SellerCN', 'admin'));
+    assert.equal(revoked.code, 'VALID');
+    await waitUntil(() => platformPeer().height('product') > revoked.blockNumber, UI_TIMEOUT_MS, "the revocation at the API's peer");
+    await page.goto(`${url}/#/chains/product/keys/${key}`);
+    const standing = page.locator('[data-standing]');
+    await standing.waitFor();
+    assert.equal(await standing.getAttribute('data-standing'), 'compromised');
+    assert.match(await standing.innerText(), /revoked as compromised/);
+    assert.match(await page.locator('dl.facts').innerText(), /Status\s+compromised[\s\S]*Ended/);
   });
 
   it('ran every page without a script error', () => {

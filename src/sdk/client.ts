@@ -16,7 +16,8 @@ import type { VersionedValue } from '../peer/peer.js';
 import { fromBase64, MAX_PAGE_SIZE, MIN_HEIGHT_HEADER, toBase64 } from '../api/wire.js';
 import { subscribeToChain, type SubscribeOptions, type Subscription } from './block-subscription.js';
 import { createHttpTransport, type FetchFunction, type HttpTransport, type RequestOptions } from './http-transport.js';
-import type { BlockSummary, ChainInfo, ChainSummary, EndorsedEnvelope, HealthReport, Readiness, SubmitResult, TransactionDetails, UnmetPolicy } from './responses.js';
+import type { IdentityRecord } from '../identity/identity-record.js';
+import type { BlockSummary, ChainInfo, ChainSummary, EndorsedEnvelope, HealthReport, IdentityAnswer, Readiness, SubmitResult, TransactionDetails, UnmetPolicy } from './responses.js';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -196,9 +197,9 @@ export interface SilkClient {
    */
   verifyReceipt(receipt: ReceiptJson | Receipt, trust?: ReceiptTrust): Promise<ReceiptVerification>;
   /** Keys registered through the identity contract (of one org with `org`), in key order. */
-  identities(chain: string, options?: PageOptions & { readonly org?: string }): Promise<Page<JsonValue>>;
+  identities(chain: string, options?: PageOptions & { readonly org?: string }): Promise<Page<IdentityRecord>>;
   /** One key: its record, whether it may sign now (`standing`) and its certificate chain. @throws SilkError NOT_FOUND */
-  identity(chain: string, key: string): Promise<JsonValue>;
+  identity(chain: string, key: string): Promise<IdentityAnswer>;
   /** Delivers committed blocks and contract events, reconnecting after drops. */
   subscribe(chain: string, options: SubscribeOptions): Subscription;
 }
@@ -461,13 +462,13 @@ export function connect(options: ConnectOptions): SilkClient {
       settle(() => {
         checkName(chain, 'chain');
         checkPage(o);
-        return onChain<Page<JsonValue>>(chain, 'GET', `/api/chains/${seg(chain)}/identities`, { query: { org: o?.org, limit: o?.limit, bookmark: o?.bookmark } });
+        return onChain<Page<IdentityRecord>>(chain, 'GET', `/api/chains/${seg(chain)}/identities`, { query: { org: o?.org, limit: o?.limit, bookmark: o?.bookmark } });
       }),
     identity: (chain, key) =>
       settle(() => {
         checkName(chain, 'chain');
         checkName(key, 'key');
-        return onChain<JsonValue>(chain, 'GET', `/api/chains/${seg(chain)}/identities/${seg(key)}`);
+        return onChain<IdentityAnswer>(chain, 'GET', `/api/chains/${seg(chain)}/identities/${seg(key)}`);
       }),
     history: (chain, contract, key, o) =>
       settle(() => {

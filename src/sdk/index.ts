@@ -8,7 +8,9 @@
 export { connect, DEFAULT_BUSY_RETRIES, MAX_BUSY_WAIT_MS, type SilkClient, type ConnectOptions, type ProposalParameters, type SubmitParameters, type SignedProposalInput, type PageOptions, type RangeOptions, type HistoryOptions, type WaitForCommitOptions } from './client.js';
 export type { SubscribeOptions, Subscription, SubscriptionEventType } from './block-subscription.js';
 export { DEFAULT_LIVENESS_CHECK_MS, NODE_SILENT_REASON, type FetchFunction } from './http-transport.js';
-export type { HealthReport, Readiness, ChainSummary, ChainInfo, ContractDefinition, BlockSummary, TransactionDetails, SubmitResult, EndorsedEnvelope, UnmetPolicy, BlockEvent, ContractEvent } from './responses.js';
+export type { HealthReport, Readiness, ChainSummary, ChainInfo, ContractDefinition, BlockSummary, TransactionDetails, SubmitResult, EndorsedEnvelope, UnmetPolicy, BlockEvent, ContractEvent, IdentityAnswer, CertificateLink, ConfiguredMember } from './responses.js';
+export type { IdentityRecord, IdentityStatus } from '../identity/identity-record.js';
+export type { KeyStanding } from '../identity/registry-identity-resolver.js';
 export { cosignEnvelope, summarizeEnvelope, type EnvelopeSummary, type EnvelopeWrite } from './cosign.js';
 export { signerFromPem, generateSigner, type Signer } from '../crypto/p256.js';
 export { SilkError, CommitError, isSilkError, ERROR_CODES, type ErrorCode, type ValidationCode, type SilkErrorDetails } from '../errors.js';

@@ -4,7 +4,9 @@
  * `Page`); the rest are written down here from the routes (src/api/routes/).
  */
 import type { ValidationCode } from '../errors.js';
-import type { ChainConfig } from '../ledger/chain-config.js';
+import type { IdentityRecord } from '../identity/identity-record.js';
+import type { KeyStanding } from '../identity/registry-identity-resolver.js';
+import type { ChainConfig, MemberConfig } from '../ledger/chain-config.js';
 import type { JsonValue } from '../ledger/json-value.js';
 import type { ReceiptJson } from '../ledger/receipt.js';
 import type { TransactionView } from '../peer/block-view.js';
@@ -120,3 +122,20 @@ export interface ContractEvent {
   readonly name: string;
   readonly payload: JsonValue;
 }
+
+/** A member of a chain's configuration, with its org. */
+export type ConfiguredMember = MemberConfig & { readonly org: string };
+
+/** One link of a key's certificate chain: a registered key (and the block that registered it), or the configured key it ends at. */
+export type CertificateLink =
+  | (IdentityRecord & { readonly registeredIn: number })
+  | { readonly key: string; readonly configured: ConfiguredMember | null };
+
+/**
+ * `GET /api/chains/:chain/identities/:key`: whether the key may sign now (`standing`), and either
+ * its registered record with its certificate chain up to the org's configured admin key, or the
+ * configuration's member it is.
+ */
+export type IdentityAnswer =
+  | { readonly key: string; readonly standing: KeyStanding; readonly record: IdentityRecord; readonly version: { readonly block: number; readonly tx: number }; readonly chain: readonly CertificateLink[] }
+  | { readonly key: string; readonly standing: KeyStanding; readonly configured: ConfiguredMember; readonly chain: readonly [] };

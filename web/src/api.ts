@@ -14,7 +14,7 @@ export class ApiError extends Error {
 
 // The answers' shapes are the SDK's own types, so the UI reads the API exactly as a client
 // program does; type imports only: nothing of the SDK's code reaches the browser.
-export type { BlockSummary, BlockView, ChainInfo, ChainSummary, Page, ReceiptJson, SignerView, TransactionDetails, TransactionSummary, JsonValue, VersionedValue } from 'silkledger/sdk';
+export type { BlockSummary, BlockView, CertificateLink, ChainInfo, ChainSummary, IdentityAnswer, IdentityRecord, KeyStanding, Page, ReceiptJson, SignerView, TransactionDetails, TransactionSummary, JsonValue, VersionedValue } from 'silkledger/sdk';
 export type { ItemProvenance, JourneyStop, LotRecord, ProductLineRecord, ProvenanceEvent, ProvenanceWithProofs, StoredItem } from 'silkledger/sdk/epcis';
 export type { LotRecallStatus, RecallItemStatus } from 'silkledger/sdk/epcis';
 import type { ChainSummary, JsonValue, VersionedValue } from 'silkledger/sdk';

@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react';
 import { DashboardPage } from './pages/dashboard-page.js';
 import { BlockPage, ChainPage, ExplorerPage, TransactionPage } from './pages/explorer-pages.js';
+import { KeyPage, KeysPage } from './pages/key-pages.js';
 import { VerifyPage } from './pages/verify-page.js';
 import { href, useRoute, type Route } from './route.js';
 
@@ -12,6 +13,8 @@ function Page({ route }: { readonly route: Route }): ReactNode {
     case 'chain': return <ChainPage chain={route.chain} bookmark={route.bookmark} />;
     case 'block': return <BlockPage chain={route.chain} number={route.number} />;
     case 'transaction': return <TransactionPage chain={route.chain} txId={route.txId} />;
+    case 'keys': return <KeysPage chain={route.chain} bookmark={route.bookmark} />;
+    case 'key': return <KeyPage chain={route.chain} keyHex={route.key} />;
     case 'dashboard': return <DashboardPage />;
     case 'not-found': return <div className="error-box" role="alert"><strong>No such page</strong><div>#{route.hash} is not an address of this UI.</div></div>;
   }
@@ -19,7 +22,7 @@ function Page({ route }: { readonly route: Route }): ReactNode {
 
 const SECTIONS = [
   { title: 'Check a product', route: { page: 'verify', epc: undefined }, pages: ['verify'] },
-  { title: 'Explorer', route: { page: 'explorer' }, pages: ['explorer', 'chain', 'block', 'transaction'] },
+  { title: 'Explorer', route: { page: 'explorer' }, pages: ['explorer', 'chain', 'block', 'transaction', 'keys', 'key'] },
   { title: 'Dashboard', route: { page: 'dashboard' }, pages: ['dashboard'] },
 ] as const satisfies readonly { title: string; route: Route; pages: readonly Route['page'][] }[];
 

@@ -102,11 +102,11 @@ type Names = ReadonlyMap<string, KeyIdentity>;
  */
 async function whoIs(client: SilkClient, chain: string, key: string): Promise<KeyIdentity> {
   try {
-    const r = (await client.identity(chain, key)) as { standing?: string; configured?: { org: string; name: string; role: string }; record?: { org: string; function: string; level: number; kind: string } };
-    const who = r.configured !== undefined
+    const r = await client.identity(chain, key);
+    const who = 'configured' in r
       ? `${r.configured.name} (${r.configured.org}, ${r.configured.role})`
-      : r.record !== undefined ? `${r.record.org} ${r.record.function}@${r.record.level} ${r.record.kind} key` : 'unknown';
-    return r.standing === 'valid' ? { name: who, maySign: true } : { name: `${who}, may not sign now: ${r.standing ?? 'unknown'}`, maySign: false };
+      : `${r.record.org} ${r.record.function}@${r.record.level} ${r.record.kind} key`;
+    return r.standing === 'valid' ? { name: who, maySign: true } : { name: `${who}, may not sign now: ${r.standing}`, maySign: false };
   } catch (e) {
     if (isSilkError(e, 'NOT_FOUND')) return { name: 'not a member of this chain', maySign: false };
     throw e;

@@ -108,7 +108,7 @@ export async function identityCommand(argv: string[]): Promise<number> {
         console.log(JSON.stringify(page));
         return EXIT.ok;
       }
-      for (const item of page.items as { key: string; org: string; function: string; level: number; kind: string; status: string; path: string }[]) console.log(`${item.key}  ${item.org}  ${item.function}@${item.level}  ${item.kind}  ${item.status}  ${item.path}`);
+      for (const item of page.items) console.log(`${item.key}  ${item.org}  ${item.function}@${item.level}  ${item.kind}  ${item.status}  ${item.path}`);
       const n = `${page.items.length} ${page.items.length === 1 ? 'identity' : 'identities'}`;
       console.log(page.bookmark === undefined ? n : `${n}; more: run again with --bookmark ${page.bookmark}`);
       return EXIT.ok;
@@ -122,16 +122,16 @@ export async function identityCommand(argv: string[]): Promise<number> {
       fn = 'revoke';
       args = { key: keyHex(v.key, '--key'), reason: v.reason };
       signer = pem(v['admin-key'], '--admin-key');
-      const record = (await client.identity(chain, keyHex(v.key, '--key'))) as { record?: { org?: string } };
-      org = record.record?.org;
+      const answer = await client.identity(chain, keyHex(v.key, '--key'));
+      org = 'record' in answer ? answer.record.org : undefined;
     } else {
       const parent = pem(v['parent-key'], '--parent-key');
       // Bad options are refused (exit 2) before the node is asked anything.
       let cert = certificateArgs(chain, v, parent, undefined);
       if (v['valid-days'] === undefined) {
         // A configured admin key has no record (and no window); a registered parent's bounds the child's.
-        const parentView = (await client.identity(chain, toHex(parent.publicKey))) as { record?: { notAfter?: number } };
-        if (parentView.record?.notAfter !== undefined) cert = certificateArgs(chain, v, parent, parentView.record.notAfter);
+        const parentView = await client.identity(chain, toHex(parent.publicKey));
+        if ('record' in parentView) cert = certificateArgs(chain, v, parent, parentView.record.notAfter);
       }
       fn = action;
       args = action === 'rotate' ? { oldKey: keyHex(v['old-key'], '--old-key'), ...cert } : cert;

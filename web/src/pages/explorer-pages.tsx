@@ -76,6 +76,7 @@ export function ChainPage({ chain, bookmark }: { readonly chain: string; readonl
     <div>
       <p className="crumbs"><a href={href({ page: 'explorer' })}>Chains</a> › {chain}</p>
       <h1>Blocks of {chain}</h1>
+      <p><a href={href({ page: 'keys', chain, bookmark: undefined })}>Keys registered on {chain}</a></p>
       <ChainSearch chain={chain} />
       <Show loaded={loaded}>
         {(page) => (
@@ -108,6 +109,12 @@ export function ChainPage({ chain, bookmark }: { readonly chain: string; readonl
 
 const who = (s: SignerView | undefined): string => (s === undefined ? 'unknown' : s.org === undefined ? `key ${s.key.slice(0, 12)}…` : `${s.org}${s.name === undefined ? '' : ` / ${s.name}`}${s.role === undefined ? '' : ` (${s.role})`}`);
 
+/** A signer, linked to its key's page (who it is, whether it may sign, what vouches for it). */
+function Who({ chain, signer }: { readonly chain: string; readonly signer: SignerView | undefined }): ReactNode {
+  if (signer === undefined) return 'unknown';
+  return <a href={href({ page: 'key', chain, key: signer.key })}>{who(signer)}</a>;
+}
+
 /** A block: its header, the hashes that chain it, and its transactions with their codes. */
 export function BlockPage({ chain, number }: { readonly chain: string; readonly number: number }): ReactNode {
   const loaded = useApi((signal) => getJson<BlockView>(`/api/chains/${e(chain)}/blocks/${number}`, signal), [chain, number]);
@@ -137,7 +144,7 @@ export function BlockPage({ chain, number }: { readonly chain: string; readonly 
                     <td>{t.txId === undefined ? '(malformed)' : <a href={href({ page: 'transaction', chain, txId: t.txId })}><Hash value={t.txId} /></a>}</td>
                     <td><Code code={t.code} /></td>
                     <td>{t.contract === undefined ? '' : `${t.contract}.${t.fn ?? ''}`}</td>
-                    <td>{who(t.creator)}</td>
+                    <td><Who chain={chain} signer={t.creator} /></td>
                   </tr>
                 ))}
               </tbody>
@@ -211,8 +218,8 @@ export function TransactionPage({ chain, txId }: { readonly chain: string; reado
             <dl className="facts">
               <dt>Outcome</dt><dd><Code code={t.code} /> in <a href={href({ page: 'block', chain, number: t.block })}>block {t.block}</a>, position {t.index}</dd>
               <dt>Call</dt><dd>{t.contract}.{t.fn} (contract version {t.contractVersion})</dd>
-              <dt>Creator</dt><dd>{who(t.creator)}</dd>
-              <dt>Endorsed by</dt><dd>{t.endorsers.map(who).join('; ') || 'none'}</dd>
+              <dt>Creator</dt><dd><Who chain={chain} signer={t.creator} /></dd>
+              <dt>Endorsed by</dt><dd>{t.endorsers.length === 0 ? 'none' : t.endorsers.map((s, i) => <span key={s.key}>{i > 0 && '; '}<Who chain={chain} signer={s} /></span>)}</dd>
               {t.timestamp !== undefined && <><dt>Proposed</dt><dd><Time ms={t.timestamp} /></dd></>}
             </dl>
             <h2>Arguments</h2>
