@@ -31,10 +31,13 @@ async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
   const query = new URLSearchParams({ chain, epc });
   const { provenance, proofs, missingProofs } = await getJson<ProvenanceWithProofs>(`/api/epcis/provenance?${query.toString()}`, signal);
   const gtin = /\/01\/(\d{14})/.exec(provenance.epc)?.[1];
-  const item = await getState<StoredItem>(chain, 'products', provenance.epc, signal);
-  const line = gtin === undefined ? undefined : await getState<ProductLineRecord>(chain, 'products', `line:${gtin}`, signal);
+  const [item, line, checked] = await Promise.all([
+    getState<StoredItem>(chain, 'products', provenance.epc, signal),
+    gtin === undefined ? undefined : getState<ProductLineRecord>(chain, 'products', `line:${gtin}`, signal),
+    checkReceipts(proofs, signal),
+  ]);
   const lot = item?.lot == null ? undefined : await getState<LotRecord>(chain, 'products', `lot:${item.gtin}:${item.lot}`, signal);
-  return { chain, provenance, item, line, lot, proofs: await checkReceipts(proofs, signal), missingProofs };
+  return { chain, provenance, item, line, lot, proofs: checked, missingProofs };
 }
 
 function latest(events: readonly ProvenanceEvent[]): ProvenanceEvent | undefined {
