@@ -7,6 +7,7 @@ import { DEMO_CONTRACTS, DEMO_PASSWORD, seedDemoAlliance } from '../network/demo
 import { DEMO_SPEC } from '../network/demo-spec.js';
 import { DEMO_GTIN, DEMO_ITEM_COUNT, DEMO_LOT } from '../network/demo-traceability.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
+import { connect } from '../sdk/index.js';
 import { launchChromium } from '../testing/browser.js';
 import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { embeddedApiBackend } from './backend.js';
@@ -147,6 +148,8 @@ describe('web UI in a browser', () => {
     assert.equal(bars.length, 2);
     assert.match(bars[0] ?? '', /Warehouse\s+47$/);
     assert.match(bars[1] ?? '', /Platform\s+1$/);
+    const [warehouse, shop] = await Promise.all([0, 1].map((i) => page.locator('.bar-row .bar').nth(i).boundingBox()));
+    assert.ok(warehouse != null && shop != null && warehouse.width > 20 * shop.width && shop.width > 0, `bars drawn to scale: ${JSON.stringify([warehouse, shop])}`);
     const serials = await page.locator('table.lot-items tbody tr td:nth-child(1)').allInnerTexts();
     assert.deepEqual(serials, Array.from({ length: DEMO_ITEM_COUNT }, (_, i) => `serial ${i + 1}`));
     // From the lot to one of its items.
@@ -268,9 +271,11 @@ describe('web UI in a browser', () => {
     await page.locator('table.heights tbody tr').first().waitFor();
     const operator = net.identity('Platform', 'operator');
     const before = platformPeer().height('product');
+    // Submitted through the node's API, as a client does: the latency chart follows them too.
+    const client = connect({ url });
     const load = (async () => {
       for (let i = 0; i < 40; i++) {
-        const r = await net.gateway('Platform').submit({ chain: 'product', contract: 'basic', fn: 'put', args: { key: `dashboard-${i}`, value: 'x' } }, operator);
+        const r = await client.submit({ chain: 'product', contract: 'basic', fn: 'put', args: { key: `dashboard-${i}`, value: 'x' } }, operator);
         assert.equal(r.code, 'VALID');
         await new Promise((done) => setTimeout(done, 100));
       }
@@ -280,11 +285,14 @@ describe('web UI in a browser', () => {
     await load;
     const validBar = page.locator('.bar-row', { hasText: 'VALID' });
     await waitUntil(async () => Number((await validBar.locator('.bar-value').innerText().catch(() => '0')).replace(/,/g, '')) >= 40, UI_TIMEOUT_MS, 'the VALID bar to count the 40 transactions');
+    const drawn = await validBar.locator('.bar').boundingBox();
+    assert.ok(drawn !== null && drawn.width > 20, `the VALID bar is drawn (${JSON.stringify(drawn)})`);
     const after = platformPeer().height('product');
     assert.ok(after > before);
     await page.locator('table.heights tr', { hasText: 'product' }).locator('td', { hasText: String(after) }).first().waitFor();
     await page.locator('table.latest a', { hasText: String(after - 1) }).first().waitFor();
-    assert.ok(await page.locator('svg.chart path.line').count() === 1, 'the rate is drawn');
+    assert.equal(await page.locator('svg.chart path.line').count(), 3, 'the rate, the median and the 99th percentile are drawn');
+    assert.ok(Number(await page.locator('[data-testid=latency-p99]').innerText()) > 0, 'a p99 latency in ms');
   });
 
   it("shows an auditor that a key revoked as compromised may no longer sign, and why", async () => {

@@ -1,7 +1,7 @@
 /**
  * Reads the node's Prometheus text (`GET /metrics`, src/api/metrics.ts) into the few series the
- * dashboard draws: committed transactions by chain and validation code, and each chain's height
- * at the peer and at the ordering service.
+ * dashboard draws: committed transactions by chain and validation code, each chain's height at
+ * the peer and at the ordering service, and the latency of submits answered by the API.
  */
 import { ApiError } from './api.js';
 
@@ -36,6 +36,39 @@ export function parsePrometheusText(text: string): Map<string, Sample[]> {
   return metrics;
 }
 
+/** One bucket of a cumulative histogram: how many observations were at most `le`. */
+export interface Bucket {
+  readonly le: number;
+  readonly count: number;
+}
+
+/**
+ * The `q` quantile of the observations between two readings of a cumulative histogram, by
+ * linear interpolation inside the bucket it falls in (as Prometheus's histogram_quantile).
+ * @param before the buckets at the earlier reading (empty: from zero)
+ * @param after the buckets at the later reading, ascending by `le`, the last `+Inf`
+ * @returns the quantile, or undefined when nothing was observed in between; past the last
+ *   finite bound it is that bound
+ */
+export function quantileBetween(before: readonly Bucket[], after: readonly Bucket[], q: number): number | undefined {
+  const earlier = new Map(before.map((b) => [b.le, b.count]));
+  const delta = after.map((b) => ({ le: b.le, count: Math.max(0, b.count - (earlier.get(b.le) ?? 0)) }));
+  const total = delta.at(-1)?.count ?? 0;
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const b of delta) {
+    if (b.count >= rank) {
+      if (!Number.isFinite(b.le)) return lower;
+      return b.count === below ? b.le : lower + ((b.le - lower) * (rank - below)) / (b.count - below);
+    }
+    lower = b.le;
+    below = b.count;
+  }
+  return lower;
+}
+
 /** What the dashboard reads at each tick. */
 export interface NodeReading {
   /** When it was read (ms). */
@@ -44,6 +77,20 @@ export interface NodeReading {
   readonly committed: ReadonlyMap<string, ReadonlyMap<string, number>>;
   readonly height: ReadonlyMap<string, number>;
   readonly orderedHeight: ReadonlyMap<string, number>;
+  /** Submits answered by the API (`silk_submit_duration_seconds`), every chain and outcome together, in seconds. */
+  readonly submitBuckets: readonly Bucket[];
+}
+
+/** A histogram's buckets summed over its other labels, ascending by bound. */
+function histogramBuckets(samples: readonly Sample[] | undefined): Bucket[] {
+  const byBound = new Map<number, number>();
+  for (const s of samples ?? []) {
+    const le = s.labels['le'];
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    byBound.set(bound, (byBound.get(bound) ?? 0) + s.value);
+  }
+  return [...byBound].sort((a, b) => a[0] - b[0]).map(([le, count]) => ({ le, count }));
 }
 
 function byChain(samples: readonly Sample[] | undefined): Map<string, number> {
@@ -72,7 +119,13 @@ export async function readNode(signal?: AbortSignal): Promise<NodeReading> {
     codes.set(code, s.value);
     committed.set(chain, codes);
   }
-  return { at: Date.now(), committed, height: byChain(metrics.get('silk_chain_height')), orderedHeight: byChain(metrics.get('silk_chain_ordered_height')) };
+  return {
+    at: Date.now(),
+    committed,
+    height: byChain(metrics.get('silk_chain_height')),
+    orderedHeight: byChain(metrics.get('silk_chain_ordered_height')),
+    submitBuckets: histogramBuckets(metrics.get('silk_submit_duration_seconds_bucket')),
+  };
 }
 
 /** All transactions of a reading, every chain and code together. */

@@ -1,6 +1,6 @@
 /**
- * Charts drawn as plain SVG, sized by their container: a line chart of a series over time and
- * a horizontal bar chart of counts. No chart library: what they draw fits in a page of code.
+ * Charts drawn as plain SVG, sized by their container: a line chart of series over time and a
+ * horizontal bar chart of counts. No chart library: what they draw fits in a page of code.
  */
 import type { ReactNode } from 'react';
 
@@ -22,35 +22,48 @@ function niceMax(max: number): number {
   return 10 * p;
 }
 
+/** One named series of a line chart. */
+export interface Series {
+  readonly label: string;
+  readonly points: readonly Point[];
+}
+
 /**
- * A line chart of one series over time (the last point at the right edge).
- * @param label the series' name, read out by screen readers
+ * A line chart of one or more series over time (the latest point at the right edge), with a
+ * legend when there are several.
+ * @param label what the chart shows, read out by screen readers
  * @param unit what the values count, shown on the axis
  */
-export function LineChart({ points, label, unit }: { readonly points: readonly Point[]; readonly label: string; readonly unit: string }): ReactNode {
-  const first = points[0];
-  const last = points[points.length - 1];
-  if (first === undefined || last === undefined || points.length < 2) {
-    return <div className="chart-empty">Collecting data for “{label}”…</div>;
-  }
-  const top = niceMax(Math.max(...points.map((p) => p.v)));
-  const span = Math.max(1, last.t - first.t);
-  const x = (t: number): number => PAD.left + ((t - first.t) / span) * (W - PAD.left - PAD.right);
+export function LineChart({ series, label, unit }: { readonly series: readonly Series[]; readonly label: string; readonly unit: string }): ReactNode {
+  const all = series.flatMap((s) => s.points);
+  if (all.length < 2) return <div className="chart-empty">Collecting data for “{label}”…</div>;
+  const t0 = Math.min(...all.map((p) => p.t));
+  const t1 = Math.max(...all.map((p) => p.t));
+  const top = niceMax(Math.max(...all.map((p) => p.v)));
+  const span = Math.max(1, t1 - t0);
+  const x = (t: number): number => PAD.left + ((t - t0) / span) * (W - PAD.left - PAD.right);
   const y = (v: number): number => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
-  const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
-  const ticks = [0, top / 2, top];
+  const path = (points: readonly Point[]): string => points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+  const latest = series.map((s) => `${s.label} ${s.points.at(-1)?.v.toFixed(1) ?? '—'}`).join(', ');
   return (
-    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: latest ${last.v.toFixed(1)} ${unit}`}>
-      {ticks.map((v) => (
-        <g key={v}>
-          <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} className="grid" />
-          <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="axis">{v >= 10 ? Math.round(v) : v.toFixed(1)}</text>
-        </g>
-      ))}
-      <text x={PAD.left} y={H - 6} className="axis">{Math.round(span / 1000)} s ago</text>
-      <text x={W - PAD.right} y={H - 6} textAnchor="end" className="axis">now · {unit}</text>
-      <path d={path} className="line" />
-    </svg>
+    <figure className="chart-figure">
+      <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: latest ${latest} ${unit}`}>
+        {[0, top / 2, top].map((v) => (
+          <g key={v}>
+            <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} className="grid" />
+            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="axis">{v >= 10 ? Math.round(v) : v.toFixed(1)}</text>
+          </g>
+        ))}
+        <text x={PAD.left} y={H - 6} className="axis">{Math.round(span / 1000)} s ago</text>
+        <text x={W - PAD.right} y={H - 6} textAnchor="end" className="axis">now · {unit}</text>
+        {series.map((s, i) => <path key={s.label} d={path(s.points)} className={`line line-${i}`} />)}
+      </svg>
+      {series.length > 1 && (
+        <figcaption className="legend">
+          {series.map((s, i) => <span key={s.label} className={`legend-${i}`}>{s.label}</span>)}
+        </figcaption>
+      )}
+    </figure>
   );
 }
 

@@ -1,13 +1,14 @@
 /**
- * The operator's dashboard: committed transactions per second (a chart of the last five
- * minutes), each chain's height at this peer against the ordering service, and validation codes
- * since the node started. Read from the node's `/metrics` every two seconds.
+ * The operator's dashboard: committed transactions per second and the latency of submits through
+ * this node's API (charts of the last five minutes), each chain's height at this peer against the
+ * ordering service, and validation codes since the node started. Read from the node's `/metrics`
+ * every two seconds.
  */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, getJson, type BlockSummary, type ChainSummary, type Page } from '../api.js';
 import { BarChart, LineChart, type Point } from '../components/charts.js';
 import { ErrorBox, Hash, Show, Time, count } from '../components/common.js';
-import { readNode, totalCommitted, type NodeReading } from '../node-metrics.js';
+import { quantileBetween, readNode, totalCommitted, type NodeReading } from '../node-metrics.js';
 import { href } from '../route.js';
 import { useApi } from '../use-api.js';
 
@@ -19,12 +20,15 @@ const WINDOW_POINTS = 150;
 interface Collected {
   readonly latest: NodeReading | undefined;
   readonly rate: readonly Point[];
+  /** Submit latency between ticks, ms: the median and the 99th percentile (ticks with submits only). */
+  readonly p50: readonly Point[];
+  readonly p99: readonly Point[];
   readonly error: ApiError | undefined;
 }
 
 /** Reads the node every tick and keeps the rate series. */
 function useNodeReadings(): Collected {
-  const [collected, setCollected] = useState<Collected>({ latest: undefined, rate: [], error: undefined });
+  const [collected, setCollected] = useState<Collected>({ latest: undefined, rate: [], p50: [], p99: [], error: undefined });
   const previous = useRef<NodeReading | undefined>(undefined);
   useEffect(() => {
     const controller = new AbortController();
@@ -35,8 +39,14 @@ function useNodeReadings(): Collected {
         const before = previous.current;
         previous.current = reading;
         setCollected((c) => {
-          const point = before === undefined ? [] : [{ t: reading.at, v: Math.max(0, totalCommitted(reading) - totalCommitted(before)) / ((reading.at - before.at) / 1000) }];
-          return { latest: reading, rate: [...c.rate, ...point].slice(-WINDOW_POINTS), error: undefined };
+          if (before === undefined) return { ...c, latest: reading, error: undefined };
+          const rate = { t: reading.at, v: Math.max(0, totalCommitted(reading) - totalCommitted(before)) / ((reading.at - before.at) / 1000) };
+          const latency = (q: number): Point[] => {
+            const seconds = quantileBetween(before.submitBuckets, reading.submitBuckets, q);
+            return seconds === undefined ? [] : [{ t: reading.at, v: seconds * 1000 }];
+          };
+          const keep = (points: readonly Point[], more: readonly Point[]): Point[] => [...points, ...more].filter((p) => p.t > reading.at - WINDOW_POINTS * TICK_MS);
+          return { latest: reading, rate: keep(c.rate, [rate]), p50: keep(c.p50, latency(0.5)), p99: keep(c.p99, latency(0.99)), error: undefined };
         });
       } catch (e) {
         if (controller.signal.aborted) return;
@@ -126,15 +136,22 @@ function LatestBlocks(): ReactNode {
 
 /** The page. */
 export function DashboardPage(): ReactNode {
-  const { latest, rate, error } = useNodeReadings();
+  const { latest, rate, p50, p99, error } = useNodeReadings();
   const now = rate.at(-1)?.v;
+  const p99now = p99.at(-1);
   return (
     <div>
       <h1>Network dashboard</h1>
       {error !== undefined && <ErrorBox error={error} title="The node did not answer the last reading" />}
       <section className="panel">
         <h2>Committed transactions per second {now === undefined ? '' : <span className="figure" data-testid="tx-rate">{now.toFixed(1)}</span>}</h2>
-        <LineChart points={rate} label="committed transactions per second" unit="tx/s" />
+        <LineChart series={[{ label: 'tx/s', points: rate }]} label="committed transactions per second" unit="tx/s" />
+      </section>
+      <section className="panel">
+        <h2>Submit latency through this node's API {p99now === undefined ? '' : <span className="figure">p99 <span data-testid="latency-p99">{p99now.v.toFixed(0)}</span> ms</span>}</h2>
+        {p99.length === 0
+          ? <div className="chart-empty">No submit through this node's API in the last five minutes.</div>
+          : <LineChart series={[{ label: 'median', points: p50 }, { label: '99th percentile', points: p99 }]} label="submit latency, from arrival to answer" unit="ms" />}
       </section>
       {latest !== undefined && (
         <div className="columns">
