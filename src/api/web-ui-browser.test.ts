@@ -310,6 +310,15 @@ describe('web UI in a browser', () => {
     assert.match(await page.locator('dl.facts').innerText(), /Status\s+compromised[\s\S]*Ended/);
   });
 
+  it('answers an address it does not know, or one with a broken escape, with "No such page"', async () => {
+    for (const hash of ['#/chains/product/nowhere', '#/chains/%E0%A4%A']) {
+      await page.goto(`${url}/${hash}`);
+      const alert = page.locator('[role=alert]');
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /No such page/, hash);
+    }
+  });
+
   it('ran every page without a script error', () => {
     assert.deepEqual(pageErrors, []);
   });
