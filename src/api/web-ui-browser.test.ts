@@ -8,6 +8,8 @@ import { DEMO_SPEC } from '../network/demo-spec.js';
 import { DEMO_GTIN, DEMO_ITEM_COUNT, DEMO_LOT } from '../network/demo-traceability.js';
 import { openEmbeddedNetwork, type EmbeddedNetwork } from '../network/embedded-network.js';
 import { connect } from '../sdk/index.js';
+import type { ProvenanceEvent } from '../traceability/provenance.js';
+import { eventHashId } from '../traceability/event-hash.js';
 import { launchChromium } from '../testing/browser.js';
 import { tempDir, waitUntil } from '../testing/fixtures.js';
 import { embeddedApiBackend } from './backend.js';
@@ -69,7 +71,7 @@ describe('web UI in a browser', () => {
     assert.equal(await steps.count(), 12);
     assert.match(await steps.last().innerText(), /retail selling\s+retail sold\s+item\s+Platform/);
     // Every step's receipt was checked in the browser.
-    assert.match(await page.locator('[data-proofs="all"]').innerText(), /All 12 steps proven: the receipt of each of their \d+ transactions was checked in this browser/);
+    assert.match(await page.locator('[data-proofs="all"]').innerText(), /All 12 steps proven in this browser: each step, as shown, is an event its transaction recorded, and the receipt of each of their \d+ transactions was checked/);
     assert.deepEqual(new Set(await steps.locator('td:last-child').allInnerTexts()), new Set(['✓ proven']));
     // From the first step to the block that holds it.
     const firstBlock = await steps.first().locator('a', { hasText: /^block \d+$/ }).innerText();
@@ -109,10 +111,37 @@ describe('web UI in a browser', () => {
       await page.goto(`${url}/01/${DEMO_GTIN}/21/7`);
       const warning = page.locator('[data-proofs="failed"]');
       await warning.waitFor();
-      assert.match(await warning.innerText(), /Do not trust this answer[\s\S]*2 of the \d+ transactions behind these steps could not be proven/);
+      assert.match(await warning.innerText(), /Do not trust this answer[\s\S]*\d+ of the 12 steps could not be proven/);
       const steps = page.locator('table.events tbody tr');
       assert.equal(await steps.first().locator('td:last-child').innerText(), '✗ no receipt');
       assert.equal(await steps.last().locator('td:last-child').innerText(), '✗ peer signature does not verify');
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
+  it('catches a step whose content was altered, and one altered and re-hashed, by reading what its transaction recorded', async () => {
+    await page.route('**/api/epcis/provenance?**', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { provenance: { events: ProvenanceEvent[] } };
+      const events = body.provenance.events;
+      const moved = (e: ProvenanceEvent): ProvenanceEvent['event'] => ({ ...e.event, bizLocation: { id: 'urn:epc:id:sgln:6901234.00000.1' } });
+      const [first, second] = [events[1], events[2]];
+      assert.ok(first !== undefined && second !== undefined);
+      events[1] = { ...first, event: moved(first) };
+      const event = moved(second);
+      events[2] = { ...second, event, hash: eventHashId(event, { namespaces: second.namespaces ?? {} }) };
+      await route.fulfill({ response, json: body });
+    });
+    try {
+      await page.goto(`${url}/01/${DEMO_GTIN}/21/7`);
+      const warning = page.locator('[data-proofs="failed"]');
+      await warning.waitFor();
+      assert.match(await warning.innerText(), /Do not trust this answer[\s\S]*2 of the 12 steps could not be proven/);
+      const marks = await page.locator('table.events tbody tr td:last-child').allInnerTexts();
+      assert.equal(marks[1], '✗ content does not hash to its ID: it is not the event recorded');
+      assert.equal(marks[2], '✗ its transaction did not record this event');
+      assert.deepEqual(new Set([marks[0], ...marks.slice(3)]), new Set(['✓ proven']));
     } finally {
       await page.unrouteAll();
     }

@@ -38,6 +38,14 @@ function digestBytes(b: Buffer): Uint8Array {
 /** Scratch space of {@link sha256} for parts hashed together (hashing never re-enters itself). */
 const concatScratch = new Uint8Array(4096);
 
+/**
+ * SHA-256 of a text's UTF-8 bytes, as lower-case hex (one-shot, no intermediate buffer).
+ * @example sha256HexOfText('abc') // 'ba7816bf…'
+ */
+export function sha256HexOfText(text: string): string {
+  return hash('sha256', text, 'hex');
+}
+
 /** Lower-case hex of bytes. */
 export function toHex(b: Uint8Array): string {
   return hexSlice.call(b, 0, b.length);

@@ -106,6 +106,23 @@ export function describeBlock(peer: Peer, chain: string, n: number): BlockView |
   };
 }
 
+function envelopeAt(peer: Peer, chain: string, block: number, tx: number): Uint8Array | undefined {
+  const stored = peer.store(chain).block(block);
+  return stored === undefined ? undefined : decodeBlock(stored.bytes).txs[tx];
+}
+
+/**
+ * A committed transaction's bytes exactly as ordered (its envelope), for a client that checks
+ * them against the transaction's receipt (src/traceability/event-proof.ts).
+ * @returns undefined when the transaction is not on this peer's ledger
+ * @throws SilkError UNKNOWN_CHAIN
+ * @example transactionBytes(peer, 'product', txId)
+ */
+export function transactionBytes(peer: Peer, chain: string, txId: string): Uint8Array | undefined {
+  const status = peer.transactionStatus(chain, txId);
+  return status === undefined ? undefined : envelopeAt(peer, chain, status.block, status.tx);
+}
+
 /**
  * Describes a committed transaction by id.
  * @returns the view, or undefined when the transaction is not on this peer's ledger
@@ -115,9 +132,7 @@ export function describeBlock(peer: Peer, chain: string, n: number): BlockView |
 export function describeTransaction(peer: Peer, chain: string, txId: string): TransactionView | undefined {
   const status = peer.transactionStatus(chain, txId);
   if (status === undefined) return undefined;
-  const bytes = peer.store(chain).block(status.block);
-  if (bytes === undefined) return undefined;
-  const envelope = decodeBlock(bytes.bytes).txs[status.tx];
+  const envelope = envelopeAt(peer, chain, status.block, status.tx);
   if (envelope === undefined) return undefined;
   const d = decodeTransactionShared(envelope);
   const r = d.result;

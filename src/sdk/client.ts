@@ -159,6 +159,8 @@ export interface SilkClient {
   blocks(chain: string, page?: PageOptions): Promise<Page<BlockSummary>>;
   /** A committed transaction and its receipt. @throws SilkError NOT_FOUND */
   transaction(chain: string, txId: string): Promise<TransactionDetails>;
+  /** A committed transaction's bytes as ordered: their SHA-256 is its receipt's `envelopeHash` (what `verifyProvenance` reads events from). */
+  transactionBytes(chain: string, txId: string): Promise<Uint8Array>;
   /** One key of a contract's state. @throws SilkError NOT_FOUND, UNKNOWN_CONTRACT */
   state(chain: string, contract: string, key: string): Promise<VersionedValue>;
   /** Keys in key order from `start` (inclusive) to `end` (exclusive). */
@@ -205,6 +207,11 @@ export interface SilkClient {
 }
 
 const TX_ID = /^[0-9a-f]{64}$/;
+
+function checkTxId(txId: string): void {
+  if (!TX_ID.test(txId)) throw new SilkError('INVALID_ARGUMENT', `a transaction id is 64 lowercase hex digits, got '${txId}'`, { path: 'txId' });
+}
+
 const seg = encodeURIComponent;
 
 function checkName(value: string, what: string): void {
@@ -408,10 +415,17 @@ export function connect(options: ConnectOptions): SilkClient {
   const transaction = (chain: string, txId: string): Promise<TransactionDetails> =>
     settle(async () => {
       checkName(chain, 'chain');
-      if (!TX_ID.test(txId)) throw new SilkError('INVALID_ARGUMENT', `a transaction id is 64 lowercase hex digits, got '${txId}'`, { path: 'txId' });
+      checkTxId(txId);
       const t = await onChain<TransactionDetails>(chain, 'GET', `/api/chains/${seg(chain)}/transactions/${txId}`);
       noteHeight(chain, t.block + 1);
       return t;
+    });
+
+  const transactionBytes = (chain: string, txId: string): Promise<Uint8Array> =>
+    settle(() => {
+      checkName(chain, 'chain');
+      checkTxId(txId);
+      return onChain<Uint8Array>(chain, 'GET', `/api/chains/${seg(chain)}/transactions/${txId}/raw`, { binary: true });
     });
 
   const stateBase = (chain: string, contract: string): string => {
@@ -448,6 +462,7 @@ export function connect(options: ConnectOptions): SilkClient {
         return onChain<Page<BlockSummary>>(chain, 'GET', `/api/chains/${seg(chain)}/blocks`, { query: { limit: page?.limit, bookmark: page?.bookmark } });
       }),
     transaction,
+    transactionBytes,
     state: (chain, contract, key) =>
       settle(() => {
         checkName(key, 'key');

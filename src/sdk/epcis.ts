@@ -10,10 +10,11 @@
 import type { Signer } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
+import { receiptFromJson, type Receipt } from '../ledger/receipt.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
 import type { EventQueryListName, EventQueryTimeName } from '../traceability/epcis-ledger-index.js';
-import { eventHashId } from '../traceability/event-hash.js';
+import { checkProvenanceEvent, recordedEvents, type RecordedEvents } from '../traceability/event-proof.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
 import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
@@ -73,9 +74,10 @@ export interface EpcisClient {
   events(chain: string, parameters?: EpcisEventsParameters): Promise<EpcisEventsPage>;
   /**
    * An item's provenance with a receipt per cited transaction (`GET /api/epcis/provenance`);
-   * with `verify`, every receipt is checked against the chain's keys at its block and every
-   * event's hash is recomputed from the event as returned.
-   * @throws SilkError `BAD_RESPONSE` when `verify` finds a receipt or an event hash that does not check
+   * with `verify`, every receipt is checked against the chain's keys at its block, every
+   * event's hash is recomputed from the event as returned, and each event is found among what
+   * its transaction recorded ({@link verifyProvenance}).
+   * @throws SilkError `BAD_RESPONSE` when `verify` finds a receipt or an event that does not check
    */
   provenance(chain: string, epc: string, options?: ProvenanceRequest): Promise<ProvenanceWithProofs>;
   /** Every item of a lot, where it is now and who holds it (`GET /api/epcis/recall`). */
@@ -91,7 +93,7 @@ export interface ProvenanceRequest {
   readonly thresholds?: readonly SensorThreshold[];
   /** Leave the receipts out. */
   readonly proofs?: boolean;
-  /** Check every receipt and event hash before returning. */
+  /** Check every receipt, event hash and recording transaction before returning ({@link verifyProvenance}). */
   readonly verify?: boolean;
 }
 
@@ -109,18 +111,26 @@ function queryValues(chain: string, parameters: EpcisEventsParameters): Record<s
 
 /**
  * Checks a provenance answer: every receipt against the chain's orderer and peer keys at its
- * block, and every returned event's CBV 2.0 hash recomputed from the event as returned, and
- * proven by a receipt of the transaction that recorded it.
+ * block; then, for every returned event, that its content (as returned) hashes to its CBV 2.0
+ * ID, and that the transaction it names recorded that ID, read from the transaction's own bytes
+ * (whose hash is the one its receipt proves) at the block and position the answer gives
+ * (src/traceability/event-proof.ts).
  * @throws SilkError `BAD_RESPONSE` naming the first receipt or event that does not check
  */
 export async function verifyProvenance(client: SilkClient, answer: ProvenanceWithProofs): Promise<void> {
-  for (const [txId, receipt] of Object.entries(answer.proofs)) {
-    const v = await client.verifyReceipt(receipt);
+  const proven = new Map<string, { readonly receipt: Receipt; readonly recorded: RecordedEvents }>();
+  for (const [txId, json] of Object.entries(answer.proofs)) {
+    const v = await client.verifyReceipt(json);
     if (!v.ok) throw new SilkError('BAD_RESPONSE', `the receipt of transaction ${txId} does not verify: ${v.reason}`, { txId });
+    const receipt = receiptFromJson(json);
+    if (receipt.txId !== txId) throw new SilkError('BAD_RESPONSE', `the receipt given for transaction ${txId} is that of transaction ${receipt.txId}`, { txId });
+    proven.set(txId, { receipt, recorded: recordedEvents(await client.transactionBytes(receipt.chain, txId), receipt) });
   }
   for (const e of provenanceEvents(answer.provenance)) {
-    if (eventHashId(e.event, { namespaces: e.namespaces ?? {} }) !== e.hash) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: its content does not hash to its ID`, { hash: e.hash });
-    if (answer.proofs[e.txId] === undefined) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: no receipt for its transaction ${e.txId}`, { hash: e.hash });
+    const proof = proven.get(e.txId);
+    if (proof === undefined) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: no receipt for its transaction ${e.txId}`, { hash: e.hash });
+    const check = checkProvenanceEvent(e, proof.receipt, proof.recorded);
+    if (!check.ok) throw new SilkError('BAD_RESPONSE', `event ${e.hash} of transaction ${e.txId}: ${check.reason}`, { hash: e.hash, txId: e.txId });
   }
 }
 

@@ -24,6 +24,8 @@ export interface RequestOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Accepts a non-2xx answer as a result (e.g. readiness answers 503 with its report). */
   readonly accept?: (status: number, json: unknown) => boolean;
+  /** A 2xx answer is bytes (`application/octet-stream`), returned as a Uint8Array; errors are JSON as ever. */
+  readonly binary?: boolean;
 }
 
 /** A JSON client of a node, with other nodes to turn to. */
@@ -170,7 +172,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     const deadline = setTimeout(() => { controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')); }, timeoutMs);
     const send = (signal: AbortSignal): Promise<Response> => fetchFn(target, {
       method,
-      headers: { ...opts.headers, accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...opts.headers, accept: opts.binary === true ? 'application/octet-stream, application/json' : 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
       signal,
     });
@@ -178,6 +180,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       const res = watch && liveness !== undefined ? await liveness.during(base, send, controller) : await send(controller.signal);
       status = res.status;
       retryAfter = res.headers.get('retry-after');
+      if (opts.binary === true && status >= 200 && status < 300) return new Uint8Array(await res.arrayBuffer()) as T;
       text = await res.text();
     } catch (cause) {
       if (isSilkError(cause) && cause.details.reason === NODE_SILENT_REASON) {

@@ -74,6 +74,9 @@ const TIME_KEY_DIGITS = 18;
 /** The state key of an event record. */
 export const eventKey = (hashHex: string): string => `event:${hashHex}`;
 
+/** The name the EPCIS contract is installed under (the namespace of its state). */
+export const EPCIS_CONTRACT = 'epcis';
+
 /** The hex digest of an event hash ID, or undefined when it is not one. */
 export function hashHexOf(hashId: string): string | undefined {
   return /^ni:\/\/\/sha-256;([0-9a-f]{64})\?ver=CBV2\.0$/.exec(hashId)?.[1];

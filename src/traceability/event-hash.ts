@@ -20,7 +20,7 @@
  * prefixes, and bare CBV terms are expanded where the EPCIS 2.0 context gives the field that
  * vocabulary (the reference instead searches the whole JSON-LD expansion).
  */
-import { createHash } from 'node:crypto';
+import { sha256HexOfText } from '../crypto/hash.js';
 import { SilkError } from '../errors.js';
 import { expandBareCbvTerm, type CbvVocabulary } from './cbv-vocabulary.js';
 import { tryCanonicalDigitalLink } from './epc-identifiers.js';
@@ -431,7 +431,7 @@ export function eventPreHash(event: unknown, context: EventHashContext = {}): st
  * eventHashIdOf('eventType=ObjectEvent…');
  */
 export function eventHashIdOf(preHash: string): string {
-  return `ni:///sha-256;${createHash('sha256').update(preHash, 'utf8').digest('hex')}?ver=CBV2.0`;
+  return `ni:///sha-256;${sha256HexOfText(preHash)}?ver=CBV2.0`;
 }
 
 /**

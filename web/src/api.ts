@@ -29,13 +29,7 @@ export const textOf = (value: JsonValue | undefined): string | undefined => (typ
  * @throws ApiError with the API's code, or `NETWORK` when the node could not be reached
  */
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(path, { headers: { accept: 'application/json' }, ...(signal === undefined ? {} : { signal }) });
-  } catch (e) {
-    if (e instanceof DOMException && e.name === 'AbortError') throw e;
-    throw new ApiError('NETWORK', 'the node could not be reached: is it running?', 0);
-  }
+  const response = await send(path, 'application/json', signal);
   const text = await response.text();
   let body: unknown;
   try {
@@ -43,11 +37,38 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   } catch {
     throw new ApiError('BAD_ANSWER', `the node answered ${response.status} with something that is not JSON`, response.status);
   }
-  if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(error?.code ?? `HTTP_${response.status}`, error?.message ?? `the node answered ${response.status}`, response.status);
-  }
+  if (!response.ok) throw errorOf(response.status, body);
   return body as T;
+}
+
+/**
+ * GETs bytes (`application/octet-stream`) from the node's API.
+ * @throws ApiError with the API's error code and message, or NETWORK when the node cannot be reached
+ */
+export async function getBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const response = await send(path, 'application/octet-stream, application/json', signal);
+  if (response.ok) return new Uint8Array(await response.arrayBuffer());
+  let body: unknown;
+  try {
+    body = JSON.parse(await response.text());
+  } catch {
+    body = undefined;
+  }
+  throw errorOf(response.status, body);
+}
+
+async function send(path: string, accept: string, signal: AbortSignal | undefined): Promise<Response> {
+  try {
+    return await fetch(path, { headers: { accept }, ...(signal === undefined ? {} : { signal }) });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError('NETWORK', 'the node could not be reached: is it running?', 0);
+  }
+}
+
+function errorOf(status: number, body: unknown): ApiError {
+  const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  return new ApiError(error?.code ?? `HTTP_${status}`, error?.message ?? `the node answered ${status}`, status);
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SilkError } from '../../errors.js';
 import { receiptToJson } from '../../ledger/receipt.js';
-import { describeBlock, describeTransaction } from '../../peer/block-view.js';
+import { describeBlock, describeTransaction, transactionBytes } from '../../peer/block-view.js';
 import { VALIDATION_CODES } from '../../errors.js';
 import type { ApiBackend } from '../backend.js';
 import { BlockParams, ChainParams, ChainQuery, DEFAULT_PAGE_SIZE, PageQuery, TxParams } from '../wire.js';
@@ -75,6 +75,15 @@ export function registerChainRoutes(app: FastifyInstance, backend: ApiBackend): 
     const receipt = peer.receipt(chain, txId);
     if (view === undefined || receipt === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no transaction ${txId}`, { txId });
     return { ...view, receipt: receiptToJson(receipt) };
+  });
+
+  // The envelope exactly as ordered: its SHA-256 is the receipt's envelope hash, so a client can
+  // check what the transaction wrote (e.g. that it recorded an EPCIS event: src/traceability/event-proof.ts).
+  app.get<{ Params: TxParams }>('/api/chains/:chain/transactions/:txId/raw', { schema: { tags: ['transactions'], summary: "A transaction's bytes as ordered (canonical CBOR, application/octet-stream); their SHA-256 is its receipt's envelopeHash", params: TxParams } }, (req, reply) => {
+    const { chain, txId } = req.params;
+    const bytes = transactionBytes(peer, chain, txId);
+    if (bytes === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no transaction ${txId}`, { txId });
+    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
   app.get('/api/codes', { schema: { tags: ['node'], summary: 'Validation codes in their stored order' } }, () => ({ items: VALIDATION_CODES }));

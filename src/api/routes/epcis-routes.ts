@@ -23,7 +23,7 @@ import { SilkError } from '../../errors.js';
 import { receiptToJson } from '../../ledger/receipt.js';
 import { captureDocument } from '../../traceability/epcis-capture.js';
 import { epcisQueryDocument } from '../../traceability/epcis-export.js';
-import { eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, queryEpcisEvents, type EpcisStateReader } from '../../traceability/epcis-ledger-index.js';
+import { EPCIS_CONTRACT, eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, queryEpcisEvents, type EpcisStateReader } from '../../traceability/epcis-ledger-index.js';
 import type { ApiBackend } from '../backend.js';
 import { DEFAULT_PAGE_SIZE, fromBase64, MAX_PAGE_SIZE, SignedProposalBody } from '../wire.js';
 
@@ -77,7 +77,6 @@ export const EpcisEventsQuery = Type.Object(
 );
 export type EpcisEventsQuery = Static<typeof EpcisEventsQuery>;
 
-const CONTRACT = 'epcis';
 
 /** Registers the EPCIS capture and query routes (and the demo capture when the backend has demo keys). */
 export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): void {
@@ -96,7 +95,7 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
     async (req, reply) => {
       const { chain } = req.query;
       const signed = { bytes: fromBase64(req.body.proposal), signature: fromBase64(req.body.signature) };
-      const r = await gateway.submitSigned(signed, { ...(req.body.endorsingOrgs === undefined ? {} : { endorsingOrgs: req.body.endorsingOrgs }), expect: { chain, contract: CONTRACT, fn: 'captureEvents' } });
+      const r = await gateway.submitSigned(signed, { ...(req.body.endorsingOrgs === undefined ? {} : { endorsingOrgs: req.body.endorsingOrgs }), expect: { chain, contract: EPCIS_CONTRACT, fn: 'captureEvents' } });
       if (r.code !== 'VALID') throw new SilkError('CONTRACT_ERROR', `capture transaction ${r.txId} committed as ${r.code}: no event was recorded`, { txId: r.txId });
       void reply.status(201);
       return { captureID: r.txId, blockNumber: r.blockNumber, response: r.response ?? null, receipt: receiptToJson(r.receipt) };
@@ -108,7 +107,7 @@ export function registerEpcisRoutes(app: FastifyInstance, backend: ApiBackend): 
     { schema: { tags: ['traceability'], summary: 'EPCIS events matching the query (EPCIS 2.0 REST binding names), in eventTime order, as an EPCISQueryDocument; the next page is in the Link header (rel="next", with nextPageToken)', querystring: EpcisEventsQuery } },
     (req, reply) => {
       const { chain, perPage, ...filters } = req.query;
-      const ledger = peer.reader(chain, CONTRACT);
+      const ledger = peer.reader(chain, EPCIS_CONTRACT);
       const reader: EpcisStateReader = { get: (key) => ledger.entry(key)?.value, range: (start, end, page) => ledger.range(start, end, page) };
       const params = Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
       const query = eventQueryFromParameters({ ...params, perPage: perPage ?? DEFAULT_PAGE_SIZE });

@@ -11,7 +11,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SilkError } from '../../errors.js';
 import type { Peer } from '../../peer/peer.js';
-import { canonicalLot } from '../../traceability/epcis-ledger-index.js';
+import { canonicalLot, EPCIS_CONTRACT } from '../../traceability/epcis-ledger-index.js';
 import { itemProvenance, type SensorThreshold } from '../../traceability/provenance.js';
 import { withProofs } from '../../traceability/provenance-proofs.js';
 import { lotRecallStatus, type ProductsReader, type RecallReaders } from '../../traceability/recall-queries.js';
@@ -92,7 +92,7 @@ export function registerProvenanceRoutes(app: FastifyInstance, backend: ApiBacke
     { schema: { tags: ['traceability'], summary: "An item's provenance (its events, its lot's, its containers' while it was inside), containment, lineage, sensor legs, journey, with a receipt per cited transaction", querystring: ProvenanceQuery } },
     (req) => {
       const q = req.query;
-      const provenance = itemProvenance(peer.reader(q.chain, 'epcis'), q.epc, {
+      const provenance = itemProvenance(peer.reader(q.chain, EPCIS_CONTRACT), q.epc, {
         ...(q.lineageDepth === undefined ? {} : { lineageDepth: q.lineageDepth }),
         ...(q.maxEvents === undefined ? {} : { maxEvents: q.maxEvents }),
         ...(q.maxLotEvents === undefined ? {} : { maxLotEvents: q.maxLotEvents }),
@@ -109,7 +109,7 @@ export function registerProvenanceRoutes(app: FastifyInstance, backend: ApiBacke
     (req) => {
       const q = req.query;
       const products = productsReader(peer, q.chain);
-      const readers: RecallReaders = { epcis: peer.reader(q.chain, 'epcis'), ...(products === undefined ? {} : { products }) };
+      const readers: RecallReaders = { epcis: peer.reader(q.chain, EPCIS_CONTRACT), ...(products === undefined ? {} : { products }) };
       return lotRecallStatus(readers, lotReference(canonicalLot(q.lot)), q.maxItems === undefined ? {} : { maxItems: q.maxItems });
     },
   );

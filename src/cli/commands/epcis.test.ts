@@ -133,7 +133,7 @@ describe('silk epcis', () => {
     assert.equal((await silk(['epcis', 'import', file, '--chain', 'product', '--key', key, '--url', t.url])).code, 0);
     const human = await silk(['epcis', 'trace', item(1), '--chain', 'product', '--threshold', 'Temperature:CEL:2:8', '--url', t.url]);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /every receipt and event hash checked here/);
+    assert.match(human.stdout, /every receipt, event hash and recording transaction checked here/);
     assert.match(human.stdout, /shipping .* by Org1 .*\(via https:\/\/id\.gs1\.org\/00\/040123450000000771\)/);
     assert.match(human.stdout, /Temperature CEL: 1 reading\(s\), min 12, max 12, mean 12, 1 EXCURSION/);
     const json = await silk(['epcis', 'trace', item(1), '--chain', 'product', '--json', '--url', t.url]);

@@ -50,7 +50,8 @@ const USAGE = `usage: silk epcis import FILE --chain C --key KEY [--parts] [--ev
 
   trace prints an item's history (its own events, its lot's, its containers' while it was
   inside), where it travelled and who held it, and sensor readings per leg; every transaction
-  it cites is proven by a receipt, checked on this machine unless --no-verify.
+  it cites is proven by a receipt, and every event by the transaction's own bytes (the event
+  hashes to its ID and the transaction recorded that ID), checked on this machine unless --no-verify.
   recall lists every item of a lot (LGTIN URN, Digital Link or GTIN/LOT), where it is and who holds it;
   --record also records the recall: an ObjectEvent (business step holding, disposition recalled)
   naming the lot class and its items, signed with your key.
@@ -226,7 +227,7 @@ function printTrace(answer: ProvenanceWithProofs, verified: boolean): void {
   const p = answer.provenance;
   console.log(`Item        ${p.epc}`);
   if (p.lot !== null) console.log(`Lot         ${p.lot.lotNumber} of GTIN ${p.lot.gtin} (${p.lot.events.length} lot event(s)${p.lot.truncated ? ', more with silk epcis events --lot' : ''})`);
-  console.log(`Events      ${p.events.length}, in ${Object.keys(answer.proofs).length} transaction(s), ${verified ? 'every receipt and event hash checked here' : 'not checked (--no-verify)'}${p.truncated ? '; TRUNCATED: the item has more than the events read' : ''}`);
+  console.log(`Events      ${p.events.length}, in ${Object.keys(answer.proofs).length} transaction(s), ${verified ? 'every receipt, event hash and recording transaction checked here' : 'not checked (--no-verify)'}${p.truncated ? '; TRUNCATED: the item has more than the events read' : ''}`);
   console.log('\nHistory');
   for (const e of p.events) {
     const step = typeof e.event['bizStep'] === 'string' ? short(e.event['bizStep']) : '-';

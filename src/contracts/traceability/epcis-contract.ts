@@ -22,7 +22,7 @@ import type { JsonValue } from '../../ledger/json-value.js';
 import { eventHashId } from '../../traceability/event-hash.js';
 import { parseEpc } from '../../traceability/epc-identifiers.js';
 import { sensorSignatureMemberOf, verifiedSensorSigner } from '../../traceability/epcis-document-sensor-signature.js';
-import { errorDeclarationIndexKey, eventIdIndexValue, eventKey, eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, hashHexOf, indexKeysOf, indexValuesOf, MAX_EVENT_PAGE, MAX_EVENTS_PER_CAPTURE, queryEpcisEvents, timeKey, type EpcisEventQuery, type RecordedEpcisEvent, type RecordedErrorDeclaration } from '../../traceability/epcis-ledger-index.js';
+import { EPCIS_CONTRACT, errorDeclarationIndexKey, eventIdIndexValue, eventKey, eventQueryFromParameters, EVENT_QUERY_LIST_NAMES, EVENT_QUERY_TIME_NAMES, hashHexOf, indexKeysOf, indexValuesOf, MAX_EVENT_PAGE, MAX_EVENTS_PER_CAPTURE, queryEpcisEvents, timeKey, type EpcisEventQuery, type RecordedEpcisEvent, type RecordedErrorDeclaration } from '../../traceability/epcis-ledger-index.js';
 export { MAX_EVENTS_PER_CAPTURE } from '../../traceability/epcis-ledger-index.js';
 import { ContractRefusal, query, transaction, type Contract, type StateIndex, type TransactionContext } from '../framework/contract.js';
 
@@ -185,7 +185,7 @@ function defined<T extends object>(o: T): T {
 
 /** The `epcis` contract. */
 export class EpcisContract implements Contract {
-  readonly name = 'epcis';
+  readonly name = EPCIS_CONTRACT;
   readonly version = '1.0';
   readonly indexes: readonly StateIndex[] = [];
 

@@ -8,7 +8,7 @@ import { useState, type ReactNode, type SyntheticEvent } from 'react';
 import { getJson, getState, textOf, traceabilityChain, type ItemProvenance, type LotRecord, type ProductLineRecord, type ProvenanceEvent, type ProvenanceWithProofs, type StoredItem } from '../api.js';
 import { Hash, Show } from '../components/common.js';
 import { eventTime, lotCode, partyLabel, placeLabel, words } from '../epcis-text.js';
-import { checkReceipts, type ReceiptCheck } from '../receipt-check.js';
+import { proveSteps, type StepProof } from '../provenance-check.js';
 import { LotResult } from './lot-view.js';
 import { href } from '../route.js';
 import { useApi } from '../use-api.js';
@@ -20,8 +20,8 @@ interface Verification {
   readonly item: StoredItem | undefined;
   readonly line: ProductLineRecord | undefined;
   readonly lot: LotRecord | undefined;
-  /** Each cited transaction's receipt, checked in this browser. */
-  readonly proofs: ReadonlyMap<string, ReceiptCheck>;
+  /** Each step's proof, checked in this browser, by event hash. */
+  readonly proofs: ReadonlyMap<string, StepProof>;
   /** Cited transactions the node gave no receipt for. */
   readonly missingProofs: readonly string[];
 }
@@ -34,7 +34,7 @@ async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
   const [item, line, checked] = await Promise.all([
     getState<StoredItem>(chain, 'products', provenance.epc, signal),
     gtin === undefined ? undefined : getState<ProductLineRecord>(chain, 'products', `line:${gtin}`, signal),
-    checkReceipts(proofs, signal),
+    proveSteps(provenance.events, proofs, signal),
   ]);
   const lot = item?.lot == null ? undefined : await getState<LotRecord>(chain, 'products', `lot:${item.gtin}:${item.lot}`, signal);
   return { chain, provenance, item, line, lot, proofs: checked, missingProofs };
@@ -111,26 +111,31 @@ function Journey({ v }: { readonly v: Verification }): ReactNode {
   );
 }
 
-/** One step's proof: its receipt verified here, or why not. */
-function ProofMark({ check }: { readonly check: ReceiptCheck | undefined }): ReactNode {
-  if (check === undefined) return <span className="proof proof-bad" title="the node gave no receipt for this transaction">✗ no receipt</span>;
-  if (!check.ok) return <span className="proof proof-bad" title={check.reason}>✗ {check.reason}</span>;
-  return <span className="proof proof-ok" title={`leaf ${check.leaf + 1} of ${check.leaves} in block ${check.block}; signed by the chain's orderer and by a peer${check.peerOrg === undefined ? '' : ` of ${check.peerOrg}`}`}>✓ proven</span>;
+/** One step's proof: checked here against its transaction, or why not. */
+function ProofMark({ proof }: { readonly proof: StepProof | undefined }): ReactNode {
+  if (proof === undefined) return <span className="proof proof-bad">✗ not checked</span>;
+  if (!proof.ok) return <span className="proof proof-bad" title={proof.reason}>✗ {proof.reason}</span>;
+  const r = proof.receipt;
+  return <span className="proof proof-ok" title={`its transaction is leaf ${r.leaf + 1} of ${r.leaves} in block ${r.block}, signed by the chain's orderer and by a peer${r.peerOrg === undefined ? '' : ` of ${r.peerOrg}`}; the transaction recorded this event, and the event as shown hashes to its ID`}>✓ proven</span>;
 }
 
-/** Whether every step the page shows is proven by a receipt checked in this browser. */
+/** Whether every step the page shows is proven in this browser. */
 function ProofSummary({ v }: { readonly v: Verification }): ReactNode {
-  const txIds = [...new Set(v.provenance.events.map((e) => e.txId))];
-  if (txIds.length === 0) return null;
-  const failed = txIds.filter((id) => v.proofs.get(id)?.ok !== true);
-  const steps = v.provenance.events.length;
+  const steps = v.provenance.events;
+  if (steps.length === 0) return null;
+  const txIds = new Set(steps.map((e) => e.txId));
+  const failed = steps.filter((e) => v.proofs.get(e.hash)?.ok !== true);
   if (failed.length === 0) {
-    return <p className="proof-summary proof-ok" data-proofs="all">✓ All {steps} steps proven: the receipt of each of their {txIds.length} transactions was checked in this browser against the keys of the chain's orderers and peers.</p>;
+    return (
+      <p className="proof-summary proof-ok" data-proofs="all">
+        ✓ All {steps.length} steps proven in this browser: each step, as shown, is an event its transaction recorded, and the receipt of each of their {txIds.size} transactions was checked against the keys of the chain's orderers and peers.
+      </p>
+    );
   }
   return (
     <div className="verdict verdict-bad" data-proofs="failed" role="alert">
       <h2>Do not trust this answer</h2>
-      <p>{failed.length} of the {txIds.length} transactions behind these steps could not be proven{v.missingProofs.length > 0 ? ` (${v.missingProofs.length} without a receipt)` : ''}: the node answering may not be showing the ledger as it is.</p>
+      <p>{failed.length} of the {steps.length} steps could not be proven{v.missingProofs.length > 0 ? ` (${v.missingProofs.length} transaction(s) without a receipt)` : ''}: the node answering may not be showing the ledger as it is.</p>
     </div>
   );
 }
@@ -151,7 +156,7 @@ function Events({ v }: { readonly v: Verification }): ReactNode {
               <td>{e.role}</td>
               <td>{e.recordedBy}</td>
               <td><a href={href({ page: 'block', chain: v.chain, number: e.ledger.block })}>block {e.ledger.block}</a><span className="tx-hash"> · <a href={href({ page: 'transaction', chain: v.chain, txId: e.txId })}><Hash value={e.txId} length={6} /></a></span></td>
-              <td><ProofMark check={v.proofs.get(e.txId)} /></td>
+              <td><ProofMark proof={v.proofs.get(e.hash)} /></td>
             </tr>
           ))}
         </tbody>

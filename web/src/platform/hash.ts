@@ -12,6 +12,11 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   return h.digest();
 }
 
+/** SHA-256 of a text's UTF-8 bytes, as lower-case hex. */
+export function sha256HexOfText(text: string): string {
+  return toHex(nobleSha256(new TextEncoder().encode(text)));
+}
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Lower-case hex of bytes. */

@@ -1,0 +1,85 @@
+/**
+ * Proof that an event of a provenance answer is on the ledger as shown. A receipt
+ * (src/ledger/receipt.ts) proves that a transaction committed VALID in a block the chain's
+ * orderer and one of its peers signed; it says nothing of the events an answer attributes to
+ * that transaction. This module closes the gap with the transaction itself:
+ *
+ * 1. the envelope's SHA-256 is the one the (verified) receipt carries, so these are the bytes
+ *    the block holds;
+ * 2. the envelope is a call of the `epcis` contract, and its write set (what every peer applied)
+ *    records event keys `event:<hash>`: the contract computes each event's CBV 2.0 hash itself;
+ * 3. each event's content, as the answer shows it, hashes to its ID, that ID is one the
+ *    transaction recorded, and the block the answer names is the receipt's.
+ *
+ * A node that alters what an event says, attributes an event to a transaction that did not
+ * record it, or moves it to another block is caught by 3. Pure functions over bytes: the SDK
+ * (`verifyProvenance`) and the web UI run the same code.
+ */
+import { bytesEqual, sha256 } from '../crypto/hash.js';
+import type { Receipt } from '../ledger/receipt.js';
+import { decodeTransaction } from '../ledger/transaction.js';
+import { eventHashId } from './event-hash.js';
+import { EPCIS_CONTRACT, eventKey, hashHexOf } from './epcis-ledger-index.js';
+import type { ProvenanceEvent } from './provenance.js';
+
+const EVENT_KEY_PREFIX = eventKey('');
+const HEX_64 = /^[0-9a-f]{64}$/;
+
+/** The verdict on one event or one transaction: `ok`, or the first check that failed. */
+export type EventProof = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** The events one transaction recorded, read from its envelope. */
+export type RecordedEvents = { readonly ok: true; readonly hashes: ReadonlySet<string> } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Reads which events a transaction recorded, after checking that its envelope is the one its
+ * receipt proves. Check the receipt itself first (`verifyReceipt`): this only ties the envelope to it.
+ * @param envelope the transaction's bytes as ordered (`GET /api/chains/{chain}/transactions/{txId}/raw`)
+ * @param receipt the transaction's receipt
+ * @returns the hex digests of the event hash IDs the transaction wrote (records of new events;
+ *   an error declaration rewrites the record of the event it declares), or why none can be trusted
+ * @example const recorded = recordedEvents(envelopeBytes, receipt); if (recorded.ok) recorded.hashes.has(hex)
+ */
+export function recordedEvents(envelope: Uint8Array, receipt: Receipt): RecordedEvents {
+  if (!bytesEqual(sha256(envelope), receipt.envelopeHash)) return { ok: false, reason: 'transaction bytes are not the ones its receipt proves' };
+  let tx;
+  try {
+    tx = decodeTransaction(envelope);
+  } catch {
+    return { ok: false, reason: 'transaction does not decode' };
+  }
+  if (tx.txId !== receipt.txId) return { ok: false, reason: 'transaction id differs from its receipt' };
+  if (tx.result.contract !== EPCIS_CONTRACT) return { ok: false, reason: `transaction is a call of ${tx.result.contract}, not of ${EPCIS_CONTRACT}` };
+  const hashes = new Set<string>();
+  for (const w of tx.result.writes) {
+    if (w.value === null || !w.key.startsWith(EVENT_KEY_PREFIX)) continue;
+    const hex = w.key.slice(EVENT_KEY_PREFIX.length);
+    if (HEX_64.test(hex)) hashes.add(hex);
+  }
+  return { ok: true, hashes };
+}
+
+/**
+ * Checks one event of a provenance answer against what its transaction recorded.
+ * @param event the event as the answer shows it
+ * @param receipt the verified receipt of `event.txId`
+ * @param recorded what {@link recordedEvents} read from that transaction's envelope
+ * @example checkProvenanceEvent(e, receipt, recordedEvents(envelope, receipt))
+ */
+export function checkProvenanceEvent(event: ProvenanceEvent, receipt: Receipt, recorded: RecordedEvents): EventProof {
+  if (!recorded.ok) return recorded;
+  if (event.txId !== receipt.txId) return { ok: false, reason: 'receipt is of another transaction' };
+  if (event.ledger.block !== receipt.blockNumber || event.ledger.tx !== receipt.txIndex) {
+    return { ok: false, reason: `event is said to be at block ${event.ledger.block} transaction ${event.ledger.tx}, its transaction is at block ${receipt.blockNumber} transaction ${receipt.txIndex}` };
+  }
+  let hash: string;
+  try {
+    hash = eventHashId(event.event, { namespaces: event.namespaces ?? {} });
+  } catch (e) {
+    return { ok: false, reason: `content cannot be hashed: ${(e as Error).message}` };
+  }
+  if (hash !== event.hash) return { ok: false, reason: 'content does not hash to its ID: it is not the event recorded' };
+  const hex = hashHexOf(hash);
+  if (hex === undefined || !recorded.hashes.has(hex)) return { ok: false, reason: 'its transaction did not record this event' };
+  return { ok: true };
+}
