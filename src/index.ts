@@ -8,7 +8,7 @@ export { openEmbeddedNetwork, type EmbeddedNetwork, type EmbeddedNetworkOptions,
 export { createGateway, type Gateway, type EndorsingPeer, type GatewayOptions, type ProposalParameters, type SubmitResult } from './gateway/gateway.js';
 export { createPeer, type Peer, type PeerOptions, type CommittedBlock, type LedgerReader } from './peer/peer.js';
 export { createProposal, decodeProposal, type Proposal, type SignedProposal } from './ledger/proposal.js';
-export { verifyReceipt, receiptToJson, receiptFromJson, receiptTrust, type Receipt, type ReceiptJson, type ReceiptTrust } from './ledger/receipt.js';
+export { verifyReceipt, receiptToJson, receiptFromJson, receiptTrust, governingConfigReader, type GoverningConfig, type Receipt, type ReceiptJson, type ReceiptTrust } from './ledger/receipt.js';
 export { generateSigner, signerFromPem, type Signer } from './crypto/p256.js';
 export { transaction, query, ContractRefusal, type Contract, type TransactionContext } from './contracts/framework/contract.js';
 export { BasicContract } from './contracts/basic/basic-contract.js';

@@ -93,9 +93,11 @@ describe('HTTP API', () => {
       assert.ok(items.at(0)?.contracts.basic);
       const one = await call(t, '/api/chains/trade');
       assert.equal((one.body.config as { chain: string }).chain, 'trade');
+      assert.deepEqual(one.body.governs, { from: 0, until: null }, 'the genesis configuration is still in force');
       const genesis = await call(t, '/api/chains/trade?at=0');
       assert.equal(genesis.body.at, 0);
       assert.equal((genesis.body.config as { sequence: number }).sequence, 0);
+      assert.deepEqual(genesis.body.governs, { from: 0, until: null });
       const future = await call(t, `/api/chains/trade?at=${height()}`);
       assert.equal(future.status, 404);
       const missing = await call(t, '/api/chains/nowhere');

@@ -36,6 +36,17 @@ export interface IdentityResolver {
   resolve(chain: string, creator: Uint8Array, height: number, timestamp?: number): ResolvedIdentity | undefined;
   /** The configuration in force for transactions of block `height`. */
   configAt(height: number): ChainConfig;
+  /** The configuration in force at block `height` and the blocks it governs: `from` up to `until` (exclusive; undefined while it is in force). */
+  configSpanAt(height: number): ConfigSpan;
+}
+
+/** A configuration and the blocks it governs. */
+export interface ConfigSpan {
+  readonly config: ChainConfig;
+  /** The first block it governs. */
+  readonly from: number;
+  /** The first block the next configuration governs; undefined while this one is in force. */
+  readonly until: number | undefined;
 }
 
 /**
@@ -94,6 +105,14 @@ export function createConfigIdentityResolver(): ConfigIdentityResolver {
       const e = epochAt(height) ?? epochs[0];
       if (e === undefined) throw new Error('no configuration recorded yet');
       return e.config;
+    },
+    configSpanAt(height) {
+      let i = epochs.length - 1;
+      while (i > 0 && (epochs[i] as ConfigEpoch).from > height) i--;
+      const e = epochs[i];
+      if (e === undefined) throw new Error('no configuration recorded yet');
+      // The first configuration also governs the blocks before it took effect (the genesis block).
+      return { config: e.config, from: i === 0 ? 0 : e.from, until: epochs[i + 1]?.from };
     },
     current() {
       const e = epochs[epochs.length - 1];

@@ -172,6 +172,7 @@ export function createRegistryIdentityResolver(): RegistryIdentityResolver {
       cache.clear();
     },
     configAt: (height) => config.configAt(height),
+    configSpanAt: (height) => config.configSpanAt(height),
     current: () => config.current(),
     resolve(chain, creator, height, timestamp) {
       const member = config.resolve(chain, creator, height);

@@ -100,6 +100,48 @@ export function receiptTrust(config: Pick<ChainConfig, 'orgs' | 'orderers'>): Re
   return { orderers: [...config.orderers], peers };
 }
 
+/** A chain's configuration as `GET /api/chains/<chain>?at=<block>` answers it: with the blocks it governs. */
+export interface GoverningConfig {
+  readonly config: Pick<ChainConfig, 'orgs' | 'orderers'>;
+  /** From `from` up to `until` (exclusive; null while in force). Absent from older nodes: the configuration is then taken for its own block only. */
+  readonly governs?: { readonly from: number; readonly until: number | null };
+}
+
+/**
+ * Reads the configurations many receipts are checked with, each once: a receipt whose block lies
+ * in the span of a configuration already read uses it, else the one at its block is read. Reads
+ * of one chain go one at a time, so receipts checked together share them.
+ * @param read reads the configuration that governed `block` of `chain` (e.g. `client.chain(chain, { at: block })`)
+ * @returns the answer of `read` whose configuration governs `block` of `chain`
+ * @example const configAt = governingConfigReader((c, b) => client.chain(c, { at: b })); verifyReceipt(r, receiptTrust((await configAt(r.chain, r.blockNumber)).config))
+ */
+export function governingConfigReader<T extends GoverningConfig>(read: (chain: string, block: number) => Promise<T>): (chain: string, block: number) => Promise<T> {
+  const known: { readonly chain: string; readonly from: number; readonly until: number | null; readonly answer: T }[] = [];
+  const reading = new Map<string, Promise<unknown>>();
+  const covering = (chain: string, block: number): T | undefined =>
+    known.find((k) => k.chain === chain && k.from <= block && (k.until === null || block < k.until))?.answer;
+  return async (chain, block) => {
+    for (let inFlight = reading.get(chain); ; inFlight = reading.get(chain)) {
+      const answer = covering(chain, block);
+      if (answer !== undefined) return answer;
+      if (inFlight === undefined) break;
+      await inFlight.catch(() => undefined);
+    }
+    const pending = read(chain, block);
+    reading.set(chain, pending);
+    try {
+      const answer = await pending;
+      const { governs } = answer;
+      // A span that leaves out the block asked about is not taken: the configuration then serves that block only.
+      const span = governs !== undefined && governs.from <= block && (governs.until === null || block < governs.until) ? governs : { from: block, until: block + 1 };
+      known.push({ chain, from: span.from, until: span.until, answer });
+      return answer;
+    } finally {
+      if (reading.get(chain) === pending) reading.delete(chain);
+    }
+  };
+}
+
 /** Result of {@link verifyReceipt}: `ok`, or the first check that failed. */
 export type ReceiptVerification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 

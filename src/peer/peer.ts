@@ -12,7 +12,7 @@ import type { SignatureVerifier } from '../crypto/verify-pool.js';
 import type { Contract, CreatorIdentity, KeyModification, Page, PageRequest, RichQuery, StateEntry } from '../contracts/framework/contract.js';
 import { ContractRefusal, hasAuthority } from '../contracts/framework/contract.js';
 import { EndorseError, SilkError, VALIDATION_CODES, type ValidationCode } from '../errors.js';
-import type { ResolvedIdentity } from '../identity/identity-resolver.js';
+import type { ConfigSpan, ResolvedIdentity } from '../identity/identity-resolver.js';
 import { createRegistryIdentityResolver, type RegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
 import { feedIdentityWrites, rebuildIdentityRegistry } from './identity-feed.js';
 import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
@@ -102,6 +102,8 @@ export interface Peer {
   config(chain: string): ChainConfig;
   /** The configuration that governed block `height` (for checking an old receipt with the keys of its time). */
   configAt(chain: string, height: number): ChainConfig;
+  /** That configuration with the blocks it governs, so a client checking many receipts reads it once. */
+  configSpanAt(chain: string, height: number): ConfigSpan;
   /** Who a key is on a chain now (org, role, name), or undefined for a non-member. */
   identity(chain: string, key: Uint8Array): ResolvedIdentity | undefined;
   /** The chain's identity resolver (configured members and registered keys), for status displays. */
@@ -406,6 +408,7 @@ export function createPeer(options: PeerOptions): Peer {
     height: (chain) => ledger(chain).store.height(),
     config: (chain) => ledger(chain).resolver.current(),
     configAt: (chain, height) => ledger(chain).resolver.configAt(height),
+    configSpanAt: (chain, height) => ledger(chain).resolver.configSpanAt(height),
     identity(chain, key) {
       const l = ledger(chain);
       return l.resolver.resolve(chain, key, l.store.height());

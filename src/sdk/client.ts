@@ -151,8 +151,13 @@ export interface SilkClient {
   ready(): Promise<Readiness>;
   /** Chains the node has joined. */
   chains(): Promise<readonly ChainSummary[]>;
-  /** A chain's configuration in force and its height (also refreshes the cached contract versions). @throws SilkError UNKNOWN_CHAIN */
-  chain(name: string): Promise<ChainInfo>;
+  /**
+   * A chain's configuration in force and its height (also refreshes the cached contract
+   * versions); with `at`, the configuration that governed that block (the keys its receipts are
+   * checked with). Either comes with the blocks it governs (`governs`).
+   * @throws SilkError UNKNOWN_CHAIN; NOT_FOUND for a block the node does not hold yet
+   */
+  chain(name: string, options?: { readonly at?: number }): Promise<ChainInfo>;
   /** A block by number, or the newest with `'latest'`. @throws SilkError NOT_FOUND, UNKNOWN_CHAIN */
   block(chain: string, n: number | 'latest'): Promise<BlockView>;
   /** Blocks, newest first. */
@@ -332,6 +337,13 @@ export function connect(options: ConnectOptions): SilkClient {
     return info;
   };
 
+  const chainAt = (name: string, at: number): Promise<ChainInfo> =>
+    settle(() => {
+      checkName(name, 'chain');
+      if (!Number.isSafeInteger(at) || at < 0) throw new SilkError('INVALID_ARGUMENT', `at must be a block number, got ${String(at)}`, { path: 'at' });
+      return http.request<ChainInfo>('GET', `/api/chains/${seg(name)}`, { query: { at } });
+    });
+
   const contractVersion = async (chain: string, contract: string, refresh = false): Promise<string> => {
     const cached = refresh ? undefined : configs.get(chain);
     let version = (await (cached ?? getChain(chain))).config.contracts[contract]?.version;
@@ -441,7 +453,7 @@ export function connect(options: ConnectOptions): SilkClient {
     health: () => http.request<HealthReport>('GET', '/api/health'),
     ready: () => http.request<Readiness>('GET', '/api/ready', { accept: (status, json) => status === 503 && typeof (json as Partial<Readiness> | null)?.chains === 'object' }),
     chains: async () => (await http.request<{ items: ChainSummary[] }>('GET', '/api/chains')).items,
-    chain: getChain,
+    chain: (name, options) => (options?.at === undefined ? getChain(name) : chainAt(name, options.at)),
     async block(chain, n) {
       checkName(chain, 'chain');
       let number = n;
@@ -527,7 +539,7 @@ export function connect(options: ConnectOptions): SilkClient {
         return { ok: false, reason: (e as Error).message };
       }
       // The keys of the receipt's own block: a key rotated out since then still vouches for it.
-      return verifyReceiptProofs(parsed, trust ?? receiptTrust((await settle(() => http.request<ChainInfo>('GET', `/api/chains/${seg(parsed.chain)}?at=${parsed.blockNumber}`))).config));
+      return verifyReceiptProofs(parsed, trust ?? receiptTrust((await chainAt(parsed.chain, parsed.blockNumber)).config));
     },
     subscribe(chain, o) {
       checkName(chain, 'chain');

@@ -10,7 +10,7 @@
 import type { Signer } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import { receiptFromJson, type Receipt } from '../ledger/receipt.js';
+import { governingConfigReader, receiptFromJson, receiptTrust, verifyReceipt, type Receipt } from '../ledger/receipt.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
 import type { EventQueryListName, EventQueryTimeName } from '../traceability/epcis-ledger-index.js';
@@ -119,10 +119,17 @@ function queryValues(chain: string, parameters: EpcisEventsParameters): Record<s
  */
 export async function verifyProvenance(client: SilkClient, answer: ProvenanceWithProofs): Promise<void> {
   const proven = new Map<string, { readonly receipt: Receipt; readonly recorded: RecordedEvents }>();
+  // Each configuration the receipts need is read once.
+  const configAt = governingConfigReader((chain, block) => client.chain(chain, { at: block }));
   for (const [txId, json] of Object.entries(answer.proofs)) {
-    const v = await client.verifyReceipt(json);
+    let receipt: Receipt;
+    try {
+      receipt = receiptFromJson(json);
+    } catch (e) {
+      throw new SilkError('BAD_RESPONSE', `the receipt of transaction ${txId} cannot be read: ${(e as Error).message}`, { txId });
+    }
+    const v = verifyReceipt(receipt, receiptTrust((await configAt(receipt.chain, receipt.blockNumber)).config));
     if (!v.ok) throw new SilkError('BAD_RESPONSE', `the receipt of transaction ${txId} does not verify: ${v.reason}`, { txId });
-    const receipt = receiptFromJson(json);
     if (receipt.txId !== txId) throw new SilkError('BAD_RESPONSE', `the receipt given for transaction ${txId} is that of transaction ${receipt.txId}`, { txId });
     proven.set(txId, { receipt, recorded: recordedEvents(await client.transactionBytes(receipt.chain, txId), receipt) });
   }

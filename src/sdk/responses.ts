@@ -45,7 +45,11 @@ export interface ChainSummary {
 export interface ChainInfo {
   readonly name: string;
   readonly height: number;
+  /** The block asked about (`chain(name, { at })`). */
+  readonly at?: number;
   readonly config: ChainConfig;
+  /** The blocks `config` governs: from `from` up to `until` (exclusive), `until` null while it is in force. */
+  readonly governs: { readonly from: number; readonly until: number | null };
 }
 
 /** One block of `GET /api/chains/:chain/blocks`. */

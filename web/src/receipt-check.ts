@@ -5,7 +5,7 @@
  * the block's validation codes and commit hash, and the transaction's code is the one signed.
  * The keys are those of the chain's configuration at the receipt's block, read from the node.
  */
-import { receiptFromJson, receiptTrust, verifyReceipt } from 'silkledger/receipt';
+import { governingConfigReader, receiptFromJson, receiptTrust, verifyReceipt } from 'silkledger/receipt';
 import { getJson, type ChainInfo, type ReceiptJson } from './api.js';
 
 /** What the check found: the facts it vouches for, or the first check that failed. */
@@ -18,20 +18,11 @@ function orgOfPeer(config: ChainInfo['config'], key: string): string | undefined
   return Object.entries(config.orgs).find(([, o]) => o.members.some((m) => m.key === key && m.role === 'peer'))?.[0];
 }
 
-/** A chain's configuration at a block, read once per check of several receipts. */
-type ConfigAt = (chain: string, block: number) => Promise<ChainInfo['config']>;
+/** A chain's configuration at a block; checking several receipts reads each configuration once. */
+type ConfigAt = (chain: string, block: number) => Promise<ChainInfo>;
 
 function configReader(signal: AbortSignal | undefined): ConfigAt {
-  const read = new Map<string, Promise<ChainInfo['config']>>();
-  return (chain, block) => {
-    const key = `${chain}@${block}`;
-    let config = read.get(key);
-    if (config === undefined) {
-      config = getJson<ChainInfo>(`/api/chains/${encodeURIComponent(chain)}?at=${block}`, signal).then((info) => info.config);
-      read.set(key, config);
-    }
-    return config;
-  };
+  return governingConfigReader((chain, block) => getJson<ChainInfo>(`/api/chains/${encodeURIComponent(chain)}?at=${block}`, signal));
 }
 
 /**
@@ -44,7 +35,7 @@ export function checkReceipt(json: ReceiptJson, signal?: AbortSignal): Promise<R
 
 /**
  * Checks receipts by transaction id (a provenance answer's `proofs`), each against the keys of
- * its chain at its block (each configuration read once).
+ * its chain at its block (each configuration read once, with the blocks it governs).
  * @returns each transaction's check
  * @throws ApiError when a configuration cannot be read
  */
@@ -61,7 +52,7 @@ async function checkWith(json: ReceiptJson, configAt: ConfigAt): Promise<Receipt
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   }
-  const config = await configAt(receipt.chain, receipt.blockNumber);
+  const { config } = await configAt(receipt.chain, receipt.blockNumber);
   const verdict = verifyReceipt(receipt, receiptTrust(config));
   if (!verdict.ok) return verdict;
   return { ok: true, block: receipt.blockNumber, leaf: receipt.txIndex, leaves: receipt.treeSize, peer: json.peer, peerOrg: orgOfPeer(config, json.peer), code: receipt.code };

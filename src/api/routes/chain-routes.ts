@@ -21,14 +21,15 @@ export function registerChainRoutes(app: FastifyInstance, backend: ApiBackend): 
 
   app.get<{ Params: ChainParams; Querystring: ChainQuery }>(
     '/api/chains/:chain',
-    { schema: { tags: ['chains'], summary: "A chain's height and its configuration in force, or the one that governed block `at` (to check an old receipt with the keys of its time)", params: ChainParams, querystring: ChainQuery } },
+    { schema: { tags: ['chains'], summary: "A chain's height and its configuration in force, or the one that governed block `at` (to check an old receipt with the keys of its time), with the blocks it governs (`governs.until` null while in force)", params: ChainParams, querystring: ChainQuery } },
     (req) => {
       const { chain } = req.params;
       const height = peer.height(chain);
       const { at } = req.query;
-      if (at === undefined) return { name: chain, height, config: peer.config(chain) };
-      if (at >= height) throw new SilkError('NOT_FOUND', `chain ${chain} has no block ${at} yet (height ${height})`, { block: at });
-      return { name: chain, height, at, config: peer.configAt(chain, at) };
+      if (at !== undefined && at >= height) throw new SilkError('NOT_FOUND', `chain ${chain} has no block ${at} yet (height ${height})`, { block: at });
+      // Without `at`: the configuration the next block is validated under, the one in force now.
+      const span = peer.configSpanAt(chain, at ?? height);
+      return { name: chain, height, ...(at === undefined ? {} : { at }), config: span.config, governs: { from: span.from, until: span.until ?? null } };
     },
   );
 
