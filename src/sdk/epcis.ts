@@ -14,7 +14,7 @@ import { governingConfigReader, receiptFromJson, receiptTrust, verifyReceipt, ty
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
 import type { EventQueryListName, EventQueryTimeName } from '../traceability/epcis-ledger-index.js';
-import { checkProvenanceEvent, recordedEvents, type RecordedEvents } from '../traceability/event-proof.js';
+import { checkProvenanceEvent, positioningTransaction, recordedEvents, type TransactionProof } from '../traceability/event-proof.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
 import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
@@ -118,7 +118,7 @@ function queryValues(chain: string, parameters: EpcisEventsParameters): Record<s
  * @throws SilkError `BAD_RESPONSE` naming the first receipt or event that does not check
  */
 export async function verifyProvenance(client: SilkClient, answer: ProvenanceWithProofs): Promise<void> {
-  const proven = new Map<string, { readonly receipt: Receipt; readonly recorded: RecordedEvents }>();
+  const proven = new Map<string, TransactionProof>();
   // Each configuration the receipts need is read once.
   const configAt = governingConfigReader((chain, block) => client.chain(chain, { at: block }));
   for (const [txId, json] of Object.entries(answer.proofs)) {
@@ -134,9 +134,12 @@ export async function verifyProvenance(client: SilkClient, answer: ProvenanceWit
     proven.set(txId, { receipt, recorded: recordedEvents(await client.transactionBytes(receipt.chain, txId), receipt) });
   }
   for (const e of provenanceEvents(answer.provenance)) {
-    const proof = proven.get(e.txId);
-    if (proof === undefined) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: no receipt for its transaction ${e.txId}`, { hash: e.hash });
-    const check = checkProvenanceEvent(e, proof.receipt, proof.recorded);
+    const [recordedBy, positionedBy] = [e.txId, positioningTransaction(e)].map((txId) => {
+      const proof = proven.get(txId);
+      if (proof === undefined) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: no receipt for its transaction ${txId}`, { hash: e.hash, txId });
+      return proof;
+    }) as [TransactionProof, TransactionProof];
+    const check = checkProvenanceEvent(e, recordedBy, positionedBy);
     if (!check.ok) throw new SilkError('BAD_RESPONSE', `event ${e.hash} of transaction ${e.txId}: ${check.reason}`, { hash: e.hash, txId: e.txId });
   }
 }

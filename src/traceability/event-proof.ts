@@ -9,7 +9,8 @@
  * 2. the envelope is a call of the `epcis` contract, and its write set (what every peer applied)
  *    records event keys `event:<hash>`: the contract computes each event's CBV 2.0 hash itself;
  * 3. each event's content, as the answer shows it, hashes to its ID, that ID is one the
- *    transaction recorded, and the block the answer names is the receipt's.
+ *    transaction recorded, and the block the answer names is the receipt's (for an event
+ *    declared erroneous by a later transaction, the declaration's: it rewrote the record).
  *
  * A node that alters what an event says, attributes an event to a transaction that did not
  * record it, or moves it to another block is caught by 3. Pure functions over bytes: the SDK
@@ -59,18 +60,41 @@ export function recordedEvents(envelope: Uint8Array, receipt: Receipt): Recorded
   return { ok: true, hashes };
 }
 
+/** A transaction an answer cites: its (verified) receipt and what its bytes recorded. */
+export interface TransactionProof {
+  readonly receipt: Receipt;
+  readonly recorded: RecordedEvents;
+}
+
 /**
- * Checks one event of a provenance answer against what its transaction recorded.
- * @param event the event as the answer shows it
- * @param receipt the verified receipt of `event.txId`
- * @param recorded what {@link recordedEvents} read from that transaction's envelope
- * @example checkProvenanceEvent(e, receipt, recordedEvents(envelope, receipt))
+ * The transaction whose write gave an event's record its ledger position: the one that recorded
+ * it, or, for an event declared erroneous by a later transaction, that declaration (it rewrote
+ * the record, with the event, under the same ID; `errorDeclaration.txId`).
+ * @example positioningTransaction(answer.provenance.declaredErroneous[0])
  */
-export function checkProvenanceEvent(event: ProvenanceEvent, receipt: Receipt, recorded: RecordedEvents): EventProof {
-  if (!recorded.ok) return recorded;
-  if (event.txId !== receipt.txId) return { ok: false, reason: 'receipt is of another transaction' };
-  if (event.ledger.block !== receipt.blockNumber || event.ledger.tx !== receipt.txIndex) {
-    return { ok: false, reason: `event is said to be at block ${event.ledger.block} transaction ${event.ledger.tx}, its transaction is at block ${receipt.blockNumber} transaction ${receipt.txIndex}` };
+export function positioningTransaction(event: ProvenanceEvent & { readonly errorDeclaration?: unknown }): string {
+  const declaration = event.errorDeclaration;
+  if (typeof declaration === 'object' && declaration !== null && !Array.isArray(declaration)) {
+    const txId = (declaration as { readonly txId?: unknown }).txId;
+    if (typeof txId === 'string') return txId;
+  }
+  return event.txId;
+}
+
+/**
+ * Checks one event of a provenance answer against what its transactions recorded.
+ * @param event the event as the answer shows it
+ * @param recordedBy the transaction that recorded it (`event.txId`)
+ * @param positionedBy the transaction at the event's ledger position ({@link positioningTransaction}); the same one unless the event was declared erroneous later
+ * @example checkProvenanceEvent(e, proof, proof)
+ */
+export function checkProvenanceEvent(event: ProvenanceEvent, recordedBy: TransactionProof, positionedBy: TransactionProof): EventProof {
+  if (!recordedBy.recorded.ok) return recordedBy.recorded;
+  if (!positionedBy.recorded.ok) return positionedBy.recorded;
+  if (event.txId !== recordedBy.receipt.txId) return { ok: false, reason: 'receipt is of another transaction' };
+  const at = positionedBy.receipt;
+  if (event.ledger.block !== at.blockNumber || event.ledger.tx !== at.txIndex) {
+    return { ok: false, reason: `event is said to be at block ${event.ledger.block} transaction ${event.ledger.tx}, its transaction is at block ${at.blockNumber} transaction ${at.txIndex}` };
   }
   let hash: string;
   try {
@@ -80,6 +104,6 @@ export function checkProvenanceEvent(event: ProvenanceEvent, receipt: Receipt, r
   }
   if (hash !== event.hash) return { ok: false, reason: 'content does not hash to its ID: it is not the event recorded' };
   const hex = hashHexOf(hash);
-  if (hex === undefined || !recorded.hashes.has(hex)) return { ok: false, reason: 'its transaction did not record this event' };
+  if (hex === undefined || !recordedBy.recorded.hashes.has(hex) || !positionedBy.recorded.hashes.has(hex)) return { ok: false, reason: 'its transaction did not record this event' };
   return { ok: true };
 }

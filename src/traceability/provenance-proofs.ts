@@ -11,6 +11,7 @@
  * and check it equals the event's `hash`, which the recording transaction wrote.
  */
 import { receiptToJson, type Receipt, type ReceiptJson } from '../ledger/receipt.js';
+import { positioningTransaction } from './event-proof.js';
 import type { ItemProvenance, LineageStep, ProvenanceEvent } from './provenance.js';
 
 /** A provenance answer and the proofs of the transactions it cites. */
@@ -41,11 +42,12 @@ export function provenanceEvents(p: ItemProvenance): ProvenanceEvent[] {
 }
 
 /**
- * The distinct transactions an answer cites, in first-cited order.
+ * The distinct transactions an answer cites, in first-cited order: each event's recording
+ * transaction, and for an event declared erroneous later, the declaration's.
  * @param p - an answer of `itemProvenance`
  */
 export function citedTransactions(p: ItemProvenance): string[] {
-  return [...new Set(provenanceEvents(p).map((e) => e.txId))];
+  return [...new Set(provenanceEvents(p).flatMap((e) => [e.txId, positioningTransaction(e)]))];
 }
 
 /**
