@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { tempDir } from '../testing/fixtures.js';
 import { sendError } from './error-reply.js';
 import { registerWebUi } from './web-ui.js';
+
+/** A script worth compressing. */
+const BIG_SCRIPT = Array.from({ length: 400 }, (_, i) => `export const value${i} = 'the same few words again and again';`).join('\n');
 
 /** A server with only the UI's routes, over `dir`. */
 async function uiServer(dir: string): Promise<FastifyInstance> {
@@ -25,6 +29,7 @@ describe('web UI serving', () => {
     writeFileSync(join(built.path, 'index.html'), '<!doctype html><title>ui</title>');
     writeFileSync(join(built.path, 'assets', 'index-abc.js'), 'console.log(1)');
     writeFileSync(join(built.path, 'assets', 'index-abc.css'), 'body{}');
+    writeFileSync(join(built.path, 'assets', 'index-big.js'), BIG_SCRIPT);
     app = await uiServer(built.path);
   });
   after(async () => {
@@ -51,6 +56,23 @@ describe('web UI serving', () => {
     assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable');
     const css = await app.inject({ url: '/assets/index-abc.css' });
     assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+  });
+
+  it('sends a file gzip-compressed to a browser that takes it, the same bytes once inflated; a small file and a client without gzip get it as it is', async () => {
+    const packed = await app.inject({ url: '/assets/index-big.js', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    assert.equal(packed.statusCode, 200);
+    assert.equal(packed.headers['content-encoding'], 'gzip');
+    assert.equal(packed.headers['vary'], 'accept-encoding');
+    assert.equal(packed.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.ok(packed.rawPayload.length < BIG_SCRIPT.length / 4, `${packed.rawPayload.length} bytes`);
+    assert.equal(gunzipSync(packed.rawPayload).toString(), BIG_SCRIPT);
+    for (const headers of [{}, { 'accept-encoding': 'identity' }, { 'accept-encoding': 'gzip;q=0, *' }]) {
+      const plain = await app.inject({ url: '/assets/index-big.js', headers });
+      assert.equal(plain.headers['content-encoding'], undefined, JSON.stringify(headers));
+      assert.equal(plain.body, BIG_SCRIPT);
+    }
+    const small = await app.inject({ url: '/', headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(small.headers['content-encoding'], undefined, 'a page of 32 bytes is not worth compressing');
   });
 
   it('answers NOT_FOUND in the API error shape for an asset it does not have, and never reads outside its folder', async () => {

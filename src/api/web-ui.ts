@@ -10,8 +10,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SilkError } from '../errors.js';
+import { gzipped, sendCompressible } from './compression.js';
 
 /** Where `npm run build` puts the UI: dist/web, beside this module's dist/api. */
 export const DEFAULT_WEB_UI_DIR = fileURLToPath(new URL('../web/', import.meta.url));
@@ -33,9 +34,10 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; objec
 /** A GS1 Digital Link path of an item or a lot on this host: the page for it is the verify page. */
 const DIGITAL_LINK_ROUTE = /^\/01\/\d{8,14}(\/(10|21)\/[^/]+)*\/?$/;
 
-/** One file of the built UI. */
+/** One file of the built UI, with its gzip form when that is smaller (compressed once, here). */
 interface UiFile {
   readonly body: Buffer;
+  readonly gz: Buffer | undefined;
   readonly type: string;
 }
 
@@ -46,7 +48,10 @@ function loadUi(dir: string): Map<string, UiFile> {
     for (const name of readdirSync(folder)) {
       const path = join(folder, name);
       if (statSync(path).isDirectory()) walk(path, `${prefix}${name}/`);
-      else files.set(`${prefix}${name}`, { body: readFileSync(path), type: CONTENT_TYPES[extname(name)] ?? 'application/octet-stream' });
+      else {
+        const body = readFileSync(path);
+        files.set(`${prefix}${name}`, { body, gz: gzipped(body), type: CONTENT_TYPES[extname(name)] ?? 'application/octet-stream' });
+      }
     }
   };
   try {
@@ -57,14 +62,14 @@ function loadUi(dir: string): Map<string, UiFile> {
   return files;
 }
 
-function send(reply: FastifyReply, file: UiFile, cache: string): FastifyReply {
-  return reply
+function send(req: FastifyRequest, reply: FastifyReply, file: UiFile, cache: string): FastifyReply {
+  reply
     .type(file.type)
     .header('cache-control', cache)
     .header('content-security-policy', CONTENT_SECURITY_POLICY)
     .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
-    .send(file.body);
+    .header('referrer-policy', 'no-referrer');
+  return sendCompressible(req, reply, file.body, file.gz);
 }
 
 /**
@@ -76,21 +81,21 @@ function send(reply: FastifyReply, file: UiFile, cache: string): FastifyReply {
 export function registerWebUi(app: FastifyInstance, dir: string = DEFAULT_WEB_UI_DIR): void {
   const files = loadUi(dir);
   const index = files.get('/index.html');
-  const page = (reply: FastifyReply): FastifyReply => {
+  const page = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (index === undefined) throw new SilkError('NOT_FOUND', `the web UI is not built (no index.html in ${dir}): run npm run build`);
     // The page names its hashed assets: it is checked again at every visit, they never change.
-    return send(reply, index, 'no-cache');
+    return send(req, reply, index, 'no-cache');
   };
-  app.get('/', { schema: { hide: true } }, (_req, reply) => page(reply));
-  app.get('/index.html', { schema: { hide: true } }, (_req, reply) => page(reply));
+  app.get('/', { schema: { hide: true } }, (req, reply) => page(req, reply));
+  app.get('/index.html', { schema: { hide: true } }, (req, reply) => page(req, reply));
   app.get<{ Params: { '*': string } }>('/01/*', { schema: { hide: true } }, (req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     if (!DIGITAL_LINK_ROUTE.test(path)) throw new SilkError('NOT_FOUND', `${path} is not a GS1 Digital Link of an item or a lot (/01/<gtin>/21/<serial> or /01/<gtin>/10/<lot>)`);
-    return page(reply);
+    return page(req, reply);
   });
   app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, (req, reply) => {
     const file = files.get(`/assets/${req.params['*']}`);
     if (file === undefined) throw new SilkError('NOT_FOUND', `the web UI has no file /assets/${req.params['*']}`);
-    return send(reply, file, 'public, max-age=31536000, immutable');
+    return send(req, reply, file, 'public, max-age=31536000, immutable');
   });
 }

@@ -5,6 +5,7 @@ import { receiptToJson } from '../../ledger/receipt.js';
 import { describeBlock, describeTransaction, transactionBytes } from '../../peer/block-view.js';
 import { VALIDATION_CODES } from '../../errors.js';
 import type { ApiBackend } from '../backend.js';
+import { sendCompressible } from '../compression.js';
 import { BlockParams, ChainParams, ChainQuery, DEFAULT_PAGE_SIZE, PageQuery, TxParams } from '../wire.js';
 import { decodeNumberBookmark, encodeNumberBookmark } from './bookmarks.js';
 
@@ -84,7 +85,7 @@ export function registerChainRoutes(app: FastifyInstance, backend: ApiBackend): 
     const { chain, txId } = req.params;
     const bytes = transactionBytes(peer, chain, txId);
     if (bytes === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no transaction ${txId}`, { txId });
-    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return sendCompressible(req, reply.type('application/octet-stream'), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
   app.get('/api/codes', { schema: { tags: ['node'], summary: 'Validation codes in their stored order' } }, () => ({ items: VALIDATION_CODES }));

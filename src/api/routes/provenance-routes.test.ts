@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { get as get1 } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { receiptFromJson, verifyReceipt, type ReceiptJson } from '../../ledger/receipt.js';
 import { connect } from '../../sdk/index.js';
 import type { TestApi } from '../../testing/api-fixtures.js';
@@ -17,6 +19,17 @@ interface Reply<T> {
 async function get<T>(url: string): Promise<Reply<T>> {
   const r = await fetch(url);
   return { status: r.status, body: (await r.json()) as T };
+}
+
+/** The bytes as they come off the wire, asking for `encoding`. */
+function download(url: string, encoding: string): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get1(url, { headers: { 'accept-encoding': encoding } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => { resolve({ headers: res.headers, body: Buffer.concat(parts) }); });
+    }).on('error', reject);
+  });
 }
 
 const item = (n: number): string => `urn:epc:id:sgtin:4012345.012345.P${n}`;
@@ -109,5 +122,16 @@ describe('provenance and recall routes', () => {
     }
     const bad = await get<{ error: { code: string } }>(`${t.url}/api/epcis/recall?chain=product&lot=P1`);
     assert.equal(bad.status, 400);
+  });
+
+  it('answers gzip-compressed to a client that takes it (a phone reading over a slow link), the same answer once inflated', async () => {
+    const path = `${t.url}/api/epcis/provenance?chain=product&epc=${encodeURIComponent(item(1))}`;
+    const [plain, packed] = await Promise.all([download(path, 'identity'), download(path, 'gzip')]);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(packed.headers['content-encoding'], 'gzip');
+    assert.equal(packed.headers['vary'], 'accept-encoding');
+    assert.equal(packed.headers['content-type'], 'application/json; charset=utf-8');
+    assert.ok(packed.body.length * 3 < plain.body.length, `${packed.body.length} of ${plain.body.length} bytes`);
+    assert.deepEqual(JSON.parse(gunzipSync(packed.body).toString()), JSON.parse(plain.body.toString()));
   });
 });

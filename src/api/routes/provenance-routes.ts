@@ -16,6 +16,7 @@ import { itemProvenance, type SensorThreshold } from '../../traceability/provena
 import { withProofs } from '../../traceability/provenance-proofs.js';
 import { lotRecallStatus, type ProductsReader, type RecallReaders } from '../../traceability/recall-queries.js';
 import type { ApiBackend } from '../backend.js';
+import { sendJsonCompressible } from '../compression.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const Uri = Type.String({ minLength: 1, maxLength: 700 });
@@ -90,7 +91,7 @@ export function registerProvenanceRoutes(app: FastifyInstance, backend: ApiBacke
   app.get<{ Querystring: ProvenanceQuery }>(
     '/api/epcis/provenance',
     { schema: { tags: ['traceability'], summary: "An item's provenance (its events, its lot's, its containers' while it was inside), containment, lineage, sensor legs, journey, with a receipt per cited transaction", querystring: ProvenanceQuery } },
-    (req) => {
+    (req, reply) => {
       const q = req.query;
       const provenance = itemProvenance(peer.reader(q.chain, EPCIS_CONTRACT), q.epc, {
         ...(q.lineageDepth === undefined ? {} : { lineageDepth: q.lineageDepth }),
@@ -98,19 +99,19 @@ export function registerProvenanceRoutes(app: FastifyInstance, backend: ApiBacke
         ...(q.maxLotEvents === undefined ? {} : { maxLotEvents: q.maxLotEvents }),
         ...(q.thresholds === undefined ? {} : { thresholds: parseThresholds(q.thresholds) }),
       });
-      if (q.proofs === false) return { provenance, proofs: {}, missingProofs: [] };
-      return withProofs(provenance, (txId) => peer.receipt(q.chain, txId));
+      // A phone reads this answer over whatever link it has: it goes gzip-compressed when the client takes it.
+      return sendJsonCompressible(req, reply, q.proofs === false ? { provenance, proofs: {}, missingProofs: [] } : withProofs(provenance, (txId) => peer.receipt(q.chain, txId)));
     },
   );
 
   app.get<{ Querystring: RecallQuery }>(
     '/api/epcis/recall',
     { schema: { tags: ['traceability'], summary: 'Every item of a lot: where it is now (through its containers), who holds it, its registered owner', querystring: RecallQuery } },
-    (req) => {
+    (req, reply) => {
       const q = req.query;
       const products = productsReader(peer, q.chain);
       const readers: RecallReaders = { epcis: peer.reader(q.chain, EPCIS_CONTRACT), ...(products === undefined ? {} : { products }) };
-      return lotRecallStatus(readers, lotReference(canonicalLot(q.lot)), q.maxItems === undefined ? {} : { maxItems: q.maxItems });
+      return sendJsonCompressible(req, reply, lotRecallStatus(readers, lotReference(canonicalLot(q.lot)), q.maxItems === undefined ? {} : { maxItems: q.maxItems }));
     },
   );
 }
