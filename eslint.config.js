@@ -18,12 +18,12 @@ export default tseslint.config(
   },
   {
     // Tests, the CLI and the bench talk to people: console output is their job.
-    files: ['src/**/*.test.ts', 'src/cli/**', 'src/bench/**', 'src/testing/**'],
+    files: ['src/**/*.test.ts', 'web/test/**', 'src/cli/**', 'src/bench/**', 'src/testing/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
     // node:test's describe/it return promises the runner itself awaits.
-    files: ['src/**/*.test.ts'],
+    files: ['src/**/*.test.ts', 'web/test/**'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
   },
   {
