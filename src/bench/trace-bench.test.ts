@@ -123,6 +123,14 @@ describe('traceability benchmarks', () => {
       const httpP50 = report['http_p50_ms'] as number;
       assert.ok(httpP50 > 0 && httpP50 <= (report['http_p99_ms'] as number));
       assert.ok((report['http_response_bytes_avg'] as number) > 1000);
+      // The label checks: every answer proven as a verifying client proves it, two signatures a receipt.
+      assert.equal(report['check_failures'], 0);
+      assert.ok((report['check_verifies_avg'] as number) >= 2);
+      assert.ok((report['check_events_avg'] as number) >= 9);
+      const checkP50 = report['check_p50_ms'] as number;
+      assert.ok(checkP50 > 0 && checkP50 <= (report['check_p99_ms'] as number));
+      const ratio = report['check_ratio'] as number;
+      assert.ok(ratio > 0 && ratio < 1.1, `a check cannot beat its own signatures: ${ratio}`);
     });
 
     it('refuses a cache whose height differs from its manifest, and one built with another seed', async () => {

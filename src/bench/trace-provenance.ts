@@ -4,18 +4,51 @@
  * (`peer.receipt(chain, txId)`) per distinct transaction its answer cites — timed in-process
  * twice: right after opening (the page cache as found) and after the peer's world state has been
  * read once (a serving peer's steady state); then the same over HTTP (`GET
- * /api/epcis/provenance`, {@link measureHttpProvenance}); then the fixture's ledgers
- * re-verified as `silk verify` does, timed.
+ * /api/epcis/provenance`, {@link measureHttpProvenance}); then the label checks: each answer
+ * proven as a client that trusts no node proves it (`proveProvenance`: every receipt against the
+ * keys of its block, every event against its transactions' bytes), timed on one core against
+ * that core's own verification rate; then the fixture's ledgers re-verified as `silk verify`
+ * does, timed.
  */
 import { embeddedApiBackend } from '../api/backend.js';
 import { createApiServer } from '../api/server.js';
+import { receiptTrust } from '../ledger/receipt.js';
+import { transactionBytes } from '../peer/block-view.js';
 import type { Peer } from '../peer/peer.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { itemProvenance, type ProvenanceOptions } from '../traceability/provenance.js';
+import { proveProvenance } from '../traceability/event-proof.js';
 import { withProofs, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
+import { measureMachineLimit } from './machine-limit.js';
 import { percentile, round } from './stats.js';
 import { openTraceFixture, verifyTraceFixture, type TraceFixture } from './trace-fixture.js';
 import { SUPPLY_CHAIN } from './trace-network.js';
+
+/** How long the machine's verification rate is measured after the label checks (ms). */
+const LIMIT_MS = 2000;
+
+/**
+ * The label checks' figures (docs/benchmarks.md): their latency, their rate on one core, and the
+ * bound that fits them, that core's verifications per second ÷ the verifications a check needs.
+ */
+function labelCheckFigures(c: CheckRound, verifiesPerSecPerCore: number, queries: number): Record<string, number | null> {
+  const mean = c.latenciesMs.reduce((s, x) => s + x, 0) / Math.max(1, queries);
+  const verifiesPerCheck = (2 * c.receipts) / Math.max(1, queries);
+  const checksPerSec = mean > 0 ? 1000 / mean : 0;
+  const limit = verifiesPerCheck > 0 ? verifiesPerSecPerCore / verifiesPerCheck : 0;
+  return {
+    check_p50_ms: round(percentile(c.latenciesMs, 0.5) ?? Number.NaN, 3),
+    check_p99_ms: round(percentile(c.latenciesMs, 0.99) ?? Number.NaN, 3),
+    check_mean_ms: round(mean, 3),
+    checks_per_s: round(checksPerSec, 1),
+    check_verifies_avg: round(verifiesPerCheck, 1),
+    check_events_avg: round(c.events / Math.max(1, queries), 1),
+    check_limit_per_s: round(limit, 1),
+    check_ratio: limit > 0 ? round(checksPerSec / limit, 3) : null,
+    verifies_per_sec_per_core: round(verifiesPerSecPerCore, 0),
+    check_failures: c.failures.length,
+  };
+}
 
 /** The route the HTTP half queries. */
 const PROVENANCE_ROUTE = '/api/epcis/provenance';
@@ -94,6 +127,51 @@ function queryRound(f: TraceFixture, items: readonly number[]): QueryRound {
   return { latenciesMs: latencies.sort(), bytes, events, receipts, missing, truncated };
 }
 
+/** The label checks' round. */
+interface CheckRound {
+  readonly latenciesMs: Float64Array;
+  /** Receipts proven (two signature verifications each). */
+  readonly receipts: number;
+  readonly events: number;
+  /** What did not prove (none on an intact ledger). */
+  readonly failures: readonly string[];
+}
+
+/**
+ * Label checks: each item's answer proven as a verifying client does (the SDK's
+ * `verifyProvenance`, `silk epcis trace`, the web UI's checks). The keys come from the peer's
+ * configuration history and the transactions' bytes are read before the clock starts: what is
+ * timed is the client's own work (signatures, decoding, hashes), not the reads a client makes
+ * over the network.
+ */
+async function checkRound(f: TraceFixture, items: readonly number[]): Promise<CheckRound> {
+  const peer = f.net.peers[0]!;
+  const latencies = new Float64Array(items.length);
+  let receipts = 0;
+  let events = 0;
+  const failures: string[] = [];
+  for (const [n, i] of items.entries()) {
+    const answer = provenanceWithProofs(peer, f.itemEpc(i));
+    const bytes = new Map<string, Uint8Array>();
+    for (const txId of Object.keys(answer.proofs)) {
+      const b = transactionBytes(peer, SUPPLY_CHAIN, txId);
+      if (b !== undefined) bytes.set(txId, b);
+    }
+    const sources = {
+      trust: (chain: string, block: number) => receiptTrust(peer.configAt(chain, block)),
+      transactionBytes: (_chain: string, txId: string) => bytes.get(txId) ?? new Uint8Array(0),
+    };
+    const t0 = performance.now();
+    const proof = await proveProvenance(answer, sources);
+    latencies[n] = performance.now() - t0;
+    if (proof.ok) {
+      receipts += proof.receipts;
+      events += proof.events;
+    } else failures.push(`${f.itemEpc(i)}: ${proof.reason}`);
+  }
+  return { latenciesMs: latencies.sort(), receipts, events, failures };
+}
+
 /**
  * Runs the workload: opens (or builds) the fixture, queries random items, verifies the ledgers.
  * @returns the workload's JSON line and whether it failed (ledgers that do not verify, receipts missing)
@@ -107,6 +185,8 @@ export async function runProvenance(o: ProvenanceRunOptions): Promise<{ readonly
   let warm: { readonly seconds: number; readonly keys: number };
   let round_: QueryRound;
   let http: HttpProvenanceRound;
+  let checks: CheckRound;
+  let perCore: number;
   try {
     queryRound(f, draw(WARMUP_QUERIES));
     o.log(`provenance: ${queries} random items of ${f.manifest.items}, with a receipt per cited transaction, in-process, right after opening`);
@@ -125,6 +205,10 @@ export async function runProvenance(o: ProvenanceRunOptions): Promise<{ readonly
     } finally {
       await api.close();
     }
+    await checkRound(f, draw(WARMUP_QUERIES));
+    o.log(`provenance: ${queries} label checks, each answer proven as a verifying client does, on one core`);
+    checks = await checkRound(f, draw(queries));
+    perCore = (await measureMachineLimit(LIMIT_MS)).verifiesPerSecPerCore;
   } finally {
     await f.close();
   }
@@ -158,6 +242,7 @@ export async function runProvenance(o: ProvenanceRunOptions): Promise<{ readonly
     http_errors: http.errorsByStatus,
     http_goal_p99_ms: PROVENANCE_HTTP_GOAL_P99_MS,
     http_goal_met: http.p99Ms !== null && http.p99Ms < PROVENANCE_HTTP_GOAL_P99_MS,
+    ...labelCheckFigures(checks, perCore, queries),
     verify_ok: v.ok,
     verify_s: round(v.seconds, 1),
     verified_ledgers: v.ledgers,
@@ -169,7 +254,15 @@ export async function runProvenance(o: ProvenanceRunOptions): Promise<{ readonly
     seed: o.seed,
   };
   const httpErrors = Object.values(http.errorsByStatus).reduce((a, b) => a + b, 0);
-  const failure = !v.ok ? `the fixture's ledgers do not verify: ${v.problems.join('; ')}` : round_.missing > 0 ? `${round_.missing} cited transactions had no receipt` : httpErrors > 0 ? `${httpErrors} HTTP answers were not 200: ${JSON.stringify(http.errorsByStatus)}` : undefined;
+  const failure = !v.ok
+    ? `the fixture's ledgers do not verify: ${v.problems.join('; ')}`
+    : round_.missing > 0
+      ? `${round_.missing} cited transactions had no receipt`
+      : httpErrors > 0
+        ? `${httpErrors} HTTP answers were not 200: ${JSON.stringify(http.errorsByStatus)}`
+        : checks.failures.length > 0
+          ? `${checks.failures.length} answers did not prove: ${checks.failures.slice(0, 3).join('; ')}`
+          : undefined;
   return { report, failure };
 }
 

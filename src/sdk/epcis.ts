@@ -10,13 +10,13 @@
 import type { Signer } from '../crypto/p256.js';
 import { SilkError } from '../errors.js';
 import type { JsonValue } from '../ledger/json-value.js';
-import { governingConfigReader, receiptFromJson, receiptTrust, verifyReceipt, type Receipt } from '../ledger/receipt.js';
+import { governingConfigReader, receiptTrust } from '../ledger/receipt.js';
 import { toBase64 } from '../api/wire.js';
 import { captureDocument, type CaptureDocumentResult, type PrepareCaptureOptions } from '../traceability/epcis-capture.js';
 import type { EventQueryListName, EventQueryTimeName } from '../traceability/epcis-ledger-index.js';
-import { checkProvenanceEvent, positioningTransaction, recordedEvents, type TransactionProof } from '../traceability/event-proof.js';
+import { proveProvenance } from '../traceability/event-proof.js';
 import type { SensorThreshold } from '../traceability/provenance.js';
-import { provenanceEvents, type ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
+import type { ProvenanceWithProofs } from '../traceability/provenance-proofs.js';
 import type { LotRecallStatus } from '../traceability/recall-queries.js';
 import { committedBySilentNode, connectionOfClient, outcomeOnLedger, type SilkClient } from './client.js';
 import { createHttpTransport, type FetchFunction, type HttpTransport } from './http-transport.js';
@@ -118,30 +118,13 @@ function queryValues(chain: string, parameters: EpcisEventsParameters): Record<s
  * @throws SilkError `BAD_RESPONSE` naming the first receipt or event that does not check
  */
 export async function verifyProvenance(client: SilkClient, answer: ProvenanceWithProofs): Promise<void> {
-  const proven = new Map<string, TransactionProof>();
   // Each configuration the receipts need is read once.
   const configAt = governingConfigReader((chain, block) => client.chain(chain, { at: block }));
-  for (const [txId, json] of Object.entries(answer.proofs)) {
-    let receipt: Receipt;
-    try {
-      receipt = receiptFromJson(json);
-    } catch (e) {
-      throw new SilkError('BAD_RESPONSE', `the receipt of transaction ${txId} cannot be read: ${(e as Error).message}`, { txId });
-    }
-    const v = verifyReceipt(receipt, receiptTrust((await configAt(receipt.chain, receipt.blockNumber)).config));
-    if (!v.ok) throw new SilkError('BAD_RESPONSE', `the receipt of transaction ${txId} does not verify: ${v.reason}`, { txId });
-    if (receipt.txId !== txId) throw new SilkError('BAD_RESPONSE', `the receipt given for transaction ${txId} is that of transaction ${receipt.txId}`, { txId });
-    proven.set(txId, { receipt, recorded: recordedEvents(await client.transactionBytes(receipt.chain, txId), receipt) });
-  }
-  for (const e of provenanceEvents(answer.provenance)) {
-    const [recordedBy, positionedBy] = [e.txId, positioningTransaction(e)].map((txId) => {
-      const proof = proven.get(txId);
-      if (proof === undefined) throw new SilkError('BAD_RESPONSE', `event ${e.hash}: no receipt for its transaction ${txId}`, { hash: e.hash, txId });
-      return proof;
-    }) as [TransactionProof, TransactionProof];
-    const check = checkProvenanceEvent(e, recordedBy, positionedBy);
-    if (!check.ok) throw new SilkError('BAD_RESPONSE', `event ${e.hash} of transaction ${e.txId}: ${check.reason}`, { hash: e.hash, txId: e.txId });
-  }
+  const proof = await proveProvenance(answer, {
+    trust: async (chain, block) => receiptTrust((await configAt(chain, block)).config),
+    transactionBytes: (chain, txId) => client.transactionBytes(chain, txId),
+  });
+  if (!proof.ok) throw new SilkError('BAD_RESPONSE', proof.reason, { txId: proof.txId, ...(proof.hash === undefined ? {} : { hash: proof.hash }) });
 }
 
 /**

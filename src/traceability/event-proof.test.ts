@@ -7,9 +7,9 @@ import { verifyProvenance } from '../sdk/epcis.js';
 import type { TestApi } from '../testing/api-fixtures.js';
 import { epcisDocument, openEpcisTestApi } from '../testing/epcis-fixtures.js';
 import { eventHashId } from './event-hash.js';
-import { checkProvenanceEvent, positioningTransaction, recordedEvents, type TransactionProof } from './event-proof.js';
+import { checkProvenanceEvent, recordedEvents, type TransactionProof } from './event-proof.js';
 import type { ProvenanceEvent } from './provenance.js';
-import type { ProvenanceWithProofs } from './provenance-proofs.js';
+import { positioningTransaction, type ProvenanceWithProofs } from './provenance-proofs.js';
 
 const item = 'urn:epc:id:sgtin:4012345.012345.E1';
 const SITE = 'urn:epc:id:sgln:4012345.00001.0';

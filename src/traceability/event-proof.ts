@@ -17,11 +17,12 @@
  * (`verifyProvenance`) and the web UI run the same code.
  */
 import { bytesEqual, sha256 } from '../crypto/hash.js';
-import type { Receipt } from '../ledger/receipt.js';
+import { receiptFromJson, verifyReceipt, type Receipt, type ReceiptTrust } from '../ledger/receipt.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { eventHashId } from './event-hash.js';
 import { EPCIS_CONTRACT, eventKey, hashHexOf } from './epcis-ledger-index.js';
 import type { ProvenanceEvent } from './provenance.js';
+import { positioningTransaction, provenanceEvents, type ProvenanceWithProofs } from './provenance-proofs.js';
 
 const EVENT_KEY_PREFIX = eventKey('');
 const HEX_64 = /^[0-9a-f]{64}$/;
@@ -67,25 +68,10 @@ export interface TransactionProof {
 }
 
 /**
- * The transaction whose write gave an event's record its ledger position: the one that recorded
- * it, or, for an event declared erroneous by a later transaction, that declaration (it rewrote
- * the record, with the event, under the same ID; `errorDeclaration.txId`).
- * @example positioningTransaction(answer.provenance.declaredErroneous[0])
- */
-export function positioningTransaction(event: ProvenanceEvent & { readonly errorDeclaration?: unknown }): string {
-  const declaration = event.errorDeclaration;
-  if (typeof declaration === 'object' && declaration !== null && !Array.isArray(declaration)) {
-    const txId = (declaration as { readonly txId?: unknown }).txId;
-    if (typeof txId === 'string') return txId;
-  }
-  return event.txId;
-}
-
-/**
  * Checks one event of a provenance answer against what its transactions recorded.
  * @param event the event as the answer shows it
  * @param recordedBy the transaction that recorded it (`event.txId`)
- * @param positionedBy the transaction at the event's ledger position ({@link positioningTransaction}); the same one unless the event was declared erroneous later
+ * @param positionedBy the transaction at the event's ledger position (`positioningTransaction`, provenance-proofs.ts); the same one unless the event was declared erroneous later
  * @example checkProvenanceEvent(e, proof, proof)
  */
 export function checkProvenanceEvent(event: ProvenanceEvent, recordedBy: TransactionProof, positionedBy: TransactionProof): EventProof {
@@ -106,4 +92,54 @@ export function checkProvenanceEvent(event: ProvenanceEvent, recordedBy: Transac
   const hex = hashHexOf(hash);
   if (hex === undefined || !recordedBy.recorded.hashes.has(hex) || !positionedBy.recorded.hashes.has(hex)) return { ok: false, reason: 'its transaction did not record this event' };
   return { ok: true };
+}
+
+/** Where {@link proveProvenance} reads what the answer does not carry. */
+export interface ProvenanceSources {
+  /** The keys a receipt of `chain` at `block` may be signed with (the configuration that governed it, or pinned keys). */
+  trust(chain: string, block: number): ReceiptTrust | Promise<ReceiptTrust>;
+  /** A transaction's bytes as ordered (`GET /api/chains/{chain}/transactions/{txId}/raw`). */
+  transactionBytes(chain: string, txId: string): Uint8Array | Promise<Uint8Array>;
+}
+
+/** The outcome of {@link proveProvenance}: how many signatures it checked, or the first problem. */
+export type ProvenanceProof =
+  | { readonly ok: true; readonly receipts: number; readonly events: number }
+  | { readonly ok: false; readonly reason: string; readonly txId: string; readonly hash?: string };
+
+/**
+ * Proves a whole provenance answer, as a client that trusts no node does: every receipt against
+ * the keys of its block, then every event it returns (history, lot, lineage, declared erroneous)
+ * against the transactions that recorded and positioned it ({@link checkProvenanceEvent}). The
+ * SDK's `verifyProvenance` and the benchmark's label checks run it.
+ * @returns the counts proven, or the first receipt or event that does not check
+ * @example const proof = await proveProvenance(answer, { trust: (c, b) => trustAt(c, b), transactionBytes: (c, tx) => client.transactionBytes(c, tx) })
+ */
+export async function proveProvenance(answer: ProvenanceWithProofs, sources: ProvenanceSources): Promise<ProvenanceProof> {
+  const proven = new Map<string, TransactionProof>();
+  for (const [txId, json] of Object.entries(answer.proofs)) {
+    let receipt: Receipt;
+    try {
+      receipt = receiptFromJson(json);
+    } catch (e) {
+      return { ok: false, reason: `the receipt of transaction ${txId} cannot be read: ${(e as Error).message}`, txId };
+    }
+    if (receipt.txId !== txId) return { ok: false, reason: `the receipt given for transaction ${txId} is that of transaction ${receipt.txId}`, txId };
+    const v = verifyReceipt(receipt, await sources.trust(receipt.chain, receipt.blockNumber));
+    if (!v.ok) return { ok: false, reason: `the receipt of transaction ${txId} does not verify: ${v.reason}`, txId };
+    proven.set(txId, { receipt, recorded: recordedEvents(await sources.transactionBytes(receipt.chain, txId), receipt) });
+  }
+  const events = provenanceEvents(answer.provenance);
+  for (const e of events) {
+    const positioning = positioningTransaction(e);
+    const recordedBy = proven.get(e.txId);
+    const positionedBy = proven.get(positioning);
+    if (recordedBy === undefined || positionedBy === undefined) {
+      const txId = recordedBy === undefined ? e.txId : positioning;
+      return { ok: false, reason: `event ${e.hash}: no receipt for its transaction ${txId}`, txId, hash: e.hash };
+    }
+    const check = checkProvenanceEvent(e, recordedBy, positionedBy);
+    if (!check.ok) return { ok: false, reason: `event ${e.hash} of transaction ${e.txId}: ${check.reason}`, txId: e.txId, hash: e.hash };
+  }
+  return { ok: true, receipts: proven.size, events: events.length };
 }

@@ -11,7 +11,6 @@
  * and check it equals the event's `hash`, which the recording transaction wrote.
  */
 import { receiptToJson, type Receipt, type ReceiptJson } from '../ledger/receipt.js';
-import { positioningTransaction } from './event-proof.js';
 import type { ItemProvenance, LineageStep, ProvenanceEvent } from './provenance.js';
 
 /** A provenance answer and the proofs of the transactions it cites. */
@@ -48,6 +47,21 @@ export function provenanceEvents(p: ItemProvenance): ProvenanceEvent[] {
  */
 export function citedTransactions(p: ItemProvenance): string[] {
   return [...new Set(provenanceEvents(p).flatMap((e) => [e.txId, positioningTransaction(e)]))];
+}
+
+/**
+ * The transaction whose write gave an event's record its ledger position: the one that recorded
+ * it, or, for an event declared erroneous by a later transaction, that declaration (it rewrote
+ * the record, with the event, under the same ID; `errorDeclaration.txId`).
+ * @example positioningTransaction(answer.provenance.declaredErroneous[0])
+ */
+export function positioningTransaction(event: ProvenanceEvent & { readonly errorDeclaration?: unknown }): string {
+  const declaration = event.errorDeclaration;
+  if (typeof declaration === 'object' && declaration !== null && !Array.isArray(declaration)) {
+    const txId = (declaration as { readonly txId?: unknown }).txId;
+    if (typeof txId === 'string') return txId;
+  }
+  return event.txId;
 }
 
 /**
