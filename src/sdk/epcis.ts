@@ -124,7 +124,7 @@ export async function verifyProvenance(client: SilkClient, answer: ProvenanceWit
     trust: async (chain, block) => receiptTrust((await configAt(chain, block)).config),
     transactionBytes: (chain, txId) => client.transactionBytes(chain, txId),
   });
-  if (!proof.ok) throw new SilkError('BAD_RESPONSE', proof.reason, { txId: proof.txId, ...(proof.hash === undefined ? {} : { hash: proof.hash }) });
+  if (!proof.ok) throw new SilkError('BAD_RESPONSE', proof.reason, { txId: proof.txId, hash: proof.hash });
 }
 
 /**

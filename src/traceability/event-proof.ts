@@ -17,7 +17,7 @@
  * (`verifyProvenance`) and the web UI run the same code.
  */
 import { bytesEqual, sha256 } from '../crypto/hash.js';
-import { receiptFromJson, verifyReceipt, type Receipt, type ReceiptTrust } from '../ledger/receipt.js';
+import { receiptFromJson, verifyReceipt, type Receipt, type ReceiptJson, type ReceiptTrust } from '../ledger/receipt.js';
 import { decodeTransaction } from '../ledger/transaction.js';
 import { eventHashId } from './event-hash.js';
 import { EPCIS_CONTRACT, eventKey, hashHexOf } from './epcis-ledger-index.js';
@@ -94,7 +94,7 @@ export function checkProvenanceEvent(event: ProvenanceEvent, recordedBy: Transac
   return { ok: true };
 }
 
-/** Where {@link proveProvenance} reads what the answer does not carry. */
+/** Where {@link proveEvents} reads what an answer does not carry. */
 export interface ProvenanceSources {
   /** The keys a receipt of `chain` at `block` may be signed with (the configuration that governed it, or pinned keys). */
   trust(chain: string, block: number): ReceiptTrust | Promise<ReceiptTrust>;
@@ -102,44 +102,88 @@ export interface ProvenanceSources {
   transactionBytes(chain: string, txId: string): Uint8Array | Promise<Uint8Array>;
 }
 
-/** The outcome of {@link proveProvenance}: how many signatures it checked, or the first problem. */
-export type ProvenanceProof =
-  | { readonly ok: true; readonly receipts: number; readonly events: number }
-  | { readonly ok: false; readonly reason: string; readonly txId: string; readonly hash?: string };
+/** One cited transaction: its verified receipt and what its bytes recorded, or why it proves nothing. */
+export type CitedTransaction = ({ readonly ok: true } & TransactionProof) | { readonly ok: false; readonly reason: string };
+
+/** What {@link proveEvents} found. */
+export interface EventsProof {
+  /** Each transaction the events need, by id. */
+  readonly transactions: ReadonlyMap<string, CitedTransaction>;
+  /** Each event's proof, by its hash ID. */
+  readonly events: ReadonlyMap<string, EventProof>;
+}
+
+/** Transactions read at once: a long history must not flood the node. */
+const PARALLEL_READS = 4;
+
+async function citedTransaction(txId: string, json: ReceiptJson | undefined, sources: ProvenanceSources): Promise<CitedTransaction> {
+  if (json === undefined) return { ok: false, reason: 'no receipt' };
+  let receipt: Receipt;
+  try {
+    receipt = receiptFromJson(json);
+  } catch (e) {
+    return { ok: false, reason: `receipt cannot be read: ${(e as Error).message}` };
+  }
+  if (receipt.txId !== txId) return { ok: false, reason: `receipt is that of transaction ${receipt.txId}` };
+  const v = verifyReceipt(receipt, await sources.trust(receipt.chain, receipt.blockNumber));
+  if (!v.ok) return v;
+  let bytes: Uint8Array;
+  try {
+    bytes = await sources.transactionBytes(receipt.chain, txId);
+  } catch (e) {
+    return { ok: false, reason: `its bytes could not be read: ${(e as Error).message}` };
+  }
+  return { ok: true, receipt, recorded: recordedEvents(bytes, receipt) };
+}
 
 /**
- * Proves a whole provenance answer, as a client that trusts no node does: every receipt against
- * the keys of its block, then every event it returns (history, lot, lineage, declared erroneous)
- * against the transactions that recorded and positioned it ({@link checkProvenanceEvent}). The
- * SDK's `verifyProvenance` and the benchmark's label checks run it.
- * @returns the counts proven, or the first receipt or event that does not check
+ * Proves events of a provenance answer, as a client that trusts no node does: the receipt of
+ * every transaction they need against the keys of its block, then each event against the
+ * transactions that recorded and positioned it ({@link checkProvenanceEvent}). Every event gets
+ * a verdict, so a page can mark each step.
+ * @param events the events to prove (`provenanceEvents(answer.provenance)` for all of them)
+ * @param proofs the answer's receipts by transaction id
+ * @throws what `sources.trust` throws (a configuration that cannot be read)
+ * @example const { events } = await proveEvents(answer.provenance.events, answer.proofs, sources)
+ */
+export async function proveEvents(events: readonly ProvenanceEvent[], proofs: Readonly<Record<string, ReceiptJson>>, sources: ProvenanceSources): Promise<EventsProof> {
+  const needed = [...new Set(events.flatMap((e) => [e.txId, positioningTransaction(e)]))];
+  const transactions = new Map<string, CitedTransaction>();
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < needed.length) {
+      const txId = needed[next++] as string;
+      transactions.set(txId, await citedTransaction(txId, proofs[txId], sources));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, needed.length) }, reader));
+  const verdicts = new Map<string, EventProof>();
+  for (const e of events) {
+    const recordedBy = transactions.get(e.txId) as CitedTransaction;
+    const positionedBy = transactions.get(positioningTransaction(e)) as CitedTransaction;
+    verdicts.set(e.hash, !recordedBy.ok ? recordedBy : !positionedBy.ok ? positionedBy : checkProvenanceEvent(e, recordedBy, positionedBy));
+  }
+  return { transactions, events: verdicts };
+}
+
+/** The outcome of {@link proveProvenance}: how much it proved, or the first event that does not check. */
+export type ProvenanceProof =
+  | { readonly ok: true; readonly receipts: number; readonly events: number }
+  | { readonly ok: false; readonly reason: string; readonly txId: string; readonly hash: string };
+
+/**
+ * Proves a whole provenance answer: every event it returns (history, lot, lineage, declared
+ * erroneous) with {@link proveEvents}. The SDK's `verifyProvenance` and the benchmark's label
+ * checks run it.
+ * @returns the counts proven, or the first event that does not check and why
  * @example const proof = await proveProvenance(answer, { trust: (c, b) => trustAt(c, b), transactionBytes: (c, tx) => client.transactionBytes(c, tx) })
  */
 export async function proveProvenance(answer: ProvenanceWithProofs, sources: ProvenanceSources): Promise<ProvenanceProof> {
-  const proven = new Map<string, TransactionProof>();
-  for (const [txId, json] of Object.entries(answer.proofs)) {
-    let receipt: Receipt;
-    try {
-      receipt = receiptFromJson(json);
-    } catch (e) {
-      return { ok: false, reason: `the receipt of transaction ${txId} cannot be read: ${(e as Error).message}`, txId };
-    }
-    if (receipt.txId !== txId) return { ok: false, reason: `the receipt given for transaction ${txId} is that of transaction ${receipt.txId}`, txId };
-    const v = verifyReceipt(receipt, await sources.trust(receipt.chain, receipt.blockNumber));
-    if (!v.ok) return { ok: false, reason: `the receipt of transaction ${txId} does not verify: ${v.reason}`, txId };
-    proven.set(txId, { receipt, recorded: recordedEvents(await sources.transactionBytes(receipt.chain, txId), receipt) });
-  }
   const events = provenanceEvents(answer.provenance);
+  const proof = await proveEvents(events, answer.proofs, sources);
   for (const e of events) {
-    const positioning = positioningTransaction(e);
-    const recordedBy = proven.get(e.txId);
-    const positionedBy = proven.get(positioning);
-    if (recordedBy === undefined || positionedBy === undefined) {
-      const txId = recordedBy === undefined ? e.txId : positioning;
-      return { ok: false, reason: `event ${e.hash}: no receipt for its transaction ${txId}`, txId, hash: e.hash };
-    }
-    const check = checkProvenanceEvent(e, recordedBy, positionedBy);
-    if (!check.ok) return { ok: false, reason: `event ${e.hash} of transaction ${e.txId}: ${check.reason}`, txId: e.txId, hash: e.hash };
+    const verdict = proof.events.get(e.hash);
+    if (verdict !== undefined && !verdict.ok) return { ok: false, reason: `event ${e.hash} of transaction ${e.txId}: ${verdict.reason}`, txId: e.txId, hash: e.hash };
   }
-  return { ok: true, receipts: proven.size, events: events.length };
+  return { ok: true, receipts: proof.transactions.size, events: events.length };
 }

@@ -5,7 +5,7 @@
  * the block's validation codes and commit hash, and the transaction's code is the one signed.
  * The keys are those of the chain's configuration at the receipt's block, read from the node.
  */
-import { governingConfigReader, receiptFromJson, receiptTrust, verifyReceipt } from 'silkledger/receipt';
+import { governingConfigReader, receiptFromJson, receiptTrust, verifyReceipt, type Receipt } from 'silkledger/receipt';
 import { getJson, type ChainInfo, type ReceiptJson } from './api.js';
 
 /** What the check found: the facts it vouches for, or the first check that failed. */
@@ -19,9 +19,10 @@ function orgOfPeer(config: ChainInfo['config'], key: string): string | undefined
 }
 
 /** A chain's configuration at a block; checking several receipts reads each configuration once. */
-type ConfigAt = (chain: string, block: number) => Promise<ChainInfo>;
+export type ConfigAt = (chain: string, block: number) => Promise<ChainInfo>;
 
-function configReader(signal: AbortSignal | undefined): ConfigAt {
+/** Reads configurations for receipt checks, each once (its answer says which blocks it governs). */
+export function configReader(signal: AbortSignal | undefined): ConfigAt {
   return governingConfigReader((chain, block) => getJson<ChainInfo>(`/api/chains/${encodeURIComponent(chain)}?at=${block}`, signal));
 }
 
@@ -29,31 +30,19 @@ function configReader(signal: AbortSignal | undefined): ConfigAt {
  * Checks `json` against the keys of its chain at its block.
  * @throws ApiError when the chain's configuration cannot be read
  */
-export function checkReceipt(json: ReceiptJson, signal?: AbortSignal): Promise<ReceiptCheck> {
-  return checkWith(json, configReader(signal));
-}
-
-/**
- * Checks receipts by transaction id (a provenance answer's `proofs`), each against the keys of
- * its chain at its block (each configuration read once, with the blocks it governs).
- * @returns each transaction's check
- * @throws ApiError when a configuration cannot be read
- */
-export async function checkReceipts(receipts: Readonly<Record<string, ReceiptJson>>, signal?: AbortSignal): Promise<Map<string, ReceiptCheck>> {
-  const configAt = configReader(signal);
-  const checks = await Promise.all(Object.entries(receipts).map(async ([txId, json]) => [txId, await checkWith(json, configAt)] as const));
-  return new Map(checks);
-}
-
-async function checkWith(json: ReceiptJson, configAt: ConfigAt): Promise<ReceiptCheck> {
-  let receipt;
+export async function checkReceipt(json: ReceiptJson, signal?: AbortSignal): Promise<ReceiptCheck> {
+  let receipt: Receipt;
   try {
     receipt = receiptFromJson(json);
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   }
-  const { config } = await configAt(receipt.chain, receipt.blockNumber);
+  const { config } = await configReader(signal)(receipt.chain, receipt.blockNumber);
   const verdict = verifyReceipt(receipt, receiptTrust(config));
-  if (!verdict.ok) return verdict;
+  return verdict.ok ? verifiedFacts(json, receipt, config) : verdict;
+}
+
+/** What a verified receipt (`json`, parsed as `receipt`) vouches for, with its peer's org under `config`. */
+export function verifiedFacts(json: ReceiptJson, receipt: Receipt, config: ChainInfo['config']): Extract<ReceiptCheck, { ok: true }> {
   return { ok: true, block: receipt.blockNumber, leaf: receipt.txIndex, leaves: receipt.treeSize, peer: json.peer, peerOrg: orgOfPeer(config, json.peer), code: receipt.code };
 }
