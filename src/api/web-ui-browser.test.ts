@@ -120,6 +120,29 @@ describe('web UI in a browser', () => {
     }
   });
 
+  it('shows the verdict and the steps at once, and the proofs as they finish (a slow link holding the transactions back)', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    await page.route('**/api/chains/*/transactions/*/raw', async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.goto(`${url}/01/${DEMO_GTIN}/21/7`);
+      await page.locator('[data-verdict="sold"]').waitFor();
+      const checking = page.locator('[data-proofs="checking"]');
+      await checking.waitFor();
+      assert.match(await checking.innerText(), /Checking the proofs of 12 steps in this browser: the receipts and the bytes of their \d+ transactions/);
+      assert.deepEqual(new Set(await page.locator('table.events tbody tr td:last-child').allInnerTexts()), new Set(['… checking']));
+      release();
+      await page.locator('[data-proofs="all"]').waitFor();
+      assert.deepEqual(new Set(await page.locator('table.events tbody tr td:last-child').allInnerTexts()), new Set(['✓ proven']));
+    } finally {
+      release();
+      await page.unrouteAll();
+    }
+  });
+
   it('catches a step whose content was altered, and one altered and re-hashed, by reading what its transaction recorded', async () => {
     await page.route('**/api/epcis/provenance?**', async (route) => {
       const response = await route.fetch();

@@ -11,7 +11,7 @@ import { eventTime, lotCode, partyLabel, placeLabel, words } from '../epcis-text
 import { proveSteps, type StepProof } from '../provenance-check.js';
 import { LotResult } from './lot-view.js';
 import { href } from '../route.js';
-import { useApi } from '../use-api.js';
+import { useApi, type Loaded } from '../use-api.js';
 
 /** What the page learnt about one code. */
 interface Verification {
@@ -20,24 +20,26 @@ interface Verification {
   readonly item: StoredItem | undefined;
   readonly line: ProductLineRecord | undefined;
   readonly lot: LotRecord | undefined;
-  /** Each step's proof, checked in this browser, by event hash. */
-  readonly proofs: ReadonlyMap<string, StepProof>;
+  /** The receipts the node gave, by transaction id: proven in this browser after the page shows (ProvenSteps). */
+  readonly receipts: ProvenanceWithProofs['proofs'];
   /** Cited transactions the node gave no receipt for. */
   readonly missingProofs: readonly string[];
 }
+
+/** Each step's proof by event hash, while it is being checked, or why it could not be. */
+type Proofs = Loaded<ReadonlyMap<string, StepProof>>;
 
 async function verify(epc: string, signal: AbortSignal): Promise<Verification> {
   const chain = await traceabilityChain(signal);
   const query = new URLSearchParams({ chain, epc });
   const { provenance, proofs, missingProofs } = await getJson<ProvenanceWithProofs>(`/api/epcis/provenance?${query.toString()}`, signal);
   const gtin = /\/01\/(\d{14})/.exec(provenance.epc)?.[1];
-  const [item, line, checked] = await Promise.all([
+  const [item, line] = await Promise.all([
     getState<StoredItem>(chain, 'products', provenance.epc, signal),
     gtin === undefined ? undefined : getState<ProductLineRecord>(chain, 'products', `line:${gtin}`, signal),
-    proveSteps(provenance.events, proofs, signal),
   ]);
   const lot = item?.lot == null ? undefined : await getState<LotRecord>(chain, 'products', `lot:${item.gtin}:${item.lot}`, signal);
-  return { chain, provenance, item, line, lot, proofs: checked, missingProofs };
+  return { chain, provenance, item, line, lot, receipts: proofs, missingProofs };
 }
 
 function latest(events: readonly ProvenanceEvent[]): ProvenanceEvent | undefined {
@@ -112,7 +114,9 @@ function Journey({ v }: { readonly v: Verification }): ReactNode {
 }
 
 /** One step's proof: checked here against its transaction, or why not. */
-function ProofMark({ proof }: { readonly proof: StepProof | undefined }): ReactNode {
+function ProofMark({ proofs, hash }: { readonly proofs: Proofs; readonly hash: string }): ReactNode {
+  if (proofs.state === 'loading') return <span className="proof proof-checking">… checking</span>;
+  const proof = proofs.state === 'done' ? proofs.value.get(hash) : undefined;
   if (proof === undefined) return <span className="proof proof-bad">✗ not checked</span>;
   if (!proof.ok) return <span className="proof proof-bad" title={proof.reason}>✗ {proof.reason}</span>;
   const r = proof.receipt;
@@ -120,11 +124,22 @@ function ProofMark({ proof }: { readonly proof: StepProof | undefined }): ReactN
 }
 
 /** Whether every step the page shows is proven in this browser. */
-function ProofSummary({ v }: { readonly v: Verification }): ReactNode {
+function ProofSummary({ v, proofs }: { readonly v: Verification; readonly proofs: Proofs }): ReactNode {
   const steps = v.provenance.events;
   if (steps.length === 0) return null;
   const txIds = new Set(steps.map((e) => e.txId));
-  const failed = steps.filter((e) => v.proofs.get(e.hash)?.ok !== true);
+  if (proofs.state === 'loading') {
+    return <p className="proof-summary proof-checking" data-proofs="checking" aria-busy="true">Checking the proofs of {steps.length} steps in this browser: the receipts and the bytes of their {txIds.size} transactions…</p>;
+  }
+  if (proofs.state === 'failed') {
+    return (
+      <div className="verdict verdict-bad" data-proofs="failed" role="alert">
+        <h2>Do not trust this answer</h2>
+        <p>Its proofs could not be checked: {proofs.error.message}</p>
+      </div>
+    );
+  }
+  const failed = steps.filter((e) => proofs.value.get(e.hash)?.ok !== true);
   if (failed.length === 0) {
     return (
       <p className="proof-summary proof-ok" data-proofs="all">
@@ -140,7 +155,7 @@ function ProofSummary({ v }: { readonly v: Verification }): ReactNode {
   );
 }
 
-function Events({ v }: { readonly v: Verification }): ReactNode {
+function Events({ v, proofs }: { readonly v: Verification; readonly proofs: Proofs }): ReactNode {
   if (v.provenance.events.length === 0) return null;
   return (
     <section>
@@ -156,7 +171,7 @@ function Events({ v }: { readonly v: Verification }): ReactNode {
               <td>{e.role}</td>
               <td>{e.recordedBy}</td>
               <td><a href={href({ page: 'block', chain: v.chain, number: e.ledger.block })}>block {e.ledger.block}</a><span className="tx-hash"> · <a href={href({ page: 'transaction', chain: v.chain, txId: e.txId })}><Hash value={e.txId} length={6} /></a></span></td>
-              <td><ProofMark proof={v.proofs.get(e.hash)} /></td>
+              <td><ProofMark proofs={proofs} hash={e.hash} /></td>
             </tr>
           ))}
         </tbody>
@@ -165,19 +180,25 @@ function Events({ v }: { readonly v: Verification }): ReactNode {
   );
 }
 
+/** The answer, shown at once; its steps' proofs are checked after, and fill in as they finish. */
+function Verified({ v }: { readonly v: Verification }): ReactNode {
+  const proofs = useApi((signal) => proveSteps(v.provenance.events, v.receipts, signal), [v]);
+  return (
+    <div className="verification">
+      <Verdict v={v} />
+      <ProofSummary v={v} proofs={proofs} />
+      <Facts v={v} />
+      <Journey v={v} />
+      <Events v={v} proofs={proofs} />
+    </div>
+  );
+}
+
 function Result({ epc }: { readonly epc: string }): ReactNode {
   const loaded = useApi((signal) => verify(epc, signal), [epc]);
   return (
     <Show loaded={loaded} title="This code could not be checked">
-      {(v) => (
-        <div className="verification">
-          <Verdict v={v} />
-          <ProofSummary v={v} />
-          <Facts v={v} />
-          <Journey v={v} />
-          <Events v={v} />
-        </div>
-      )}
+      {(v) => <Verified v={v} />}
     </Show>
   );
 }
