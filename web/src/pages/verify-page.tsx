@@ -20,7 +20,7 @@ interface Verification {
   readonly item: StoredItem | undefined;
   readonly line: ProductLineRecord | undefined;
   readonly lot: LotRecord | undefined;
-  /** The receipts the node gave, by transaction id: proven in this browser after the page shows (ProvenSteps). */
+  /** The receipts the node gave, by transaction id: proven in this browser after the page shows (`Verified`). */
   readonly receipts: ProvenanceWithProofs['proofs'];
   /** Cited transactions the node gave no receipt for. */
   readonly missingProofs: readonly string[];
