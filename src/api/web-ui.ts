@@ -12,6 +12,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SilkError } from '../errors.js';
+import { DIGITAL_LINK_ITEM_OR_LOT_PATH } from '../traceability/epc-identifiers.js';
 import { gzipped, sendCompressible } from './compression.js';
 
 /** Where `npm run build` puts the UI: dist/web, beside this module's dist/api. */
@@ -31,8 +32,6 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 /** What a page of the UI may load: its own scripts, styles, data and the API. */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-/** A GS1 Digital Link path of an item or a lot on this host: the page for it is the verify page. */
-const DIGITAL_LINK_ROUTE = /^\/01\/\d{8,14}(\/(10|21)\/[^/]+)*\/?$/;
 
 /** One file of the built UI, with its gzip form when that is smaller (compressed once, here). */
 interface UiFile {
@@ -90,7 +89,7 @@ export function registerWebUi(app: FastifyInstance, dir: string = DEFAULT_WEB_UI
   app.get('/index.html', { schema: { hide: true } }, (req, reply) => page(req, reply));
   app.get<{ Params: { '*': string } }>('/01/*', { schema: { hide: true } }, (req, reply) => {
     const path = req.url.split('?')[0] ?? '';
-    if (!DIGITAL_LINK_ROUTE.test(path)) throw new SilkError('NOT_FOUND', `${path} is not a GS1 Digital Link of an item or a lot (/01/<gtin>/21/<serial> or /01/<gtin>/10/<lot>)`);
+    if (!DIGITAL_LINK_ITEM_OR_LOT_PATH.test(path)) throw new SilkError('NOT_FOUND', `${path} is not a GS1 Digital Link of an item or a lot (/01/<gtin>/21/<serial> or /01/<gtin>/10/<lot>)`);
     return page(req, reply);
   });
   app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, (req, reply) => {

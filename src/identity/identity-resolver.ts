@@ -82,13 +82,13 @@ export interface ConfigIdentityResolver extends IdentityResolver {
  */
 export function createConfigIdentityResolver(): ConfigIdentityResolver {
   const epochs: ConfigEpoch[] = [];
-  const epochAt = (height: number): ConfigEpoch | undefined => {
-    for (let i = epochs.length - 1; i >= 0; i--) {
-      const e = epochs[i] as ConfigEpoch;
-      if (e.from <= height) return e;
-    }
-    return undefined;
+  /** The index of the last configuration in force at `height` (-1 before the first; configAt and configSpanAt then take the first). */
+  const epochIndexAt = (height: number): number => {
+    let i = epochs.length - 1;
+    while (i >= 0 && (epochs[i] as ConfigEpoch).from > height) i--;
+    return i;
   };
+  const epochAt = (height: number): ConfigEpoch | undefined => epochs[epochIndexAt(height)];
   return {
     addConfig(committedIn, config) {
       const byKey = indexMembers(config);
@@ -107,8 +107,7 @@ export function createConfigIdentityResolver(): ConfigIdentityResolver {
       return e.config;
     },
     configSpanAt(height) {
-      let i = epochs.length - 1;
-      while (i > 0 && (epochs[i] as ConfigEpoch).from > height) i--;
+      const i = Math.max(0, epochIndexAt(height));
       const e = epochs[i];
       if (e === undefined) throw new Error('no configuration recorded yet');
       // The first configuration also governs the blocks before it took effect (the genesis block).

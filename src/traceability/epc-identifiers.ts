@@ -66,6 +66,13 @@ export interface ParseEpcOptions {
 }
 
 const CANONICAL_HOST = 'https://id.gs1.org';
+
+/**
+ * The path of a GS1 Digital Link of an item or a lot on any host (`/01/<gtin>/21/<serial>`,
+ * `/01/<gtin>/10/<lot>`, both qualifiers, a trailing slash): what a label's QR code addresses,
+ * and the paths the web UI answers with its verify page.
+ */
+export const DIGITAL_LINK_ITEM_OR_LOT_PATH = /^\/01\/\d{8,14}(\/(10|21)\/[^/]+)*\/?$/;
 /** GS1 AI encodable character set 82. */
 const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*$/;
 /** GS1 AI encodable character set 39 (CPID). */

@@ -5,6 +5,7 @@
  * (`/01/<gtin>/21/<serial>`, what a label's QR code holds) opens the verify page for that item.
  */
 import { useEffect, useState } from 'react';
+import { DIGITAL_LINK_ITEM_OR_LOT_PATH } from 'silkledger/epc-identifiers';
 
 /** Where the UI is. */
 export type Route =
@@ -18,8 +19,6 @@ export type Route =
   | { readonly page: 'dashboard' }
   | { readonly page: 'not-found'; readonly hash: string };
 
-/** A Digital Link path of an item or a lot, as a label's QR code addresses it. */
-const DIGITAL_LINK_PATH = /^\/01\/\d{8,14}(\/(10|21)\/[^/]+)*\/?$/;
 
 /**
  * Parses a location into a route.
@@ -29,7 +28,7 @@ const DIGITAL_LINK_PATH = /^\/01\/\d{8,14}(\/(10|21)\/[^/]+)*\/?$/;
 export function parseRoute(pathname: string, hash: string): Route {
   const text = hash.replace(/^#/, '');
   if (text === '' || text === '/') {
-    if (DIGITAL_LINK_PATH.test(pathname)) return { page: 'verify', epc: `${window.location.origin}${pathname}` };
+    if (DIGITAL_LINK_ITEM_OR_LOT_PATH.test(pathname)) return { page: 'verify', epc: `${window.location.origin}${pathname}` };
     return { page: 'verify', epc: undefined };
   }
   const [path = '', query = ''] = text.split('?', 2);

@@ -38,5 +38,21 @@ export function Code({ code }: { readonly code: string }): ReactNode {
   return <span className={code === 'VALID' ? 'code code-valid' : 'code code-invalid'}>{code}</span>;
 }
 
+/**
+ * A list's page links: back to the first page when this is not it, on to the next when there is one.
+ * @param at this page's bookmark (undefined on the first page)
+ * @param next the bookmark of the page after it, as the API answered (undefined on the last)
+ * @param link the address of the page at a bookmark
+ * @param labels the two links' words, e.g. `['« Newest', 'Older blocks ›']`
+ */
+export function Pager({ at, next, link, labels }: { readonly at: string | undefined; readonly next: string | undefined; readonly link: (bookmark: string | undefined) => string; readonly labels: readonly [string, string] }): ReactNode {
+  return (
+    <p className="pager">
+      {at !== undefined && <a href={link(undefined)}>{labels[0]}</a>}
+      {next !== undefined && <a href={link(next)}>{labels[1]}</a>}
+    </p>
+  );
+}
+
 /** Thousands separators for counts. */
 export const count = (n: number): string => n.toLocaleString('en-US');

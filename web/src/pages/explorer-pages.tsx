@@ -5,7 +5,7 @@
  */
 import { useState, type ReactNode, type SyntheticEvent } from 'react';
 import { getJson, type BlockSummary, type BlockView, type ChainSummary, type Page, type ReceiptJson, type SignerView, type TransactionDetails } from '../api.js';
-import { Code, Hash, Show, Time, count } from '../components/common.js';
+import { Code, Hash, Pager, Show, Time, count } from '../components/common.js';
 import { checkReceipt } from '../receipt-check.js';
 import { href, type Route } from '../route.js';
 import { useApi } from '../use-api.js';
@@ -96,10 +96,7 @@ export function ChainPage({ chain, bookmark }: { readonly chain: string; readonl
                 ))}
               </tbody>
             </table>
-            <p className="pager">
-              {bookmark !== undefined && <a href={href({ page: 'chain', chain, bookmark: undefined })}>« Newest</a>}
-              {page.bookmark !== undefined && <a href={href({ page: 'chain', chain, bookmark: page.bookmark })}>Older blocks ›</a>}
-            </p>
+            <Pager at={bookmark} next={page.bookmark} link={(b) => href({ page: 'chain', chain, bookmark: b })} labels={['« Newest', 'Older blocks ›']} />
           </>
         )}
       </Show>

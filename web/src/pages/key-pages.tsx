@@ -7,7 +7,7 @@
  */
 import type { ReactNode } from 'react';
 import { getJson, type CertificateLink, type IdentityAnswer, type IdentityRecord, type KeyStanding, type Page } from '../api.js';
-import { Hash, Show, Time, count } from '../components/common.js';
+import { Hash, Pager, Show, Time, count } from '../components/common.js';
 import { href } from '../route.js';
 import { useApi } from '../use-api.js';
 
@@ -61,10 +61,7 @@ export function KeysPage({ chain, bookmark }: { readonly chain: string; readonly
               </tbody>
             </table>
             {page.items.length === 0 && <p className="muted">No key is registered on this chain yet.</p>}
-            <p className="pager">
-              {bookmark !== undefined && <a href={href({ page: 'keys', chain, bookmark: undefined })}>« First</a>}
-              {page.bookmark !== undefined && <a href={href({ page: 'keys', chain, bookmark: page.bookmark })}>More keys ›</a>}
-            </p>
+            <Pager at={bookmark} next={page.bookmark} link={(b) => href({ page: 'keys', chain, bookmark: b })} labels={['« First', 'More keys ›']} />
           </>
         )}
       </Show>
