@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isSilkError } from '../errors.js';
-import { unusedPort } from '../testing/fixtures.js';
+import { freePort } from './loopback-ports.js';
 import { addEtcdUser, ETCD_ROOT_USER, etcdUsersOfNetwork, removeEtcdUser, setUpEtcdAccessControl } from './etcd-access.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdClientTlsFiles, type EtcdConnection } from './etcd-client.js';
@@ -50,7 +50,7 @@ describe('etcd access control over the client certificates (3 real members, mutu
       return { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: fx.files.caBundleFile };
     });
     const ports = [];
-    for (let i = 0; i < 3; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
+    for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), peer: await freePort() });
     cluster = await createEtcdCluster({ dataDir: join(fx.description.dataDir, 'etcd-access'), ports, tls: { members, client: rootTls } });
     await cluster.start();
     root = connect(rootTls);

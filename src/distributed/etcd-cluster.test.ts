@@ -3,7 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isSilkError } from '../errors.js';
-import { unusedPort, waitUntil } from '../testing/fixtures.js';
+import { waitUntil } from '../testing/fixtures.js';
+import { freePort } from './loopback-ports.js';
 import { openEtcdBlockLog, type EtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection, type EtcdEndpointsEvent } from './etcd-client.js';
 import { ConnectionPool } from 'etcd3/lib/connection-pool.js';
@@ -315,7 +316,7 @@ describe('local etcd cluster (3 real members)', () => {
 
       // A member is being added (a learner that has not started): the answers add, never remove,
       // so an endpoint the cluster does not list (here a stray one) stays until the change ends.
-      const learnerPeerUrl = `http://127.0.0.1:${await unusedPort()}`;
+      const learnerPeerUrl = `http://127.0.0.1:${await freePort()}`;
       // etcd refuses a member change until its members have been connected for 5 s ("unhealthy cluster").
       const addUntil = Date.now() + 15_000;
       while (learner === undefined) {
@@ -326,7 +327,7 @@ describe('local etcd cluster (3 real members)', () => {
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       }
-      const stray = `http://127.0.0.1:${await unusedPort()}`;
+      const stray = `http://127.0.0.1:${await freePort()}`;
       assert.equal(conn.setEndpoints([...cluster.clientUrls, stray]), true);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       assert.deepEqual([...conn.endpoints].sort(), [...cluster.clientUrls, stray].sort());
@@ -344,7 +345,7 @@ describe('local etcd cluster (3 real members)', () => {
 
     // A cluster that cannot be asked is reported once, and the client keeps its members.
     const unsynced: EtcdEndpointsEvent[] = [];
-    const nowhere = `http://127.0.0.1:${await unusedPort()}`;
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
     const lost = openEtcdConnection({ endpoints: [nowhere], syncMembersMs: 200, deadlineMs: 500, onEndpoints: (e) => { unsynced.push(e); } });
     try {
       await waitUntil(() => unsynced.length > 0, 5_000, 'the failed request reported');
@@ -431,7 +432,7 @@ describe('local etcd cluster with mutual TLS (3 members, certificates from the o
       return { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: fx.files.caBundleFile };
     });
     const ports = [];
-    for (let i = 0; i < 3; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
+    for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), peer: await freePort() });
     const cluster = await createEtcdCluster({ dataDir: join(fx.description.dataDir, 'etcd-tls'), ports, tls: { members } });
     const clients: EtcdConnection[] = [];
     const warnings: string[] = [];

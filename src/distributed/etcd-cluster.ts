@@ -13,12 +13,12 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { SilkError } from '../errors.js';
 import { etcdCredentials, type EtcdClientTlsFiles } from './etcd-client.js';
 import { logOffset, waitPastStartCheck } from './etcd-start-check.js';
+import { freePort, portIsFree } from './loopback-ports.js';
 
 /** Raft heartbeat: 150 ms (etcd's 100 ms default misses beats on a loaded 2-core machine). */
 export const HEARTBEAT_INTERVAL_MS = 150;
@@ -269,23 +269,6 @@ function findExecutable(name: string, fallback: string): string | undefined {
 
 const INSTALL_HINT = 'run scripts/install-system-packages.sh (installs the Debian packages etcd-server and etcd-client)';
 
-/** A loopback port nothing listens on now (taken and released at once). */
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => { resolve(false); });
-    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve(true); }); });
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A member name: what etcd's `--name` and a folder can hold. */
@@ -355,7 +338,7 @@ export async function createEtcdCluster(options: EtcdClusterOptions): Promise<Et
     throw new SilkError('ORDERING_UNAVAILABLE', `etcd${etcdPath === undefined ? '' : 'ctl'} is not installed: ${INSTALL_HINT}`, { reason: 'etcd-missing' });
   }
   const ports: EtcdMemberPorts[] = [];
-  for (let i = 0; i < size; i++) ports.push(options.ports?.[i] ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() });
+  for (let i = 0; i < size; i++) ports.push(options.ports?.[i] ?? { client: await freePort(), peer: await freePort() });
   mkdirSync(options.dataDir, { recursive: true });
   const names = options.names ?? ports.map((_, i) => `etcd-${i + 1}`);
   return new LocalEtcdCluster({ dataDir: options.dataDir, ports, names, quota, etcdPath, etcdctlPath, ...(options.tls === undefined ? {} : { tls: options.tls }) });
@@ -572,7 +555,7 @@ class LocalEtcdCluster implements EtcdCluster {
     await this.stopMember(name);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (const port of [member.ports.client, member.ports.peer]) {
-      while (!(await portIsFree(port))) {
+      while (!(await portIsFree('127.0.0.1', port))) {
         if (Date.now() > deadline) throw new SilkError('ORDERING_UNAVAILABLE', `cannot restart etcd member ${name}: port ${port} is still in use after ${START_TIMEOUT_MS} ms`);
         await sleep(100);
       }
@@ -729,7 +712,7 @@ class LocalEtcdCluster implements EtcdCluster {
     const timeoutMs = params.timeoutMs ?? START_TIMEOUT_MS;
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1_000 || timeoutMs > 600_000) throw new SilkError('INVALID_ARGUMENT', `timeoutMs must be an integer from 1000 to 600000; got ${String(timeoutMs)}`);
     const name = this.#newMemberName(params.name);
-    const chosen = params.ports ?? { client: await freeLoopbackPort(), peer: await freeLoopbackPort() };
+    const chosen = params.ports ?? { client: await freePort(), peer: await freePort() };
     const member = this.#memberState(name, chosen, tls);
     if (existsSync(join(member.info.dataDir, 'member'))) throw new SilkError('CONFIG_INVALID', `${member.info.dataDir} holds the data of an earlier member ${name}: move it away, or add the member under another name`, { dir: member.info.dataDir });
     const through = this.#running()[0];

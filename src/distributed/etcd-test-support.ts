@@ -1,11 +1,12 @@
 /** Test support for distributed mode: a real local etcd cluster in a temporary folder. */
 import { execFileSync } from 'node:child_process';
-import { tempDir, unusedPort } from '../testing/fixtures.js';
+import { tempDir } from '../testing/fixtures.js';
+import { findFreePortRange, freePort } from './loopback-ports.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdMemberPorts } from './etcd-cluster.js';
 import { after, before } from 'node:test';
 import { checkedPeers, createLedgerChecker, type CheckedPeer, type LedgerChecker } from './ledger-consistency.js';
 import { orgLoadTargets, type Acknowledged, type LoadTarget } from './load-client.js';
-import { findFreePortRange, killNetworkNow, networkDown, networkUp } from './network-launcher.js';
+import { killNetworkNow, networkDown, networkUp } from './network-launcher.js';
 
 /** Fails (never skips) when etcd is missing, naming the script that installs it. */
 export function requireEtcd(): void {
@@ -18,12 +19,12 @@ export function requireEtcd(): void {
   }
 }
 
-/** A started cluster of `size` members on ports from `unusedPort()`; `destroy()` kills it and removes its folder. */
+/** A started cluster of `size` members on ports from `freePort()`; `destroy()` kills it and removes its folder. */
 export async function startTestCluster(options: { size?: number; quotaBackendBytes?: number } = {}): Promise<EtcdCluster & { destroy(): Promise<void> }> {
   requireEtcd();
   const dir = tempDir('silk-etcd-');
   const ports: EtcdMemberPorts[] = [];
-  for (let i = 0; i < (options.size ?? 3); i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
+  for (let i = 0; i < (options.size ?? 3); i++) ports.push({ client: await freePort(), peer: await freePort() });
   const cluster = await createEtcdCluster({ dataDir: dir.path, ports, quotaBackendBytes: options.quotaBackendBytes });
   const destroy = async (): Promise<void> => { await cluster.close(); dir.cleanup(); };
   try {

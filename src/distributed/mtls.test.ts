@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { toHex } from '../crypto/hash.js';
 import { generateSigner } from '../crypto/p256.js';
-import { unusedPort, waitUntil } from '../testing/fixtures.js';
+import { waitUntil } from '../testing/fixtures.js';
+import { freePort } from './loopback-ports.js';
 import { mtlsAgent, mtlsServerOptions, readTlsCredentials, requireMember, tlsIdentityOf, type TlsCredentials } from './mtls.js';
 import { openTlsFixture, type TlsFixture } from './tls-fixtures.js';
 import { createTlsMembership, issueOrgCa, issueProcessCertificate, registeredProcesses, type OrgCa, type TlsMembership } from './tls-pki.js';
@@ -154,7 +155,7 @@ describe('etcd with client certificate authentication', () => {
     assert.ok(existsSync(ETCD) && existsSync(ETCDCTL), 'etcd and etcdctl are missing: run scripts/install-system-packages.sh');
     fx = await openTlsFixture();
     const member = fx.files.processes['etcd-1']!.tls;
-    const [client, peer] = [await unusedPort(), await unusedPort()];
+    const [client, peer] = [await freePort(), await freePort()];
     endpoint = `https://127.0.0.1:${client}`;
     const dir = join(fx.description.dataDir, 'etcd', 'etcd-1');
     mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });

@@ -5,7 +5,8 @@ import { after, describe, it } from 'node:test';
 import { signerFromPem } from '../crypto/p256.js';
 import { connect } from '../sdk/index.js';
 import { runCli } from '../testing/cli-run.js';
-import { isPortFree, tempDir, unusedPortRange, waitUntil } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { findFreePortRange, portIsFree } from './loopback-ports.js';
 import { X509Certificate } from 'node:crypto';
 import { isSilkError } from '../errors.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
@@ -55,7 +56,7 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
 
   it('runs 3 etcd members, 2 orderers and a peer per org; both orgs submit; every peer ends at one height and commit hash; down frees everything', async () => {
     requireEtcd();
-    const base = await unusedPortRange(PORTS);
+    const base = await findFreePortRange(PORTS);
     const up = await runCli(['network', 'up', '--dir', dir.path, '--orgs', '2', '--base-port', String(base), '--json'], 200_000);
     assert.equal(up.code, 0, `network up failed:\n${up.stdout}\n${up.stderr.slice(-3000)}`);
     const started = JSON.parse(up.stdout) as { api: string; apiCa?: string; peers: Record<string, string> };
@@ -190,7 +191,7 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     assert.equal(down.code, 0, `network down failed:\n${down.stdout}\n${down.stderr}`);
     for (const p of pids.processes) assert.equal(isLaunchedAlive(p), false, `${p.name} (pid ${p.pid}) is gone`);
     for (const p of status.processes) if (p.pid !== undefined) assert.equal(alive(p.pid), false, `${p.name} (pid ${p.pid}) is gone`);
-    for (let port = base; port < base + PORTS; port++) assert.equal(await isPortFree(port), true, `port ${port} is free`);
+    for (let port = base; port < base + PORTS; port++) assert.equal(await portIsFree('127.0.0.1', port), true, `port ${port} is free`);
     assert.equal(existsSync(join(dir.path, PIDS_FILE)), false);
     const after = await runCli(['network', 'status', '--dir', dir.path, '--json'], 30_000);
     assert.equal(after.code, 3, 'status of a stopped network says it is not ready');

@@ -14,7 +14,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
@@ -35,6 +35,7 @@ import { bootstrapNetwork, type BootstrapResult } from './network-bootstrap.js';
 import { apiAddress, networkFetch, peerApiUrl } from './peer-api-address.js';
 import type { FetchFunction } from '../sdk/http-transport.js';
 import { readEtcdMembersRecord } from './etcd-members-followed.js';
+import { freePort, portIsFree } from './loopback-ports.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
 
 /** The description file of a network folder. */
@@ -227,14 +228,6 @@ function describedPorts(d: NetworkDescription): { host: string; port: number; ow
     ...d.peers.map((p) => ({ host: p.host, port: p.port, owner: p.name })),
     { host: d.api.host, port: d.api.port, owner: d.api.name },
   ];
-}
-
-async function portIsFree(host: string, port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((done) => {
-    server.once('error', () => { done(false); });
-    server.listen(port, host, () => { server.close(() => { done(true); }); });
-  });
 }
 
 async function portAccepts(host: string, port: number): Promise<boolean> {
@@ -810,15 +803,6 @@ export async function restartNetworkProcess(dir: string, name: string, timeoutMs
   return launchInto(folder, readNetworkDescription(file), file, name, timeoutMs);
 }
 
-/** A port nothing listens on now on `host` (taken and released at once). */
-export async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(0, host, done); });
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
 /**
  * Stops one orderer or peer of the network running in `dir`: SIGTERM (an orderer finishes its
  * appends and resigns its leaderships, a peer drains its API), SIGKILL after
@@ -923,34 +907,4 @@ export function killNetworkNow(dir: string): void {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
     }
   }
-}
-
-/** The first port the system hands out as a connection's local port (Linux; 32768 elsewhere). */
-function firstEphemeralPort(): number {
-  try {
-    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isSafeInteger(first) && first > 1_024 ? first : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * The first of `count` consecutive loopback ports that are all free now, chosen at random from
- * 10000 up to the system's ephemeral range (for a layout's `basePort`). Ports inside the
- * ephemeral range are avoided: a process killed there may find its port taken as the local port
- * of some other connection and be unable to listen again until that connection closes.
- * @throws SilkError INVALID_ARGUMENT for a bad count; INTERNAL when none is found after 50 tries
- * @example const basePort = await findFreePortRange(11)
- */
-export async function findFreePortRange(count: number): Promise<number> {
-  if (!Number.isSafeInteger(count) || count < 1 || count > 1_000) throw new SilkError('INVALID_ARGUMENT', `count must be 1 to 1000; got ${String(count)}`);
-  const span = Math.max(1, firstEphemeralPort() - 10_000 - count);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * span);
-    let ok = true;
-    for (let port = base; port < base + count && ok; port++) ok = await portIsFree('127.0.0.1', port);
-    if (ok) return base;
-  }
-  throw new SilkError('INTERNAL', `no ${count} consecutive free loopback ports found`);
 }

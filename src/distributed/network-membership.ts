@@ -43,7 +43,8 @@ import { readEtcdMembersRecord, sameEtcdMembers } from './etcd-members-followed.
 import { mtlsAgent, readTlsCredentials } from './mtls.js';
 import { bootstrapNetwork, ordererKeyFile, orgKeysDir } from './network-bootstrap.js';
 import { describedPath, networkDescriptionToYaml, networkSpecOf, readNetworkDescription, urlHost, type DescribedPeer, type NetworkDescription } from './network-description.js';
-import { chainOrdering, etcdHostRequest, freePort, isLaunchedAlive, NETWORK_FILE, networkKeys, readPids, restartNetworkProcess, stopNetworkProcess, UP_TIMEOUT_MS, type LaunchedProcess } from './network-launcher.js';
+import { freePort } from './loopback-ports.js';
+import { chainOrdering, etcdHostRequest, isLaunchedAlive, NETWORK_FILE, networkKeys, readPids, restartNetworkProcess, stopNetworkProcess, UP_TIMEOUT_MS, type LaunchedProcess } from './network-launcher.js';
 import { networkFetch, peerApiUrl } from './peer-api-address.js';
 import { adminKeysOfChains, processTlsFiles, tlsMembershipOfNetwork } from './tls-pki.js';
 import type { FetchFunction } from '../sdk/http-transport.js';

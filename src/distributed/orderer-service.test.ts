@@ -17,7 +17,8 @@ import { decodeEnvelope, decodeTransaction, encodeEnvelope, encodeTxResult, TX_F
 import type { ChainSpec } from '../network/embedded-network.js';
 import type { OrderedPosition, Orderer } from '../ordering/orderer.js';
 import { BROADCAST_BATCH_MAX_ENVELOPES, BROADCAST_BATCH_PATH, encodeBroadcastBatch, outcomesOfBatchAnswer, parseLeaderCandidate, postBroadcastBatch } from '../ordering/orderer-wire.js';
-import { tempDir, unusedPort, waitUntil } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { freePort } from './loopback-ports.js';
 import { openEtcdBlockLog } from './etcd-block-log.js';
 import { openEtcdConnection, type EtcdConnection } from './etcd-client.js';
 import type { EtcdCluster } from './etcd-cluster.js';
@@ -401,12 +402,12 @@ describe('orderer processes (orderer-main, mutual TLS): SIGKILL of the leader un
     keys = pems.map((p) => signerFromPem(p).publicKey);
     const chainSpec: ChainSpec = { name: chain, contracts: [{ name: 'basic', policy: POLICY }], batch: { maxTxs: 10, timeoutMs: 20 } };
     const { config, envelope } = genesisOf(chain, keys);
-    const base = localNetworkDescription({ orgs: Object.entries(admins).map(([name, s]) => ({ name, adminKey: toHex(s.publicKey) })), chains: [chainSpec], basePort: await unusedPort(), dataDir: dir.path });
+    const base = localNetworkDescription({ orgs: Object.entries(admins).map(([name, s]) => ({ name, adminKey: toHex(s.publicKey) })), chains: [chainSpec], basePort: await freePort(), dataDir: dir.path });
     const ports = (url: string): number => Number(new URL(url).port);
     const description = validateNetworkDescription({
       ...base,
       etcd: base.etcd.map((e, i) => ({ ...e, clientPort: ports(cluster.members[i]?.clientUrl ?? ''), peerPort: ports(cluster.members[i]?.peerUrl ?? '') })),
-      orderers: await Promise.all(base.orderers.map(async (o) => ({ ...o, port: await unusedPort() }))),
+      orderers: await Promise.all(base.orderers.map(async (o) => ({ ...o, port: await freePort() }))),
     });
     descriptionFile = join(dir.path, 'network.yaml');
     writeFileSync(descriptionFile, networkDescriptionToYaml(description));

@@ -7,7 +7,8 @@ import { BasicContract } from '../contracts/basic/basic-contract.js';
 import { signerFromPem } from '../crypto/p256.js';
 import type { Orderer } from '../ordering/orderer.js';
 import { createSoloOrderer } from '../ordering/solo-orderer.js';
-import { tempDir, unusedPort, waitUntil } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { freePort } from './loopback-ports.js';
 import { isSilkError } from '../errors.js';
 import { bootstrapNetwork, genesisFile, orgKeysDir, ordererKeyFile } from './network-bootstrap.js';
 import { localNetworkDescription, validateNetworkDescription, type DescribedPeer, type NetworkDescription } from './network-description.js';
@@ -74,8 +75,8 @@ async function describeTwoOrgs(dataDir: string): Promise<NetworkDescription> {
   });
   const peers = [];
   // The first peer's gateway is set in the description (its admission limit pinned to 100).
-  for (const [i, p] of d.peers.entries()) peers.push({ ...p, port: await unusedPort(), ...(i === 0 ? { gateway: { commitTimeoutMs: 20_000, admission: { minInFlight: 100, maxInFlight: 100 } } } : {}) });
-  return validateNetworkDescription({ ...d, peers, api: { ...d.api, port: await unusedPort() }, orgs: d.orgs.map((o) => ({ name: o.name, adminKeystore: `keys/${o.name}/admin.pem`, tlsCa: o.tlsCa })) });
+  for (const [i, p] of d.peers.entries()) peers.push({ ...p, port: await freePort(), ...(i === 0 ? { gateway: { commitTimeoutMs: 20_000, admission: { minInFlight: 100, maxInFlight: 100 } } } : {}) });
+  return validateNetworkDescription({ ...d, peers, api: { ...d.api, port: await freePort() }, orgs: d.orgs.map((o) => ({ name: o.name, adminKeystore: `keys/${o.name}/admin.pem`, tlsCa: o.tlsCa })) });
 }
 
 /** The `api` certificate and key the bootstrap wrote under the API's data folder. */

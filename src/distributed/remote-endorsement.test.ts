@@ -17,7 +17,8 @@ import { openOrgKeyring } from '../network/org-keyring.js';
 import { caFetch } from '../sdk/ca-fetch.js';
 import type { FetchFunction } from '../sdk/http-transport.js';
 import { connect } from '../sdk/index.js';
-import { tempDir, unusedPortRange, waitUntil } from '../testing/fixtures.js';
+import { tempDir, waitUntil } from '../testing/fixtures.js';
+import { findFreePortRange } from './loopback-ports.js';
 import { requireEtcd } from './etcd-test-support.js';
 import { mtlsAgent, readTlsCredentials, type TlsCredentials } from './mtls.js';
 import { isLaunchedAlive, networkDown, networkUp, NETWORK_FILE, PIDS_FILE, type NetworkUpResult, type PidsFile } from './network-launcher.js';
@@ -92,7 +93,7 @@ describe('cross-org endorsement between peer processes', { timeout: 300_000 }, (
 
   it('endorses with both orgs through one org\'s API, refuses forged and foreign callers, and names a peer that is down', async () => {
     requireEtcd();
-    const description = await describeNetwork(dir.path, await unusedPortRange(PORTS));
+    const description = await describeNetwork(dir.path, await findFreePortRange(PORTS));
     const up: NetworkUpResult = await networkUp({ dir: dir.path, timeoutMs: 200_000 });
     const org1Url = up.peerUrls['peer0.org1'];
     const org2Url = up.peerUrls['peer0.org2'];

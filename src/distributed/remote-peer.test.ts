@@ -9,7 +9,8 @@ import { isSilkError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import type { NetworkSpec } from '../network/embedded-network.js';
 import type { Peer } from '../peer/peer.js';
-import { openTestNetwork, unusedPort, waitUntil } from '../testing/fixtures.js';
+import { openTestNetwork, waitUntil } from '../testing/fixtures.js';
+import { freePort } from './loopback-ports.js';
 import { toHex } from '../crypto/hash.js';
 import { decodeBlock } from '../ledger/block.js';
 import { decodeTransaction } from '../ledger/transaction.js';
@@ -207,7 +208,7 @@ describe('endorsement by a peer of another process over mutual TLS', () => {
   });
 
   it('an unreachable endorser is left out when another peer can satisfy the policy', async () => {
-    const dead = createRemotePeer({ name: 'peer1.org2', org: 'Org2', publicKey: org2.publicKey, url: `https://127.0.0.1:${await unusedPort()}`, chains: ['open'], credentials: org1Creds, membership: fx.membership });
+    const dead = createRemotePeer({ name: 'peer1.org2', org: 'Org2', publicKey: org2.publicKey, url: `https://127.0.0.1:${await freePort()}`, chains: ['open'], credentials: org1Creds, membership: fx.membership });
     remotes.push(dead);
     const asked: string[] = [];
     const counted = { ...dead, endorse: (signed: Parameters<RemotePeer['endorse']>[0]) => { asked.push(dead.name); return dead.endorse(signed); } };

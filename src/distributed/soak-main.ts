@@ -19,7 +19,8 @@ import { isSilkError, SilkError } from '../errors.js';
 import { checkedPeers, createLedgerChecker, type CheckedPeer } from './ledger-consistency.js';
 import { orgLoadTargets, startLoad, type Acknowledged } from './load-client.js';
 import { readNetworkDescription } from './network-description.js';
-import { etcdMemberControl, findFreePortRange, killNetworkNow, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess, type NetworkStatus } from './network-launcher.js';
+import { findFreePortRange } from './loopback-ports.js';
+import { etcdMemberControl, killNetworkNow, NETWORK_FILE, networkDown, networkProcesses, networkStatus, networkUp, restartNetworkProcess, type NetworkStatus } from './network-launcher.js';
 import { addEtcdMember, removeEtcdMember } from './network-membership.js';
 
 /**

@@ -1,7 +1,6 @@
 /** Shared test fixtures: temporary data folders and a small three-org network. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BasicContract } from '../contracts/basic/basic-contract.js';
@@ -63,54 +62,6 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, tim
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-}
-
-/**
- * A loopback port nothing listens on (taken and released at once).
- * @example const url = `http://127.0.0.1:${await unusedPort()}`
- */
-/** True when nothing listens on `port` of 127.0.0.1 now. */
-export async function isPortFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((done) => {
-    server.once('error', () => { done(false); });
-    server.listen(port, '127.0.0.1', () => { server.close(() => { done(true); }); });
-  });
-}
-
-/** The first port the kernel hands out to outgoing connections and `listen(0)` (Linux: 32768). */
-function ephemeralLow(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isSafeInteger(low) && low > 11_000 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * The first of `count` consecutive ports free on 127.0.0.1, chosen below the kernel's ephemeral
- * range: ports a process will bind later, when other tests' outgoing connections (which take
- * ephemeral ports) could otherwise land on them in between.
- * @throws Error when 50 random tries found none
- */
-export async function unusedPortRange(count: number): Promise<number> {
-  const top = ephemeralLow() - count;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * (top - 10_000));
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await isPortFree(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found below ${top + count}`);
-}
-
-export async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -7,7 +7,8 @@ import { generatePrivateKeyPem, signerFromPem } from '../../crypto/p256.js';
 import { writeKeystore } from '../../keys/keystore.js';
 import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
 import { runCli } from '../../testing/cli-run.js';
-import { tempDir, unusedPort } from '../../testing/fixtures.js';
+import { tempDir } from '../../testing/fixtures.js';
+import { freePort } from '../../distributed/loopback-ports.js';
 
 
 interface Run {
@@ -286,7 +287,7 @@ describe('silk client commands against a running node', () => {
   });
 
   it('exits 5 when the node cannot be reached', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const r = await silk(['status'], { SILK_URL: `http://127.0.0.1:${port}` });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /^silk: UNREACHABLE: GET http:\/\/127\.0\.0\.1:\d+\/api\/\w+: cannot reach the node \(ECONNREFUSED\)/);
@@ -294,13 +295,13 @@ describe('silk client commands against a running node', () => {
   });
 
   it('turns to the next node of a --url list when the first cannot be reached', async () => {
-    const dead = `http://127.0.0.1:${await unusedPort()}`;
+    const dead = `http://127.0.0.1:${await freePort()}`;
     const r = await silk(['status', '--json', '--url', `${dead},${t.url}`]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { url: string; chains: { name: string }[] };
     assert.equal(report.url, t.url, 'the node that answered');
     assert.deepEqual(report.chains.map((c) => c.name), ['trade']);
-    const none = await silk(['status', '--url', `${dead}, ${dead.replace(/\d+$/, String(await unusedPort()))}`]);
+    const none = await silk(['status', '--url', `${dead}, ${dead.replace(/\d+$/, String(await freePort()))}`]);
     assert.equal(none.code, 5);
     assert.match(none.stderr, /^silk: UNREACHABLE: no node could answer: /);
   });

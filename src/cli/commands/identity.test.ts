@@ -7,7 +7,8 @@ import { generatePrivateKeyPem } from '../../crypto/p256.js';
 import { signerFromPem } from '../../sdk/index.js';
 import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
 import { runCli } from '../../testing/cli-run.js';
-import { tempDir, unusedPort } from '../../testing/fixtures.js';
+import { tempDir } from '../../testing/fixtures.js';
+import { freePort } from '../../distributed/loopback-ports.js';
 
 interface Run {
   readonly code: number | null;
@@ -146,7 +147,7 @@ describe('silk identity against a running node', () => {
     const unknown = await silk(['identity', 'revoke', 'trade', '--key', newKey('nobody').hex, '--reason', 'retired', '--admin-key', adminPem, '--json', ...url]);
     assert.equal(unknown.code, 4, unknown.stderr);
     assert.equal((JSON.parse(unknown.stdout) as { error: { code: string } }).error.code, 'NOT_FOUND');
-    const down = await silk(['identity', 'list', 'trade', '--url', `http://127.0.0.1:${await unusedPort()}`]);
+    const down = await silk(['identity', 'list', 'trade', '--url', `http://127.0.0.1:${await freePort()}`]);
     assert.equal(down.code, 5, down.stderr);
   });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort } from '../../distributed/network-launcher.js';
+import { freePort } from '../../distributed/loopback-ports.js';
 import { runCli, spawnCli, startedApiUrl } from '../../testing/cli-run.js';
 import { tempDir } from '../../testing/fixtures.js';
 
