@@ -7,6 +7,7 @@
 import { isSilkError } from '../errors.js';
 import { EXIT, UsageError, type Command } from './cli-support.js';
 import { backupCommand } from './commands/backup.js';
+import { auditCommand } from './commands/audit.js';
 import { blockCommand } from './commands/block.js';
 import { compactCommand } from './commands/compact.js';
 import { epcisCommand } from './commands/epcis.js';
@@ -59,6 +60,10 @@ Usage:
                                           add or remove an etcd member or an orderer of the running
                                           network (docs/operations.md, Changing the membership)
   silk status [--url URL] [--json]        is the node up and caught up; its chains and their heights
+  silk audit CHAIN [--genesis HASH] [--to N] [--scratch DIR] [--url URL] [--json]
+                                          replay the node's chain on this machine from the genesis
+                                          block you trust, and check each block's validation codes
+                                          and commit hash against what its peer signed
   silk block CHAIN [N|latest] [--url URL] [--json]
                                           one block and the outcome of each of its transactions
   silk tx CHAIN TXID [--url URL] [--json] one transaction: what it read and wrote, its receipt checked
@@ -135,6 +140,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   compact: compactCommand,
   status: statusCommand,
   block: blockCommand,
+  audit: auditCommand,
   tx: txCommand,
   query: queryCommand,
   submit: submitCommand,

@@ -42,7 +42,12 @@ export interface BlockView {
   readonly dataHash: string;
   readonly timestamp: number;
   readonly orderer: string;
+  /** The chained hash of the valid writes up to this block (hex). */
   readonly commitHash: string;
+  /** The key of the peer that committed the block (hex, compressed). */
+  readonly peer: string;
+  /** That peer's signature over the block's commit statement: block hash, validation codes, commit hash (as in receipts). */
+  readonly peerSignature: string;
   readonly sizeBytes: number;
   readonly transactions: readonly TransactionSummary[];
 }
@@ -101,6 +106,8 @@ export function describeBlock(peer: Peer, chain: string, n: number): BlockView |
     timestamp: h.timestamp,
     orderer: toHex(h.orderer),
     commitHash: toHex(stored.commitHash),
+    peer: toHex(peer.publicKey),
+    peerSignature: toHex(stored.peerSignature),
     sizeBytes: stored.bytes.length,
     transactions,
   };

@@ -11,18 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesEqual, fromHex } from '../crypto/hash.js';
-import { verifyP256 } from '../crypto/p256.js';
 import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-pool.js';
-import { createRegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
-import { feedIdentityWrites } from './identity-feed.js';
-import { blockHash, decodeBlock, GENESIS_PREVIOUS_HASH, type Block } from '../ledger/block.js';
-import { computeBlockProofs, encodeCommitStatement, type BlockProofs } from '../ledger/receipt.js';
+import type { BlockProofs } from '../ledger/receipt.js';
 import { isSilkError, VALIDATION_CODES } from '../errors.js';
 import { LEDGER_SCHEMA_VERSION } from '../storage/receipt-migration.js';
 import { openSqliteLedgerStore, type IndexRowsCheck, type IndexTotals, type LedgerStore, type StoredBlock, type StoredProofs } from '../storage/sqlite-ledger-store.js';
-import { validateBlock } from './block-validator.js';
-import { checkBlock } from './block-checks.js';
-import { computeCommitHash, encodeValidationCodes } from '../ledger/commit-hash.js';
+import { createBlockReplay } from './block-replay.js';
 
 /** One problem found. */
 export interface LedgerProblem {
@@ -207,23 +201,18 @@ function finalChecks(stored: LedgerStore, replay: LedgerStore, index: IndexTally
   return compared.keys;
 }
 
-async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: VerifyLedgerOptions): Promise<LedgerVerification> {
-  const verifier = options.verifier ?? createInlineVerifier();
-  const resolver = createRegistryIdentityResolver();
+async function verifyStores(stored: LedgerStore, scratch: LedgerStore, options: VerifyLedgerOptions): Promise<LedgerVerification> {
+  const replay = createBlockReplay(scratch, options.verifier ?? createInlineVerifier());
   const height = stored.height();
   const peerKeyHex = stored.meta('peer_key');
   const problems: LedgerProblem[] = [];
-  let chain: string | undefined;
-  let prevHash: Uint8Array = GENESIS_PREVIOUS_HASH;
-  let prevTs = 0;
-  let prevCommit: Uint8Array = new Uint8Array(32);
   let transactions = 0;
   const fail = (n: number, message: string): void => {
     problems.push({ block: n, message: `block ${n}: ${message}` });
   };
 
   const receiptsRequired = Number(stored.meta('schema_version') ?? 1) >= 2;
-  const index = createIndexTally(stored, replay);
+  const index = createIndexTally(stored, scratch);
   if (stored.savepoint() !== height - 1) problems.push({ message: `savepoint ${stored.savepoint()} does not match the block store height ${height}` });
 
   for (let n = 0; n < height && problems.length === 0; n++) {
@@ -232,66 +221,45 @@ async function verifyStores(stored: LedgerStore, replay: LedgerStore, options: V
       fail(n, 'missing');
       break;
     }
-    let block: Block;
-    try {
-      block = decodeBlock(row.bytes);
-    } catch (e) {
-      fail(n, `does not decode: ${(e as Error).message}`);
+    const r = await replay.check(row.bytes);
+    if ('problem' in r) {
+      fail(n, r.problem);
       break;
     }
-    chain ??= block.header.chain;
-    const checked = checkBlock(block, { chain, number: n, previousHash: prevHash, previousTimestamp: prevTs }, resolver);
-    if (checked.problem !== undefined) {
-      fail(n, checked.problem);
-      break;
-    }
-    if (!bytesEqual(blockHash(block.header), row.hash)) {
+    if (!bytesEqual(r.hash, row.hash)) {
       fail(n, 'stored block hash differs from the header hash');
       break;
     }
-    const v = await validateBlock({ block, store: replay, resolver, verifier });
-    if (n === 0 && v.config === undefined) {
-      fail(n, 'genesis block carries no valid configuration');
+    if (!bytesEqual(r.codes, row.codes)) {
+      const i = r.codes.findIndex((c, j) => c !== row.codes[j]);
+      fail(n, `validation code of tx ${i} is stored as ${VALIDATION_CODES[row.codes[i] ?? 255] ?? 'nothing'} but re-validates as ${r.validation.codes[i] ?? 'nothing'}`);
       break;
     }
-    const codes = encodeValidationCodes(v.codes);
-    if (!bytesEqual(codes, row.codes)) {
-      const i = codes.findIndex((c, j) => c !== row.codes[j]);
-      fail(n, `validation code of tx ${i} is stored as ${VALIDATION_CODES[row.codes[i] ?? 255] ?? 'nothing'} but re-validates as ${v.codes[i] ?? 'nothing'}`);
-      break;
-    }
-    const commitHash = computeCommitHash(prevCommit, n, codes, v.writes);
-    if (!bytesEqual(commitHash, row.commitHash)) {
+    if (!bytesEqual(r.commitHash, row.commitHash)) {
       fail(n, 'stored commit hash differs from the replay');
       break;
     }
-    const statement = encodeCommitStatement({ chain, number: n, blockHash: row.hash, codes, commitHash });
-    if (peerKeyHex !== undefined && !verifyP256(fromHex(peerKeyHex), statement, row.peerSignature)) {
-      fail(n, "peer's commit signature does not verify");
+    const badSignature = peerKeyHex === undefined ? undefined : replay.peerSignatureProblem(r, fromHex(peerKeyHex), row.peerSignature, false);
+    if (badSignature !== undefined) {
+      fail(n, badSignature);
       break;
     }
     // Checked once the block row itself holds: a difference is then the receipt row's own.
-    const proofs = computeBlockProofs(block, checked.leaves, checked.paths);
-    const badReceipt = storedReceiptProblem(stored, n, proofs, row, receiptsRequired);
+    const badReceipt = storedReceiptProblem(stored, n, r.proofs, row, receiptsRequired);
     if (badReceipt !== undefined) {
       fail(n, badReceipt);
       break;
     }
-    replay.commit({ ...row, txIndex: v.txIndex, writes: v.writes, proofs });
+    replay.commit(r, row.peerSignature);
     const badIndex = index.block(n);
     if (badIndex !== undefined) {
       fail(n, badIndex);
       break;
     }
-    if (v.config !== undefined) resolver.addConfig(n, v.config);
-    feedIdentityWrites(resolver, n, v.writes);
-    prevHash = row.hash;
-    prevTs = block.header.timestamp;
-    prevCommit = commitHash;
-    transactions += block.txs.length;
+    transactions += r.block.txs.length;
     options.onProgress?.(n + 1, height);
   }
 
-  const stateKeys = problems.length === 0 ? finalChecks(stored, replay, index, height, problems) : 0;
-  return { path: stored.path, chain, blocks: height, transactions, stateKeys, ok: problems.length === 0, problems };
+  const stateKeys = problems.length === 0 ? finalChecks(stored, scratch, index, height, problems) : 0;
+  return { path: stored.path, chain: replay.chain, blocks: height, transactions, stateKeys, ok: problems.length === 0, problems };
 }

@@ -160,6 +160,8 @@ export interface SilkClient {
   chain(name: string, options?: { readonly at?: number }): Promise<ChainInfo>;
   /** A block by number, or the newest with `'latest'`. @throws SilkError NOT_FOUND, UNKNOWN_CHAIN */
   block(chain: string, n: number | 'latest'): Promise<BlockView>;
+  /** A block's bytes as ordered (what `silk audit` replays). @throws SilkError NOT_FOUND, UNKNOWN_CHAIN */
+  blockBytes(chain: string, n: number): Promise<Uint8Array>;
   /** Blocks, newest first. */
   blocks(chain: string, page?: PageOptions): Promise<Page<BlockSummary>>;
   /** A committed transaction and its receipt. @throws SilkError NOT_FOUND */
@@ -433,6 +435,17 @@ export function connect(options: ConnectOptions): SilkClient {
       return t;
     });
 
+  const checkBlockNumber = (n: number): void => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new SilkError('INVALID_ARGUMENT', `a block number is a non-negative integer, got ${String(n)}`, { path: 'n' });
+  };
+
+  const blockBytes = (chain: string, n: number): Promise<Uint8Array> =>
+    settle(() => {
+      checkName(chain, 'chain');
+      checkBlockNumber(n);
+      return onChain<Uint8Array>(chain, 'GET', `/api/chains/${seg(chain)}/blocks/${n}/raw`, { binary: true });
+    });
+
   const transactionBytes = (chain: string, txId: string): Promise<Uint8Array> =>
     settle(() => {
       checkName(chain, 'chain');
@@ -462,7 +475,7 @@ export function connect(options: ConnectOptions): SilkClient {
         if (newest === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no block yet`);
         number = newest.number;
       }
-      if (!Number.isSafeInteger(number) || number < 0) throw new SilkError('INVALID_ARGUMENT', `a block number is a non-negative integer, got ${String(number)}`, { path: 'n' });
+      checkBlockNumber(number);
       const b = await onChain<BlockView>(chain, 'GET', `/api/chains/${seg(chain)}/blocks/${number}`);
       noteHeight(chain, b.number + 1);
       return b;
@@ -475,6 +488,7 @@ export function connect(options: ConnectOptions): SilkClient {
       }),
     transaction,
     transactionBytes,
+    blockBytes,
     state: (chain, contract, key) =>
       settle(() => {
         checkName(key, 'key');

@@ -64,11 +64,11 @@ export function registerChainRoutes(app: FastifyInstance, backend: ApiBackend): 
 
   // The block exactly as ordered, for a peer catching up from another peer: it checks the bytes
   // itself (hash chain, orderer signature, every transaction), so nothing here is trusted.
-  app.get<{ Params: BlockParams }>('/api/chains/:chain/blocks/:number/raw', { schema: { tags: ['blocks'], summary: "A block's ordered bytes (canonical CBOR, application/octet-stream), for peers catching up", params: BlockParams } }, (req, reply) => {
+  app.get<{ Params: BlockParams }>('/api/chains/:chain/blocks/:number/raw', { schema: { tags: ['blocks'], summary: "A block's ordered bytes (canonical CBOR, application/octet-stream), for peers catching up and auditors replaying the chain", params: BlockParams } }, (req, reply) => {
     const { chain, number } = req.params;
     const bytes = peer.blockBytes(chain, number);
     if (bytes === undefined) throw new SilkError('NOT_FOUND', `chain ${chain} has no block ${number} (height ${peer.height(chain)})`, { block: number });
-    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return sendCompressible(req, reply.type('application/octet-stream'), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
   app.get<{ Params: TxParams }>('/api/chains/:chain/transactions/:txId', { schema: { tags: ['transactions'], summary: 'A transaction: status, what it read and wrote, and its receipt', params: TxParams } }, (req) => {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
+import { toHex } from '../../crypto/hash.js';
 import { generatePrivateKeyPem, signerFromPem } from '../../crypto/p256.js';
 import { writeKeystore } from '../../keys/keystore.js';
 import { openTestApi, type TestApi } from '../../testing/api-fixtures.js';
@@ -145,6 +146,26 @@ describe('silk client commands against a running node', () => {
     assert.match(r.stdout, /^\s+Receipt\s+verified/m, 'the receipt proves the invalid outcome too');
   });
 
+  it('audit replays the chain from the genesis block you trust and says where it stops matching', async () => {
+    const peer = t.net.peers[0]!;
+    const height = peer.height('trade');
+    assert.ok(height > 2, 'the tests before committed blocks');
+    const genesis = peer.committedBlock('trade', 0)!.hash;
+    const ok = await silk(['audit', 'trade', '--genesis', genesis, ...url]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^ok {4}chain trade at http:\/\/127\.0\.0\.1:\d+: every block replayed from genesis/);
+    assert.match(ok.stdout, new RegExp(`^\\s+Genesis\\s+${genesis} \\(the hash you gave\\)$`, 'm'));
+    assert.match(ok.stdout, new RegExp(`^\\s+Blocks\\s+0 to ${height - 1}, \\d+ transactions re-validated$`, 'm'));
+    assert.match(ok.stdout, new RegExp(`^\\s+Signed by\\s+${toHex(peer.publicKey)}$`, 'm'));
+    const json = await silk(['audit', 'trade', '--to', '1', '--json', ...url]);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout) as { ok: boolean; blocks: number; genesisHash: string; genesisPinned: boolean };
+    assert.deepEqual([report.ok, report.blocks, report.genesisHash, report.genesisPinned], [true, 2, genesis, false]);
+    const wrong = await silk(['audit', 'trade', '--genesis', 'ab'.repeat(32), ...url]);
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(wrong.stdout, /^FAIL {2}chain trade at .*: block 0: its hash [0-9a-f]{64} is not the genesis hash you trust/);
+  });
+
   it("maps the node's refusals to exit 4 with the code on one line, and --json adds the error body", async () => {
     const duplicate = await silk(['submit', 'trade', 'basic', 'createAsset', asset('dup-1'), '--key', aliceKey, ...url]);
     assert.equal(duplicate.code, 0, duplicate.stderr);
@@ -265,6 +286,7 @@ describe('silk client commands against a running node', () => {
       [['submit', 'trade', 'basic', 'createAsset', asset('k')], /^silk: submit signs with your key: give --key FILE/],
       [['block', 'trade', 'seven'], /^silk: the block number must be a whole number, got 'seven'$/],
       [['tx', 'trade', 'xyz'], /^silk: a transaction id is 64 lowercase hex digits/],
+      [['audit', 'trade', '--genesis', 'abc'], /^silk: --genesis takes the genesis block's hash, 64 hex digits; got "abc"$/],
       [['query', 'trade', 'basic', '--range', 'a', '--limit', '500'], /^silk: --limit must be 1\.\.100, got 500$/],
       [['status', '--url', 'ftp://example.org'], /^silk: --url: .* is not an http or https URL$/],
       [['status', '--ca', join(scratch.path, 'missing-ca.crt')], /^silk: cannot read the CA bundle .*missing-ca\.crt \(--ca or \$SILK_CA\): no such file$/],
@@ -309,7 +331,7 @@ describe('silk client commands against a running node', () => {
   it('lists the client commands and their exit codes in the help', async () => {
     const r = await silk(['--help']);
     assert.equal(r.code, 0);
-    for (const command of ['status', 'block CHAIN', 'tx CHAIN TXID', 'query CHAIN CONTRACT FN', 'submit CHAIN CONTRACT FN ARGS-JSON']) assert.ok(r.stdout.includes(`silk ${command}`), command);
+    for (const command of ['status', 'audit CHAIN', 'block CHAIN', 'tx CHAIN TXID', 'query CHAIN CONTRACT FN', 'submit CHAIN CONTRACT FN ARGS-JSON']) assert.ok(r.stdout.includes(`silk ${command}`), command);
     assert.match(r.stdout, /4 the node refused the request/);
     assert.match(r.stdout, /5 the node could not be reached/);
     assert.match(r.stdout, /--ca FILE .*CA bundle/);
