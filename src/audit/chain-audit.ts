@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../crypto/hash.js';
+import { createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.js';
 import { SilkError } from '../errors.js';
 import { receiptTrust, type ReceiptTrust } from '../ledger/receipt.js';
 import { createBlockReplay, type BlockReplay, type ReplayedBlock } from '../peer/block-replay.js';
@@ -52,6 +53,8 @@ export interface AuditOptions {
   readonly prefetch?: number;
   /** Called after each block with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Checks the transactions' signatures (default: a pool of one thread per core, closed when done). */
+  readonly verifier?: SignatureVerifier;
 }
 
 /** A configuration the chain put in force. */
@@ -138,7 +141,8 @@ export async function auditChain(chain: string, source: AuditSource, options: Au
 
   const scratchDir = mkdtempSync(join(options.scratchDir ?? tmpdir(), 'silk-audit-'));
   const scratch = openSqliteLedgerStore(join(scratchDir, 'replay.sqlite'), { scratch: true });
-  const replay = createBlockReplay(scratch);
+  const verifier = options.verifier ?? createVerifyPool();
+  const replay = createBlockReplay(scratch, verifier);
   const problems: { block: number; message: string }[] = [];
   const configurations: AuditedConfiguration[] = [];
   const peers = new Set<string>();
@@ -174,6 +178,7 @@ export async function auditChain(chain: string, source: AuditSource, options: Au
       options.onProgress?.(n + 1, total);
     }
   } finally {
+    if (options.verifier === undefined) await verifier.close();
     await scratch.close();
     rmSync(scratchDir, { recursive: true, force: true });
   }
