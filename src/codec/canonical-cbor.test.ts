@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isSilkError, SilkError, type ErrorCode } from '../errors.js';
-import { decodeCanonical, DEFAULT_DECODE_LIMITS, encodeCanonical, type CanonicalValue, type DecodeLimits } from './canonical-cbor.js';
+import { CanonicalCursor, decodeCanonical, DEFAULT_DECODE_LIMITS, encodeCanonical, type CanonicalValue, type DecodeLimits } from './canonical-cbor.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replaceAll(' ', ''), 'hex'));
@@ -389,5 +389,76 @@ describe('canonical CBOR: properties', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('canonical CBOR: the cursor', () => {
+  /** Whether the cursor skips `bytes` as one whole value. */
+  const skips = (bytes: Uint8Array, limits?: DecodeLimits): boolean => {
+    try {
+      const c = new CanonicalCursor(bytes, limits);
+      c.skip();
+      c.end();
+      return true;
+    } catch (e) {
+      assert.ok(isSilkError(e) && (e.code === 'MALFORMED' || e.code === 'PAYLOAD_TOO_LARGE'), String(e));
+      return false;
+    }
+  };
+  /** Whether decodeCanonical reads it, and why not. */
+  const decodes = (bytes: Uint8Array, limits?: DecodeLimits): { ok: boolean; utf8: boolean } => {
+    try {
+      decodeCanonical(bytes, limits);
+      return { ok: true, utf8: false };
+    } catch (e) {
+      return { ok: false, utf8: /invalid UTF-8/.test((e as Error).message) };
+    }
+  };
+
+  it('skips exactly what the decoder reads (text is not checked to be UTF-8): random bytes, and canonical values cut, flipped and extended', () => {
+    const agree = (b: Uint8Array, limits?: DecodeLimits): void => {
+      const d = decodes(b, limits);
+      if (d.utf8) return;
+      assert.equal(skips(b, limits), d.ok, hex(b));
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => { agree(b); }), { numRuns: 5000 });
+    const value: fc.Arbitrary<CanonicalValue> = fc.letrec<{ v: CanonicalValue }>((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string({ maxLength: 30 }), fc.uint8Array({ maxLength: 30 }), fc.constantFrom(null, true, false, 1.5, 2n ** 60n, -(2n ** 60n)), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== '__proto__'), tie('v'), { maxKeys: 4 })),
+    })).v;
+    fc.assert(fc.property(value, fc.nat(), fc.integer({ min: 1, max: 255 }), (v, at, mask) => {
+      const bytes = encodeCanonical(v);
+      assert.equal(skips(bytes), true);
+      const flipped = bytes.slice();
+      flipped[at % bytes.length] = (flipped[at % bytes.length] as number) ^ mask;
+      agree(flipped);
+      agree(bytes.subarray(0, at % bytes.length));
+      agree(Uint8Array.from([...bytes, 0]));
+      agree(bytes, { maxBytes: 1 << 20, maxDepth: 2, maxItems: 3 });
+    }), { numRuns: 3000 });
+  });
+
+  it('reads the fields asked for and skips the others, in canonical key order', () => {
+    const bytes = encodeCanonical({ id: 'a1', big: { deep: [1, 2, { x: new Uint8Array(3) }] }, gone: null });
+    const c = new CanonicalCursor(bytes);
+    const seen: string[] = [];
+    let id: CanonicalValue = null;
+    let gone = false;
+    c.map((key) => {
+      seen.push(key);
+      if (key === 'id') id = c.value();
+      else if (key === 'gone') gone = c.null();
+      else c.skip();
+    });
+    c.end();
+    assert.deepEqual(seen, ['id', 'big', 'gone']);
+    assert.equal(id, 'a1');
+    assert.equal(gone, true);
+    const items: number[] = [];
+    const list = new CanonicalCursor(encodeCanonical([7, 'x', [1]]));
+    assert.equal(list.array((i) => { items.push(i); list.skip(); }), 3);
+    assert.deepEqual(items, [0, 1, 2]);
+    throwsCode(() => { new CanonicalCursor(encodeCanonical([1])).map(() => undefined); }, 'MALFORMED', 'an array is not a map');
+    throwsCode(() => { const x = new CanonicalCursor(unhex('a2 6162 02 6161 01')); x.map(() => { x.skip(); }); }, 'MALFORMED', 'keys out of order');
+    throwsCode(() => { const x = new CanonicalCursor(unhex('a1 6178 01 00')); x.map(() => { x.skip(); }); x.end(); }, 'MALFORMED', 'trailing bytes');
   });
 });

@@ -386,10 +386,30 @@ class Reader {
     return n;
   }
 
-  value(depth: number): CanonicalValue {
+  /** Reads an item's initial byte at `depth`. */
+  initial(depth: number): number {
     if (depth > this.limits.maxDepth) this.fail('nesting too deep');
     this.need(1);
-    const ib = this.buf[this.pos++] as number;
+    return this.buf[this.pos++] as number;
+  }
+
+  /**
+   * Reads the key of a map entry at `depth`: text, after the previous key (the input's bytes from
+   * `prevStart` to `prevEnd`, -1 for the first) in canonical order, and not `__proto__`. The
+   * caller keeps the range: the key just read spans from where the position was to where it is.
+   */
+  mapKey(depth: number, prevStart: number, prevEnd: number): string {
+    const start = this.pos;
+    this.need(1);
+    if ((this.buf[this.pos] as number) >> 5 !== 3) this.fail('map keys must be text');
+    const key = this.value(depth + 1) as string;
+    if (prevStart >= 0 && compareRanges(this.buf, prevStart, prevEnd, start, this.pos) >= 0) this.fail('map keys out of canonical order or repeated');
+    if (key === '__proto__') this.fail('forbidden map key');
+    return key;
+  }
+
+  value(depth: number): CanonicalValue {
+    const ib = this.initial(depth);
     const major = ib >> 5;
     const info = ib & 0x1f;
     switch (major) {
@@ -452,16 +472,71 @@ class Reader {
     let prevEnd = -1;
     for (let i = 0; i < len; i++) {
       const start = this.pos;
-      this.need(1);
-      if ((this.buf[this.pos] as number) >> 5 !== 3) this.fail('map keys must be text');
-      const key = this.value(depth + 1) as string;
-      if (prevStart >= 0 && compareRanges(this.buf, prevStart, prevEnd, start, this.pos) >= 0) this.fail('map keys out of canonical order or repeated');
+      const key = this.mapKey(depth, prevStart, prevEnd);
       prevStart = start;
       prevEnd = this.pos;
-      if (key === '__proto__') this.fail('forbidden map key');
       out[key] = this.value(depth + 1);
     }
     return out;
+  }
+
+  /**
+   * Moves past one item as {@link value} would read it, building nothing: heads, widths, lengths,
+   * depth, item counts and the order of map keys are checked; text is not checked to be UTF-8.
+   */
+  skip(depth: number): void {
+    const ib = this.initial(depth);
+    const major = ib >> 5;
+    const info = ib & 0x1f;
+    switch (major) {
+      case 0:
+      case 1:
+        this.arg(info);
+        return;
+      case 2:
+      case 3: {
+        // Read apart: `this.pos += this.length(…)` would add to the position before the length.
+        const len = this.length(info);
+        this.pos += len;
+        return;
+      }
+      case 4: {
+        const len = this.length(info);
+        if (len > this.limits.maxItems) this.fail('array has too many items');
+        for (let i = 0; i < len; i++) this.skip(depth + 1);
+        return;
+      }
+      case 5: {
+        const len = this.length(info);
+        if (len > this.limits.maxItems) this.fail('map has too many entries');
+        let prevStart = -1;
+        let prevEnd = -1;
+        for (let i = 0; i < len; i++) {
+          const start = this.pos;
+          this.mapKey(depth, prevStart, prevEnd);
+          prevStart = start;
+          prevEnd = this.pos;
+          this.skip(depth + 1);
+        }
+        return;
+      }
+      case 7:
+        this.simple(info);
+        return;
+      default:
+        this.fail(`unsupported major type ${major}`);
+    }
+  }
+
+  /** Reads the head of a map or an array (`major` 5 or 4) and returns its entry count. */
+  head(major: 4 | 5, what: string): number {
+    this.need(1);
+    const ib = this.buf[this.pos] as number;
+    if (ib >> 5 !== major) this.fail(`expected ${what}`);
+    this.pos++;
+    const len = this.length(ib & 0x1f);
+    if (len > this.limits.maxItems) this.fail(`${what} has too many entries`);
+    return len;
   }
 
   simple(info: number): CanonicalValue {
@@ -476,6 +551,80 @@ class Reader {
       return v;
     }
     return this.fail('unsupported simple value or float width');
+  }
+}
+
+/**
+ * Reads canonical bytes a piece at a time, for a reader that needs a few fields of a large value:
+ * what it does not ask for is skipped (checked for structure and canonical form, not built).
+ * @example const c = new CanonicalCursor(bytes); c.map((key) => (key === 'id' ? (id = c.value()) : c.skip())); c.end()
+ */
+export class CanonicalCursor {
+  readonly #r: Reader;
+  #depth = 0;
+
+  /** @throws SilkError MALFORMED for something that is not bytes; PAYLOAD_TOO_LARGE over `maxBytes` */
+  constructor(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS) {
+    if (!(bytes instanceof Uint8Array)) throw new SilkError('MALFORMED', 'expected bytes');
+    if (bytes.length > limits.maxBytes) throw new SilkError('PAYLOAD_TOO_LARGE', `input of ${bytes.length} bytes exceeds ${limits.maxBytes}`);
+    this.#r = new Reader(bytes, limits);
+  }
+
+  /** Decodes the next item whole. */
+  value(): CanonicalValue {
+    return this.#r.value(this.#depth);
+  }
+
+  /** Moves past the next item without building it. */
+  skip(): void {
+    this.#r.skip(this.#depth);
+  }
+
+  /** Whether the next item is null (it is then consumed). */
+  null(): boolean {
+    this.#r.need(1);
+    if (this.#r.buf[this.#r.pos] !== 0xf6) return false;
+    this.#r.pos++;
+    return true;
+  }
+
+  /**
+   * Reads a map: for each entry, in canonical key order (checked), `visit` gets the key and must
+   * read or skip exactly one item, its value.
+   * @throws SilkError MALFORMED when the next item is not a map or its keys are not canonical
+   */
+  map(visit: (key: string) => void): void {
+    const r = this.#r;
+    const len = r.head(5, 'a map');
+    let prevStart = -1;
+    let prevEnd = -1;
+    for (let i = 0; i < len; i++) {
+      const start = r.pos;
+      const key = r.mapKey(this.#depth, prevStart, prevEnd);
+      prevStart = start;
+      prevEnd = r.pos;
+      this.#depth++;
+      visit(key);
+      this.#depth--;
+    }
+  }
+
+  /**
+   * Reads an array: `visit` gets each index and must read or skip exactly one item.
+   * @returns the array's length
+   * @throws SilkError MALFORMED when the next item is not an array
+   */
+  array(visit: (index: number, length: number) => void): number {
+    const len = this.#r.head(4, 'an array');
+    this.#depth++;
+    for (let i = 0; i < len; i++) visit(i, len);
+    this.#depth--;
+    return len;
+  }
+
+  /** @throws SilkError MALFORMED when input is left after the value */
+  end(): void {
+    if (this.#r.pos !== this.#r.buf.length) this.#r.fail('trailing bytes after value');
   }
 }
 

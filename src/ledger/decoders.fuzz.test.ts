@@ -22,8 +22,8 @@ import { blockHash, createBlock, decodeBlock, decodeBlockHeader, encodeBlock, en
 import type { ChainConfig } from './chain-config.js';
 import { createConfigTransaction } from './config-transaction.js';
 import type { JsonValue } from './json-value.js';
-import { createProposal, decodeProposal, MAX_PROPOSAL_BYTES, type SignedProposal } from './proposal.js';
-import { decodeTransaction, decodeTxResult, encodeEnvelope, encodeTxResult, MAX_ENVELOPE_BYTES, MAX_VALUE_BYTES, TX_FORMAT_VERSION, type DecodedTransaction, type TxResult } from './transaction.js';
+import { createProposal, decodeProposal, decodeProposalIdentity, MAX_PROPOSAL_BYTES, type SignedProposal } from './proposal.js';
+import { decodeTransaction, decodeTxResult, decodeWrittenKeys, encodeEnvelope, encodeTxResult, MAX_ENVELOPE_BYTES, MAX_VALUE_BYTES, TX_FORMAT_VERSION, type DecodedTransaction, type TxResult, type WrittenKeys } from './transaction.js';
 
 const CHAIN = 'fuzz';
 const T0 = 1_700_000_000_000;
@@ -400,6 +400,64 @@ const envelopeFuzzArb: fc.Arbitrary<EnvelopeFuzz> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'extra' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('semantic' as const), which: fc.constantFrom('stranger-creator', 'stranger-endorser', 'no-endorsement', 'wrong-chain', 'wrong-version', 'swapped-result', 'unsigned') }) },
 );
+
+describe('decoders: the written keys of a transaction (arguments and values left undecoded)', () => {
+  const agree = (bytes: Uint8Array, what: string): void => {
+    let full: DecodedTransaction | undefined;
+    try {
+      full = decodeTransaction(bytes);
+    } catch {
+      full = undefined;
+    }
+    let lean: WrittenKeys | undefined;
+    try {
+      lean = decodeWrittenKeys(bytes);
+    } catch (e) {
+      assert.ok(e instanceof SilkError && (e.code === 'MALFORMED' || e.code === 'PAYLOAD_TOO_LARGE'), `${what}: ${describeError(e)}`);
+      assert.equal(full, undefined, `${what}: the whole decoder read what the keys decoder refused (${(e as Error).message})`);
+      return;
+    }
+    if (full === undefined) return; // a wrong argument or value type: only the whole decoder looks
+    assert.deepEqual(lean, { txId: full.txId, contract: full.result.contract, writes: full.result.writes.map((w) => ({ key: w.key, deleted: w.value === null })) }, what);
+  };
+
+  it('agrees with the whole decoder on every sample, flip, truncation and random mutation, and never fails otherwise than MALFORMED', () => {
+    for (const [si, s] of [hand.envelope, bare.envelope].entries()) {
+      agree(s, `sample ${si}`);
+      assert.ok(decodeWrittenKeys(s).writes.length > 0 || si === 1);
+      for (let i = 0; i < s.length; i++) {
+        for (const mask of [0x01, 0x20, 0x80, 0xff]) {
+          const b = s.slice();
+          b[i] = (b[i] as number) ^ mask;
+          agree(b, `sample ${si} with byte ${i} ^ ${mask}`);
+        }
+        assert.throws(() => decodeWrittenKeys(s.subarray(0, i)), { code: 'MALFORMED' }, `sample ${si} cut to ${i} bytes`);
+      }
+    }
+    fc.assert(fc.property(fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (muts) => {
+      agree(mutate(hand.envelope, muts), 'mutated');
+    }), { numRuns: 3000 });
+  });
+
+  it("refuses a result that is not the proposal's, arguments out of canonical order, and a write that is not [key, value] or [key, value, policy]", () => {
+    const swapped = encodeEnvelope({ ...decodeTransaction(hand.envelope).envelope, result: bare.result });
+    assert.throws(() => decodeWrittenKeys(swapped), { code: 'MALFORMED', message: /proposalHash does not match the proposal/ });
+    // Arguments are skipped, not trusted: a map inside them with keys out of canonical order is refused.
+    const p = decodeCanonical(hand.proposal.bytes) as Record<string, CanonicalValue>;
+    const twoKeys = encodeCanonical({ ...p, args: { a: 1, b: 2 } });
+    assert.deepEqual(decodeProposalIdentity(twoKeys).creator, hand.proposal.proposal.creator);
+    const argsAt = Buffer.from(twoKeys).indexOf(Buffer.from([0x64, 0x61, 0x72, 0x67, 0x73, 0xa2])); // "args": {2 entries}
+    assert.ok(argsAt > 0);
+    const swappedKeys = Uint8Array.from(twoKeys);
+    swappedKeys.set([0x61, 0x62, 0x02, 0x61, 0x61, 0x01], argsAt + 6); // {"b": 2, "a": 1}
+    assert.throws(() => decodeProposal(swappedKeys), { code: 'MALFORMED', message: /canonical order/ });
+    assert.throws(() => decodeProposalIdentity(swappedKeys), { code: 'MALFORMED', message: /canonical order/ });
+    for (const write of [['k'], ['k', 'v', 'p', 'x']]) {
+      const result = encodeCanonical({ ...(decodeCanonical(hand.result) as Record<string, CanonicalValue>), writes: [write] });
+      assert.throws(() => decodeWrittenKeys(encodeEnvelope({ ...decodeTransaction(hand.envelope).envelope, result })), { code: 'MALFORMED' });
+    }
+  });
+});
 
 describe('peer: blocks carrying fuzzed envelopes, and fuzzed blocks', () => {
   let peer: Peer;

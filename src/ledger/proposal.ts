@@ -3,8 +3,8 @@
  * The tx id is SHA-256(nonce ‖ creator), so only the key holder can mint a given id.
  */
 import { randomFillSync } from 'node:crypto';
-import { decodeCanonical, encodeCanonical } from '../codec/canonical-cbor.js';
-import { onlyFields, readBytes, readMap, readString, readUint, readVersion } from '../codec/shape.js';
+import { CanonicalCursor, decodeCanonical, encodeCanonical, type CanonicalValue } from '../codec/canonical-cbor.js';
+import { onlyFields, readBytes, readMap, readString, readUint, readVersion, type CanonicalMap } from '../codec/shape.js';
 import { sha256, toHex } from '../crypto/hash.js';
 import type { Signer } from '../crypto/p256.js';
 import { asJsonValue, type JsonValue } from './json-value.js';
@@ -118,26 +118,63 @@ export function createProposal(params: CreateProposalParameters, signer: Signer)
   return { bytes, signature: signer.sign(bytes), proposal, txId };
 }
 
-/**
- * Decodes and checks a proposal's bytes.
- * @throws SilkError MALFORMED naming the failing field; PAYLOAD_TOO_LARGE when oversize
- */
-export function decodeProposal(bytes: Uint8Array): Proposal {
-  const m = readMap(decodeCanonical(bytes, { maxBytes: MAX_PROPOSAL_BYTES, maxDepth: 32, maxItems: 100_000 }), 'proposal');
-  onlyFields(m, 'proposal', ['v', 'chain', 'contract', 'version', 'fn', 'args', 'creator', 'nonce', 'ts']);
-  const p: Proposal = {
+/** Decoding limits of a proposal's bytes. */
+const PROPOSAL_LIMITS = { maxBytes: MAX_PROPOSAL_BYTES, maxDepth: 32, maxItems: 100_000 } as const;
+/** A proposal's fields, in canonical order. */
+const PROPOSAL_FIELDS = ['v', 'chain', 'contract', 'version', 'fn', 'args', 'creator', 'nonce', 'ts'];
+
+/** A proposal without its arguments: who proposed what, and its tx id's inputs. */
+export type ProposalIdentity = Omit<Proposal, 'args'>;
+
+/** Checks the fields of a decoded proposal map, its arguments read by `readArgs`. */
+function proposalOf<A>(m: CanonicalMap, readArgs: (v: CanonicalValue | undefined) => A): ProposalIdentity & { readonly args: A } {
+  onlyFields(m, 'proposal', PROPOSAL_FIELDS);
+  const p = {
     v: readVersion(m.v, 'proposal.v', PROPOSAL_FORMAT_VERSION),
     chain: readName(m.chain, 'proposal.chain'),
     contract: readName(m.contract, 'proposal.contract'),
     version: readString(m.version, 'proposal.version', 32, 1),
     fn: readName(m.fn, 'proposal.fn'),
-    args: asJsonValue(m.args, 'proposal.args'),
+    args: readArgs(m.args),
     creator: readBytes(m.creator, 'proposal.creator', 33),
     nonce: readBytes(m.nonce, 'proposal.nonce', undefined, 64),
     ts: readUint(m.ts, 'proposal.ts'),
   };
   if (p.nonce.length < 16) readBytes(m.nonce, 'proposal.nonce (16..64 bytes)', 16);
   return p;
+}
+
+const readArgs = (v: CanonicalValue | undefined): JsonValue => asJsonValue(v, 'proposal.args');
+
+/**
+ * Decodes and checks a proposal's bytes.
+ * @throws SilkError MALFORMED naming the failing field; PAYLOAD_TOO_LARGE when oversize
+ */
+export function decodeProposal(bytes: Uint8Array): Proposal {
+  return proposalOf(readMap(decodeCanonical(bytes, PROPOSAL_LIMITS), 'proposal'), readArgs);
+}
+
+/**
+ * Decodes a proposal's bytes but its arguments, which are checked for canonical structure and
+ * left undecoded: for a reader that needs who proposed what (and the tx id), not the call's
+ * arguments, of a proposal whose arguments may be large (a whole EPCIS document).
+ * @throws SilkError MALFORMED naming the failing field; PAYLOAD_TOO_LARGE when oversize
+ * @example const { nonce, creator } = decodeProposalIdentity(envelope.proposal)
+ */
+export function decodeProposalIdentity(bytes: Uint8Array): ProposalIdentity {
+  const cursor = new CanonicalCursor(bytes, PROPOSAL_LIMITS);
+  const m: Record<string, CanonicalValue> = {};
+  cursor.map((key) => {
+    if (key === 'args') {
+      cursor.skip();
+      m.args = true; // there, and not decoded
+    } else {
+      m[key] = cursor.value();
+    }
+  });
+  cursor.end();
+  // Skipped arguments read as null (the field itself must be there).
+  return proposalOf(m, (v) => (v === undefined ? readArgs(v) : null));
 }
 
 function readName(v: unknown, path: string): string {

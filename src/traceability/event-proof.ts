@@ -18,7 +18,7 @@
  */
 import { bytesEqual, sha256 } from '../crypto/hash.js';
 import { receiptFromJson, verifyReceipt, type Receipt, type ReceiptJson, type ReceiptTrust } from '../ledger/receipt.js';
-import { decodeTransaction } from '../ledger/transaction.js';
+import { decodeWrittenKeys } from '../ledger/transaction.js';
 import { eventHashId } from './event-hash.js';
 import { EPCIS_CONTRACT, eventKey, hashHexOf } from './epcis-ledger-index.js';
 import type { ProvenanceEvent } from './provenance.js';
@@ -46,15 +46,17 @@ export function recordedEvents(envelope: Uint8Array, receipt: Receipt): Recorded
   if (!bytesEqual(sha256(envelope), receipt.envelopeHash)) return { ok: false, reason: 'transaction bytes are not the ones its receipt proves' };
   let tx;
   try {
-    tx = decodeTransaction(envelope);
+    // The keys it wrote are all a proof needs: the document it was given and the records it
+    // wrote are left undecoded.
+    tx = decodeWrittenKeys(envelope);
   } catch {
     return { ok: false, reason: 'transaction does not decode' };
   }
   if (tx.txId !== receipt.txId) return { ok: false, reason: 'transaction id differs from its receipt' };
-  if (tx.result.contract !== EPCIS_CONTRACT) return { ok: false, reason: `transaction is a call of ${tx.result.contract}, not of ${EPCIS_CONTRACT}` };
+  if (tx.contract !== EPCIS_CONTRACT) return { ok: false, reason: `transaction is a call of ${tx.contract}, not of ${EPCIS_CONTRACT}` };
   const hashes = new Set<string>();
-  for (const w of tx.result.writes) {
-    if (w.value === null || !w.key.startsWith(EVENT_KEY_PREFIX)) continue;
+  for (const w of tx.writes) {
+    if (w.deleted || !w.key.startsWith(EVENT_KEY_PREFIX)) continue;
     const hex = w.key.slice(EVENT_KEY_PREFIX.length);
     if (HEX_64.test(hex)) hashes.add(hex);
   }
