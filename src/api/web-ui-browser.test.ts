@@ -77,6 +77,8 @@ describe('web UI in a browser', () => {
     const firstBlock = await steps.first().locator('a', { hasText: /^block \d+$/ }).innerText();
     await steps.first().locator('a', { hasText: /^block \d+$/ }).click();
     await page.locator('h1', { hasText: `${firstBlock.replace('block', 'Block')} of product` }).waitFor();
+    // The heading shows with the route; the block's transactions once its answer arrives.
+    await page.locator('.code-valid').first().waitFor();
     assert.ok(await page.locator('.code-valid').count() >= 1, 'the block shows its VALID transaction');
   });
 
@@ -262,6 +264,7 @@ describe('web UI in a browser', () => {
     const written = page.locator('table.rw:has(th:text-is("Key written")) tbody tr');
     assert.equal(await written.count(), 20, 'the first 20 writes, then a button');
     await page.click(`button:text-is("Show all ${tx.writes.length}")`);
+    await written.nth(tx.writes.length - 1).waitFor();
     assert.equal(await written.count(), tx.writes.length);
 
     // From the transaction to its creator's key: entitled to sign, vouched for by its org's admin key.

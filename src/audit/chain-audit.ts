@@ -128,7 +128,7 @@ async function checkAgainstReplay(replay: BlockReplay, bytes: Uint8Array, claime
  * @param source where the blocks and the peer's commit signatures come from
  * @returns the verdict; `ok` false names the first block that does not match and why
  * @throws SilkError INVALID_ARGUMENT for a malformed genesis hash or `to`; whatever the source throws (UNREACHABLE, NOT_FOUND, …)
- * @example const audit = await auditChain('trade', sdkAuditSource(client, 'trade'), { genesisHash })
+ * @example const audit = await auditChain('trade', { height, blockBytes, commit }, { genesisHash: 'fa98…' }) // silk audit reads them through the SDK
  */
 export async function auditChain(chain: string, source: AuditSource, options: AuditOptions = {}): Promise<ChainAudit> {
   const pinned = options.genesisHash?.toLowerCase();

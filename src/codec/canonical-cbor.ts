@@ -484,7 +484,7 @@ class Reader {
    * Moves past one item as {@link value} would read it, building nothing: heads, widths, lengths,
    * depth, item counts and the order of map keys are checked; text is not checked to be UTF-8.
    */
-  skip(depth: number): void {
+  pass(depth: number): void {
     const ib = this.initial(depth);
     const major = ib >> 5;
     const info = ib & 0x1f;
@@ -503,7 +503,7 @@ class Reader {
       case 4: {
         const len = this.length(info);
         if (len > this.limits.maxItems) this.fail('array has too many items');
-        for (let i = 0; i < len; i++) this.skip(depth + 1);
+        for (let i = 0; i < len; i++) this.pass(depth + 1);
         return;
       }
       case 5: {
@@ -516,7 +516,7 @@ class Reader {
           this.mapKey(depth, prevStart, prevEnd);
           prevStart = start;
           prevEnd = this.pos;
-          this.skip(depth + 1);
+          this.pass(depth + 1);
         }
         return;
       }
@@ -557,7 +557,7 @@ class Reader {
 /**
  * Reads canonical bytes a piece at a time, for a reader that needs a few fields of a large value:
  * what it does not ask for is skipped (checked for structure and canonical form, not built).
- * @example const c = new CanonicalCursor(bytes); c.map((key) => (key === 'id' ? (id = c.value()) : c.skip())); c.end()
+ * @example const c = new CanonicalCursor(bytes); c.map((key) => (key === 'id' ? (id = c.value()) : c.pass())); c.end()
  */
 export class CanonicalCursor {
   readonly #r: Reader;
@@ -576,8 +576,8 @@ export class CanonicalCursor {
   }
 
   /** Moves past the next item without building it. */
-  skip(): void {
-    this.#r.skip(this.#depth);
+  pass(): void {
+    this.#r.pass(this.#depth);
   }
 
   /** Whether the next item is null (it is then consumed). */
@@ -590,7 +590,7 @@ export class CanonicalCursor {
 
   /**
    * Reads a map: for each entry, in canonical key order (checked), `visit` gets the key and must
-   * read or skip exactly one item, its value.
+   * read or pass exactly one item, its value.
    * @throws SilkError MALFORMED when the next item is not a map or its keys are not canonical
    */
   map(visit: (key: string) => void): void {
@@ -610,7 +610,7 @@ export class CanonicalCursor {
   }
 
   /**
-   * Reads an array: `visit` gets each index and must read or skip exactly one item.
+   * Reads an array: `visit` gets each index and must read or pass exactly one item.
    * @returns the array's length
    * @throws SilkError MALFORMED when the next item is not an array
    */

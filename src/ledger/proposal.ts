@@ -166,7 +166,7 @@ export function decodeProposalIdentity(bytes: Uint8Array): ProposalIdentity {
   const m: Record<string, CanonicalValue> = {};
   cursor.map((key) => {
     if (key === 'args') {
-      cursor.skip();
+      cursor.pass();
       m.args = true; // there, and not decoded
     } else {
       m[key] = cursor.value();

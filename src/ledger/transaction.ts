@@ -299,8 +299,8 @@ export function decodeWrittenKeys(bytes: Uint8Array): WrittenKeys {
           if (j === 0) key = readString(cursor.value(), `${path}[0]`, MAX_KEY_LENGTH, 1);
           else if (j === 1) {
             deleted = cursor.null();
-            if (!deleted) cursor.skip();
-          } else cursor.skip();
+            if (!deleted) cursor.pass();
+          } else cursor.pass();
         });
         if (length < 2 || length > 3) throw new SilkError('MALFORMED', `${path}: expected [key, value] or [key, value, policy]`, { path });
         writes.push({ key, deleted });
@@ -309,7 +309,7 @@ export function decodeWrittenKeys(bytes: Uint8Array): WrittenKeys {
     } else if (field === 'v' || field === 'proposalHash' || field === 'contract') {
       fields[field] = cursor.value();
     } else {
-      cursor.skip();
+      cursor.pass();
     }
   });
   cursor.end();

@@ -11,6 +11,7 @@
  * peer signed.
  */
 import { toHex } from '../crypto/hash.js';
+import { SilkError } from '../errors.js';
 import { verifyP256 } from '../crypto/p256.js';
 import { createInlineVerifier, type SignatureVerifier } from '../crypto/verify-pool.js';
 import { createRegistryIdentityResolver } from '../identity/registry-identity-resolver.js';
@@ -40,7 +41,7 @@ export interface ReplayedBlock {
 
 /** A chain being replayed block by block into a scratch ledger. */
 export interface BlockReplay {
-  /** The chain, once block 0 has been checked. */
+  /** The chain, named by block 0 once it has been read. */
   readonly chain: string | undefined;
   /** Blocks committed to the replay so far. */
   readonly height: number;
@@ -88,7 +89,8 @@ export function createBlockReplay(scratch: LedgerStore, verifier: SignatureVerif
       } catch (e) {
         return { problem: `does not decode: ${(e as Error).message}` };
       }
-      const checked = checkBlock(block, { chain: chain ?? block.header.chain, number: n, previousHash, previousTimestamp }, resolver);
+      chain ??= block.header.chain;
+      const checked = checkBlock(block, { chain, number: n, previousHash, previousTimestamp }, resolver);
       if (checked.problem !== undefined) return { problem: checked.problem };
       const validation = await validateBlock({ block, store: scratch, resolver, verifier });
       if (n === 0 && validation.config === undefined) return { problem: 'the genesis block carries no valid configuration' };
@@ -98,9 +100,8 @@ export function createBlockReplay(scratch: LedgerStore, verifier: SignatureVerif
     },
     commit(r, peerSignature) {
       const n = r.block.header.number;
-      if (n !== height) throw new Error(`block ${n} is not the next block of the replay (height ${height})`);
+      if (n !== height) throw new SilkError('INTERNAL', `block ${n} is not the next block of the replay (height ${height})`);
       scratch.commit({ number: n, hash: r.hash, bytes: r.bytes, codes: r.codes, commitHash: r.commitHash, peerSignature, timestamp: r.block.header.timestamp, txIndex: r.validation.txIndex, writes: r.validation.writes, proofs: r.proofs });
-      chain ??= r.block.header.chain;
       const config: ChainConfig | undefined = r.validation.config;
       if (config !== undefined) resolver.addConfig(n, config);
       feedIdentityWrites(resolver, n, r.validation.writes);
