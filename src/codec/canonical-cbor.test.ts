@@ -453,6 +453,16 @@ describe('canonical CBOR: the cursor', () => {
     assert.deepEqual(seen, ['id', 'big', 'gone']);
     assert.equal(id, 'a1');
     assert.equal(gone, true);
+    const texts = new CanonicalCursor(encodeCanonical(['event:ab', 'ev', 'index:x', 7, 'é-prefixed']));
+    const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+    const picked: string[] = [];
+    texts.array(() => {
+      if (texts.startsWith(enc('ev'))) picked.push(texts.value() as string);
+      else if (texts.startsWith(enc('é'))) picked.push(`é:${texts.value() as string}`);
+      else texts.pass();
+    });
+    texts.end();
+    assert.deepEqual(picked, ['event:ab', 'ev', 'é:é-prefixed']);
     const items: number[] = [];
     const list = new CanonicalCursor(encodeCanonical([7, 'x', [1]]));
     assert.equal(list.array((i) => { items.push(i); list.pass(); }), 3);

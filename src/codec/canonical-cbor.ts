@@ -580,6 +580,25 @@ export class CanonicalCursor {
     this.#r.pass(this.#depth);
   }
 
+  /**
+   * Whether the next item is a text string whose UTF-8 bytes begin with `prefix` (nothing is
+   * consumed): a reader can then decode only the texts it wants and pass the others.
+   */
+  startsWith(prefix: Uint8Array): boolean {
+    const r = this.#r;
+    r.need(1);
+    const ib = r.buf[r.pos] as number;
+    if (ib >> 5 !== 3) return false;
+    const at = r.pos;
+    r.pos++;
+    const len = r.length(ib & 0x1f);
+    const start = r.pos;
+    r.pos = at;
+    if (len < prefix.length) return false;
+    for (let i = 0; i < prefix.length; i++) if (r.buf[start + i] !== prefix[i]) return false;
+    return true;
+  }
+
   /** Whether the next item is null (it is then consumed). */
   null(): boolean {
     this.#r.need(1);

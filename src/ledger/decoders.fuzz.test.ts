@@ -418,7 +418,12 @@ describe('decoders: the written keys of a transaction (arguments and values left
       return;
     }
     if (full === undefined) return; // a wrong argument or value type: only the whole decoder looks
-    assert.deepEqual(lean, { txId: full.txId, contract: full.result.contract, writes: full.result.writes.map((w) => ({ key: w.key, deleted: w.value === null })) }, what);
+    const all = full.result.writes.map((w) => ({ key: w.key, deleted: w.value === null }));
+    assert.deepEqual(lean, { txId: full.txId, contract: full.result.contract, writes: all }, what);
+    // Asked for the keys under a prefix: exactly those, the others passed undecoded.
+    for (const prefix of [all[0]?.key.slice(0, 2) ?? 'a', 'é', 'zz']) {
+      assert.deepEqual(decodeWrittenKeys(bytes, { prefix }).writes, all.filter((w) => w.key.startsWith(prefix)), `${what}, prefix ${prefix}`);
+    }
   };
 
   it('agrees with the whole decoder on every sample, flip, truncation and random mutation, and never fails otherwise than MALFORMED', () => {

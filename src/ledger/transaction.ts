@@ -269,41 +269,44 @@ export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
 export interface WrittenKeys {
   readonly txId: string;
   readonly contract: string;
-  /** Each write's key, and whether it deleted the key; the values are not decoded. */
+  /** Each write's key (under the prefix asked for), and whether it deleted the key; the values are not decoded. */
   readonly writes: readonly { readonly key: string; readonly deleted: boolean }[];
 }
 
 /**
  * Decodes an envelope as far as the keys its result writes: the proposal's arguments and the
- * written values are checked for canonical structure and left undecoded, and the result is checked
- * to belong to the proposal. For a reader of what a large transaction recorded (the event proofs
- * of a provenance answer, src/traceability/event-proof.ts), several times cheaper than
- * {@link decodeTransaction}.
+ * written values (and, with `prefix`, the keys outside it) are checked for canonical structure
+ * and left undecoded, and the result is checked to belong to the proposal. For a reader of what
+ * a large transaction recorded (the event proofs of a provenance answer,
+ * src/traceability/event-proof.ts), several times cheaper than {@link decodeTransaction}.
+ * @param options.prefix return only the writes of keys that begin with it
  * @throws SilkError MALFORMED naming the failing path; PAYLOAD_TOO_LARGE when oversize
- * @example const { txId, writes } = decodeWrittenKeys(bytes)
+ * @example const { txId, writes } = decodeWrittenKeys(bytes, { prefix: 'event:' })
  */
-export function decodeWrittenKeys(bytes: Uint8Array): WrittenKeys {
+export function decodeWrittenKeys(bytes: Uint8Array, options: { readonly prefix?: string } = {}): WrittenKeys {
   const envelope = decodeEnvelope(bytes);
   const proposal = decodeProposalIdentity(envelope.proposal);
   const cursor = new CanonicalCursor(envelope.result, RESULT_LIMITS);
+  const prefix = new TextEncoder().encode(options.prefix ?? '');
   const fields: Record<string, CanonicalValue> = {};
   const writes: { key: string; deleted: boolean }[] = [];
   cursor.map((field) => {
     if (!RESULT_FIELDS.includes(field)) throw new SilkError('MALFORMED', `result: unknown field '${field}'`, { path: `result.${field}` });
     if (field === 'writes') {
       cursor.array((i) => {
-        const path = `result.writes[${i}]`;
-        let key = '';
+        let key: string | undefined;
         let deleted = false;
         const length = cursor.array((j) => {
-          if (j === 0) key = readString(cursor.value(), `${path}[0]`, MAX_KEY_LENGTH, 1);
-          else if (j === 1) {
+          if (j === 0) {
+            if (cursor.startsWith(prefix)) key = readString(cursor.value(), `result.writes[${i}][0]`, MAX_KEY_LENGTH, 1);
+            else cursor.pass();
+          } else if (j === 1) {
             deleted = cursor.null();
             if (!deleted) cursor.pass();
           } else cursor.pass();
         });
-        if (length < 2 || length > 3) throw new SilkError('MALFORMED', `${path}: expected [key, value] or [key, value, policy]`, { path });
-        writes.push({ key, deleted });
+        if (length < 2 || length > 3) throw new SilkError('MALFORMED', `result.writes[${i}]: expected [key, value] or [key, value, policy]`, { path: `result.writes[${i}]` });
+        if (key !== undefined) writes.push({ key, deleted });
       });
       fields.writes = null;
     } else if (field === 'v' || field === 'proposalHash' || field === 'contract') {

@@ -46,9 +46,9 @@ export function recordedEvents(envelope: Uint8Array, receipt: Receipt): Recorded
   if (!bytesEqual(sha256(envelope), receipt.envelopeHash)) return { ok: false, reason: 'transaction bytes are not the ones its receipt proves' };
   let tx;
   try {
-    // The keys it wrote are all a proof needs: the document it was given and the records it
-    // wrote are left undecoded.
-    tx = decodeWrittenKeys(envelope);
+    // The event keys it wrote are all a proof needs: the document it was given, the records it
+    // wrote and its index keys are left undecoded.
+    tx = decodeWrittenKeys(envelope, { prefix: EVENT_KEY_PREFIX });
   } catch {
     return { ok: false, reason: 'transaction does not decode' };
   }
@@ -56,7 +56,7 @@ export function recordedEvents(envelope: Uint8Array, receipt: Receipt): Recorded
   if (tx.contract !== EPCIS_CONTRACT) return { ok: false, reason: `transaction is a call of ${tx.contract}, not of ${EPCIS_CONTRACT}` };
   const hashes = new Set<string>();
   for (const w of tx.writes) {
-    if (w.deleted || !w.key.startsWith(EVENT_KEY_PREFIX)) continue;
+    if (w.deleted) continue;
     const hex = w.key.slice(EVENT_KEY_PREFIX.length);
     if (HEX_64.test(hex)) hashes.add(hex);
   }
