@@ -372,7 +372,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (!added.satisfied) return { peers: added.peers, unmet };
       grown = added.peers;
     }
-    return { peers: grown, unmet: undefined };
+    // A peer the grown set no longer needs (the contract policy's first pick, when a key's policy
+    // brought in a peer that meets both) is left out: one signature less to make, and one less
+    // for every peer to check.
+    const needed = [...grown];
+    for (const peer of grown) {
+      const without = needed.filter((p) => p !== peer);
+      if (without.length > 0 && unmetWith(without) === undefined) needed.splice(needed.indexOf(peer), 1);
+    }
+    return { peers: needed, unmet: undefined };
   };
 
   /** The error of a peer in `down` that some principal of `policyText` accepts, if any. */
