@@ -457,9 +457,11 @@ describe('decoders: the written keys of a transaction (arguments and values left
     swappedKeys.set([0x61, 0x62, 0x02, 0x61, 0x61, 0x01], argsAt + 6); // {"b": 2, "a": 1}
     assert.throws(() => decodeProposal(swappedKeys), { code: 'MALFORMED', message: /canonical order/ });
     assert.throws(() => decodeProposalIdentity(swappedKeys), { code: 'MALFORMED', message: /canonical order/ });
-    for (const write of [['k'], ['k', 'v', 'p', 'x']]) {
+    for (const write of [['k'], ['k', 'v', 'p', 'x'], [1, 'v'], [new Uint8Array(2), 'v']]) {
       const result = encodeCanonical({ ...(decodeCanonical(hand.result) as Record<string, CanonicalValue>), writes: [write] });
-      assert.throws(() => decodeWrittenKeys(encodeEnvelope({ ...decodeTransaction(hand.envelope).envelope, result })), { code: 'MALFORMED' });
+      const envelope = encodeEnvelope({ ...decodeTransaction(hand.envelope).envelope, result });
+      assert.throws(() => decodeWrittenKeys(envelope), { code: 'MALFORMED' }, JSON.stringify(write));
+      assert.throws(() => decodeWrittenKeys(envelope, { prefix: 'zz' }), { code: 'MALFORMED' }, `${JSON.stringify(write)} under a prefix no key has`);
     }
   });
 });

@@ -265,6 +265,9 @@ export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
   return decodeResultOf(decodeForOrdering(bytes));
 }
 
+const utf8 = new TextEncoder();
+const NO_PREFIX = new Uint8Array(0);
+
 /** The keys a transaction wrote, and its id and contract ({@link decodeWrittenKeys}). */
 export interface WrittenKeys {
   readonly txId: string;
@@ -287,7 +290,7 @@ export function decodeWrittenKeys(bytes: Uint8Array, options: { readonly prefix?
   const envelope = decodeEnvelope(bytes);
   const proposal = decodeProposalIdentity(envelope.proposal);
   const cursor = new CanonicalCursor(envelope.result, RESULT_LIMITS);
-  const prefix = new TextEncoder().encode(options.prefix ?? '');
+  const prefix = options.prefix === undefined ? NO_PREFIX : utf8.encode(options.prefix);
   const fields: Record<string, CanonicalValue> = {};
   const writes: { key: string; deleted: boolean }[] = [];
   cursor.map((field) => {
@@ -298,6 +301,8 @@ export function decodeWrittenKeys(bytes: Uint8Array, options: { readonly prefix?
         let deleted = false;
         const length = cursor.array((j) => {
           if (j === 0) {
+            // Every key is text; only those under the prefix are decoded.
+            if (!cursor.startsWith(NO_PREFIX)) readString(undefined, `result.writes[${i}][0]`);
             if (cursor.startsWith(prefix)) key = readString(cursor.value(), `result.writes[${i}][0]`, MAX_KEY_LENGTH, 1);
             else cursor.pass();
           } else if (j === 1) {
