@@ -9,7 +9,7 @@ import type { ValidationCode } from '../errors.js';
 import type { EmbeddedNetwork } from '../network/embedded-network.js';
 import { describeBlock } from '../peer/block-view.js';
 import { openTestNetwork } from '../testing/fixtures.js';
-import { auditChain, type AuditedCommit, type AuditSource } from './chain-audit.js';
+import { auditChain, commitOfBlockView, type AuditedCommit, type AuditSource } from './chain-audit.js';
 
 const CHAIN = 'trade';
 
@@ -20,8 +20,7 @@ function peerSource(net: EmbeddedNetwork, tamper: { bytes?: (n: number, b: Uint8
     height: () => Promise.resolve(peer.height(CHAIN)),
     blockBytes: (n) => Promise.resolve((tamper.bytes ?? ((_, b) => b))(n, peer.blockBytes(CHAIN, n)!)),
     commit: (n) => {
-      const b = describeBlock(peer, CHAIN, n)!;
-      const c = { codes: b.transactions.map((t) => t.code), commitHash: b.commitHash, peer: b.peer, peerSignature: b.peerSignature };
+      const c = commitOfBlockView(describeBlock(peer, CHAIN, n)!);
       return Promise.resolve((tamper.commit ?? ((_, x) => x))(n, c));
     },
   };

@@ -17,6 +17,7 @@ import { createVerifyPool, type SignatureVerifier } from '../crypto/verify-pool.
 import { SilkError } from '../errors.js';
 import { receiptTrust, type ReceiptTrust } from '../ledger/receipt.js';
 import { createBlockReplay, type BlockReplay, type ReplayedBlock } from '../peer/block-replay.js';
+import type { BlockView } from '../peer/block-view.js';
 import { openSqliteLedgerStore } from '../storage/sqlite-ledger-store.js';
 
 /** What the node says its peer signed for one block (the fields of `GET /api/chains/{chain}/blocks/{n}`). */
@@ -29,6 +30,14 @@ export interface AuditedCommit {
   readonly peer: string;
   /** Its signature over the block hash, the validation codes and the commit hash (hex). */
   readonly peerSignature: string;
+}
+
+/**
+ * What a block view (`GET /api/chains/{chain}/blocks/{n}`, `describeBlock`) says the peer signed.
+ * @example commit: async (n) => commitOfBlockView(await client.block(chain, n))
+ */
+export function commitOfBlockView(view: Pick<BlockView, 'transactions' | 'commitHash' | 'peer' | 'peerSignature'>): AuditedCommit {
+  return { codes: view.transactions.map((t) => t.code), commitHash: view.commitHash, peer: view.peer, peerSignature: view.peerSignature };
 }
 
 /** Where the audited blocks come from: a node's API (the SDK's `blockBytes` and `block`), or anything serving the same. */

@@ -149,9 +149,14 @@ function decodeRange(v: CanonicalValue, path: string): RangeRead {
   return { start: readString(a[0], `${path}[0]`, MAX_KEY_LENGTH + 1), end: readString(a[1], `${path}[1]`, MAX_KEY_LENGTH + 1), reads };
 }
 
+/** The error of a write that is not `[key, value]` or `[key, value, policy]`. */
+function writeShapeError(path: string): SilkError {
+  return new SilkError('MALFORMED', `${path}: expected [key, value] or [key, value, policy]`, { path });
+}
+
 function decodeWrite(v: CanonicalValue, path: string): KeyWrite {
   const a = readArray(v, path, 3);
-  if (a.length < 2) throw new SilkError('MALFORMED', `${path}: expected [key, value] or [key, value, policy]`, { path });
+  if (a.length < 2) throw writeShapeError(path);
   const key = readString(a[0], `${path}[0]`, MAX_KEY_LENGTH, 1);
   const value = a[1] === null ? null : readString(a[1], `${path}[1]`, MAX_VALUE_BYTES);
   if (a.length === 3) {
@@ -310,7 +315,7 @@ export function decodeWrittenKeys(bytes: Uint8Array, options: { readonly prefix?
             if (!deleted) cursor.pass();
           } else cursor.pass();
         });
-        if (length < 2 || length > 3) throw new SilkError('MALFORMED', `result.writes[${i}]: expected [key, value] or [key, value, policy]`, { path: `result.writes[${i}]` });
+        if (length < 2 || length > 3) throw writeShapeError(`result.writes[${i}]`);
         if (key !== undefined) writes.push({ key, deleted });
       });
       fields.writes = null;

@@ -1,7 +1,7 @@
 /** `silk audit`: replays a node's chain from a trusted genesis block and checks what its peer signed. */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { auditChain, type AuditSource, type ChainAudit } from '../../audit/chain-audit.js';
+import { auditChain, commitOfBlockView, type AuditSource, type ChainAudit } from '../../audit/chain-audit.js';
 import type { SilkClient } from '../../sdk/index.js';
 import { EXIT, UsageError } from '../cli-support.js';
 import { fields } from '../human-format.js';
@@ -15,10 +15,7 @@ function clientSource(client: SilkClient, chain: string): AuditSource {
   return {
     height: async () => (await client.chain(chain)).height,
     blockBytes: (n) => client.blockBytes(chain, n),
-    async commit(n) {
-      const b = await client.block(chain, n);
-      return { codes: b.transactions.map((t) => t.code), commitHash: b.commitHash, peer: b.peer, peerSignature: b.peerSignature };
-    },
+    commit: async (n) => commitOfBlockView(await client.block(chain, n)),
   };
 }
 
