@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HttpChildArgs, HttpChildCall, HttpChildCalls, HttpChildMessage, HttpChildReady, HttpChildRequest } from './http-child-protocol.js';
+import { NODE_FLAGS } from '../node-flags.js';
 
 /** A running server process. */
 export interface HttpServerProcess {
@@ -49,7 +50,7 @@ export async function startHttpServerProcess(args: HttpChildArgs, options: HttpS
   const child = fork(fileURLToPath(new URL('./http-server-child.js', import.meta.url)), ['--seed', String(args.seed), '--keys', String(args.keys)], {
     // The child's stdout goes to our stderr: our stdout holds only the JSON line.
     stdio: ['ignore', 2, 2, 'ipc'],
-    execArgv: [...(options.execArgv ?? [])],
+    execArgv: [...NODE_FLAGS, ...(options.execArgv ?? [])],
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;

@@ -21,6 +21,7 @@ import { runTraceCapture, TRACE_CAPTURE } from './trace-capture.js';
 import { openTraceFixture, traceFixtureReport, verifyTraceFixture } from './trace-fixture.js';
 import { runProvenance } from './trace-provenance.js';
 import { findWorkload, WORKLOADS, type Workload } from './workloads.js';
+import { missingNodeFlags } from '../node-flags.js';
 
 const started = performance.now();
 const log = (line: string): void => {
@@ -136,6 +137,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
     return 2;
   }
+  const missing = missingNodeFlags();
+  if (missing.length > 0) log(`started without ${missing.join(' ')} (npm run bench passes it; see src/node-flags.ts): the in-process figures will be lower`);
   if (o.mode === 'distributed') return runDistributed(o, o.workload === undefined ? [...WORKLOADS] : selection.basic);
   if (o.http) return runHttp(o);
   if (o.keys) return runKeys(o);

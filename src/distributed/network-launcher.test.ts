@@ -17,6 +17,7 @@ import { processTlsFiles } from './tls-pki.js';
 import { readNetworkDescription } from './network-description.js';
 import { isLaunchedAlive, NETWORK_FILE, networkDown, PIDS_FILE, type NetworkStatus, type PidsFile } from './network-launcher.js';
 import { get as httpsGet } from 'node:https';
+import { missingNodeFlags } from '../node-flags.js';
 
 /** GET over https; resolves with the status and body, or the handshake or connection error's message. */
 function tlsGet(url: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status?: number; body: string; error?: string }> {
@@ -62,6 +63,10 @@ describe('silk network up | status | down', { timeout: 240_000 }, () => {
     const started = JSON.parse(up.stdout) as { api: string; apiCa?: string; peers: Record<string, string> };
     pids = JSON.parse(readFileSync(join(dir.path, PIDS_FILE), 'utf8')) as PidsFile;
     assert.deepEqual(pids.processes.map((p) => p.kind).sort(), ['etcd', 'orderer', 'orderer', 'peer', 'peer']);
+    for (const p of pids.processes) {
+      const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+      assert.deepEqual(missingNodeFlags(argv, ''), [], `${p.name} runs with the Node.js flags of src/node-flags.ts: ${argv.join(' ')}`);
+    }
     assert.equal(started.api, `https://127.0.0.1:${base + 10}`, 'the API address comes last in the layout, over HTTPS');
     assert.equal(started.apiCa, join(dir.path, 'tls', 'alliance-ca.crt'));
 

@@ -37,6 +37,7 @@ import type { FetchFunction } from '../sdk/http-transport.js';
 import { readEtcdMembersRecord } from './etcd-members-followed.js';
 import { freePort, portIsFree } from './loopback-ports.js';
 import { describedPath, localNetworkDescription, networkDescriptionToYaml, readNetworkDescription, type DescribedOrderer, type DescribedPeer, type NetworkDescription } from './network-description.js';
+import { NODE_FLAGS } from '../node-flags.js';
 
 /** The description file of a network folder. */
 export const NETWORK_FILE = 'network.yaml';
@@ -327,7 +328,7 @@ function launch(kind: LaunchedKind, name: string, descriptionFile: string, log: 
   const fd = openSync(log, 'a');
   try {
     const args = [SCRIPTS[kind], '--description', descriptionFile, ...(kind === 'etcd' ? [] : ['--name', name])];
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
     child.unref();
     if (child.pid === undefined) throw new SilkError('INTERNAL', `could not start ${name}`);
     return { name, kind, pid: child.pid, log, ...(kind === 'etcd' || etcdMembers === undefined ? {} : { etcd: [...etcdMembers] }) };
