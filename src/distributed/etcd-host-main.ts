@@ -1,6 +1,6 @@
 /**
  * The process that keeps a local network's etcd members running for `silk network up`:
- * `node dist/distributed/etcd-host-main.js --description FILE`. It starts the description's
+ * `node --max-semi-space-size=64 dist/distributed/etcd-host-main.js --description FILE`. It starts the description's
  * members with `createEtcdCluster` (their folders `<dataDir>/etcd/etcd-<i>`, their logs
  * `etcd-<i>/etcd.log`), and on SIGTERM or SIGINT stops each member gracefully and exits. The
  * members die with it even if it is killed (parent-death signal), so no etcd member is left

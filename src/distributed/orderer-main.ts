@@ -1,7 +1,7 @@
 /**
  * The orderer process of distributed mode:
  *
- *     node dist/distributed/orderer-main.js --description network.yaml --name orderer0
+ *     node --max-semi-space-size=64 dist/distributed/orderer-main.js --description network.yaml --name orderer0
  *
  * It reads the network description, its block-signing key `<orderer dataDir>/keys/orderer.pem`,
  * each chain's genesis configuration transaction `<dataDir>/genesis/<chain>.envelope` (written by
@@ -26,7 +26,7 @@ import { readTlsCredentials } from './mtls.js';
 import { startOrdererService, type OrdererServiceOptions, type OrdererTlsOptions } from './orderer-service.js';
 import { adminKeysOfChains, liveTlsMembership, processTlsFiles } from './tls-pki.js';
 
-const USAGE = 'usage: node dist/distributed/orderer-main.js --description FILE --name NAME [--broadcast-timeout-ms MS] [--etcd-deadline-ms MS]';
+const USAGE = 'usage: node --max-semi-space-size=64 dist/distributed/orderer-main.js --description FILE --name NAME [--broadcast-timeout-ms MS] [--etcd-deadline-ms MS]';
 
 interface Arguments {
   readonly description: string;

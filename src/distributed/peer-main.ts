@@ -1,5 +1,6 @@
 /**
- * A peer process of distributed mode: `node dist/distributed/peer-main.js --description FILE --name PEER`.
+ * A peer process of distributed mode: `node --max-semi-space-size=64 dist/distributed/peer-main.js --description FILE --name PEER`
+ * (the Node.js flags of src/node-flags.ts, which the launcher passes).
  *
  * It opens its peer (its own SQLite ledgers under `<peer dataDir>/ledger`, its key from
  * `<peer dataDir>/keys/peer.pem`, the demo contracts installed), connects to the ordering service
