@@ -1,8 +1,10 @@
 /**
- * The Node.js flags every long-running Silkledger process runs with: the `silk` command (its
- * shebang), `npm start` and `npm run bench` (their scripts in package.json), and each process
- * the network launcher and the HTTP bench start. A process an operator starts on another host
- * passes them itself: the usage lines of peer-main, orderer-main and etcd-host-main show them.
+ * The Node.js flags every long-running Silkledger process runs with: `npm start` and `npm run
+ * bench` (their scripts in package.json), and each process the network launcher and the HTTP
+ * bench start. A process an operator starts on another host passes them itself: the usage lines
+ * of peer-main, orderer-main and etcd-host-main show them. The `silk` command's shebang stays
+ * `#!/usr/bin/env node` (busybox's `env` has no `-S` to pass flags): `silk start` and the bench
+ * say when they run without them, and `NODE_OPTIONS` supplies them.
  *
  * `--max-semi-space-size=64`: V8's young generation with 64 MB semi-spaces instead of 16. A node
  * keeps every transaction in flight alive for 100–300 ms (the proposal, the endorsement, the

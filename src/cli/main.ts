@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 /**
  * `silk`: the Silkledger command line.
  * Exit codes (EXIT in cli-support.ts): 0 success, 1 a ledger or receipt failed verification, 2 bad usage,

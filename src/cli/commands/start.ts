@@ -18,6 +18,7 @@ import { startHeaderAnchoring, type HeaderAnchoring } from '../../network/header
 import { apiPort, dataDir, EXIT } from '../cli-support.js';
 import { createProgressBar } from '../progress.js';
 import { PASSWORD_ENV, writeCost } from './keys.js';
+import { missingNodeFlags } from '../../node-flags.js';
 
 /** The org whose node serves the demo API. */
 const API_ORG = 'Platform';
@@ -31,6 +32,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   const port = apiPort(values);
   const host = values.host ?? process.env.SILK_HOST ?? '127.0.0.1';
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const missing = missingNodeFlags();
+  if (missing.length > 0) logger.warn({ missing }, `running without ${missing.join(' ')}: npm start passes it, or set NODE_OPTIONS (docs/operations.md, Node.js flags)`);
   const stopRequested = new Promise<void>((done) => {
     process.once('SIGINT', () => { done(); });
     process.once('SIGTERM', () => { done(); });
